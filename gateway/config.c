@@ -1,0 +1,1292 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Config loader: reads the main JSON file and the rule files of rules.d/, validates them in four
+ * stages and builds a struct fw_config.
+ *
+ *   1. parse: comments are blanked out (keeping every newline, so positions stay true), then
+ *      cJSON parses; a syntax error is reported as file:line:col;
+ *   2. key tables: each JSON object is checked against a static table of its keys (type, bounds,
+ *      required), the way redis checks its directives; unknown keys are errors, with a
+ *      "did you mean" hint for typos;
+ *   3. cross-field checks: references between sections (a node's zone, a rule's routes), unique
+ *      names, ordered bounds;
+ *   4. the caller applies the result; nothing here touches live state.
+ *
+ * Every error names the file and the JSON path, and all of them are collected before returning.
+ */
+#include "forestwatch/config.h"
+
+#include "forestwatch/log.h"
+#include "forestwatch/reading.h"
+#include "forestwatch/util.h"
+
+#include <cJSON.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* ------------------------------------------------------------------------------------------ */
+/* Error collection and JSON paths                                                             */
+/* ------------------------------------------------------------------------------------------ */
+
+struct ctx {
+    const char *file; /* display name of the file being read */
+    struct fw_cfg_errors *errs;
+    char path[512]; /* JSON path of the value being checked */
+    size_t pathlen;
+};
+
+static void errs_add(struct fw_cfg_errors *errs, char *msg)
+{
+    if (errs->n >= FW_CONFIG_MAX_ERRORS) {
+        errs->dropped++;
+        free(msg);
+        return;
+    }
+    errs->msgs = fw_xrealloc(errs->msgs, (errs->n + 1) * sizeof(*errs->msgs));
+    errs->msgs[errs->n++] = msg;
+}
+
+static void err(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void err(struct ctx *c, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    errs_add(c->errs, fw_xasprintf("%s: %s: %s", c->file, c->path, msg));
+}
+
+static int is_ident_key(const char *k)
+{
+    if (!isalpha((unsigned char)*k) && *k != '_')
+        return 0;
+    for (; *k; k++)
+        if (!isalnum((unsigned char)*k) && *k != '_' && *k != '-')
+            return 0;
+    return 1;
+}
+
+/* Append ".key" (or ["key"] when the key is not a plain name); returns the mark to pop to. */
+static size_t path_key(struct ctx *c, const char *key)
+{
+    size_t mark = c->pathlen;
+    int n;
+    if (is_ident_key(key))
+        n = snprintf(c->path + mark, sizeof(c->path) - mark, ".%s", key);
+    else
+        n = snprintf(c->path + mark, sizeof(c->path) - mark, "[\"%s\"]", key);
+    if (n > 0)
+        c->pathlen = mark + (size_t)n < sizeof(c->path) ? mark + (size_t)n : sizeof(c->path) - 1;
+    return mark;
+}
+
+static size_t path_index(struct ctx *c, int i)
+{
+    size_t mark = c->pathlen;
+    int n = snprintf(c->path + mark, sizeof(c->path) - mark, "[%d]", i);
+    if (n > 0)
+        c->pathlen = mark + (size_t)n < sizeof(c->path) ? mark + (size_t)n : sizeof(c->path) - 1;
+    return mark;
+}
+
+static void path_pop(struct ctx *c, size_t mark)
+{
+    c->pathlen = mark;
+    c->path[mark] = '\0';
+}
+
+/* A short rendering of a JSON value for "got ..." in messages. */
+static void describe(const cJSON *v, char *buf, size_t size)
+{
+    if (!v)
+        snprintf(buf, size, "nothing");
+    else if (cJSON_IsString(v))
+        snprintf(buf, size, "\"%.40s%s\"", v->valuestring,
+                 strlen(v->valuestring) > 40 ? "..." : "");
+    else if (cJSON_IsNumber(v))
+        snprintf(buf, size, "%.15g", v->valuedouble);
+    else if (cJSON_IsBool(v))
+        snprintf(buf, size, "%s", cJSON_IsTrue(v) ? "true" : "false");
+    else if (cJSON_IsNull(v))
+        snprintf(buf, size, "null");
+    else if (cJSON_IsArray(v))
+        snprintf(buf, size, "an array");
+    else
+        snprintf(buf, size, "an object");
+}
+
+/* Edit distance, for "did you mean" on unknown keys and names. Short strings only. */
+static int edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63)
+        return 99;
+    int d[64][64];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = (int)i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = (int)j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            int sub = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            int del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
+            d[i][j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+    return d[la][lb];
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Key tables                                                                                  */
+/* ------------------------------------------------------------------------------------------ */
+
+enum key_type {
+    K_STR,    /* char *, length bounds lo..hi */
+    K_ID,     /* char *, a name: letters, digits, '_', '-', '.', at most FW_CONFIG_MAX_ID */
+    K_INT,    /* int in lo..hi */
+    K_MS,     /* int64_t milliseconds in lo..hi */
+    K_SIZE,   /* size_t in lo..hi */
+    K_NUM,    /* double in lo..hi */
+    K_ENUM,   /* int: index in names[], matched without regard to case */
+    K_CUSTOM, /* parse(ctx, value, base) */
+};
+
+struct key {
+    const char *name;
+    enum key_type type;
+    int required;
+    size_t off;
+    double lo, hi;
+    const char *const *names;
+    void (*parse)(struct ctx *c, const cJSON *v, void *base);
+};
+
+#define FIELD(type, member) offsetof(type, member)
+
+static int valid_id(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > FW_CONFIG_MAX_ID)
+        return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' && *s != '.')
+            return 0;
+    return 1;
+}
+
+static int enum_index(const char *const *names, const char *s)
+{
+    for (int i = 0; names[i]; i++)
+        if (strcasecmp(names[i], s) == 0)
+            return i;
+    return -1;
+}
+
+static void enum_list(const char *const *names, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; names[i] && used < size; i++) {
+        int n = snprintf(buf + used, size - used, "%s\"%s\"", i ? ", " : "", names[i]);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+/* Check one value against its key entry and store it at base + off. */
+static void apply_key(struct ctx *c, const struct key *k, const cJSON *v, void *base)
+{
+    char got[64];
+    void *field = (char *)base + k->off;
+    describe(v, got, sizeof(got));
+    switch (k->type) {
+    case K_STR: {
+        size_t n = cJSON_IsString(v) ? strlen(v->valuestring) : 0;
+        if (!cJSON_IsString(v) || n < (size_t)k->lo || n > (size_t)k->hi) {
+            if (k->lo > 0)
+                err(c, "must be a non-empty string of at most %.0f bytes, got %s", k->hi, got);
+            else
+                err(c, "must be a string of at most %.0f bytes, got %s", k->hi, got);
+            return;
+        }
+        free(*(char **)field);
+        *(char **)field = fw_xstrdup(v->valuestring);
+        return;
+    }
+    case K_ID:
+        if (!cJSON_IsString(v) || !valid_id(v->valuestring)) {
+            err(c, "must be a name of 1..%d letters, digits, '_', '-' or '.', got %s",
+                FW_CONFIG_MAX_ID, got);
+            return;
+        }
+        free(*(char **)field);
+        *(char **)field = fw_xstrdup(v->valuestring);
+        return;
+    case K_INT:
+    case K_MS:
+    case K_SIZE: {
+        double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+        if (!cJSON_IsNumber(v) || d != floor(d) || d < k->lo || d > k->hi) {
+            err(c, "must be an integer %.0f..%.0f, got %s", k->lo, k->hi, got);
+            return;
+        }
+        if (k->type == K_INT)
+            *(int *)field = (int)d;
+        else if (k->type == K_MS)
+            *(int64_t *)field = (int64_t)d;
+        else
+            *(size_t *)field = (size_t)d;
+        return;
+    }
+    case K_NUM:
+        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < k->lo ||
+            v->valuedouble > k->hi) {
+            err(c, "must be a number %g..%g, got %s", k->lo, k->hi, got);
+            return;
+        }
+        *(double *)field = v->valuedouble;
+        return;
+    case K_ENUM: {
+        int i = cJSON_IsString(v) ? enum_index(k->names, v->valuestring) : -1;
+        if (i < 0) {
+            char list[256];
+            enum_list(k->names, list, sizeof(list));
+            err(c, "must be one of %s, got %s", list, got);
+            return;
+        }
+        *(int *)field = i;
+        return;
+    }
+    case K_CUSTOM:
+        k->parse(c, v, base);
+        return;
+    }
+}
+
+/*
+ * Check the object `obj` against `keys`: every member must be a known key, appear once, and
+ * pass its check; every required key must be present. Values are stored into `base`.
+ */
+static void apply_keys(struct ctx *c, const cJSON *obj, const struct key *keys, void *base)
+{
+    char got[64];
+    if (!cJSON_IsObject(obj)) {
+        describe(obj, got, sizeof(got));
+        err(c, "must be an object, got %s", got);
+        return;
+    }
+    for (const cJSON *m = obj->child; m; m = m->next) {
+        size_t mark = path_key(c, m->string);
+        const struct key *k = NULL;
+        for (const struct key *t = keys; t->name; t++)
+            if (strcmp(t->name, m->string) == 0)
+                k = t;
+        int dup = 0;
+        for (const cJSON *p = obj->child; p != m; p = p->next)
+            if (strcmp(p->string, m->string) == 0)
+                dup = 1;
+        if (dup) {
+            err(c, "duplicate key");
+        } else if (!k) {
+            const char *best = NULL;
+            int bestd = 3;
+            for (const struct key *t = keys; t->name; t++) {
+                int d = edit_distance(m->string, t->name);
+                if (d < bestd) {
+                    bestd = d;
+                    best = t->name;
+                }
+            }
+            if (best)
+                err(c, "unknown key (did you mean \"%s\"?)", best);
+            else
+                err(c, "unknown key");
+        } else {
+            apply_key(c, k, m, base);
+        }
+        path_pop(c, mark);
+    }
+    for (const struct key *t = keys; t->name; t++)
+        if (t->required && !cJSON_GetObjectItemCaseSensitive(obj, t->name))
+            err(c, "missing required key \"%s\"", t->name);
+}
+
+/*
+ * Iterate an object used as a map of named entries (zones, nodes, ...): checks each name and
+ * calls `each` with the path pointing at the entry.
+ */
+static void for_each_named(struct ctx *c, const cJSON *obj, const char *what,
+                           void (*each)(struct ctx *, const cJSON *, void *), void *arg)
+{
+    char got[64];
+    if (!cJSON_IsObject(obj)) {
+        describe(obj, got, sizeof(got));
+        err(c, "must be an object of %s by name, got %s", what, got);
+        return;
+    }
+    for (const cJSON *m = obj->child; m; m = m->next) {
+        size_t mark = path_key(c, m->string);
+        int dup = 0;
+        for (const cJSON *p = obj->child; p != m; p = p->next)
+            if (strcmp(p->string, m->string) == 0)
+                dup = 1;
+        if (dup)
+            err(c, "duplicate name");
+        else if (!valid_id(m->string))
+            err(c, "invalid name: use 1..%d letters, digits, '_', '-' or '.'", FW_CONFIG_MAX_ID);
+        else
+            each(c, m, arg);
+        path_pop(c, mark);
+    }
+}
+
+static char **parse_string_list(struct ctx *c, const cJSON *v, size_t *n_out, int ids)
+{
+    char got[64];
+    *n_out = 0;
+    if (!cJSON_IsArray(v)) {
+        describe(v, got, sizeof(got));
+        err(c, "must be an array of names, got %s", got);
+        return NULL;
+    }
+    int n = cJSON_GetArraySize(v);
+    char **list = fw_xcalloc((size_t)n + 1, sizeof(char *));
+    size_t k = 0;
+    int i = 0;
+    for (const cJSON *e = v->child; e; e = e->next, i++) {
+        size_t mark = path_index(c, i);
+        describe(e, got, sizeof(got));
+        if (!cJSON_IsString(e) || (ids && !valid_id(e->valuestring)))
+            err(c, "must be a name, got %s", got);
+        else
+            list[k++] = fw_xstrdup(e->valuestring);
+        path_pop(c, mark);
+    }
+    *n_out = k;
+    return list;
+}
+
+static void free_string_list(char **list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Sections                                                                                    */
+/* ------------------------------------------------------------------------------------------ */
+
+static const char *const log_level_names[] = {"error", "warning", "notice", "info", "debug", NULL};
+static const int log_level_values[] = {FW_LOG_ERR, FW_LOG_WARNING, FW_LOG_NOTICE, FW_LOG_INFO,
+                                       FW_LOG_DEBUG};
+
+/* The gateway section is parsed into this, then copied into struct fw_config. */
+struct gateway_sec {
+    char *id, *name, *status_broker, *status_topic;
+    int log_level;
+};
+
+static void parse_gateway(struct ctx *c, const cJSON *v, void *base)
+{
+    static const struct key keys[] = {
+        {"id", K_ID, 1, FIELD(struct gateway_sec, id)},
+        {"name", K_STR, 0, FIELD(struct gateway_sec, name), 0, 200},
+        {"status_broker", K_ID, 1, FIELD(struct gateway_sec, status_broker)},
+        {"status_topic", K_STR, 0, FIELD(struct gateway_sec, status_topic), 1, 256},
+        {"log_level", K_ENUM, 0, FIELD(struct gateway_sec, log_level), 0, 0, log_level_names},
+        {NULL},
+    };
+    struct fw_config *cfg = base;
+    struct gateway_sec g = {.log_level = 3};
+    apply_keys(c, v, keys, &g);
+    cfg->gateway_id = g.id;
+    cfg->gateway_name = g.name;
+    cfg->status_broker = g.status_broker;
+    cfg->status_topic = g.status_topic;
+    cfg->log_level = log_level_values[g.log_level];
+}
+
+static void parse_limits(struct ctx *c, const cJSON *v, void *base)
+{
+    static const struct key keys[] = {
+        {"max_payload_bytes", K_SIZE, 0, FIELD(struct fw_cfg_limits, max_payload_bytes), 64,
+         1048576},
+        {"max_readings", K_INT, 0, FIELD(struct fw_cfg_limits, max_readings), 1, 1024},
+        {"max_future_ms", K_MS, 0, FIELD(struct fw_cfg_limits, max_future_ms), 0, 86400000},
+        {"max_age_ms", K_MS, 0, FIELD(struct fw_cfg_limits, max_age_ms), 1000, 31622400000.0},
+        {NULL},
+    };
+    apply_keys(c, v, keys, &((struct fw_config *)base)->limits);
+}
+
+static void parse_broker(struct ctx *c, const cJSON *m, void *arg)
+{
+    static const struct key keys[] = {
+        {"host", K_STR, 1, FIELD(struct fw_cfg_broker, host), 1, 253},
+        {"port", K_INT, 0, FIELD(struct fw_cfg_broker, port), 1, 65535},
+        {"client_id", K_STR, 0, FIELD(struct fw_cfg_broker, client_id), 1, 128},
+        {"username", K_STR, 0, FIELD(struct fw_cfg_broker, username), 1, 256},
+        {"password", K_STR, 0, FIELD(struct fw_cfg_broker, password), 0, 256},
+        {"keepalive_s", K_INT, 0, FIELD(struct fw_cfg_broker, keepalive_s), 5, 3600},
+        {"reconnect_min_ms", K_MS, 0, FIELD(struct fw_cfg_broker, reconnect_min_ms), 50, 600000},
+        {"reconnect_max_ms", K_MS, 0, FIELD(struct fw_cfg_broker, reconnect_max_ms), 50, 3600000},
+        {NULL},
+    };
+    struct fw_config *cfg = arg;
+    struct fw_cfg_broker b = {
+        .port = 1883,
+        .keepalive_s = 30,
+        .reconnect_min_ms = 500,
+        .reconnect_max_ms = 30000,
+    };
+    b.name = fw_xstrdup(m->string);
+    apply_keys(c, m, keys, &b);
+    if (b.reconnect_min_ms > b.reconnect_max_ms)
+        err(c, "reconnect_min_ms (%lld) must not exceed reconnect_max_ms (%lld)",
+            (long long)b.reconnect_min_ms, (long long)b.reconnect_max_ms);
+    cfg->brokers = fw_xrealloc(cfg->brokers, (cfg->nbrokers + 1) * sizeof(*cfg->brokers));
+    cfg->brokers[cfg->nbrokers++] = b;
+}
+
+static void parse_brokers(struct ctx *c, const cJSON *v, void *base)
+{
+    for_each_named(c, v, "brokers", parse_broker, base);
+}
+
+/* MQTT topic checks (MQTT 3.1.1 section 4.7): a name has no wildcards; a filter uses them whole. */
+static int topic_ok(const char *t, int filter)
+{
+    if (!*t || strlen(t) > 1024)
+        return 0;
+    for (const char *p = t; *p; p++) {
+        if (*p == '+' || *p == '#') {
+            if (!filter)
+                return 0;
+            int starts = p == t || p[-1] == '/';
+            int ends = p[1] == '\0' || (*p == '+' && p[1] == '/');
+            if (!starts || !ends)
+                return 0;
+        }
+    }
+    return 1;
+}
+
+static const char *const uplink_format_names[] = {"native", NULL};
+
+static void parse_uplinks(struct ctx *c, const cJSON *v, void *base)
+{
+    static const struct key keys[] = {
+        {"broker", K_ID, 1, FIELD(struct fw_cfg_uplink, broker)},
+        {"topic", K_STR, 1, FIELD(struct fw_cfg_uplink, topic), 1, 1024},
+        {"qos", K_INT, 0, FIELD(struct fw_cfg_uplink, qos), 0, 1},
+        {"format", K_ENUM, 0, FIELD(struct fw_cfg_uplink, format), 0, 0, uplink_format_names},
+        {NULL},
+    };
+    struct fw_config *cfg = base;
+    char got[64];
+    if (!cJSON_IsArray(v)) {
+        describe(v, got, sizeof(got));
+        err(c, "must be an array of subscriptions, got %s", got);
+        return;
+    }
+    int i = 0;
+    for (const cJSON *e = v->child; e; e = e->next, i++) {
+        size_t mark = path_index(c, i);
+        struct fw_cfg_uplink u = {.qos = 1, .format = FW_UPLINK_NATIVE};
+        apply_keys(c, e, keys, &u);
+        if (u.topic && !topic_ok(u.topic, 1)) {
+            size_t m2 = path_key(c, "topic");
+            err(c, "invalid MQTT topic filter \"%s\"", u.topic);
+            path_pop(c, m2);
+        }
+        cfg->uplinks = fw_xrealloc(cfg->uplinks, (cfg->nuplinks + 1) * sizeof(*cfg->uplinks));
+        cfg->uplinks[cfg->nuplinks++] = u;
+        path_pop(c, mark);
+    }
+}
+
+static void parse_point(struct ctx *c, const cJSON *v, void *base)
+{
+    static const struct key keys[] = {
+        {"lat", K_NUM, 1, FIELD(struct fw_cfg_point, lat), -90, 90},
+        {"lon", K_NUM, 1, FIELD(struct fw_cfg_point, lon), -180, 180},
+        {NULL},
+    };
+    struct fw_cfg_zone *z = base;
+    apply_keys(c, v, keys, &z->location);
+    z->has_location = true;
+}
+
+static void parse_polygon(struct ctx *c, const cJSON *v, void *base)
+{
+    struct fw_cfg_zone *z = base;
+    char got[64];
+    int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 0;
+    if (!cJSON_IsArray(v) || n < 4 || n > 1000) {
+        describe(v, got, sizeof(got));
+        err(c,
+            "must be an array of 4..1000 [lat, lon] pairs, the first equal to the last, got "
+            "%s%s",
+            got, cJSON_IsArray(v) ? " of fewer than 4" : "");
+        return;
+    }
+    z->polygon = fw_xcalloc((size_t)n, sizeof(*z->polygon));
+    int i = 0, ok = 1;
+    for (const cJSON *e = v->child; e; e = e->next, i++) {
+        size_t mark = path_index(c, i);
+        const cJSON *la = cJSON_GetArrayItem(e, 0), *lo = cJSON_GetArrayItem(e, 1);
+        if (!cJSON_IsArray(e) || cJSON_GetArraySize(e) != 2 || !cJSON_IsNumber(la) ||
+            !cJSON_IsNumber(lo) || fabs(la->valuedouble) > 90 || fabs(lo->valuedouble) > 180) {
+            describe(e, got, sizeof(got));
+            err(c, "must be [lat, lon] with lat -90..90 and lon -180..180, got %s", got);
+            ok = 0;
+        } else {
+            z->polygon[i].lat = la->valuedouble;
+            z->polygon[i].lon = lo->valuedouble;
+        }
+        path_pop(c, mark);
+    }
+    z->npolygon = (size_t)n;
+    if (ok &&
+        (z->polygon[0].lat != z->polygon[n - 1].lat || z->polygon[0].lon != z->polygon[n - 1].lon))
+        err(c, "the first point must equal the last (a closed ring)");
+}
+
+static void parse_contact_at(struct ctx *c, const cJSON *v, struct fw_cfg_contact *out)
+{
+    static const struct key keys[] = {
+        {"name", K_STR, 1, FIELD(struct fw_cfg_contact, name), 1, 200},
+        {"phone", K_STR, 0, FIELD(struct fw_cfg_contact, phone), 1, 64},
+        {NULL},
+    };
+    apply_keys(c, v, keys, out);
+}
+
+static void parse_chief(struct ctx *c, const cJSON *v, void *base)
+{
+    parse_contact_at(c, v, &((struct fw_cfg_zone *)base)->forest_chief);
+}
+
+static void parse_duty(struct ctx *c, const cJSON *v, void *base)
+{
+    parse_contact_at(c, v, &((struct fw_cfg_zone *)base)->duty);
+}
+
+static void parse_zone(struct ctx *c, const cJSON *m, void *arg)
+{
+    static const struct key keys[] = {
+        {"name", K_STR, 1, FIELD(struct fw_cfg_zone, name), 1, 200},
+        {"name_en", K_STR, 0, FIELD(struct fw_cfg_zone, name_en), 1, 200},
+        {"location", K_CUSTOM, 0, 0, 0, 0, NULL, parse_point},
+        {"polygon", K_CUSTOM, 0, 0, 0, 0, NULL, parse_polygon},
+        {"forest_chief", K_CUSTOM, 1, 0, 0, 0, NULL, parse_chief},
+        {"duty", K_CUSTOM, 0, 0, 0, 0, NULL, parse_duty},
+        {NULL},
+    };
+    struct fw_config *cfg = arg;
+    struct fw_cfg_zone z = {0};
+    z.id = fw_xstrdup(m->string);
+    apply_keys(c, m, keys, &z);
+    cfg->zones = fw_xrealloc(cfg->zones, (cfg->nzones + 1) * sizeof(*cfg->zones));
+    cfg->zones[cfg->nzones++] = z;
+}
+
+static void parse_zones(struct ctx *c, const cJSON *v, void *base)
+{
+    for_each_named(c, v, "zones", parse_zone, base);
+}
+
+static void parse_node(struct ctx *c, const cJSON *m, void *arg)
+{
+    static const struct key keys[] = {
+        {"zone", K_ID, 1, FIELD(struct fw_cfg_node, zone)},
+        {"kind", K_STR, 0, FIELD(struct fw_cfg_node, kind), 1, 64},
+        {"description", K_STR, 0, FIELD(struct fw_cfg_node, description), 0, 400},
+        {NULL},
+    };
+    struct fw_config *cfg = arg;
+    struct fw_cfg_node n = {0};
+    n.id = fw_xstrdup(m->string);
+    apply_keys(c, m, keys, &n);
+    cfg->nodes = fw_xrealloc(cfg->nodes, (cfg->nnodes + 1) * sizeof(*cfg->nodes));
+    cfg->nodes[cfg->nnodes++] = n;
+}
+
+static void parse_nodes(struct ctx *c, const cJSON *v, void *base)
+{
+    for_each_named(c, v, "nodes", parse_node, base);
+}
+
+static void parse_route(struct ctx *c, const cJSON *m, void *arg)
+{
+    static const struct key keys[] = {
+        {"broker", K_ID, 1, FIELD(struct fw_cfg_route, broker)},
+        {"topic", K_STR, 1, FIELD(struct fw_cfg_route, topic), 1, 1024},
+        {"qos", K_INT, 0, FIELD(struct fw_cfg_route, qos), 1, 1},
+        {NULL},
+    };
+    struct fw_config *cfg = arg;
+    struct fw_cfg_route r = {.qos = 1};
+    r.name = fw_xstrdup(m->string);
+    apply_keys(c, m, keys, &r);
+    if (r.topic && !topic_ok(r.topic, 0)) {
+        size_t mark = path_key(c, "topic");
+        err(c, "invalid MQTT topic \"%s\" (no wildcards in a publish topic)", r.topic);
+        path_pop(c, mark);
+    }
+    cfg->routes = fw_xrealloc(cfg->routes, (cfg->nroutes + 1) * sizeof(*cfg->routes));
+    cfg->routes[cfg->nroutes++] = r;
+}
+
+static void parse_routes(struct ctx *c, const cJSON *v, void *base)
+{
+    for_each_named(c, v, "routes", parse_route, base);
+}
+
+static const char *const op_names[] = {">", ">=", "<", "<=", "==", "!=", NULL};
+static const char *const severity_names[] = {"Unknown", "Minor",   "Moderate",
+                                             "Severe",  "Extreme", NULL};
+static const char *const category_names[] = {"Fire", "Env", "Met", "Safety", "Other", NULL};
+
+static void parse_rule_zones(struct ctx *c, const cJSON *v, void *base)
+{
+    struct fw_cfg_rule *r = base;
+    r->zones = parse_string_list(c, v, &r->nzones, 1);
+    if (r->zones && r->nzones == 0)
+        err(c, "must list at least one zone (leave the key out for every zone)");
+}
+
+static void parse_rule_routes(struct ctx *c, const cJSON *v, void *base)
+{
+    struct fw_cfg_rule *r = base;
+    r->routes = parse_string_list(c, v, &r->nroutes, 1);
+    if (r->routes && r->nroutes == 0)
+        err(c, "must list at least one route");
+}
+
+/* Rules come from the main file and from each rules.d file; `first_file` tracks duplicates. */
+static void parse_rules(struct ctx *c, const cJSON *v, void *base)
+{
+    static const struct key keys[] = {
+        {"name", K_ID, 1, FIELD(struct fw_cfg_rule, name)},
+        {"description", K_STR, 0, FIELD(struct fw_cfg_rule, description), 0, 1000},
+        {"metric", K_ID, 1, FIELD(struct fw_cfg_rule, metric)},
+        {"op", K_ENUM, 1, FIELD(struct fw_cfg_rule, op), 0, 0, op_names},
+        {"threshold", K_NUM, 1, FIELD(struct fw_cfg_rule, threshold), -1e12, 1e12},
+        {"zones", K_CUSTOM, 0, 0, 0, 0, NULL, parse_rule_zones},
+        {"severity", K_ENUM, 1, FIELD(struct fw_cfg_rule, severity), 0, 0, severity_names},
+        {"category", K_ENUM, 1, FIELD(struct fw_cfg_rule, category), 0, 0, category_names},
+        {"routes", K_CUSTOM, 1, 0, 0, 0, NULL, parse_rule_routes},
+        {NULL},
+    };
+    struct fw_config *cfg = base;
+    char got[64];
+    if (!cJSON_IsArray(v)) {
+        describe(v, got, sizeof(got));
+        err(c, "must be an array of rules, got %s", got);
+        return;
+    }
+    int i = 0;
+    for (const cJSON *e = v->child; e; e = e->next, i++) {
+        size_t mark = path_index(c, i);
+        struct fw_cfg_rule r = {0};
+        r.file = fw_xstrdup(c->file);
+        apply_keys(c, e, keys, &r);
+        if (r.metric && !fw_metric_find(r.metric)) {
+            size_t m2 = path_key(c, "metric");
+            int n, best = 3;
+            const struct fw_metric *tab = fw_metric_table(&n), *hint = NULL;
+            for (int k = 0; k < n; k++) {
+                int d = edit_distance(r.metric, tab[k].name);
+                if (d < best) {
+                    best = d;
+                    hint = &tab[k];
+                }
+            }
+            if (hint)
+                err(c, "unknown metric \"%s\" (did you mean \"%s\"?)", r.metric, hint->name);
+            else
+                err(c, "unknown metric \"%s\" (see `forestwatch metrics`)", r.metric);
+            path_pop(c, m2);
+        }
+        /* Cross-file uniqueness is checked here, where the path of the duplicate is known. */
+        for (size_t k = 0; r.name && k < cfg->nrules; k++)
+            if (cfg->rules[k].name && strcmp(cfg->rules[k].name, r.name) == 0) {
+                size_t m2 = path_key(c, "name");
+                err(c, "duplicate rule \"%s\", first defined in %s", r.name, cfg->rules[k].file);
+                path_pop(c, m2);
+                break;
+            }
+        cfg->rules = fw_xrealloc(cfg->rules, (cfg->nrules + 1) * sizeof(*cfg->rules));
+        cfg->rules[cfg->nrules++] = r;
+        path_pop(c, mark);
+    }
+}
+
+/* rules_dir is read into the config before the rule files, so it is a plain string key. */
+static const struct key top_keys[] = {
+    {"gateway", K_CUSTOM, 1, 0, 0, 0, NULL, parse_gateway},
+    {"limits", K_CUSTOM, 0, 0, 0, 0, NULL, parse_limits},
+    {"brokers", K_CUSTOM, 1, 0, 0, 0, NULL, parse_brokers},
+    {"uplinks", K_CUSTOM, 0, 0, 0, 0, NULL, parse_uplinks},
+    {"zones", K_CUSTOM, 1, 0, 0, 0, NULL, parse_zones},
+    {"nodes", K_CUSTOM, 0, 0, 0, 0, NULL, parse_nodes},
+    {"routes", K_CUSTOM, 1, 0, 0, 0, NULL, parse_routes},
+    {"rules", K_CUSTOM, 0, 0, 0, 0, NULL, parse_rules},
+    {"rules_dir", K_STR, 0, FIELD(struct fw_config, rules_dir), 1, 1024},
+    {NULL},
+};
+
+static const struct key rulefile_keys[] = {
+    {"rules", K_CUSTOM, 1, 0, 0, 0, NULL, parse_rules},
+    {NULL},
+};
+
+/* ------------------------------------------------------------------------------------------ */
+/* Reading and parsing files                                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+static void line_col(const char *text, size_t off, int *line, int *col)
+{
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < off && text[i]; i++) {
+        if (text[i] == '\n') {
+            (*line)++;
+            *col = 1;
+        } else if (((unsigned char)text[i] & 0xC0) != 0x80) {
+            (*col)++; /* count characters, not UTF-8 continuation bytes */
+        }
+    }
+}
+
+/*
+ * Replace // and block comments with spaces, keeping newlines so that line:col of a later syntax
+ * error still points into the file as written. Returns 0, or the offset + 1 of an unterminated
+ * block comment.
+ */
+static size_t blank_comments(char *s, size_t len)
+{
+    int in_str = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (in_str) {
+            if (s[i] == '\\' && i + 1 < len)
+                i++;
+            else if (s[i] == '"')
+                in_str = 0;
+        } else if (s[i] == '"') {
+            in_str = 1;
+        } else if (s[i] == '/' && i + 1 < len && s[i + 1] == '/') {
+            for (; i < len && s[i] != '\n'; i++)
+                s[i] = ' ';
+        } else if (s[i] == '/' && i + 1 < len && s[i + 1] == '*') {
+            size_t start = i;
+            s[i] = s[i + 1] = ' ';
+            for (i += 2; i < len && !(s[i] == '*' && i + 1 < len && s[i + 1] == '/'); i++)
+                if (s[i] != '\n')
+                    s[i] = ' ';
+            if (i >= len)
+                return start + 1;
+            s[i] = s[i + 1] = ' ';
+            i++;
+        }
+    }
+    return 0;
+}
+
+/* Read and parse one file; NULL after reporting the reason as an error of `c`. */
+static cJSON *read_json(struct ctx *c, const char *path, int *rc)
+{
+    FILE *f = fopen(path, "rb");
+    char *text = NULL;
+    cJSON *root = NULL;
+    struct stat st;
+    if (!f) {
+        *rc = errno == ENOENT ? -ENOENT : -EIO;
+        errs_add(c->errs, fw_xasprintf("%s: cannot open: %s", c->file, strerror(errno)));
+        return NULL;
+    }
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        *rc = -EIO;
+        errs_add(c->errs, fw_xasprintf("%s: not a regular file", c->file));
+        goto fail;
+    }
+    if (st.st_size > FW_CONFIG_MAX_FILE_BYTES) {
+        *rc = -E2BIG;
+        errs_add(c->errs, fw_xasprintf("%s: file is %lld bytes, more than the limit of %d", c->file,
+                                       (long long)st.st_size, FW_CONFIG_MAX_FILE_BYTES));
+        goto fail;
+    }
+    size_t len = (size_t)st.st_size;
+    text = fw_xmalloc(len + 1);
+    if (fread(text, 1, len, f) != len) {
+        *rc = -EIO;
+        errs_add(c->errs, fw_xasprintf("%s: read error", c->file));
+        goto fail;
+    }
+    text[len] = '\0';
+    if (memchr(text, '\0', len)) {
+        *rc = -EINVAL;
+        errs_add(c->errs, fw_xasprintf("%s: contains a NUL byte: not a text file", c->file));
+        goto fail;
+    }
+    size_t open_comment = blank_comments(text, len);
+    if (open_comment) {
+        int line, col;
+        line_col(text, open_comment - 1, &line, &col);
+        *rc = -EINVAL;
+        errs_add(c->errs, fw_xasprintf("%s:%d:%d: unterminated /* comment", c->file, line, col));
+        goto fail;
+    }
+    const char *end = NULL;
+    root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1); /* + the NUL it requires */
+    if (!root) {
+        size_t off = end ? (size_t)(end - text) : 0;
+        int line, col;
+        if (off > len)
+            off = len;
+        line_col(text, off, &line, &col);
+        /* cJSON stops near the first byte it cannot use; name the common human mistakes. The
+         * closing bracket of a trailing comma is at or just before that point. */
+        size_t p = off < len ? off : len;
+        while (p > 0 && (p >= len || isspace((unsigned char)text[p])))
+            p--;
+        size_t q = p;
+        while (q > 0 && isspace((unsigned char)text[q - 1]))
+            q--;
+        const char *why = "invalid JSON";
+        if ((text[p] == '}' || text[p] == ']') && q > 0 && text[q - 1] == ',') {
+            why = "invalid JSON: trailing comma";
+            line_col(text, q - 1, &line, &col);
+        } else if (off >= len) {
+            why = "invalid JSON: unexpected end of file (missing '}' or ']'?)";
+        } else if (text[off] == '\'') {
+            why = "invalid JSON: strings take double quotes";
+        }
+        errs_add(c->errs, fw_xasprintf("%s:%d:%d: %s", c->file, line, col, why));
+        *rc = -EINVAL;
+        goto fail;
+    }
+    free(text);
+    fclose(f);
+    return root;
+fail:
+    free(text);
+    fclose(f);
+    return NULL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void load_rule_files(struct ctx *c, struct fw_config *cfg, const char *shown_dir,
+                            int explicit_dir)
+{
+    DIR *d = opendir(cfg->rules_dir);
+    if (!d) {
+        /* The folder is optional unless the config names one. */
+        if (explicit_dir || errno != ENOENT)
+            errs_add(c->errs, fw_xasprintf("%s: $.rules_dir: cannot open folder \"%s\": %s",
+                                           cfg->path, shown_dir, strerror(errno)));
+        return;
+    }
+    char **names = NULL;
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (e->d_name[0] == '.' || l < 6 || strcmp(e->d_name + l - 5, ".json") != 0)
+            continue;
+        if (n >= 1000) {
+            errs_add(c->errs, fw_xasprintf("%s: more than 1000 rule files", shown_dir));
+            break;
+        }
+        names = fw_xrealloc(names, (n + 1) * sizeof(*names));
+        names[n++] = fw_xstrdup(e->d_name);
+    }
+    closedir(d);
+    /* Sorted, so rule order and duplicate reports do not depend on the file system. */
+    if (n)
+        qsort(names, n, sizeof(*names), cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        char *full = fw_xasprintf("%s/%s", cfg->rules_dir, names[i]);
+        char *shown = fw_xasprintf("%s/%s", shown_dir, names[i]);
+        struct ctx fc = {.file = shown, .errs = c->errs, .path = "$", .pathlen = 1};
+        int rc = 0;
+        cJSON *root = read_json(&fc, full, &rc);
+        if (root) {
+            apply_keys(&fc, root, rulefile_keys, cfg);
+            cJSON_Delete(root);
+        }
+        free(shown);
+        free(full);
+        free(names[i]);
+    }
+    free(names);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Cross-field checks                                                                          */
+/* ------------------------------------------------------------------------------------------ */
+
+/* "(routes: "a", "b")" listing what exists, so a typo is easy to spot. */
+static void list_names(char *buf, size_t size, const char *what, const char *const *names, size_t n)
+{
+    size_t used = (size_t)snprintf(buf, size, " (%s: ", what);
+    if (n == 0)
+        used += (size_t)snprintf(buf + used, size - used, "none defined");
+    for (size_t i = 0; i < n && used < size; i++) {
+        if (i == 8) {
+            snprintf(buf + used, size - used, ", ...");
+            used = strlen(buf);
+            break;
+        }
+        used += (size_t)snprintf(buf + used, size - used, "%s\"%s\"", i ? ", " : "", names[i]);
+    }
+    if (used < size)
+        snprintf(buf + used, size - used, ")");
+}
+
+#define NAMES_OF(arr, n, member, out)                                                              \
+    do {                                                                                           \
+        out = fw_xcalloc((n) + 1, sizeof(char *));                                                 \
+        for (size_t i_ = 0; i_ < (n); i_++)                                                        \
+            out[i_] = (arr)[i_].member;                                                            \
+    } while (0)
+
+static void check_refs(struct fw_config *cfg, struct fw_cfg_errors *errs)
+{
+    struct ctx c = {.file = cfg->path, .errs = errs, .path = "$", .pathlen = 1};
+    char list[512];
+    const char **bnames, **znames, **rnames;
+    NAMES_OF(cfg->brokers, cfg->nbrokers, name, bnames);
+    NAMES_OF(cfg->zones, cfg->nzones, id, znames);
+    NAMES_OF(cfg->routes, cfg->nroutes, name, rnames);
+
+    if (cfg->status_broker && !fw_config_broker(cfg, cfg->status_broker)) {
+        list_names(list, sizeof(list), "brokers", bnames, cfg->nbrokers);
+        errs_add(errs, fw_xasprintf("%s: $.gateway.status_broker: no broker named \"%s\"%s",
+                                    cfg->path, cfg->status_broker, list));
+    }
+    for (size_t i = 0; i < cfg->nuplinks; i++) {
+        const char *b = cfg->uplinks[i].broker;
+        if (b && !fw_config_broker(cfg, b)) {
+            list_names(list, sizeof(list), "brokers", bnames, cfg->nbrokers);
+            errs_add(errs, fw_xasprintf("%s: $.uplinks[%zu].broker: no broker named \"%s\"%s",
+                                        cfg->path, i, b, list));
+        }
+    }
+    for (size_t i = 0; i < cfg->nroutes; i++) {
+        const struct fw_cfg_route *r = &cfg->routes[i];
+        if (r->broker && !fw_config_broker(cfg, r->broker)) {
+            size_t mark = path_key(&c, "routes");
+            path_key(&c, r->name);
+            path_key(&c, "broker");
+            list_names(list, sizeof(list), "brokers", bnames, cfg->nbrokers);
+            err(&c, "no broker named \"%s\"%s", r->broker, list);
+            path_pop(&c, mark);
+        }
+    }
+    for (size_t i = 0; i < cfg->nnodes; i++) {
+        struct fw_cfg_node *n = &cfg->nodes[i];
+        if (n->zone && !(n->zone_ref = fw_config_zone(cfg, n->zone))) {
+            size_t mark = path_key(&c, "nodes");
+            path_key(&c, n->id);
+            path_key(&c, "zone");
+            list_names(list, sizeof(list), "zones", znames, cfg->nzones);
+            err(&c, "no zone named \"%s\"%s", n->zone, list);
+            path_pop(&c, mark);
+        }
+    }
+    /* Two links with one client id on one broker would take turns kicking each other off. */
+    for (size_t i = 0; i < cfg->nbrokers; i++)
+        for (size_t j = 0; j < i; j++) {
+            const struct fw_cfg_broker *a = &cfg->brokers[i], *b = &cfg->brokers[j];
+            if (a->host && b->host && a->client_id && b->client_id &&
+                strcmp(a->host, b->host) == 0 && a->port == b->port &&
+                strcmp(a->client_id, b->client_id) == 0) {
+                size_t mark = path_key(&c, "brokers");
+                path_key(&c, a->name);
+                path_key(&c, "client_id");
+                err(&c, "same host, port and client id as broker \"%s\"", b->name);
+                path_pop(&c, mark);
+            }
+        }
+    for (size_t i = 0; i < cfg->nrules; i++) {
+        struct fw_cfg_rule *r = &cfg->rules[i];
+        struct ctx rc = {.file = r->file, .errs = errs, .path = "$.rules", .pathlen = 7};
+        /* Rules are numbered within their own file. */
+        int idx = 0;
+        for (size_t k = 0; k < i; k++)
+            idx += strcmp(cfg->rules[k].file, r->file) == 0;
+        size_t mark = path_index(&rc, idx);
+        for (size_t z = 0; z < r->nzones; z++)
+            if (!fw_config_zone(cfg, r->zones[z])) {
+                size_t m2 = path_key(&rc, "zones");
+                path_index(&rc, (int)z);
+                list_names(list, sizeof(list), "zones", znames, cfg->nzones);
+                err(&rc, "no zone named \"%s\"%s", r->zones[z], list);
+                path_pop(&rc, m2);
+            }
+        r->route_idx = fw_xcalloc(r->nroutes + 1, sizeof(size_t));
+        for (size_t k = 0; k < r->nroutes; k++) {
+            size_t found = cfg->nroutes;
+            for (size_t q = 0; q < cfg->nroutes; q++)
+                if (strcmp(cfg->routes[q].name, r->routes[k]) == 0)
+                    found = q;
+            r->route_idx[k] = found;
+            if (found == cfg->nroutes) {
+                size_t m2 = path_key(&rc, "routes");
+                path_index(&rc, (int)k);
+                list_names(list, sizeof(list), "routes", rnames, cfg->nroutes);
+                err(&rc, "no route named \"%s\"%s", r->routes[k], list);
+                path_pop(&rc, m2);
+            }
+        }
+        path_pop(&rc, mark);
+    }
+    free(bnames);
+    free(znames);
+    free(rnames);
+}
+
+static int cmp_node(const void *a, const void *b)
+{
+    return strcmp(((const struct fw_cfg_node *)a)->id, ((const struct fw_cfg_node *)b)->id);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Public API                                                                                  */
+/* ------------------------------------------------------------------------------------------ */
+
+int fw_config_load(const char *path, struct fw_config **out, struct fw_cfg_errors *errs)
+{
+    struct fw_config *cfg = fw_xcalloc(1, sizeof(*cfg));
+    struct ctx c = {.file = path, .errs = errs, .path = "$", .pathlen = 1};
+    int rc = 0;
+    size_t errs_before = errs->n + errs->dropped;
+    *out = NULL;
+
+    cfg->path = fw_xstrdup(path);
+    cfg->log_level = FW_LOG_INFO;
+    cfg->limits.max_payload_bytes = 16384;
+    cfg->limits.max_readings = 64;
+    cfg->limits.max_future_ms = 5 * 60 * 1000;
+    cfg->limits.max_age_ms = 7LL * 24 * 3600 * 1000;
+
+    cJSON *root = read_json(&c, path, &rc);
+    if (!root)
+        goto fail;
+    apply_keys(&c, root, top_keys, cfg);
+    int explicit_dir = cfg->rules_dir != NULL;
+    cJSON_Delete(root);
+
+    /* rules.d is resolved against the main file's folder, as written (for messages) and real. */
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? fw_xasprintf("%.*s", (int)(slash - path), path) : fw_xstrdup(".");
+    const char *rel = cfg->rules_dir ? cfg->rules_dir : "rules.d";
+    char *resolved = rel[0] == '/' ? fw_xstrdup(rel) : fw_xasprintf("%s/%s", dir, rel);
+    char *shown = rel[0] == '/' || !slash ? fw_xstrdup(rel) : fw_xstrdup(resolved);
+    free(cfg->rules_dir);
+    cfg->rules_dir = resolved;
+    load_rule_files(&c, cfg, shown, explicit_dir);
+    free(shown);
+    free(dir);
+
+    /* Defaults that depend on other keys. */
+    if (cfg->gateway_id && !cfg->status_topic)
+        cfg->status_topic = fw_xasprintf("forestwatch/%s/status", cfg->gateway_id);
+    if (cfg->status_topic && !topic_ok(cfg->status_topic, 0))
+        errs_add(errs, fw_xasprintf("%s: $.gateway.status_topic: invalid MQTT topic \"%s\"", path,
+                                    cfg->status_topic));
+    for (size_t i = 0; i < cfg->nbrokers; i++)
+        if (!cfg->brokers[i].client_id && cfg->gateway_id)
+            cfg->brokers[i].client_id =
+                fw_xasprintf("forestwatch-%s-%s", cfg->gateway_id, cfg->brokers[i].name);
+
+    check_refs(cfg, errs);
+    if (errs->n + errs->dropped > errs_before) {
+        rc = -EINVAL;
+        goto fail;
+    }
+    if (cfg->nnodes)
+        qsort(cfg->nodes, cfg->nnodes, sizeof(*cfg->nodes), cmp_node);
+    /* Sorting moved the nodes; resolve their zones again. */
+    for (size_t i = 0; i < cfg->nnodes; i++)
+        cfg->nodes[i].zone_ref = fw_config_zone(cfg, cfg->nodes[i].zone);
+    *out = cfg;
+    return 0;
+fail:
+    fw_config_free(cfg);
+    return rc ? rc : -EINVAL;
+}
+
+static void free_contact(struct fw_cfg_contact *c)
+{
+    free(c->name);
+    free(c->phone);
+}
+
+void fw_config_free(struct fw_config *cfg)
+{
+    if (!cfg)
+        return;
+    for (size_t i = 0; i < cfg->nbrokers; i++) {
+        struct fw_cfg_broker *b = &cfg->brokers[i];
+        free(b->name);
+        free(b->host);
+        free(b->client_id);
+        free(b->username);
+        free(b->password);
+    }
+    for (size_t i = 0; i < cfg->nuplinks; i++) {
+        free(cfg->uplinks[i].broker);
+        free(cfg->uplinks[i].topic);
+    }
+    for (size_t i = 0; i < cfg->nzones; i++) {
+        struct fw_cfg_zone *z = &cfg->zones[i];
+        free(z->id);
+        free(z->name);
+        free(z->name_en);
+        free(z->polygon);
+        free_contact(&z->forest_chief);
+        free_contact(&z->duty);
+    }
+    for (size_t i = 0; i < cfg->nnodes; i++) {
+        free(cfg->nodes[i].id);
+        free(cfg->nodes[i].zone);
+        free(cfg->nodes[i].kind);
+        free(cfg->nodes[i].description);
+    }
+    for (size_t i = 0; i < cfg->nroutes; i++) {
+        free(cfg->routes[i].name);
+        free(cfg->routes[i].broker);
+        free(cfg->routes[i].topic);
+    }
+    for (size_t i = 0; i < cfg->nrules; i++) {
+        struct fw_cfg_rule *r = &cfg->rules[i];
+        free(r->name);
+        free(r->file);
+        free(r->description);
+        free(r->metric);
+        free_string_list(r->zones, r->nzones);
+        free_string_list(r->routes, r->nroutes);
+        free(r->route_idx);
+    }
+    free(cfg->brokers);
+    free(cfg->uplinks);
+    free(cfg->zones);
+    free(cfg->nodes);
+    free(cfg->routes);
+    free(cfg->rules);
+    free(cfg->path);
+    free(cfg->rules_dir);
+    free(cfg->gateway_id);
+    free(cfg->gateway_name);
+    free(cfg->status_broker);
+    free(cfg->status_topic);
+    free(cfg);
+}
+
+void fw_cfg_errors_clear(struct fw_cfg_errors *errs)
+{
+    for (size_t i = 0; i < errs->n; i++)
+        free(errs->msgs[i]);
+    free(errs->msgs);
+    errs->msgs = NULL;
+    errs->n = 0;
+    errs->dropped = 0;
+}
+
+void fw_cfg_errors_print(const struct fw_cfg_errors *errs, FILE *f)
+{
+    for (size_t i = 0; i < errs->n; i++)
+        fprintf(f, "%s\n", errs->msgs[i]);
+    if (errs->dropped)
+        fprintf(f, "... and %zu more errors\n", errs->dropped);
+}
+
+int fw_config_check(const char *path, FILE *out, FILE *errf)
+{
+    struct fw_cfg_errors errs = {0};
+    struct fw_config *cfg = NULL;
+    int rc = fw_config_load(path, &cfg, &errs);
+    if (rc == 0)
+        fprintf(out, "configuration OK\n");
+    else
+        fw_cfg_errors_print(&errs, errf);
+    fw_cfg_errors_clear(&errs);
+    fw_config_free(cfg);
+    return rc == 0 ? 0 : 1;
+}
+
+const struct fw_cfg_node *fw_config_node(const struct fw_config *cfg, const char *id)
+{
+    size_t lo = 0, hi = cfg->nnodes;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int d = strcmp(id, cfg->nodes[mid].id);
+        if (d == 0)
+            return &cfg->nodes[mid];
+        if (d < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+const struct fw_cfg_zone *fw_config_zone(const struct fw_config *cfg, const char *id)
+{
+    for (size_t i = 0; i < cfg->nzones; i++)
+        if (strcmp(cfg->zones[i].id, id) == 0)
+            return &cfg->zones[i];
+    return NULL;
+}
+
+const struct fw_cfg_broker *fw_config_broker(const struct fw_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->nbrokers; i++)
+        if (strcmp(cfg->brokers[i].name, name) == 0)
+            return &cfg->brokers[i];
+    return NULL;
+}
+
+const char *fw_cmp_op_str(enum fw_cmp_op op)
+{
+    return op_names[op];
+}
+
+const char *fw_severity_str(enum fw_severity s)
+{
+    return severity_names[s];
+}
+
+const char *fw_category_str(enum fw_category c)
+{
+    return category_names[c];
+}
+
+static int str_eq(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+int fw_cfg_broker_equal(const struct fw_cfg_broker *a, const struct fw_cfg_broker *b)
+{
+    return str_eq(a->host, b->host) && a->port == b->port && str_eq(a->client_id, b->client_id) &&
+           str_eq(a->username, b->username) && str_eq(a->password, b->password) &&
+           a->keepalive_s == b->keepalive_s && a->reconnect_min_ms == b->reconnect_min_ms &&
+           a->reconnect_max_ms == b->reconnect_max_ms;
+}

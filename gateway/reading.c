@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The metric table. A metric's range is what the physical quantity can be, not what is normal:
+ * it catches a sensor that answers garbage (a humidity of 6553.5 %) without hiding a real fire
+ * (smoke far above any alarm threshold is still inside the range).
+ */
+#include "forestwatch/reading.h"
+
+#include <string.h>
+
+static const struct fw_metric metrics[] = {
+    {"air_temp_c", "degC", "°C", -60, 70, "air temperature"},
+    {"rel_humidity_pct", "%", "%RH", 0, 100, "relative humidity"},
+    {"wind_speed_ms", "m/s", NULL, 0, 80, "wind speed (10 min mean where the node averages)"},
+    {"wind_dir_deg", "deg", "°", 0, 360, "direction the wind blows from"},
+    {"rain_mm", "mm", NULL, 0, 500, "rain since the node's previous report"},
+    {"pressure_hpa", "hPa", NULL, 500, 1100, "air pressure"},
+    {"smoke_ppm", "ppm", NULL, 0, 100000, "smoke concentration"},
+    {"co_ppm", "ppm", NULL, 0, 10000, "carbon monoxide"},
+    {"battery_v", "V", NULL, 0, 60, "battery or supply voltage"},
+    {"soil_moisture_pct", "%", NULL, 0, 100, "volumetric soil moisture"},
+    {"trap_count", "count", NULL, 0, 1000000, "insects caught since the previous report"},
+};
+
+const struct fw_metric *fw_metric_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
+        if (strcmp(metrics[i].name, name) == 0)
+            return &metrics[i];
+    return NULL;
+}
+
+int fw_metric_unit_ok(const struct fw_metric *m, const char *unit)
+{
+    return strcmp(m->unit, unit) == 0 || (m->alias && strcmp(m->alias, unit) == 0);
+}
+
+const struct fw_metric *fw_metric_table(int *n)
+{
+    *n = (int)(sizeof(metrics) / sizeof(metrics[0]));
+    return metrics;
+}

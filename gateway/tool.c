@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `forestwatch`, the operator's tool. Subcommands:
+ *   check-config FILE   validate a config and its rules.d, print "configuration OK" or errors
+ *   metrics             list the metrics the gateway knows, with units and ranges
+ */
+#include "forestwatch/config.h"
+#include "forestwatch/reading.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: forestwatch COMMAND [ARGS]\n"
+               "\n"
+               "commands:\n"
+               "  check-config FILE   validate FILE and the rules.d folder beside it;\n"
+               "                      prints \"configuration OK\" (exit 0) or every error "
+               "(exit 1)\n"
+               "  metrics             list known metrics, their units and possible ranges\n"
+               "  help                this text\n");
+}
+
+static int cmd_metrics(void)
+{
+    int n;
+    const struct fw_metric *m = fw_metric_table(&n);
+    printf("%-20s %-6s %-18s %s\n", "metric", "unit", "possible range", "meaning");
+    for (int i = 0; i < n; i++) {
+        char range[32];
+        snprintf(range, sizeof(range), "%g..%g", m[i].min, m[i].max);
+        printf("%-20s %-6s %-18s %s\n", m[i].name, m[i].unit, range, m[i].help);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "check-config") == 0) {
+        if (argc != 3) {
+            fprintf(stderr, "usage: forestwatch check-config FILE\n");
+            return 2;
+        }
+        return fw_config_check(argv[2], stdout, stderr);
+    }
+    if (strcmp(cmd, "metrics") == 0)
+        return cmd_metrics();
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "forestwatch: unknown command \"%s\"\n", cmd);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Checked allocation and the few string and number helpers every module needs. Allocation
+ * failure of small internal objects is not recoverable in a useful way, so it aborts loudly with
+ * the size; input-driven sizes are capped by callers before they get here.
+ */
+#include "forestwatch/util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void fw_util__assert_fail(const char *expr, const char *file, int line)
+{
+    fprintf(stderr, "forestwatch: assertion failed: %s (%s:%d)\n", expr, file, line);
+    abort();
+}
+
+static void oom(size_t size)
+{
+    fprintf(stderr, "forestwatch: out of memory allocating %zu bytes\n", size);
+    abort();
+}
+
+void *fw_xmalloc(size_t size)
+{
+    void *p = malloc(size ? size : 1);
+    if (!p)
+        oom(size);
+    return p;
+}
+
+void *fw_xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p)
+        oom(n * size);
+    return p;
+}
+
+void *fw_xrealloc(void *p, size_t size)
+{
+    void *q = realloc(p, size ? size : 1);
+    if (!q)
+        oom(size);
+    return q;
+}
+
+char *fw_xstrdup(const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *d = fw_xmalloc(n);
+    memcpy(d, s, n);
+    return d;
+}
+
+char *fw_xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    FW_ASSERT(n >= 0);
+    char *s = fw_xmalloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+int fw_strlcpy(char *dst, const char *src, size_t size)
+{
+    size_t n = strlen(src);
+    if (size == 0)
+        return -E2BIG;
+    if (n >= size) {
+        memcpy(dst, src, size - 1);
+        dst[size - 1] = '\0';
+        return -E2BIG;
+    }
+    memcpy(dst, src, n + 1);
+    return 0;
+}
+
+int fw_parse_int(const char *s, long long lo, long long hi, long long *out)
+{
+    char *end = NULL;
+    if (!s || !*s)
+        return -EINVAL;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (*end != '\0' || end == s)
+        return -EINVAL;
+    if (errno == ERANGE || v < lo || v > hi)
+        return -ERANGE;
+    *out = v;
+    return 0;
+}
+
+uint64_t fw_hash64(const void *data, size_t len, uint64_t seed)
+{
+    const unsigned char *p = data;
+    uint64_t h = 1469598103934665603ULL ^ seed;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The configuration: one JSON file (with // and block comments) plus the rule files in a
+ * rules.d/ folder beside it, parsed and validated into the typed structs below before anything
+ * is applied. Validation collects every error, each naming the file and the JSON path:
+ *
+ *   forestwatch.json: $.brokers.field.port: must be an integer 1..65535, got 70000
+ *
+ * Only the loader reads JSON; every other module reads these structs. A struct fw_config is
+ * immutable once loaded; a reload builds a new one and swaps it in.
+ */
+#ifndef FORESTWATCH_CONFIG_H
+#define FORESTWATCH_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Hard caps on what a config may make the daemon allocate or parse. */
+#define FW_CONFIG_MAX_FILE_BYTES (4 * 1024 * 1024)
+#define FW_CONFIG_MAX_ERRORS 200
+#define FW_CONFIG_MAX_ID 64 /* names of brokers, zones, nodes, routes, rules */
+
+struct fw_cfg_contact {
+    char *name;
+    char *phone;
+};
+
+struct fw_cfg_point {
+    double lat, lon;
+};
+
+struct fw_cfg_zone {
+    char *id;
+    char *name;    /* display name, e.g. "北山林场 3 号网格" */
+    char *name_en; /* optional English name */
+    bool has_location;
+    struct fw_cfg_point location; /* a representative point (centre or lookout) */
+    struct fw_cfg_point *polygon; /* optional outline, first point == last point */
+    size_t npolygon;
+    struct fw_cfg_contact forest_chief; /* the zone's responsible forest chief (林长) */
+    struct fw_cfg_contact duty;         /* the duty contact for alerts */
+};
+
+struct fw_cfg_node {
+    char *id;
+    char *zone; /* id of a zone in the config */
+    char *kind; /* free text, e.g. "smoke", "weather" */
+    char *description;
+    const struct fw_cfg_zone *zone_ref; /* resolved by the loader */
+};
+
+struct fw_cfg_broker {
+    char *name;
+    char *host;
+    int port;
+    char *client_id;
+    char *username;
+    char *password;
+    int keepalive_s;
+    int64_t reconnect_min_ms;
+    int64_t reconnect_max_ms;
+};
+
+enum fw_uplink_format {
+    FW_UPLINK_NATIVE = 0, /* the project's own JSON, see docs/uplink.md */
+};
+
+struct fw_cfg_uplink {
+    char *broker; /* name of a broker */
+    char *topic;  /* subscription filter, may contain + and # */
+    int qos;
+    enum fw_uplink_format format;
+};
+
+struct fw_cfg_route {
+    char *name;
+    char *broker;
+    char *topic; /* alerts are published here, QoS given below, never retained */
+    int qos;
+};
+
+enum fw_cmp_op { FW_OP_GT, FW_OP_GE, FW_OP_LT, FW_OP_LE, FW_OP_EQ, FW_OP_NE };
+
+/* CAP 1.2 severity values; the order is from least to most severe. */
+enum fw_severity {
+    FW_SEV_UNKNOWN,
+    FW_SEV_MINOR,
+    FW_SEV_MODERATE,
+    FW_SEV_SEVERE,
+    FW_SEV_EXTREME,
+};
+
+/* CAP 1.2 category values used by forestwatch. */
+enum fw_category { FW_CAT_FIRE, FW_CAT_ENV, FW_CAT_MET, FW_CAT_SAFETY, FW_CAT_OTHER };
+
+struct fw_cfg_rule {
+    char *name;
+    char *file; /* the file the rule came from, for messages */
+    char *description;
+    char *metric;
+    enum fw_cmp_op op;
+    double threshold;
+    char **zones; /* NULL: every zone */
+    size_t nzones;
+    enum fw_severity severity;
+    enum fw_category category;
+    char **routes;
+    size_t nroutes;
+    size_t *route_idx; /* indexes into fw_config.routes, resolved by the loader */
+};
+
+struct fw_cfg_limits {
+    size_t max_payload_bytes; /* larger uplinks are rejected unparsed */
+    int max_readings;         /* per uplink message */
+    int64_t max_future_ms;    /* a reading further ahead of the gateway clock is rejected */
+    int64_t max_age_ms;       /* an older reading is rejected */
+};
+
+struct fw_config {
+    char *path;       /* the main file, as given */
+    char *rules_dir;  /* resolved rules.d path, or NULL when absent */
+    char *gateway_id; /* in alert ids and the status topic */
+    char *gateway_name;
+    char *status_broker; /* broker that carries the retained online/offline status */
+    char *status_topic;
+    int log_level;
+    struct fw_cfg_limits limits;
+
+    struct fw_cfg_broker *brokers;
+    size_t nbrokers;
+    struct fw_cfg_uplink *uplinks;
+    size_t nuplinks;
+    struct fw_cfg_zone *zones;
+    size_t nzones;
+    struct fw_cfg_node *nodes; /* sorted by id */
+    size_t nnodes;
+    struct fw_cfg_route *routes;
+    size_t nroutes;
+    struct fw_cfg_rule *rules;
+    size_t nrules;
+};
+
+/* The errors of one load, in the order found. */
+struct fw_cfg_errors {
+    char **msgs;
+    size_t n;
+    size_t dropped; /* errors past FW_CONFIG_MAX_ERRORS, counted but not kept */
+};
+
+/**
+ * Load and validate `path` and the rules.d folder beside it. Returns 0 and a new config in *out
+ * (owned by the caller, release with fw_config_free), or -EINVAL with every error in *errs (the
+ * caller releases them with fw_cfg_errors_clear), or -ENOENT/-EIO/-E2BIG when the file cannot be
+ * read (also described in *errs). Touches no live state; any thread.
+ */
+int fw_config_load(const char *path, struct fw_config **out, struct fw_cfg_errors *errs);
+
+/** Release a config. NULL is a no-op. */
+void fw_config_free(struct fw_config *cfg);
+
+/** Print every message of `errs`, one a line, and a count of any dropped ones. */
+void fw_cfg_errors_print(const struct fw_cfg_errors *errs, FILE *f);
+
+/**
+ * What `forestwatchd -t` and `forestwatch check-config` do: load `path`, print
+ * "configuration OK" to `out` or the errors to `err`. Returns 0 when valid, 1 otherwise.
+ */
+int fw_config_check(const char *path, FILE *out, FILE *err);
+
+/** Release the messages held by `errs` and reset it to empty. */
+void fw_cfg_errors_clear(struct fw_cfg_errors *errs);
+
+/** Look-ups by id (binary search or linear scan); NULL when absent. */
+const struct fw_cfg_node *fw_config_node(const struct fw_config *cfg, const char *id);
+const struct fw_cfg_zone *fw_config_zone(const struct fw_config *cfg, const char *id);
+const struct fw_cfg_broker *fw_config_broker(const struct fw_config *cfg, const char *name);
+
+/** Names for enum values, as written in the config ("gt" is ">", etc.). */
+const char *fw_cmp_op_str(enum fw_cmp_op op);
+const char *fw_severity_str(enum fw_severity s);
+const char *fw_category_str(enum fw_category c);
+
+/** 1 when two broker definitions would make the same connection. */
+int fw_cfg_broker_equal(const struct fw_cfg_broker *a, const struct fw_cfg_broker *b);
+
+#endif

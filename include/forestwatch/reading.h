@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A reading is one measured or derived value: {source, station, zone, metric, value, unit, time}.
+ * Every source turns what it receives into readings; nothing downstream knows where a reading
+ * came from. Metric names carry their unit (`smoke_ppm`), in the Prometheus manner, and the
+ * table in reading.c is the one list of metrics the gateway knows.
+ */
+#ifndef FORESTWATCH_READING_H
+#define FORESTWATCH_READING_H
+
+#include <stdint.h>
+
+#define FW_READING_MAX_ID 64 /* node, station and zone ids, metric names */
+
+enum fw_source_kind {
+    FW_SOURCE_MQTT_NATIVE,
+    FW_SOURCE_REPLAY,
+    FW_SOURCE_DERIVED,
+};
+
+struct fw_metric {
+    const char *name;  /* "smoke_ppm" */
+    const char *unit;  /* canonical unit as written in uplinks: "ppm" */
+    const char *alias; /* another accepted spelling of the unit, or NULL ("°C" for "degC") */
+    double min, max;   /* physically possible range; outside it a value is rejected */
+    const char *help;
+};
+
+struct fw_reading {
+    enum fw_source_kind source;
+    char station[FW_READING_MAX_ID]; /* node or station id */
+    char zone[FW_READING_MAX_ID];
+    const struct fw_metric *metric; /* points into the static table */
+    double value;
+    int64_t time_ms; /* when it was measured (UTC ms) */
+};
+
+/** Look up a metric by name; NULL when unknown. The result is static. */
+const struct fw_metric *fw_metric_find(const char *name);
+
+/** 1 when `unit` is the metric's unit or its accepted alias. */
+int fw_metric_unit_ok(const struct fw_metric *m, const char *unit);
+
+/** The whole table, for docs and `forestwatch metrics`; *n receives its length. */
+const struct fw_metric *fw_metric_table(int *n);
+
+#endif

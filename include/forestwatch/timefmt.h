@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Time in forestwatch is milliseconds since the Unix epoch (UTC) in an int64_t. These helpers
+ * parse and print RFC 3339 timestamps; they never read the clock.
+ */
+#ifndef FORESTWATCH_TIMEFMT_H
+#define FORESTWATCH_TIMEFMT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Big enough for "2026-06-01T04:00:00.123+08:00" and a NUL. */
+#define FW_TIME_STRLEN 40
+
+/**
+ * Parse "YYYY-MM-DDTHH:MM:SS[.fff][Z|+HH:MM|-HH:MM]" (a space may stand for the T). A timestamp
+ * without an offset is rejected: a field node's local time is ambiguous. Returns 0 or -EINVAL.
+ */
+int fw_time_parse(const char *s, int64_t *ms_out);
+
+/** Print `ms` as "YYYY-MM-DDTHH:MM:SSZ" (milliseconds shown only when not zero). */
+void fw_time_format(int64_t ms, char buf[FW_TIME_STRLEN]);
+
+/** Days since 1970-01-01 of a proleptic Gregorian date. Pure. */
+int64_t fw_time__days_from_civil(int64_t y, unsigned m, unsigned d);
+
+#endif

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Small helpers shared by every module: checked allocation, FW_FREE, FW_ASSERT, container_of,
+ * and bounded string copies. Nothing here knows about the daemon.
+ */
+#ifndef FORESTWATCH_UTIL_H
+#define FORESTWATCH_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#define FW_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Recover the struct that embeds `ptr` as member `member` (libuv handle pattern). */
+#define FW_CONTAINER_OF(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+
+/* Free and NULL in one step, so a dangling pointer is never left behind. */
+#define FW_FREE(p)                                                                                 \
+    do {                                                                                           \
+        free(p);                                                                                   \
+        (p) = NULL;                                                                                \
+    } while (0)
+
+/* Programmer errors: log file:line and abort. Never used for bad input. */
+#define FW_ASSERT(cond)                                                                            \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            fw_util__assert_fail(#cond, __FILE__, __LINE__);                                       \
+    } while (0)
+
+void fw_util__assert_fail(const char *expr, const char *file, int line) __attribute__((noreturn));
+
+/**
+ * Allocation for small internal objects: aborts with the size on failure, so callers need no
+ * error path. Memory whose size is driven by external input must be capped by the caller first.
+ * Any thread.
+ */
+void *fw_xmalloc(size_t size);
+void *fw_xcalloc(size_t n, size_t size);
+void *fw_xrealloc(void *p, size_t size);
+/** Duplicate a NUL-terminated string (NULL gives NULL). The result belongs to the caller. */
+char *fw_xstrdup(const char *s);
+/** Printf into a newly allocated string that belongs to the caller. */
+char *fw_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/**
+ * Copy `src` into `dst` of `size` bytes, always NUL-terminated. Returns 0, or -E2BIG when the
+ * source did not fit (the copy is then truncated).
+ */
+int fw_strlcpy(char *dst, const char *src, size_t size);
+
+/**
+ * Parse a whole string as a base-10 integer in [lo, hi] (strtoll + end check + range check).
+ * Returns 0, -EINVAL for junk, or -ERANGE.
+ */
+int fw_parse_int(const char *s, long long lo, long long hi, long long *out);
+
+/** FNV-1a 64-bit hash of `len` bytes: for hash tables and fingerprints, not for security. */
+uint64_t fw_hash64(const void *data, size_t len, uint64_t seed);
+
+#endif

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: MIT */
+/* The engine driven with a fake clock and hand-made readings: no sockets, no wall clock. */
+#include "forestwatch/engine.h"
+#include "forestwatch/util.h"
+#include "test.h"
+
+#define T0 1780300800000LL /* 2026-06-01T08:00:00Z */
+
+static struct fw_config *load(const char *path)
+{
+    struct fw_cfg_errors errs = {0};
+    struct fw_config *cfg = NULL;
+    if (fw_config_load(path, &cfg, &errs) < 0)
+        fw_cfg_errors_print(&errs, stderr);
+    fw_cfg_errors_clear(&errs);
+    return cfg;
+}
+
+static struct fw_reading reading(const char *station, const char *zone, const char *metric,
+                                 double value, int64_t t)
+{
+    struct fw_reading r = {0};
+    fw_strlcpy(r.station, station, sizeof(r.station));
+    fw_strlcpy(r.zone, zone, sizeof(r.zone));
+    r.metric = fw_metric_find(metric);
+    r.value = value;
+    r.time_ms = t;
+    return r;
+}
+
+#define CFG FW_TEST_DATA "/engine/forestwatch.json"
+
+FW_TEST(over_threshold_fires_once_per_route)
+{
+    struct fw_config *cfg = load(CFG);
+    ASSERT_TRUE(cfg);
+    struct fw_engine *e = fw_engine_new(cfg);
+    struct fw_actions a = {0};
+    struct fw_reading r = reading("s1", "z1", "smoke_ppm", 120, T0);
+    ASSERT_EQ(fw_engine_feed(e, &r, T0, &a), 0);
+    r = reading("s1", "z1", "smoke_ppm", 352.5, T0 + 1000);
+    ASSERT_EQ(fw_engine_feed(e, &r, T0 + 1000, &a), 2);
+    ASSERT_STR_EQ(cfg->routes[a.items[0].route].name, "forestry");
+    ASSERT_STR_EQ(cfg->routes[a.items[1].route].name, "emergency");
+    const struct fw_alert *al = &a.items[0].alert;
+    ASSERT_EQ(al->status, FW_ALERT_FIRING);
+    ASSERT_STR_EQ(al->rule, "smoke_high");
+    ASSERT_STR_EQ(al->zone, "z1");
+    ASSERT_STR_EQ(al->station, "s1");
+    ASSERT_DBL_NEAR(al->value, 352.5, 0);
+    ASSERT_EQ(al->event_ms, T0 + 1000);
+    ASSERT_EQ(al->started_ms, T0 + 1000);
+    ASSERT_STR_EQ(al->id, "gw-t:smoke_high:s1:1780300801000");
+    /* Still over: no repeat. */
+    fw_actions_clear(&a);
+    r = reading("s1", "z1", "smoke_ppm", 400, T0 + 2000);
+    ASSERT_EQ(fw_engine_feed(e, &r, T0 + 2000, &a), 0);
+    struct fw_engine_stats st;
+    fw_engine_stats(e, &st);
+    ASSERT_EQ(st.fired, 1);
+    ASSERT_EQ(st.firing, 1);
+    ASSERT_EQ(st.readings, 3);
+    fw_actions_free(&a);
+    fw_engine_free(e);
+    fw_config_free(cfg);
+}
+
+FW_TEST(back_under_resolves_with_same_id)
+{
+    struct fw_config *cfg = load(CFG);
+    struct fw_engine *e = fw_engine_new(cfg);
+    struct fw_actions a = {0};
+    struct fw_reading r = reading("s1", "z1", "smoke_ppm", 500, T0);
+    fw_engine_feed(e, &r, T0, &a);
+    char id[FW_ALERT_MAX_ID];
+    fw_strlcpy(id, a.items[0].alert.id, sizeof(id));
+    fw_actions_clear(&a);
+    r = reading("s1", "z1", "smoke_ppm", 300, T0 + 60000); /* not > 300 */
+    ASSERT_EQ(fw_engine_feed(e, &r, T0 + 60000, &a), 2);
+    ASSERT_EQ(a.items[0].alert.status, FW_ALERT_RESOLVED);
+    ASSERT_EQ(a.items[0].alert.cause, FW_CAUSE_RECOVERED);
+    ASSERT_STR_EQ(a.items[0].alert.id, id);
+    ASSERT_EQ(a.items[0].alert.started_ms, T0);
+    ASSERT_EQ(a.items[0].alert.event_ms, T0 + 60000);
+    /* A new episode gets a new id. */
+    fw_actions_clear(&a);
+    r = reading("s1", "z1", "smoke_ppm", 301, T0 + 120000);
+    ASSERT_EQ(fw_engine_feed(e, &r, T0 + 120000, &a), 2);
+    ASSERT_TRUE(strcmp(a.items[0].alert.id, id) != 0);
+    fw_actions_free(&a);
+    fw_engine_free(e);
+    fw_config_free(cfg);
+}
+
+FW_TEST(stations_are_independent)
+{
+    struct fw_config *cfg = load(CFG);
+    struct fw_engine *e = fw_engine_new(cfg);
+    struct fw_actions a = {0};
+    struct fw_reading r1 = reading("s1", "z1", "smoke_ppm", 500, T0);
+    struct fw_reading r2 = reading("s2", "z1", "smoke_ppm", 600, T0);
+    ASSERT_EQ(fw_engine_feed(e, &r1, T0, &a), 2);
+    ASSERT_EQ(fw_engine_feed(e, &r2, T0, &a), 2);
+    ASSERT_STR_EQ(a.items[2].alert.station, "s2");
+    struct fw_reading low = reading("s1", "z1", "smoke_ppm", 10, T0 + 1);
+    fw_actions_clear(&a);
+    ASSERT_EQ(fw_engine_feed(e, &low, T0 + 1, &a), 2);
+    ASSERT_STR_EQ(a.items[0].alert.station, "s1");
+    struct fw_engine_stats st;
+    fw_engine_stats(e, &st);
+    ASSERT_EQ(st.firing, 1);
+    fw_actions_free(&a);
+    fw_engine_free(e);
+    fw_config_free(cfg);
+}
+
+FW_TEST(zone_selector_and_routes)
+{
+    struct fw_config *cfg = load(CFG);
+    struct fw_engine *e = fw_engine_new(cfg);
+    struct fw_actions a = {0};
+    struct fw_reading r = reading("s1", "z1", "rel_humidity_pct", 10, T0);
+    ASSERT_EQ(fw_engine_feed(e, &r, T0, &a), 0); /* dry_z2 watches z2 only */
+    r = reading("s3", "z2", "rel_humidity_pct", 20, T0);
+    ASSERT_EQ(fw_engine_feed(e, &r, T0, &a), 1); /* <= 20, forestry only */
+    ASSERT_STR_EQ(cfg->routes[a.items[0].route].name, "forestry");
+    ASSERT_EQ(a.items[0].alert.severity, FW_SEV_MODERATE);
+    ASSERT_EQ(a.items[0].alert.category, FW_CAT_MET);
+    fw_actions_free(&a);
+    fw_engine_free(e);
+    fw_config_free(cfg);
+}
+
+FW_TEST(late_reading_does_not_resolve)
+{
+    struct fw_config *cfg = load(CFG);
+    struct fw_engine *e = fw_engine_new(cfg);
+    struct fw_actions a = {0};
+    struct fw_reading r = reading("s1", "z1", "smoke_ppm", 500, T0 + 10000);
+    fw_engine_feed(e, &r, T0 + 10000, &a);
+    fw_actions_clear(&a);
+    /* A message delayed in the network arrives after the newer one. */
+    r = reading("s1", "z1", "smoke_ppm", 20, T0);
+    ASSERT_EQ(fw_engine_feed(e, &r, T0 + 11000, &a), 0);
+    struct fw_engine_stats st;
+    fw_engine_stats(e, &st);
+    ASSERT_EQ(st.late_readings, 1);
+    ASSERT_EQ(st.firing, 1);
+    fw_actions_free(&a);
+    fw_engine_free(e);
+    fw_config_free(cfg);
+}
+
+FW_TEST(reload_keeps_unchanged_firing_state)
+{
+    struct fw_config *c1 = load(CFG);
+    struct fw_engine *e1 = fw_engine_new(c1);
+    struct fw_actions a = {0};
+    struct fw_reading r = reading("s1", "z1", "smoke_ppm", 500, T0);
+    fw_engine_feed(e1, &r, T0, &a);
+    fw_actions_clear(&a);
+    struct fw_config *c2 = load(FW_TEST_DATA "/engine/same.json");
+    ASSERT_TRUE(c2);
+    struct fw_engine *e2 = fw_engine_new(c2);
+    fw_engine_adopt(e2, e1, T0 + 1, &a);
+    ASSERT_EQ(a.n, 0);
+    fw_engine_free(e1);
+    fw_config_free(c1);
+    /* Still firing: another high reading announces nothing, a low one resolves. */
+    r = reading("s1", "z1", "smoke_ppm", 450, T0 + 2);
+    ASSERT_EQ(fw_engine_feed(e2, &r, T0 + 2, &a), 0);
+    r = reading("s1", "z1", "smoke_ppm", 45, T0 + 3);
+    ASSERT_EQ(fw_engine_feed(e2, &r, T0 + 3, &a), 2);
+    ASSERT_EQ(a.items[0].alert.status, FW_ALERT_RESOLVED);
+    fw_actions_free(&a);
+    fw_engine_free(e2);
+    fw_config_free(c2);
+}
+
+FW_TEST(reload_changed_threshold_resolves_and_applies)
+{
+    struct fw_config *c1 = load(CFG);
+    struct fw_engine *e1 = fw_engine_new(c1);
+    struct fw_actions a = {0};
+    struct fw_reading r = reading("s1", "z1", "smoke_ppm", 400, T0);
+    fw_engine_feed(e1, &r, T0, &a);
+    fw_actions_clear(&a);
+    struct fw_config *c2 = load(FW_TEST_DATA "/engine/threshold500.json");
+    ASSERT_TRUE(c2);
+    struct fw_engine *e2 = fw_engine_new(c2);
+    fw_engine_adopt(e2, e1, T0 + 1, &a);
+    ASSERT_EQ(a.n, 2); /* 400 is no longer > 500 */
+    ASSERT_EQ(a.items[0].alert.cause, FW_CAUSE_RULE_CHANGED);
+    ASSERT_DBL_NEAR(a.items[0].alert.threshold, 500, 0);
+    fw_actions_clear(&a);
+    fw_engine_free(e1);
+    fw_config_free(c1);
+    r = reading("s1", "z1", "smoke_ppm", 450, T0 + 2);
+    ASSERT_EQ(fw_engine_feed(e2, &r, T0 + 2, &a), 0);
+    r = reading("s1", "z1", "smoke_ppm", 501, T0 + 3);
+    ASSERT_EQ(fw_engine_feed(e2, &r, T0 + 3, &a), 2);
+    fw_actions_free(&a);
+    fw_engine_free(e2);
+    fw_config_free(c2);
+}
+
+FW_TEST(reload_removed_rule_resolves)
+{
+    struct fw_config *c1 = load(CFG);
+    struct fw_engine *e1 = fw_engine_new(c1);
+    struct fw_actions a = {0};
+    struct fw_reading r = reading("s3", "z2", "rel_humidity_pct", 5, T0);
+    ASSERT_EQ(fw_engine_feed(e1, &r, T0, &a), 1);
+    fw_actions_clear(&a);
+    struct fw_config *c2 = load(FW_TEST_DATA "/engine/no_dry.json");
+    ASSERT_TRUE(c2);
+    ASSERT_EQ(c2->nrules, 1);
+    struct fw_engine *e2 = fw_engine_new(c2);
+    fw_engine_adopt(e2, e1, T0 + 1, &a);
+    ASSERT_EQ(a.n, 1);
+    ASSERT_STR_EQ(a.items[0].alert.rule, "dry_z2");
+    ASSERT_EQ(a.items[0].alert.cause, FW_CAUSE_RULE_REMOVED);
+    ASSERT_STR_EQ(c2->routes[a.items[0].route].name, "forestry");
+    fw_actions_free(&a);
+    fw_engine_free(e1);
+    fw_config_free(c1);
+    fw_engine_free(e2);
+    fw_config_free(c2);
+}

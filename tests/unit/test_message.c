@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/* Alert messages: every field present, strings escaped, output is valid JSON. */
+#include "forestwatch/message.h"
+#include "forestwatch/util.h"
+#include "test.h"
+
+#include <cJSON.h>
+
+FW_TEST(alert_json_fields)
+{
+    struct fw_cfg_errors errs = {0};
+    struct fw_config *cfg = NULL;
+    ASSERT_EQ(fw_config_load(FW_TEST_DATA "/engine/forestwatch.json", &cfg, &errs), 0);
+    struct fw_rule_instance in = {0};
+    fw_strlcpy(in.rule, "smoke_high", sizeof(in.rule));
+    fw_strlcpy(in.station, "s1", sizeof(in.station));
+    fw_strlcpy(in.zone, "z1", sizeof(in.zone));
+    in.fired_ms = 1780300800000LL;
+    in.last_ms = 1780300800000LL;
+    in.last_value = 352.5;
+    struct fw_alert a;
+    fw_alert_from_instance(&a, cfg->gateway_id, &cfg->rules[0], &in, fw_metric_find("smoke_ppm"),
+                           FW_ALERT_FIRING, FW_CAUSE_THRESHOLD);
+    char *s = fw_message_alert_json(cfg, &a, 1780300801000LL);
+    cJSON *j = cJSON_Parse(s);
+    ASSERT_TRUE(j);
+    ASSERT_STR_EQ(cJSON_GetObjectItem(j, "id")->valuestring, "gw-t:smoke_high:s1:1780300800000");
+    ASSERT_STR_EQ(cJSON_GetObjectItem(j, "status")->valuestring, "firing");
+    ASSERT_STR_EQ(cJSON_GetObjectItem(j, "rule")->valuestring, "smoke_high");
+    ASSERT_STR_EQ(cJSON_GetObjectItem(j, "severity")->valuestring, "Severe");
+    ASSERT_STR_EQ(cJSON_GetObjectItem(j, "category")->valuestring, "Fire");
+    ASSERT_STR_EQ(cJSON_GetObjectItem(j, "node")->valuestring, "s1");
+    ASSERT_DBL_NEAR(cJSON_GetObjectItem(j, "value")->valuedouble, 352.5, 0);
+    ASSERT_DBL_NEAR(cJSON_GetObjectItem(j, "threshold")->valuedouble, 300, 0);
+    ASSERT_STR_EQ(cJSON_GetObjectItem(j, "unit")->valuestring, "ppm");
+    ASSERT_STR_EQ(cJSON_GetObjectItem(j, "op")->valuestring, ">");
+    ASSERT_STR_EQ(cJSON_GetObjectItem(j, "time")->valuestring, "2026-06-01T08:00:00Z");
+    ASSERT_STR_EQ(cJSON_GetObjectItem(j, "sent")->valuestring, "2026-06-01T08:00:01Z");
+    cJSON *z = cJSON_GetObjectItem(j, "zone");
+    ASSERT_STR_EQ(cJSON_GetObjectItem(z, "id")->valuestring, "z1");
+    ASSERT_STR_EQ(cJSON_GetObjectItem(z, "name")->valuestring, "一号网格");
+    ASSERT_STR_EQ(cJSON_GetObjectItem(cJSON_GetObjectItem(z, "forest_chief"), "name")->valuestring,
+                  "王林长");
+    ASSERT_STR_EQ(cJSON_GetObjectItem(cJSON_GetObjectItem(z, "duty"), "name")->valuestring,
+                  "Duty \"desk\"");
+    ASSERT_DBL_NEAR(cJSON_GetObjectItem(cJSON_GetObjectItem(z, "location"), "lat")->valuedouble,
+                    41.5, 0);
+    cJSON_Delete(j);
+    free(s);
+    fw_config_free(cfg);
+}

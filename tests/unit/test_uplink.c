@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/* The native JSON uplink decoder: accepted readings, and every kind of rejection. */
+#include "forestwatch/uplink.h"
+#include "forestwatch/util.h"
+#include "test.h"
+
+#define NOW 1780300800000LL /* 2026-06-01T08:00:00Z */
+
+static struct fw_config *cfg_load(void)
+{
+    struct fw_cfg_errors errs = {0};
+    struct fw_config *cfg = NULL;
+    fw_config_load(FW_TEST_DATA "/engine/forestwatch.json", &cfg, &errs);
+    fw_cfg_errors_print(&errs, stderr);
+    fw_cfg_errors_clear(&errs);
+    return cfg;
+}
+
+static int decode(struct fw_config *cfg, struct fw_uplink_result *res, const char *json)
+{
+    return fw_uplink_decode_native(cfg, json, strlen(json), NOW, res);
+}
+
+FW_TEST(valid_message)
+{
+    struct fw_config *cfg = cfg_load();
+    struct fw_uplink_result res = {0};
+    ASSERT_EQ(decode(cfg, &res,
+                     "{\"node\":\"s1\",\"time\":\"2026-06-01T15:59:00+08:00\",\"readings\":["
+                     "{\"metric\":\"smoke_ppm\",\"value\":352.5,\"unit\":\"ppm\"},"
+                     "{\"metric\":\"air_temp_c\",\"value\":-3,\"unit\":\"°C\"}]}"),
+              0);
+    ASSERT_EQ(res.n, 2);
+    ASSERT_EQ(res.nissues, 0);
+    ASSERT_STR_EQ(res.node, "s1");
+    ASSERT_STR_EQ(res.readings[0].station, "s1");
+    ASSERT_STR_EQ(res.readings[0].zone, "z1");
+    ASSERT_STR_EQ(res.readings[0].metric->name, "smoke_ppm");
+    ASSERT_DBL_NEAR(res.readings[0].value, 352.5, 0);
+    ASSERT_EQ(res.readings[0].time_ms, NOW - 60000);
+    ASSERT_DBL_NEAR(res.readings[1].value, -3, 0);
+    /* Epoch seconds are accepted too. */
+    ASSERT_EQ(decode(cfg, &res,
+                     "{\"node\":\"s3\",\"time\":1780300790,\"readings\":["
+                     "{\"metric\":\"rel_humidity_pct\",\"value\":18,\"unit\":\"%\"}]}"),
+              0);
+    ASSERT_EQ(res.readings[0].time_ms, NOW - 10000);
+    ASSERT_STR_EQ(res.readings[0].zone, "z2");
+    fw_uplink_result_free(&res);
+    fw_config_free(cfg);
+}
+
+struct reject_case {
+    const char *json;
+    int rc;
+    enum fw_uplink_error code;
+    const char *detail;
+};
+
+FW_TEST(message_rejections)
+{
+    static const struct reject_case cases[] = {
+        {"", -EINVAL, FW_UPLINK_BAD_JSON, "not valid JSON"},
+        {"{\"node\":\"s1\",\"time\":", -EINVAL, FW_UPLINK_BAD_JSON, "not valid JSON"},
+        {"[1,2]", -EINVAL, FW_UPLINK_BAD_JSON, "not a JSON object"},
+        {"{\"time\":\"2026-06-01T08:00:00Z\",\"readings\":[]}", -EINVAL, FW_UPLINK_MISSING,
+         "missing \"node\""},
+        {"{\"node\":\"s1\",\"readings\":[]}", -EINVAL, FW_UPLINK_MISSING, "missing \"time\""},
+        {"{\"node\":\"s1\",\"time\":\"2026-06-01T08:00:00Z\"}", -EINVAL, FW_UPLINK_MISSING,
+         "missing \"readings\""},
+        {"{\"node\":7,\"time\":\"2026-06-01T08:00:00Z\",\"readings\":[]}", -EINVAL,
+         FW_UPLINK_BAD_FIELD, "node: must be a string"},
+        {"{\"node\":\"ghost\",\"time\":\"2026-06-01T08:00:00Z\",\"readings\":[]}", -ENOENT,
+         FW_UPLINK_UNKNOWN_NODE, "node \"ghost\" is not in the config"},
+        {"{\"node\":\"s1\",\"time\":\"2026-06-01 08:00:00\",\"readings\":[]}", -EINVAL,
+         FW_UPLINK_BAD_TIME, "time: must be RFC 3339"},
+        {"{\"node\":\"s1\",\"time\":\"2026-06-01T08:05:00Z\",\"readings\":[]}", -EINVAL,
+         FW_UPLINK_BAD_TIME, "300 s ahead of the gateway clock"},
+        {"{\"node\":\"s1\",\"time\":\"2026-05-30T08:00:00Z\",\"readings\":[]}", -EINVAL,
+         FW_UPLINK_BAD_TIME, "172800 s old"},
+        {"{\"node\":\"s1\",\"time\":12345,\"readings\":[]}", -EINVAL, FW_UPLINK_BAD_TIME,
+         "time: must be"},
+        {"{\"node\":\"s1\",\"time\":\"2026-06-01T08:00:00Z\",\"readings\":[]}", -EINVAL,
+         FW_UPLINK_BAD_FIELD, "readings: empty"},
+        {"{\"node\":\"s1\",\"time\":\"2026-06-01T08:00:00Z\",\"readings\":{}}", -EINVAL,
+         FW_UPLINK_BAD_FIELD, "readings: must be an array"},
+        {"{\"node\":\"s1\",\"time\":\"2026-06-01T08:00:00Z\",\"readings\":[{},{},{},{},{}]}",
+         -E2BIG, FW_UPLINK_TOO_MANY, "5 readings, more than the limit of 4"},
+    };
+    struct fw_config *cfg = cfg_load();
+    struct fw_uplink_result res = {0};
+    for (size_t i = 0; i < FW_ARRAY_LEN(cases); i++) {
+        int rc = decode(cfg, &res, cases[i].json);
+        if (rc != cases[i].rc || res.error != cases[i].code || res.n != 0 || res.nissues != 1 ||
+            !strstr(res.issues[0].detail, cases[i].detail)) {
+            fprintf(stderr, "case %zu (%s): rc %d error %s n %d detail \"%s\"\n", i, cases[i].json,
+                    rc, fw_uplink_error_str(res.error), res.n,
+                    res.nissues ? res.issues[0].detail : "");
+            ASSERT_TRUE(0);
+        }
+    }
+    fw_uplink_result_free(&res);
+    fw_config_free(cfg);
+}
+
+FW_TEST(oversized_payload_is_not_parsed)
+{
+    struct fw_config *cfg = cfg_load();
+    struct fw_uplink_result res = {0};
+    size_t len = 10 * 1024 * 1024;
+    char *big = fw_xmalloc(len);
+    memset(big, '[', len); /* would nest far past any parser's limit if parsed */
+    ASSERT_EQ(fw_uplink_decode_native(cfg, big, len, NOW, &res), -E2BIG);
+    ASSERT_EQ(res.error, FW_UPLINK_TOO_BIG);
+    ASSERT_STR_CONTAINS(res.issues[0].detail, "10485760 bytes exceeds the limit of 2048");
+    free(big);
+    /* Under the size limit, deep nesting is refused by the parser, not by a crash. */
+    char deep[2001];
+    memset(deep, '[', 2000);
+    deep[2000] = '\0';
+    ASSERT_EQ(fw_uplink_decode_native(cfg, deep, 2000, NOW, &res), -EINVAL);
+    fw_uplink_result_free(&res);
+    fw_config_free(cfg);
+}
+
+FW_TEST(bad_readings_are_dropped_others_kept)
+{
+    struct fw_config *cfg = cfg_load();
+    struct fw_uplink_result res = {0};
+    ASSERT_EQ(decode(cfg, &res,
+                     "{\"node\":\"s2\",\"time\":\"2026-06-01T08:00:00Z\",\"readings\":["
+                     "{\"metric\":\"smoke_ppm\",\"value\":\"high\",\"unit\":\"ppm\"},"
+                     "{\"metric\":\"smoke_pmm\",\"value\":1,\"unit\":\"ppm\"},"
+                     "{\"metric\":\"air_temp_c\",\"value\":71,\"unit\":\"F\"},"
+                     "{\"metric\":\"co_ppm\",\"value\":12,\"unit\":\"ppm\"}]}"),
+              0);
+    ASSERT_EQ(res.n, 1);
+    ASSERT_STR_EQ(res.readings[0].metric->name, "co_ppm");
+    ASSERT_EQ(res.rejected_readings, 3);
+    ASSERT_EQ(res.nissues, 3);
+    ASSERT_EQ(res.issues[0].code, FW_UPLINK_BAD_FIELD);
+    ASSERT_EQ(res.issues[1].code, FW_UPLINK_UNKNOWN_METRIC);
+    ASSERT_EQ(res.issues[2].code, FW_UPLINK_BAD_UNIT);
+    ASSERT_STR_EQ(res.issues[2].detail,
+                  "readings[2].unit: \"F\" is not the unit of air_temp_c (\"degC\")");
+    ASSERT_EQ(decode(cfg, &res,
+                     "{\"node\":\"s2\",\"time\":\"2026-06-01T08:00:00Z\",\"readings\":["
+                     "{\"metric\":\"rel_humidity_pct\",\"value\":6553.5,\"unit\":\"%\"}]}"),
+              0);
+    ASSERT_EQ(res.n, 0);
+    ASSERT_EQ(res.issues[0].code, FW_UPLINK_OUT_OF_RANGE);
+    fw_uplink_result_free(&res);
+    fw_config_free(cfg);
+}
