@@ -48,10 +48,10 @@ struct fw_mqtt_link_opts {
     const char *client_id; /* must be unique on the broker */
     const char *username;  /* NULL: no authentication */
     const char *password;
-    int keepalive_s;           /* MQTT keepalive, 5..3600 */
-    int64_t reconnect_min_ms;  /* first retry delay after a failure */
-    int64_t reconnect_max_ms;  /* cap of the exponential backoff */
-    const char *status_topic;  /* NULL: no status message and no last will */
+    int keepalive_s;          /* MQTT keepalive, 5..3600 */
+    int64_t reconnect_min_ms; /* first retry delay after a failure */
+    int64_t reconnect_max_ms; /* cap of the exponential backoff */
+    const char *status_topic; /* NULL: no status message and no last will */
     fw_mqtt_message_cb on_message;
     fw_mqtt_published_cb on_published;
     fw_mqtt_state_cb on_state;
@@ -82,8 +82,8 @@ int fw_mqtt_subscribe(struct fw_mqtt_link *link, const char *topic, int qos);
  * message was handed to the connection: from inside a link callback it is sent when the
  * callback returns, and beyond 20 unacknowledged QoS 1/2 messages it waits for a PUBACK.
  */
-int fw_mqtt_publish(struct fw_mqtt_link *link, const char *topic, const void *payload,
-                    size_t len, int qos, int retain, int *mid);
+int fw_mqtt_publish(struct fw_mqtt_link *link, const char *topic, const void *payload, size_t len,
+                    int qos, int retain, int *mid);
 
 /** 1 when the link has a live, acknowledged connection (CONNACK received), else 0. */
 int fw_mqtt_link_connected(const struct fw_mqtt_link *link);

@@ -1,0 +1,673 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * forestwatchd: the libuv shell around the engine. It owns the loop, one MQTT link per
+ * configured broker, the signal handlers and the outbox, and holds no logic of its own:
+ * messages from field nodes go through a decoder to the engine, and the engine's notifications
+ * are rendered and published on the routes' topics.
+ *
+ * The outbox here is in memory: a notification is queued before any publish is tried and
+ * removed only when the broker acknowledged it (PUBACK); after a lost connection everything not
+ * acknowledged is sent again, in order. It survives broker outages, not a crash of this process.
+ *
+ * Signals: SIGTERM and SIGINT shut down cleanly (waiting a moment for outstanding
+ * acknowledgements), SIGHUP reloads the config, keeping the old one if the new one is invalid.
+ */
+#include "forestwatch/config.h"
+#include "forestwatch/engine.h"
+#include "forestwatch/log.h"
+#include "forestwatch/message.h"
+#include "forestwatch/mqtt.h"
+#include "forestwatch/uplink.h"
+#include "forestwatch/util.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <uv.h>
+
+#define OUTBOX_MAX 10000 /* queued notifications kept in memory before the oldest go */
+/* Published, not yet acknowledged, across all links: libmosquitto keeps at most 20 QoS 1
+ * messages in flight per client and queues the rest where a lost connection would drop them
+ * silently, so the outbox never hands it more than that. */
+#define OUTBOX_MAX_INFLIGHT 20
+#define DRAIN_MS 3000 /* at shutdown, how long to wait for acknowledgements */
+#define STATS_INTERVAL_MS (10 * 60 * 1000)
+
+struct daemon;
+
+struct link_slot {
+    struct daemon *d;
+    char *broker; /* the broker's name in the config */
+    struct fw_mqtt_link *link;
+    struct link_slot *next;
+};
+
+struct outbox_msg {
+    char *broker;
+    char *route;
+    char *topic;
+    char *payload;
+    size_t len;
+    int qos;
+    int mid;                /* 0: not in flight */
+    struct link_slot *slot; /* link it is in flight on, or NULL */
+    struct outbox_msg *next;
+};
+
+struct daemon {
+    uv_loop_t *loop;
+    const char *config_path;
+    int log_override; /* -v given: the config's log_level does not apply */
+    struct fw_config *cfg;
+    struct fw_engine *engine;
+    struct link_slot *links;
+
+    struct outbox_msg *out_head, *out_tail;
+    size_t out_len, inflight;
+    uint64_t out_published, out_acked, out_dropped;
+
+    uv_signal_t sig_term, sig_int, sig_hup;
+    uv_timer_t stats_timer, drain_timer;
+    int stopping;
+    int64_t drain_deadline;
+
+    struct fw_uplink_result res;
+    struct fw_actions actions;
+    uint64_t uplinks, rejected[FW_UPLINK__COUNT];
+    struct fw_ratelimit reject_rl[FW_UPLINK__COUNT];
+};
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct link_slot *slot_by_broker(struct daemon *d, const char *broker)
+{
+    for (struct link_slot *s = d->links; s; s = s->next)
+        if (strcmp(s->broker, broker) == 0)
+            return s;
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Outbox                                                                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+static void outbox_free_msg(struct outbox_msg *m)
+{
+    free(m->broker);
+    free(m->route);
+    free(m->topic);
+    free(m->payload);
+    free(m);
+}
+
+static void outbox_unlink(struct daemon *d, struct outbox_msg *prev, struct outbox_msg *m)
+{
+    if (prev)
+        prev->next = m->next;
+    else
+        d->out_head = m->next;
+    if (d->out_tail == m)
+        d->out_tail = prev;
+    d->out_len--;
+    if (m->mid > 0)
+        d->inflight--;
+}
+
+/* Drop, counting them, the queued messages for which `doomed` says so (it logs why). */
+static void outbox_drop_where(struct daemon *d,
+                              int (*doomed)(const struct outbox_msg *, const void *),
+                              const void *arg)
+{
+    struct outbox_msg *prev = NULL, *m = d->out_head;
+    while (m) {
+        struct outbox_msg *next = m->next;
+        if (doomed(m, arg)) {
+            outbox_unlink(d, prev, m);
+            outbox_free_msg(m);
+            d->out_dropped++;
+        } else {
+            prev = m;
+        }
+        m = next;
+    }
+}
+
+/* A publish that failed for a reason a retry cannot fix (marked mid -1 by outbox_flush). */
+static int failed_for_good(const struct outbox_msg *m, const void *arg)
+{
+    (void)arg;
+    return m->mid == -1;
+}
+
+/* Publish, in queue order, what is not in flight yet and whose link is up. */
+static void outbox_flush(struct daemon *d)
+{
+    for (struct outbox_msg *m = d->out_head; m && d->inflight < OUTBOX_MAX_INFLIGHT; m = m->next) {
+        if (m->mid)
+            continue;
+        struct link_slot *s = slot_by_broker(d, m->broker);
+        if (!s || !fw_mqtt_link_connected(s->link))
+            continue;
+        int mid = 0;
+        int rc = fw_mqtt_publish(s->link, m->topic, m->payload, m->len, m->qos, 0, &mid);
+        if (rc == -ENOTCONN)
+            continue;
+        if (rc < 0) {
+            /* Not a passing condition (too big, invalid topic): keeping it would block nothing
+             * but would be retried for ever, so it is dropped loudly. */
+            FW_LOG(FW_LOG_ERR, "outbox: route \"%s\" topic %s: publish: %s: alert dropped",
+                   m->route, m->topic, uv_strerror(rc));
+            m->mid = -1;
+            continue;
+        }
+        m->mid = mid;
+        m->slot = s;
+        d->inflight++;
+        d->out_published++;
+    }
+    /* Remove what failed for good now that iteration is over. */
+    outbox_drop_where(d, failed_for_good, NULL);
+}
+
+static void outbox_push(struct daemon *d, const struct fw_cfg_route *route, char *payload)
+{
+    if (d->out_len >= OUTBOX_MAX) {
+        /* Memory is finite; the oldest undelivered alert is the one given up, loudly. */
+        struct outbox_msg *old = d->out_head;
+        FW_LOG(FW_LOG_ERR, "outbox: %d alerts undelivered: dropping the oldest for route \"%s\"",
+               OUTBOX_MAX, old->route);
+        outbox_unlink(d, NULL, old);
+        outbox_free_msg(old);
+        d->out_dropped++;
+    }
+    struct outbox_msg *m = fw_xcalloc(1, sizeof(*m));
+    m->broker = fw_xstrdup(route->broker);
+    m->route = fw_xstrdup(route->name);
+    m->topic = fw_xstrdup(route->topic);
+    m->payload = payload;
+    m->len = strlen(payload);
+    m->qos = route->qos;
+    if (d->out_tail)
+        d->out_tail->next = m;
+    else
+        d->out_head = m;
+    d->out_tail = m;
+    d->out_len++;
+}
+
+static void on_link_published(struct fw_mqtt_link *link, int mid, void *arg)
+{
+    struct link_slot *s = arg;
+    struct daemon *d = s->d;
+    (void)link;
+    struct outbox_msg *prev = NULL;
+    for (struct outbox_msg *m = d->out_head; m; prev = m, m = m->next) {
+        if (m->slot == s && m->mid == mid) {
+            FW_LOG(FW_LOG_DEBUG, "outbox: route \"%s\": acknowledged (mid %d)", m->route, mid);
+            outbox_unlink(d, prev, m);
+            outbox_free_msg(m);
+            d->out_acked++;
+            break;
+        }
+    }
+    outbox_flush(d);
+}
+
+/* A lost link forgets its in-flight messages: they go again, in order, after reconnecting. */
+static void outbox_requeue_link(struct daemon *d, struct link_slot *s)
+{
+    for (struct outbox_msg *m = d->out_head; m; m = m->next)
+        if (m->slot == s) {
+            if (m->mid)
+                d->inflight--;
+            m->mid = 0;
+            m->slot = NULL;
+        }
+}
+
+/* Render and queue the engine's notifications, then try to send them. */
+static void dispatch(struct daemon *d, struct fw_actions *a)
+{
+    int64_t now = wall_ms();
+    for (size_t i = 0; i < a->n; i++) {
+        const struct fw_notification *n = &a->items[i];
+        const struct fw_cfg_route *route = &d->cfg->routes[n->route];
+        char *json = fw_message_alert_json(d->cfg, &n->alert, now);
+        FW_LOG(FW_LOG_NOTICE, "alert: %s %s zone %s node %s value %g -> route \"%s\"",
+               fw_alert_status_str(n->alert.status), n->alert.rule, n->alert.zone, n->alert.station,
+               n->alert.value, route->name);
+        outbox_push(d, route, json);
+    }
+    fw_actions_clear(a);
+    outbox_flush(d);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Uplinks                                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+/* MQTT topic filter matching (MQTT 3.1.1 section 4.7), level by level: '+' is one level, '#'
+ * the rest (including the parent level itself: "a/#" matches "a"). */
+static int topic_matches(const char *f, const char *t)
+{
+    for (;;) {
+        const char *fe = strchr(f, '/'), *te = strchr(t, '/');
+        size_t fl = fe ? (size_t)(fe - f) : strlen(f), tl = te ? (size_t)(te - t) : strlen(t);
+        if (fl == 1 && f[0] == '#')
+            return 1;
+        if (!(fl == 1 && f[0] == '+') && (fl != tl || memcmp(f, t, fl) != 0))
+            return 0;
+        if (!fe && !te)
+            return 1;
+        if (!fe)
+            return 0;
+        if (!te)
+            return strcmp(fe + 1, "#") == 0;
+        f = fe + 1;
+        t = te + 1;
+    }
+}
+
+static void log_rejection(struct daemon *d, const char *topic)
+{
+    struct fw_uplink_result *res = &d->res;
+    for (int i = 0; i < res->nissues; i++) {
+        enum fw_uplink_error code = res->issues[i].code;
+        uint64_t suppressed = 0;
+        d->rejected[code]++;
+        if (!fw_ratelimit_allow(&d->reject_rl[code], (int64_t)uv_now(d->loop), &suppressed))
+            continue;
+        char more[64] = "";
+        if (suppressed)
+            snprintf(more, sizeof(more), " (%llu similar suppressed)",
+                     (unsigned long long)suppressed);
+        FW_LOG(FW_LOG_WARNING, "uplink: node \"%s\" on %s: %s: %s: %s%s",
+               res->node[0] ? res->node : "?", topic,
+               res->error ? "message rejected" : "reading dropped", fw_uplink_error_str(code),
+               res->issues[i].detail, more);
+    }
+}
+
+static void on_link_message(struct fw_mqtt_link *link, const char *topic, const void *payload,
+                            size_t len, void *arg)
+{
+    struct link_slot *s = arg;
+    struct daemon *d = s->d;
+    (void)link;
+    if (d->stopping)
+        return;
+    const struct fw_cfg_uplink *up = NULL;
+    for (size_t i = 0; i < d->cfg->nuplinks && !up; i++)
+        if (strcmp(d->cfg->uplinks[i].broker, s->broker) == 0 &&
+            topic_matches(d->cfg->uplinks[i].topic, topic))
+            up = &d->cfg->uplinks[i];
+    if (!up)
+        return; /* the status topic or a subscription of a previous config */
+    d->uplinks++;
+    int64_t now = wall_ms();
+    fw_uplink_decode_native(d->cfg, payload, len, now, &d->res);
+    if (d->res.nissues)
+        log_rejection(d, topic);
+    for (int i = 0; i < d->res.n; i++)
+        fw_engine_feed(d->engine, &d->res.readings[i], now, &d->actions);
+    if (d->actions.n)
+        dispatch(d, &d->actions);
+}
+
+static void on_link_state(struct fw_mqtt_link *link, int connected, void *arg)
+{
+    struct link_slot *s = arg;
+    (void)link;
+    if (connected) {
+        outbox_flush(s->d);
+    } else {
+        outbox_requeue_link(s->d, s);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Links                                                                                       */
+/* ------------------------------------------------------------------------------------------ */
+
+static int link_open(struct daemon *d, const struct fw_config *cfg, const struct fw_cfg_broker *b,
+                     struct link_slot **out)
+{
+    struct link_slot *s = fw_xcalloc(1, sizeof(*s));
+    s->d = d;
+    s->broker = fw_xstrdup(b->name);
+    struct fw_mqtt_link_opts o = {
+        .name = b->name,
+        .host = b->host,
+        .port = b->port,
+        .client_id = b->client_id,
+        .username = b->username,
+        .password = b->password,
+        .keepalive_s = b->keepalive_s,
+        .reconnect_min_ms = b->reconnect_min_ms,
+        .reconnect_max_ms = b->reconnect_max_ms,
+        .status_topic = strcmp(cfg->status_broker, b->name) == 0 ? cfg->status_topic : NULL,
+        .on_message = on_link_message,
+        .on_published = on_link_published,
+        .on_state = on_link_state,
+        .arg = s,
+    };
+    int rc = fw_mqtt_link_new(d->loop, &o, &s->link);
+    if (rc < 0)
+        goto fail;
+    for (size_t i = 0; i < cfg->nuplinks; i++)
+        if (strcmp(cfg->uplinks[i].broker, b->name) == 0) {
+            rc = fw_mqtt_subscribe(s->link, cfg->uplinks[i].topic, cfg->uplinks[i].qos);
+            if (rc < 0) {
+                FW_LOG(FW_LOG_ERR, "daemon: broker \"%s\": subscribe %s: %s", b->name,
+                       cfg->uplinks[i].topic, uv_strerror(rc));
+                fw_mqtt_link_close(s->link, NULL, NULL);
+                s->link = NULL;
+                goto fail;
+            }
+        }
+    *out = s;
+    return 0;
+fail:
+    free(s->broker);
+    free(s);
+    return rc;
+}
+
+static void on_link_closed(struct fw_mqtt_link *link, void *arg)
+{
+    struct link_slot *s = arg;
+    (void)link;
+    free(s->broker);
+    free(s);
+}
+
+static void link_close(struct daemon *d, struct link_slot *s)
+{
+    outbox_requeue_link(d, s);
+    fw_mqtt_link_close(s->link, on_link_closed, s);
+}
+
+/*
+ * Whether a link can be kept across a reload: same connection, same status role, same
+ * subscriptions. Otherwise it is closed and opened anew.
+ */
+static int link_unchanged(const struct fw_config *a, const struct fw_config *b, const char *name)
+{
+    const struct fw_cfg_broker *x = fw_config_broker(a, name), *y = fw_config_broker(b, name);
+    if (!x || !y || !fw_cfg_broker_equal(x, y))
+        return 0;
+    int sa = strcmp(a->status_broker, name) == 0, sb = strcmp(b->status_broker, name) == 0;
+    if (sa != sb || (sa && strcmp(a->status_topic, b->status_topic) != 0))
+        return 0;
+    size_t ia = 0, ib = 0;
+    for (;;) {
+        while (ia < a->nuplinks && strcmp(a->uplinks[ia].broker, name) != 0)
+            ia++;
+        while (ib < b->nuplinks && strcmp(b->uplinks[ib].broker, name) != 0)
+            ib++;
+        if (ia == a->nuplinks || ib == b->nuplinks)
+            return ia == a->nuplinks && ib == b->nuplinks;
+        if (strcmp(a->uplinks[ia].topic, b->uplinks[ib].topic) != 0 ||
+            a->uplinks[ia].qos != b->uplinks[ib].qos)
+            return 0;
+        ia++;
+        ib++;
+    }
+}
+
+/* Bring the set of links in line with `cfg`, keeping the unchanged ones. */
+static int links_apply(struct daemon *d, const struct fw_config *old, const struct fw_config *cfg)
+{
+    struct link_slot **pp = &d->links;
+    while (*pp) {
+        struct link_slot *s = *pp;
+        if (old && link_unchanged(old, cfg, s->broker)) {
+            pp = &s->next;
+            continue;
+        }
+        *pp = s->next;
+        link_close(d, s);
+    }
+    for (size_t i = 0; i < cfg->nbrokers; i++) {
+        if (slot_by_broker(d, cfg->brokers[i].name))
+            continue;
+        struct link_slot *s;
+        int rc = link_open(d, cfg, &cfg->brokers[i], &s);
+        if (rc < 0) {
+            FW_LOG(FW_LOG_ERR, "daemon: broker \"%s\": cannot create link: %s",
+                   cfg->brokers[i].name, uv_strerror(rc));
+            return rc;
+        }
+        s->next = d->links;
+        d->links = s;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Reload, stats, shutdown                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+static int broker_removed(const struct outbox_msg *m, const void *arg)
+{
+    if (fw_config_broker(arg, m->broker))
+        return 0;
+    FW_LOG(FW_LOG_ERR, "outbox: route \"%s\": broker \"%s\" removed by reload: alert dropped",
+           m->route, m->broker);
+    return 1;
+}
+
+static void reload(struct daemon *d)
+{
+    struct fw_cfg_errors errs = {0};
+    struct fw_config *cfg = NULL;
+    FW_LOG(FW_LOG_NOTICE, "daemon: reload: reading %s", d->config_path);
+    if (fw_config_load(d->config_path, &cfg, &errs) < 0) {
+        for (size_t i = 0; i < errs.n; i++)
+            FW_LOG(FW_LOG_ERR, "config: reload rejected: %s", errs.msgs[i]);
+        if (errs.dropped)
+            FW_LOG(FW_LOG_ERR, "config: reload rejected: ... and %zu more errors", errs.dropped);
+        FW_LOG(FW_LOG_ERR, "daemon: reload: the running configuration stays in force");
+        fw_cfg_errors_clear(&errs);
+        return;
+    }
+    struct fw_engine *engine = fw_engine_new(cfg);
+    fw_engine_adopt(engine, d->engine, wall_ms(), &d->actions);
+    struct fw_config *old = d->cfg;
+    fw_engine_free(d->engine);
+    d->engine = engine;
+    d->cfg = cfg;
+    if (!d->log_override)
+        fw_log_set_level(cfg->log_level);
+    /* Messages for brokers that no longer exist can never be delivered. */
+    outbox_drop_where(d, broker_removed, cfg);
+    links_apply(d, old, cfg);
+    fw_config_free(old);
+    dispatch(d, &d->actions);
+    FW_LOG(FW_LOG_NOTICE, "daemon: reload: done: %zu rules, %zu nodes, %zu zones", cfg->nrules,
+           cfg->nnodes, cfg->nzones);
+}
+
+static void log_stats(struct daemon *d)
+{
+    struct fw_engine_stats st;
+    fw_engine_stats(d->engine, &st);
+    uint64_t rejected = 0;
+    for (int i = 0; i < FW_UPLINK__COUNT; i++)
+        rejected += d->rejected[i];
+    FW_LOG(FW_LOG_INFO,
+           "daemon: stats: uplinks %llu, issues %llu, readings %llu, fired %llu, resolved %llu, "
+           "firing %zu, outbox %zu (in flight %zu), acked %llu, dropped %llu",
+           (unsigned long long)d->uplinks, (unsigned long long)rejected,
+           (unsigned long long)st.readings, (unsigned long long)st.fired,
+           (unsigned long long)st.resolved, st.firing, d->out_len, d->inflight,
+           (unsigned long long)d->out_acked, (unsigned long long)d->out_dropped);
+}
+
+static void on_stats_timer(uv_timer_t *t)
+{
+    log_stats(FW_CONTAINER_OF(t, struct daemon, stats_timer));
+}
+
+static void close_all(struct daemon *d)
+{
+    log_stats(d);
+    if (d->out_len)
+        FW_LOG(FW_LOG_WARNING, "outbox: %zu alerts not acknowledged by their broker at shutdown",
+               d->out_len);
+    uv_timer_stop(&d->stats_timer);
+    uv_timer_stop(&d->drain_timer);
+    uv_close((uv_handle_t *)&d->stats_timer, NULL);
+    uv_close((uv_handle_t *)&d->drain_timer, NULL);
+    uv_close((uv_handle_t *)&d->sig_term, NULL);
+    uv_close((uv_handle_t *)&d->sig_int, NULL);
+    uv_close((uv_handle_t *)&d->sig_hup, NULL);
+    while (d->links) {
+        struct link_slot *s = d->links;
+        d->links = s->next;
+        link_close(d, s);
+    }
+}
+
+static void on_drain_timer(uv_timer_t *t)
+{
+    struct daemon *d = FW_CONTAINER_OF(t, struct daemon, drain_timer);
+    if (d->inflight == 0 || (int64_t)uv_now(d->loop) >= d->drain_deadline)
+        close_all(d);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct daemon *d = h->data;
+    if (signum == SIGHUP) {
+        if (!d->stopping)
+            reload(d);
+        return;
+    }
+    if (d->stopping)
+        return;
+    d->stopping = 1;
+    FW_LOG(FW_LOG_NOTICE, "daemon: %s: shutting down", strsignal(signum));
+    /* Give alerts already published a moment to be acknowledged before closing the links. */
+    d->drain_deadline = (int64_t)uv_now(d->loop) + DRAIN_MS;
+    uv_timer_start(&d->drain_timer, on_drain_timer, 0, 50);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* main                                                                                        */
+/* ------------------------------------------------------------------------------------------ */
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: forestwatchd -c FILE [-t] [-v LEVEL] [-s]\n"
+               "  -c FILE   configuration file (rules.d/ beside it is read too)\n"
+               "  -t        check the configuration, print \"configuration OK\" or the errors, "
+               "exit 0 or 1\n"
+               "  -v LEVEL  log level: error, warning, notice, info, debug (overrides the "
+               "config)\n"
+               "  -s        log to syslog instead of stderr\n");
+}
+
+int main(int argc, char **argv)
+{
+    struct daemon d = {0};
+    const char *level = NULL;
+    int test = 0, opt;
+    while ((opt = getopt(argc, argv, "c:tv:sh")) != -1) {
+        switch (opt) {
+        case 'c':
+            d.config_path = optarg;
+            break;
+        case 't':
+            test = 1;
+            break;
+        case 'v':
+            level = optarg;
+            break;
+        case 's':
+            fw_log_use_syslog(1);
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!d.config_path || optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    if (test)
+        return fw_config_check(d.config_path, stdout, stderr);
+    if (level) {
+        int l = fw_log_level_parse(level);
+        if (l < 0) {
+            fprintf(stderr, "forestwatchd: -v: unknown log level \"%s\"\n", level);
+            return 2;
+        }
+        fw_log_set_level(l);
+        d.log_override = 1;
+    }
+
+    struct fw_cfg_errors errs = {0};
+    if (fw_config_load(d.config_path, &d.cfg, &errs) < 0) {
+        fw_cfg_errors_print(&errs, stderr);
+        fw_cfg_errors_clear(&errs);
+        return 1;
+    }
+    if (!d.log_override)
+        fw_log_set_level(d.cfg->log_level);
+    signal(SIGPIPE, SIG_IGN);
+    fw_mqtt_lib_init();
+
+    d.loop = uv_default_loop();
+    for (int i = 0; i < FW_UPLINK__COUNT; i++)
+        d.reject_rl[i] = (struct fw_ratelimit){.interval_ms = 60000, .burst = 5};
+    d.engine = fw_engine_new(d.cfg);
+    uv_timer_init(d.loop, &d.stats_timer);
+    uv_timer_init(d.loop, &d.drain_timer);
+    uv_signal_init(d.loop, &d.sig_term);
+    uv_signal_init(d.loop, &d.sig_int);
+    uv_signal_init(d.loop, &d.sig_hup);
+    d.sig_term.data = d.sig_int.data = d.sig_hup.data = &d;
+    uv_signal_start(&d.sig_term, on_signal, SIGTERM);
+    uv_signal_start(&d.sig_int, on_signal, SIGINT);
+    uv_signal_start(&d.sig_hup, on_signal, SIGHUP);
+    uv_timer_start(&d.stats_timer, on_stats_timer, STATS_INTERVAL_MS, STATS_INTERVAL_MS);
+
+    int rc = links_apply(&d, NULL, d.cfg);
+    if (rc < 0) {
+        d.stopping = 1;
+        close_all(&d);
+    } else {
+        FW_LOG(FW_LOG_NOTICE, "daemon: started: gateway \"%s\", %zu brokers, %zu rules, %zu nodes",
+               d.cfg->gateway_id, d.cfg->nbrokers, d.cfg->nrules, d.cfg->nnodes);
+    }
+    uv_run(d.loop, UV_RUN_DEFAULT);
+
+    int close_rc = uv_loop_close(d.loop);
+    if (close_rc != 0)
+        FW_LOG(FW_LOG_ERR, "daemon: loop close: %s", uv_strerror(close_rc));
+    while (d.out_head) {
+        struct outbox_msg *m = d.out_head;
+        d.out_head = m->next;
+        outbox_free_msg(m);
+    }
+    fw_engine_free(d.engine);
+    fw_config_free(d.cfg);
+    fw_uplink_result_free(&d.res);
+    fw_actions_free(&d.actions);
+    fw_mqtt_lib_cleanup();
+    FW_LOG(FW_LOG_NOTICE, "daemon: stopped");
+    return rc < 0 || close_rc != 0 ? 1 : 0;
+}

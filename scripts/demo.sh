@@ -1,0 +1,132 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# The forestwatch demo, all on loopback: a private mosquitto on a free port, forestwatchd with a
+# copy of config/ pointed at it, the field-node simulator with a smoke plume at one node after a
+# few rounds, and a "duty officer's screen" that prints each alert the bureaus receive. Runs for
+# DEMO_SECONDS (default 40) or until Ctrl-C, then stops every process it started. Everything it
+# writes goes to a temp dir, which is removed at the end (set DEMO_KEEP=1 to keep it).
+#
+# Environment: BUILD_DIR (default build), DEMO_SECONDS, DEMO_INTERVAL_MS (default 1000),
+# DEMO_SPIKE_AFTER (rounds before the plume, default 5), DEMO_KEEP.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/.." && pwd)
+build=${BUILD_DIR:-$src/build}
+seconds=${DEMO_SECONDS:-40}
+interval=${DEMO_INTERVAL_MS:-1000}
+spike=${DEMO_SPIKE_AFTER:-5}
+helper="$src/tests/integration/fwtest.py"
+
+say() { printf '== %s\n' "$*" >&2; }
+die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
+
+# A fresh machine gets its packages first; mosquitto often lives in sbin, which is not on an
+# ordinary user's PATH.
+sh "$src/scripts/deps.sh"
+PATH=$PATH:/usr/sbin:/usr/local/sbin
+
+# Always build: an up-to-date tree costs a second, a stale binary would show old behaviour.
+say "building into $build"
+cmake -S "$src" -B "$build" >/dev/null
+cmake --build "$build" -j2 >/dev/null
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/fw-demo.XXXXXX")
+pids=""
+
+cleanup() {
+    trap - EXIT INT TERM
+    # Newest first: the simulator, the daemon (its "offline" and last alerts still reach the
+    # broker), the screen, then the broker.
+    for pid in $pids; do
+        kill -TERM "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    if [ -n "${DEMO_KEEP:-}" ]; then
+        say "logs kept in $tmp"
+    else
+        rm -rf "$tmp"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# 1. Broker.
+port=$(python3 "$helper" free-port)
+cat >"$tmp/mosquitto.conf" <<EOF
+listener $port 127.0.0.1
+allow_anonymous true
+persistence false
+EOF
+mosquitto -c "$tmp/mosquitto.conf" >"$tmp/mosquitto.log" 2>&1 &
+broker=$!
+pids="$broker"
+n=0
+until python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $port), 0.5)" \
+        2>/dev/null; do
+    n=$((n + 1))
+    [ $n -lt 100 ] || die "mosquitto did not start (see $tmp/mosquitto.log)"
+    kill -0 "$broker" 2>/dev/null || die "mosquitto exited: $(cat "$tmp/mosquitto.log")"
+    sleep 0.1
+done
+say "mosquitto on 127.0.0.1:$port"
+
+# 2. The duty officers' screen: one line per alert, from both bureaus' topics.
+# A fifo rather than a pipe, so both ends are processes we know by pid and can stop.
+mkfifo "$tmp/alerts.fifo"
+python3 -u -c '
+import json, sys
+for line in sys.stdin:
+    topic, _, payload = line.rstrip("\n").partition(" ")
+    try:
+        a = json.loads(payload)
+        zone = a.get("zone") or {}
+        firing = a.get("status") == "firing"
+        cond = "%s %s %s" % (a.get("op"), a.get("threshold"), "" if firing else "no more")
+        chief = (zone.get("forest_chief") or {}).get("name", "?")
+        print("%s %-24s %-8s %-11s %-14s %s=%s (%s) %s, forest chief %s, at %s" % (
+            "!!" if firing else "ok", topic, a.get("status"), a.get("rule"), a.get("node"),
+            a.get("metric"), a.get("value"), cond.strip(),
+            zone.get("name") or zone.get("id"), chief, a.get("time")))
+    except ValueError:
+        print("?? %s %s" % (topic, payload[:200]))
+' <"$tmp/alerts.fifo" &
+pids="$! $pids"
+mosquitto_sub -h 127.0.0.1 -p "$port" -q 1 -t 'bureau/+/alerts' -F '%t %p' >"$tmp/alerts.fifo" &
+pids="$! $pids"
+
+# 3. The gateway.
+python3 "$helper" mkconfig --port "$port" --out "$tmp/config" >/dev/null
+"$build/forestwatchd" -c "$tmp/config/forestwatch.json" -v info 2>"$tmp/forestwatchd.log" &
+daemon=$!
+pids="$daemon $pids"
+status_topic=$(python3 -B -c "
+import sys; sys.path.insert(0, sys.argv[1]); import fwtest
+print(fwtest.load_json_file(sys.argv[2])['gateway']['status_topic'])
+" "$src/tests/integration" "$tmp/config/forestwatch.json")
+if ! mosquitto_sub -h 127.0.0.1 -p "$port" -t "$status_topic" -C 1 -W 10 2>/dev/null |
+        grep -q online; then
+    cat "$tmp/forestwatchd.log" >&2
+    die "forestwatchd did not come online"
+fi
+say "forestwatchd online (log: $tmp/forestwatchd.log)"
+
+# 4. The field nodes, with a smoke plume at bs03-smoke-01 after $spike rounds.
+say "field nodes reporting every ${interval} ms; smoke plume at bs03-smoke-01 after $spike rounds"
+say "running for $seconds s (Ctrl-C to stop)"
+"$build/fw-fieldsim" -h 127.0.0.1 -p "$port" -i "$interval" --spike-after "$spike" \
+    >"$tmp/fieldsim.log" 2>&1 &
+pids="$! $pids"
+
+# Sleep in short steps so Ctrl-C is handled at once and a dead daemon ends the demo.
+end=$(($(date +%s) + seconds))
+while [ "$(date +%s)" -lt "$end" ]; do
+    if ! kill -0 "$daemon" 2>/dev/null; then
+        tail -n 20 "$tmp/forestwatchd.log" >&2
+        die "forestwatchd exited"
+    fi
+    sleep 1
+done
+say "demo over"

@@ -1,0 +1,764 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+#
+# Integration-test harness for forestwatch (Python 3 standard library only). Each test script
+# runs a real mosquitto broker on a free loopback port, a real forestwatchd with a config
+# generated from config/ (the broker port changed, everything else as shipped), and observes the
+# daemon only from the outside: MQTT topics through mosquitto_sub, its exit code, and its log.
+# Ordering is proven with messages rather than sleeps: every wait has a deadline (a hang guard,
+# never a timing assertion), and "nothing happened" is shown by the next message on a topic
+# being the one caused by a later input. On failure the daemon's and the broker's logs are
+# printed. Run as a program, it also generates a demo config (see `mkconfig` at the bottom).
+
+import binascii
+import itertools
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+# Bound of every single wait in the tests; generous because CI machines stall, but finite so a
+# broken daemon fails the test instead of hanging it.
+HANG_GUARD_S = 10.0
+# Valgrind makes the daemon start and stop an order of magnitude slower.
+VALGRIND_GUARD_S = 30.0
+# Watchdog for the whole script, below the ctest TIMEOUT so our logs still get printed.
+SCRIPT_GUARD_S = 55
+
+SYNC_PREFIX = "fwtest/sync"
+
+UNITS = {
+    "air_temp_c": "degC",
+    "rel_humidity_pct": "%",
+    "wind_speed_ms": "m/s",
+    "wind_dir_deg": "deg",
+    "rain_mm": "mm",
+    "smoke_ppm": "ppm",
+    "co_ppm": "ppm",
+    "battery_v": "V",
+    "pressure_hpa": "hPa",
+    "trap_count": "count",
+    "soil_moisture_pct": "%",
+}
+
+
+class TestFailure(Exception):
+    """An assertion about the daemon's behaviour did not hold."""
+
+
+def fail(msg):
+    raise TestFailure(msg)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+
+
+def log(msg):
+    sys.stderr.write("fwtest: %s\n" % msg)
+    sys.stderr.flush()
+
+
+# ------------------------------------------------------------------------------------------
+# Paths, ports, config files
+# ------------------------------------------------------------------------------------------
+
+def source_dir():
+    d = os.environ.get("FW_SOURCE_DIR")
+    if d:
+        return d
+    return os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def build_dir():
+    """The CMake build dir: FW_BUILD_DIR, else the first command-line argument, else build/."""
+    d = os.environ.get("FW_BUILD_DIR")
+    if not d and len(sys.argv) > 1:
+        d = sys.argv[1]
+    if not d:
+        d = os.path.join(source_dir(), "build")
+    return os.path.abspath(d)
+
+
+def binary(name):
+    path = os.path.join(build_dir(), name)
+    if not os.access(path, os.X_OK):
+        fail("%s not found or not executable (set FW_BUILD_DIR or pass the build dir)" % path)
+    return path
+
+
+def sanitizer_of(path):
+    """"address" or "thread" when the binary was built with that sanitizer, else None.
+    Valgrind cannot run such binaries, so the valgrind checks skip them."""
+    with open(path, "rb") as f:
+        data = f.read()
+    for name, marker in (("address", b"__asan_init"), ("thread", b"__tsan_init")):
+        if marker in data:
+            return name
+    return None
+
+
+def free_port():
+    """A TCP port free on loopback right now (the kernel picks it; the broker binds it next)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_accepts(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def strip_json_comments(text):
+    """Remove // and /* */ comments outside strings, keeping line breaks (so line numbers in
+    error messages stay right) and everything inside strings, escapes included."""
+    out = []
+    i, n = 0, len(text)
+    in_str = False
+    while i < n:
+        c = text[i]
+        if in_str:
+            out.append(c)
+            if c == "\\" and i + 1 < n:
+                out.append(text[i + 1])
+                i += 2
+                continue
+            if c == '"':
+                in_str = False
+            i += 1
+        elif c == '"':
+            in_str = True
+            out.append(c)
+            i += 1
+        elif text.startswith("//", i):
+            while i < n and text[i] != "\n":
+                i += 1
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            end = n if end < 0 else end + 2
+            out.append("".join(ch for ch in text[i:end] if ch == "\n"))
+            i = end
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def load_json_file(path):
+    with open(path, encoding="utf-8") as f:
+        return json.loads(strip_json_comments(f.read()))
+
+
+def write_json_file(path, obj):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(obj, f, ensure_ascii=False, indent=2)
+        f.write("\n")
+    # Rename so a daemon reloading at the wrong moment never reads half a file.
+    os.replace(tmp, path)
+
+
+def make_config(out_dir, port, host="127.0.0.1", src_config_dir=None):
+    """Write forestwatch.json (every broker pointed at host:port) and a copy of rules.d into
+    out_dir. Returns the path of the main file."""
+    src = src_config_dir or os.path.join(source_dir(), "config")
+    cfg = load_json_file(os.path.join(src, "forestwatch.json"))
+    for broker in cfg.get("brokers", {}).values():
+        broker["host"] = host
+        broker["port"] = port
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, "forestwatch.json")
+    write_json_file(path, cfg)
+    rules_src = os.path.join(src, "rules.d")
+    rules_dst = os.path.join(out_dir, "rules.d")
+    if os.path.isdir(rules_src):
+        shutil.rmtree(rules_dst, ignore_errors=True)
+        shutil.copytree(rules_src, rules_dst)
+    return path
+
+
+def edit_rule(config_path, file_name, rule_name, key, value):
+    """Set one key of one rule in rules.d/<file_name> of a generated config (comments are
+    dropped from that file)."""
+    path = os.path.join(os.path.dirname(config_path), "rules.d", file_name)
+    doc = load_json_file(path)
+    for rule in doc["rules"]:
+        if rule["name"] == rule_name:
+            rule[key] = value
+            write_json_file(path, doc)
+            return
+    fail("rule %s not found in %s" % (rule_name, path))
+
+
+def now_rfc3339(offset_s=0):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + offset_s))
+
+
+def uplink(node, readings, when=None, seq=None):
+    """A native uplink payload. readings: [(metric, value)] or [(metric, value, unit)]."""
+    msg = {"node": node, "time": when or now_rfc3339(), "readings": []}
+    if seq is not None:
+        msg["seq"] = seq
+    for r in readings:
+        metric, value = r[0], r[1]
+        unit = r[2] if len(r) > 2 else UNITS[metric]
+        msg["readings"].append({"metric": metric, "value": value, "unit": unit})
+    return json.dumps(msg)
+
+
+def uplink_topic(node):
+    return "forestwatch/field/%s/up" % node
+
+
+# ------------------------------------------------------------------------------------------
+# Processes
+# ------------------------------------------------------------------------------------------
+
+def stop_process(proc, sig=signal.SIGTERM, timeout=HANG_GUARD_S):
+    """Signal a process we started and reap it; SIGKILL after the deadline. Returns its code."""
+    if proc.poll() is None:
+        try:
+            proc.send_signal(sig)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+class Broker:
+    """A private mosquitto on loopback. stop() and start() again keep the port, so clients see
+    their broker go away and come back, with nothing retained (persistence is off)."""
+
+    def __init__(self, workdir, port=None):
+        self.workdir = workdir
+        self.port = port or free_port()
+        self.proc = None
+        self.generation = 0
+        self.conf = os.path.join(workdir, "mosquitto.conf")
+        self.log_path = os.path.join(workdir, "mosquitto.log")
+        with open(self.conf, "w") as f:
+            f.write("listener %d 127.0.0.1\n" % self.port)
+            f.write("allow_anonymous true\n")
+            f.write("persistence false\n")
+            f.write("log_dest stderr\n")
+            f.write("log_type error\nlog_type warning\nlog_type notice\nlog_type information\n")
+
+    def start(self):
+        check(self.proc is None, "broker already running")
+        self.generation += 1
+        logf = open(self.log_path, "a")
+        logf.write("---- broker start #%d ----\n" % self.generation)
+        logf.flush()
+        self.proc = subprocess.Popen(["mosquitto", "-c", self.conf], stdout=logf, stderr=logf,
+                                     stdin=subprocess.DEVNULL)
+        logf.close()
+        deadline = time.monotonic() + HANG_GUARD_S
+        while not port_accepts(self.port):
+            if self.proc.poll() is not None:
+                self.proc = None
+                fail("mosquitto exited at start (port %d taken?)" % self.port)
+            if time.monotonic() > deadline:
+                fail("mosquitto did not accept connections on port %d" % self.port)
+            time.sleep(0.05)
+
+    def stop(self):
+        if self.proc is not None:
+            stop_process(self.proc)
+            self.proc = None
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    def log_text(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+
+class Message:
+    def __init__(self, topic, payload, retained, qos):
+        self.topic = topic
+        self.payload = payload
+        self.retained = retained
+        self.qos = qos  # as delivered: min(publisher's QoS, our subscription's QoS 1)
+
+    @property
+    def text(self):
+        return self.payload.decode("utf-8", errors="replace")
+
+    @property
+    def json(self):
+        try:
+            return json.loads(self.payload)
+        except ValueError:
+            fail("message on %s is not JSON: %r" % (self.topic, self.payload[:200]))
+
+    def __repr__(self):
+        return "<%s%s %s>" % (self.topic, " (retained)" if self.retained else "",
+                              self.text[:300])
+
+
+_sync_ids = itertools.count(1)
+
+
+class Subscriber:
+    """mosquitto_sub on one topic filter (QoS 1), read line by line with deadlines. Each line
+    is `retain-flag qos topic hex-payload`, so any payload, newlines or binary, fits on one line.
+
+    The subscription also covers a private sync topic: start() returns only after a marker
+    published there came back, so the subscription is known to be active on the broker and a
+    message published afterwards cannot be missed."""
+
+    def __init__(self, env, topic, name=None):
+        self.env = env
+        self.topic = topic
+        self.name = name or topic
+        self.sync_topic = "%s/%d/%d" % (SYNC_PREFIX, os.getpid(), next(_sync_ids))
+        self.proc = None
+        self.buf = b""
+        self.queue = []
+        self.seen = []  # everything delivered so far, for failure messages
+        self.last = None  # the Message behind expect_none_before()'s last result
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(self.env.broker.port), "-q", "1",
+             "-t", self.topic, "-t", self.sync_topic, "-F", "%r %q %t %x"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        self.env.processes.append(self.proc)
+        deadline = time.monotonic() + HANG_GUARD_S
+        marker = 0
+        while True:
+            marker += 1
+            token = "sync-%d" % marker
+            self.env.publish(self.sync_topic, token, qos=0)
+            if self._wait_sync(token, min(deadline, time.monotonic() + 0.5)):
+                return self
+            if time.monotonic() > deadline:
+                fail("subscriber %s: subscription not active after %.0f s"
+                     % (self.name, HANG_GUARD_S))
+
+    def _wait_sync(self, token, deadline):
+        while True:
+            msg = self._read_one(deadline, sync_ok=True)
+            if msg is None:
+                return False
+            if msg.topic == self.sync_topic:
+                if msg.text == token:
+                    return True
+            else:
+                self.queue.append(msg)
+
+    def _read_one(self, deadline, sync_ok=False):
+        """The next message (sync markers skipped unless sync_ok), or None at the deadline."""
+        while True:
+            nl = self.buf.find(b"\n")
+            if nl >= 0:
+                line, self.buf = self.buf[:nl], self.buf[nl + 1:]
+                parts = line.decode("ascii", errors="replace").split(" ", 3)
+                if len(parts) != 4:
+                    continue
+                retained, qos, topic, hexpayload = parts
+                msg = Message(topic, binascii.unhexlify(hexpayload.strip()), retained == "1",
+                              int(qos))
+                if topic.startswith(SYNC_PREFIX + "/"):
+                    if sync_ok:
+                        return msg
+                    continue
+                self.seen.append(msg)
+                return msg
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            ready, _, _ = select.select([self.proc.stdout], [], [], min(left, 0.2))
+            self.env.assert_alive()
+            if ready:
+                chunk = os.read(self.proc.stdout.fileno(), 65536)
+                if not chunk:
+                    fail("subscriber %s: mosquitto_sub exited (code %s)"
+                         % (self.name, self.proc.poll()))
+                self.buf += chunk
+
+    def next(self, timeout=HANG_GUARD_S, what="a message"):
+        """The next message on the topic; fails if none arrives within timeout."""
+        if self.queue:
+            return self.queue.pop(0)
+        msg = self._read_one(time.monotonic() + timeout)
+        if msg is None:
+            fail("subscriber %s: expected %s within %.0f s, got nothing (seen so far: %s)"
+                 % (self.name, what, timeout, self.seen))
+        return msg
+
+    def expect_raw(self, n, timeout=HANG_GUARD_S):
+        """The next n messages, as Message objects."""
+        return [self.next(timeout, "message %d of %d" % (i + 1, n)) for i in range(n)]
+
+    def expect(self, n, timeout=HANG_GUARD_S):
+        """The next n messages, parsed as JSON."""
+        return [m.json for m in self.expect_raw(n, timeout)]
+
+    def expect_none_before(self, marker, timeout=HANG_GUARD_S, what="the marker message"):
+        """The next message must satisfy marker(json); anything else arriving first fails the
+        test. Returns the marker message's JSON. This is how "input X produced nothing" is
+        shown: publish X, then an input Y whose output is the marker."""
+        msg = self.next(timeout, what)
+        data = msg.json
+        if not marker(data):
+            fail("subscriber %s: expected %s, but first got: %s" % (self.name, what, msg))
+        self.last = msg
+        return data
+
+    def wait_for(self, pred, timeout=HANG_GUARD_S, what="a matching message"):
+        """Skip messages until pred(Message) holds; returns that message."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                fail("subscriber %s: expected %s within %.0f s (seen: %s)"
+                     % (self.name, what, timeout, self.seen[-10:]))
+            msg = self.next(left, what)
+            if pred(msg):
+                return msg
+
+    def stop(self):
+        if self.proc is not None:
+            stop_process(self.proc)
+
+
+class Daemon:
+    """forestwatchd -c CONFIG -v debug, stderr and stdout into a log file in the workdir."""
+
+    def __init__(self, env, config_path, valgrind=False):
+        self.env = env
+        self.config_path = config_path
+        self.valgrind = valgrind
+        self.proc = None
+        self.log_path = None
+        self.vg_log_path = None
+        self.expected_exit = False
+
+    def start(self):
+        n = len([d for d in self.env.daemons if d.proc is not None]) + 1
+        self.log_path = os.path.join(self.env.workdir, "forestwatchd-%d.log" % n)
+        cmd = [binary("forestwatchd"), "-c", self.config_path, "-v", "debug"]
+        if self.valgrind:
+            self.vg_log_path = os.path.join(self.env.workdir, "valgrind-%d.log" % n)
+            cmd = ["valgrind", "--leak-check=full", "--error-exitcode=99",
+                   "--errors-for-leak-kinds=definite,indirect",
+                   "--log-file=" + self.vg_log_path] + cmd
+        logf = open(self.log_path, "w")
+        self.proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        logf.close()
+        self.env.processes.append(self.proc)
+        return self
+
+    @property
+    def guard(self):
+        return VALGRIND_GUARD_S if self.valgrind else HANG_GUARD_S
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def send_signal(self, sig):
+        check(self.alive(), "daemon is not running (exit code %s)"
+              % (self.proc.returncode if self.proc else None))
+        self.proc.send_signal(sig)
+
+    def stop(self, sig=signal.SIGTERM, expect_code=0):
+        """Signal the daemon and wait for it; asserts the exit code."""
+        check(self.alive(), "daemon died before it was stopped (exit code %s)"
+              % (self.proc.returncode if self.proc else None))
+        self.expected_exit = True
+        self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(timeout=self.guard)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            fail("daemon did not exit within %.0f s of %s" % (self.guard, signal.Signals(sig).name))
+        check(code == expect_code, "daemon exit code after %s: expected %d, got %d"
+              % (signal.Signals(sig).name, expect_code, code))
+        return code
+
+    def log_text(self, since=0):
+        """The log from byte offset `since` (see log_size()) on."""
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(since)
+                return f.read().decode("utf-8", errors="replace")
+        except (OSError, TypeError):
+            return ""
+
+    def log_size(self):
+        try:
+            return os.path.getsize(self.log_path)
+        except OSError:
+            return 0
+
+    def wait_log(self, regex, since=0, timeout=None, what=None):
+        """Wait until a log line written after byte offset `since` matches regex; returns the
+        line. Used only to learn that the daemon has handled a signal, which it announces
+        nowhere else."""
+        timeout = timeout or self.guard
+        pat = re.compile(regex, re.IGNORECASE)
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.log_text(since)
+            for line in text.splitlines():
+                if pat.search(line):
+                    return line
+            self.env.assert_alive()
+            if time.monotonic() > deadline:
+                fail("daemon log: expected %s (/%s/) within %.0f s"
+                     % (what or "a line", regex, timeout))
+            time.sleep(0.05)
+
+
+class Env:
+    """One test's world: temp dir, broker, generated config, daemons and helper processes.
+    Use through run(); every process is stopped and the logs printed on failure."""
+
+    def __init__(self):
+        self.workdir = tempfile.mkdtemp(prefix="fwtest-")
+        self.keep = bool(os.environ.get("FW_KEEP_TMP"))
+        self.processes = []
+        self.daemons = []
+        self.broker = Broker(self.workdir)
+
+    def setup(self):
+        self.broker.start()
+        self.config_path = make_config(os.path.join(self.workdir, "config"), self.broker.port)
+        self.gateway = load_json_file(self.config_path)["gateway"]
+        self.status_topic = self.gateway["status_topic"]
+        self.routes = load_json_file(self.config_path)["routes"]
+
+    # -- processes ----------------------------------------------------------------------
+
+    def assert_alive(self):
+        """Fail at once when a daemon dies unexpectedly, rather than at the next deadline."""
+        for d in self.daemons:
+            if d.proc is not None and not d.expected_exit and d.proc.poll() is not None:
+                d.expected_exit = True  # report once
+                fail("daemon exited unexpectedly with code %d" % d.proc.returncode)
+
+    def daemon(self, valgrind=False, config_path=None):
+        d = Daemon(self, config_path or self.config_path, valgrind)
+        self.daemons.append(d)
+        return d.start()
+
+    def start_daemon(self, valgrind=False):
+        """Start a daemon and wait for its retained "online": connected and subscribed."""
+        d = self.daemon(valgrind)
+        self.wait_status("online", timeout=d.guard)
+        return d
+
+    def subscribe(self, topic, name=None):
+        return Subscriber(self, topic, name).start()
+
+    def route_subscriber(self, route):
+        return self.subscribe(self.routes[route]["topic"], route)
+
+    def wait_status(self, value, timeout=HANG_GUARD_S, retained=None):
+        """Wait for `value` on the status topic through a fresh subscription (so a retained
+        message is seen); earlier other values (a stale retained "offline") are skipped."""
+        sub = self.subscribe(self.status_topic, "status")
+        try:
+            msg = sub.wait_for(lambda m: m.text == value, timeout, 'status "%s"' % value)
+            if retained is not None:
+                check(msg.retained == retained, 'status "%s": expected retained=%s, got %s'
+                      % (value, retained, msg.retained))
+            return msg
+        finally:
+            sub.stop()
+
+    def retained_status(self, timeout=HANG_GUARD_S):
+        """The retained status message (the first one a new subscriber gets)."""
+        sub = self.subscribe(self.status_topic, "status")
+        try:
+            msg = sub.next(timeout, "the retained status")
+            check(msg.retained, "status: expected a retained message first, got live %s" % msg)
+            return msg.text
+        finally:
+            sub.stop()
+
+    # -- MQTT input ---------------------------------------------------------------------
+
+    def publish(self, topic, payload, qos=1, retain=False):
+        """Publish with mosquitto_pub; with QoS 1 it returns after the broker's PUBACK, so
+        the broker has the message before the next publish starts."""
+        if isinstance(payload, str):
+            payload = payload.encode("utf-8")
+        cmd = ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.broker.port), "-q", str(qos),
+               "-t", topic]
+        if retain:
+            cmd.append("-r")
+        data = None
+        if not payload:
+            cmd.append("-n")
+        elif len(payload) > 65536:
+            path = os.path.join(self.workdir, "payload.bin")
+            with open(path, "wb") as f:
+                f.write(payload)
+            cmd += ["-f", path]
+        else:
+            cmd.append("-s")
+            data = payload
+        try:
+            res = subprocess.run(cmd, input=data, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, timeout=HANG_GUARD_S)
+        except subprocess.TimeoutExpired:
+            fail("mosquitto_pub to %s timed out" % topic)
+        if res.returncode != 0:
+            fail("mosquitto_pub to %s failed (%d): %s"
+                 % (topic, res.returncode, res.stderr.decode(errors="replace").strip()))
+
+    def send_reading(self, node, metric, value, when=None, unit=None):
+        r = (metric, value, unit) if unit else (metric, value)
+        payload = uplink(node, [r], when)
+        self.publish(uplink_topic(node), payload)
+        return json.loads(payload)
+
+    # -- teardown -----------------------------------------------------------------------
+
+    def dump_logs(self):
+        for d in self.daemons:
+            if d.log_path:
+                sys.stderr.write("\n===== %s =====\n%s" % (d.log_path, d.log_text()))
+            if d.vg_log_path and os.path.exists(d.vg_log_path):
+                with open(d.vg_log_path, errors="replace") as f:
+                    sys.stderr.write("\n===== %s =====\n%s" % (d.vg_log_path, f.read()))
+        sys.stderr.write("\n===== mosquitto.log =====\n%s\n" % self.broker.log_text())
+
+    def close(self, ok):
+        for p in reversed(self.processes):
+            if p.poll() is None:
+                stop_process(p, timeout=5)
+        self.broker.stop()
+        if ok and not self.keep:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        else:
+            log("files kept in %s" % self.workdir)
+
+
+def assert_alert(alert, **expected):
+    """Compare the named fields of an alert (dotted names reach into objects: zone.id)."""
+    for key, want in expected.items():
+        got = alert
+        for part in key.split("__"):
+            if not isinstance(got, dict) or part not in got:
+                fail("alert has no field %s: %s" % (key.replace("__", "."), json.dumps(alert)))
+            got = got[part]
+        if isinstance(want, float) or isinstance(got, float):
+            ok = isinstance(got, (int, float)) and abs(got - want) < 1e-9
+        else:
+            ok = got == want
+        check(ok, "alert field %s: expected %r, got %r in %s"
+              % (key.replace("__", "."), want, got, json.dumps(alert, ensure_ascii=False)))
+
+
+def is_alert(status, rule, node=None, value=None):
+    """Predicate for expect_none_before()."""
+    def pred(a):
+        return (isinstance(a, dict) and a.get("status") == status and a.get("rule") == rule
+                and (node is None or a.get("node") == node)
+                and (value is None or a.get("value") == value))
+    return pred
+
+
+# ctest reports this exit code as "skipped" (SKIP_RETURN_CODE), never as passed.
+SKIP_EXIT = 77
+
+
+def run(test):
+    """Run test(env) with a fresh Env; print PASS or the failure and all logs; exit 0/1."""
+    name = os.path.basename(sys.argv[0])
+    for tool in ("mosquitto", "mosquitto_sub", "mosquitto_pub"):
+        if not shutil.which(tool) and not os.path.exists("/usr/sbin/" + tool):
+            print("%s: SKIP: %s not installed" % (name, tool))
+            sys.exit(SKIP_EXIT)
+    if not shutil.which("mosquitto") and os.path.exists("/usr/sbin/mosquitto"):
+        os.environ["PATH"] += os.pathsep + "/usr/sbin"
+
+    def on_alarm(signum, frame):
+        raise TestFailure("script watchdog: the test took longer than %d s" % SCRIPT_GUARD_S)
+
+    def on_term(signum, frame):
+        raise TestFailure("stopped by %s" % signal.Signals(signum).name)
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    # So that a killed test still stops its broker and daemon.
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    signal.alarm(SCRIPT_GUARD_S)
+    env = None
+    ok = False
+    try:
+        env = Env()
+        env.setup()
+        test(env)
+        ok = True
+    except TestFailure as e:
+        print("%s: FAIL: %s" % (name, e))
+    except Exception:
+        print("%s: ERROR in the test itself:" % name)
+        traceback.print_exc(file=sys.stdout)
+    finally:
+        signal.alarm(0)
+        if env is not None:
+            try:
+                if not ok:
+                    env.dump_logs()
+            finally:
+                # Even when stderr is gone (a closed pipe), no process may outlive the test.
+                env.close(ok)
+    if ok:
+        print("%s: PASS" % name)
+    sys.stdout.flush()
+    sys.exit(0 if ok else 1)
+
+
+# ------------------------------------------------------------------------------------------
+# Command line: config generation for scripts/demo.sh
+# ------------------------------------------------------------------------------------------
+
+def main(argv):
+    import argparse
+    ap = argparse.ArgumentParser(description="forestwatch test helper")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    mk = sub.add_parser("mkconfig", help="write a config copy pointed at a broker port")
+    mk.add_argument("--port", type=int, required=True)
+    mk.add_argument("--out", required=True, help="folder for forestwatch.json and rules.d/")
+    mk.add_argument("--source", help="config folder to copy (default the project's config/)")
+    fp = sub.add_parser("free-port", help="print a free loopback TCP port")
+    del fp
+    args = ap.parse_args(argv)
+    if args.cmd == "mkconfig":
+        print(make_config(args.out, args.port, src_config_dir=args.source))
+    elif args.cmd == "free-port":
+        print(free_port())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
