@@ -246,13 +246,14 @@ class Broker:
     """A private mosquitto on loopback. stop() and start() again keep the port, so clients see
     their broker go away and come back, with nothing retained (persistence is off)."""
 
-    def __init__(self, workdir, port=None):
+    def __init__(self, workdir, port=None, name="mosquitto"):
         self.workdir = workdir
+        self.name = name
         self.port = port or free_port()
         self.proc = None
         self.generation = 0
-        self.conf = os.path.join(workdir, "mosquitto.conf")
-        self.log_path = os.path.join(workdir, "mosquitto.log")
+        self.conf = os.path.join(workdir, name + ".conf")
+        self.log_path = os.path.join(workdir, name + ".log")
         with open(self.conf, "w") as f:
             f.write("listener %d 127.0.0.1\n" % self.port)
             f.write("allow_anonymous true\n")
@@ -329,8 +330,9 @@ class Subscriber:
     published there came back, so the subscription is known to be active on the broker and a
     message published afterwards cannot be missed."""
 
-    def __init__(self, env, topic, name=None):
+    def __init__(self, env, topic, name=None, broker=None):
         self.env = env
+        self.broker = broker or env.broker
         self.topic = topic
         self.name = name or topic
         self.sync_topic = "%s/%d/%d" % (SYNC_PREFIX, os.getpid(), next(_sync_ids))
@@ -342,7 +344,7 @@ class Subscriber:
 
     def start(self):
         self.proc = subprocess.Popen(
-            ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(self.env.broker.port), "-q", "1",
+            ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(self.broker.port), "-q", "1",
              "-t", self.topic, "-t", self.sync_topic, "-F", "%r %q %t %x"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
         self.env.processes.append(self.proc)
@@ -351,7 +353,7 @@ class Subscriber:
         while True:
             marker += 1
             token = "sync-%d" % marker
-            self.env.publish(self.sync_topic, token, qos=0)
+            self.env.publish(self.sync_topic, token, qos=0, broker=self.broker)
             if self._wait_sync(token, min(deadline, time.monotonic() + 0.5)):
                 return self
             if time.monotonic() > deadline:
@@ -545,6 +547,7 @@ class Env:
         self.processes = []
         self.daemons = []
         self.broker = Broker(self.workdir)
+        self.extra_brokers = []
 
     def setup(self):
         self.broker.start()
@@ -573,8 +576,15 @@ class Env:
         self.wait_status("online", timeout=d.guard)
         return d
 
-    def subscribe(self, topic, name=None):
-        return Subscriber(self, topic, name).start()
+    def subscribe(self, topic, name=None, broker=None):
+        return Subscriber(self, topic, name, broker).start()
+
+    def add_broker(self, name):
+        """Another private broker (the bureaus may each run their own), stopped at close."""
+        b = Broker(self.workdir, name=name)
+        self.extra_brokers.append(b)
+        b.start()
+        return b
 
     def route_subscriber(self, route):
         return self.subscribe(self.routes[route]["topic"], route)
@@ -604,12 +614,13 @@ class Env:
 
     # -- MQTT input ---------------------------------------------------------------------
 
-    def publish(self, topic, payload, qos=1, retain=False):
+    def publish(self, topic, payload, qos=1, retain=False, broker=None):
         """Publish with mosquitto_pub; with QoS 1 it returns after the broker's PUBACK, so
         the broker has the message before the next publish starts."""
         if isinstance(payload, str):
             payload = payload.encode("utf-8")
-        cmd = ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.broker.port), "-q", str(qos),
+        port = (broker or self.broker).port
+        cmd = ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-q", str(qos),
                "-t", topic]
         if retain:
             cmd.append("-r")
@@ -648,13 +659,15 @@ class Env:
             if d.vg_log_path and os.path.exists(d.vg_log_path):
                 with open(d.vg_log_path, errors="replace") as f:
                     sys.stderr.write("\n===== %s =====\n%s" % (d.vg_log_path, f.read()))
-        sys.stderr.write("\n===== mosquitto.log =====\n%s\n" % self.broker.log_text())
+        for b in [self.broker] + self.extra_brokers:
+            sys.stderr.write("\n===== %s.log =====\n%s\n" % (b.name, b.log_text()))
 
     def close(self, ok):
         for p in reversed(self.processes):
             if p.poll() is None:
                 stop_process(p, timeout=5)
-        self.broker.stop()
+        for b in [self.broker] + self.extra_brokers:
+            b.stop()
         if ok and not self.keep:
             shutil.rmtree(self.workdir, ignore_errors=True)
         else:
