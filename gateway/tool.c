@@ -6,6 +6,7 @@
  */
 #include "forestwatch/config.h"
 #include "forestwatch/reading.h"
+#include "tool_cmds.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +20,13 @@ static void usage(FILE *f)
                "                      prints \"configuration OK\" (exit 0) or every error "
                "(exit 1)\n"
                "  metrics             list known metrics, their units and possible ranges\n"
+               "  degday --method M --cutoff C --lower L --upper U [--units C|F]\n"
+               "                      degree-days of date,tmin,tmax on stdin\n"
+               "  fwi [--ffmc-coef 147.2|cffdrs] [--no-lat-adjust] [--init FFMC,DMC,DC]\n"
+               "                      daily FWI codes of id,lat,long,yr,mon,day,temp,rh,ws,prec\n"
+               "                      on stdin\n"
+               "  hffmc [--ffmc-coef 147.2|cffdrs] [--init FFMC]\n"
+               "                      hourly FFMC of yr,mon,day,hr,temp,rh,ws,prec on stdin\n"
                "  help                this text\n");
 }
 
@@ -51,6 +59,12 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "metrics") == 0)
         return cmd_metrics();
+    if (strcmp(cmd, "degday") == 0)
+        return fw_tool_degday(argc - 1, argv + 1);
+    if (strcmp(cmd, "fwi") == 0)
+        return fw_tool_fwi(argc - 1, argv + 1);
+    if (strcmp(cmd, "hffmc") == 0)
+        return fw_tool_hffmc(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
         return 0;
