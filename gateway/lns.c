@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ChirpStack v4 and The Things Stack v3 uplink messages, read into struct fw_lns_uplink. Both are
+ * protobuf messages rendered as JSON, which leaves out every field that holds its default: a
+ * missing fCnt is frame 0, a missing fPort is port 0, a missing payload is an empty one. So only
+ * the device identity is required; everything else is read when present and must then have the
+ * right type, because a field of the wrong type means the message is not what we think it is.
+ * The size is checked before parsing, the payload and strings have hard caps, and every
+ * rejection names the JSON path.
+ */
+#include "forestwatch/lns.h"
+
+#include "forestwatch/reading.h"
+#include "forestwatch/timefmt.h"
+#include "forestwatch/util.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static int fail(struct fw_lns_uplink *up, enum fw_uplink_error code, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(struct fw_lns_uplink *up, enum fw_uplink_error code, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(up->detail, sizeof(up->detail), fmt, ap);
+    va_end(ap);
+    up->error = code;
+    return rc;
+}
+
+const char *fw_lns_kind_str(enum fw_lns_kind kind)
+{
+    return kind == FW_LNS_CHIRPSTACK ? "chirpstack" : kind == FW_LNS_TTS ? "tts" : "?";
+}
+
+/* ---- typed field access; `path` is the field's JSON path for messages ---- */
+
+/* A string member into dst. Absent: -ENOENT when optional (dst = ""), an error when required. */
+static int get_str(struct fw_lns_uplink *up, const cJSON *obj, const char *key, const char *path,
+                   int required, char *dst, size_t cap)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    dst[0] = '\0';
+    if (!v) {
+        if (required)
+            return fail(up, FW_UPLINK_MISSING, -EINVAL, "missing \"%s\"", path);
+        return -ENOENT;
+    }
+    if (!cJSON_IsString(v))
+        return fail(up, FW_UPLINK_BAD_FIELD, -EINVAL, "%s: must be a string", path);
+    if (fw_strlcpy(dst, v->valuestring, cap)) {
+        dst[0] = '\0';
+        return fail(up, FW_UPLINK_BAD_FIELD, -E2BIG, "%s: longer than %zu bytes", path, cap - 1);
+    }
+    return 0;
+}
+
+/* An integer member in 0..max; absent means 0, as protobuf JSON leaves zeros out. */
+static int get_uint(struct fw_lns_uplink *up, const cJSON *obj, const char *key, const char *path,
+                    double max, uint32_t *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    *out = 0;
+    if (!v)
+        return 0;
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < 0 ||
+        v->valuedouble > max)
+        return fail(up, FW_UPLINK_BAD_FIELD, -EINVAL, "%s: must be an integer 0..%.0f", path, max);
+    *out = (uint32_t)v->valuedouble;
+    return 0;
+}
+
+/* An optional object member: NULL when absent, an error when present but not an object. */
+static int get_obj(struct fw_lns_uplink *up, const cJSON *obj, const char *key, const char *path,
+                   int required, cJSON **out)
+{
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    *out = NULL;
+    if (!v) {
+        if (required)
+            return fail(up, FW_UPLINK_MISSING, -EINVAL, "missing \"%s\"", path);
+        return 0;
+    }
+    if (!cJSON_IsObject(v))
+        return fail(up, FW_UPLINK_BAD_FIELD, -EINVAL, "%s: must be an object", path);
+    *out = v;
+    return 0;
+}
+
+/* A device EUI: 16 hex digits in either case, stored lowercase so that "0004A30B001C0530" from
+ * TTS and "0004a30b001c0530" from ChirpStack name the same device in the registry. */
+static int get_eui(struct fw_lns_uplink *up, const cJSON *obj, const char *key, const char *path,
+                   int required)
+{
+    char raw[FW_LNS_MAX_STR];
+    int rc = get_str(up, obj, key, path, required, raw, sizeof(raw));
+    if (rc == -ENOENT)
+        return 0;
+    if (rc && rc != -E2BIG)
+        return rc;
+    size_t n = strlen(raw);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (!((raw[i] >= '0' && raw[i] <= '9') || (raw[i] >= 'a' && raw[i] <= 'f') ||
+              (raw[i] >= 'A' && raw[i] <= 'F')))
+            rc = -EINVAL;
+    if (rc || n != 16)
+        return fail(up, FW_UPLINK_BAD_FIELD, -EINVAL, "%s: must be 16 hex digits", path);
+    for (size_t i = 0; i < n; i++)
+        up->dev_eui[i] = (char)(raw[i] >= 'A' && raw[i] <= 'F' ? raw[i] - 'A' + 'a' : raw[i]);
+    up->dev_eui[n] = '\0';
+    return 0;
+}
+
+static int get_time(struct fw_lns_uplink *up, const cJSON *obj, const char *key, const char *path)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!v)
+        return -ENOENT;
+    if (!cJSON_IsString(v) || fw_time_parse(v->valuestring, &up->time_ms))
+        return fail(up, FW_UPLINK_BAD_TIME, -EINVAL, "%s: must be an RFC 3339 time with an offset",
+                    path);
+    return 0;
+}
+
+/* ---- base64 ---- */
+
+static int b64_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    /* protobuf's JSON mapping accepts the URL-safe alphabet too */
+    if (c == '+' || c == '-')
+        return 62;
+    if (c == '/' || c == '_')
+        return 63;
+    return -1;
+}
+
+/* Decode base64 (padding optional, as protobuf JSON allows). The output cap is checked against
+ * the input length first, so an oversized string is refused without decoding it. On bad input,
+ * *bad_at receives the offending character's index. */
+static int b64_decode(const char *s, uint8_t *out, size_t cap, size_t *out_len, size_t *bad_at)
+{
+    size_t total = strlen(s), n = total, pad = 0, len = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+
+    while (n > 0 && s[n - 1] == '=' && pad < 2) {
+        n--;
+        pad++;
+    }
+    /* With padding the length is a multiple of 4; without, 1 left over is never valid. */
+    if ((pad && total % 4 != 0) || n % 4 == 1) {
+        *bad_at = total - 1;
+        return -EINVAL;
+    }
+    if (n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0) > cap)
+        return -E2BIG;
+    for (size_t i = 0; i < n; i++) {
+        int v = b64_value((unsigned char)s[i]);
+        if (v < 0) {
+            *bad_at = i;
+            return -EINVAL;
+        }
+        acc = acc << 6 | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[len++] = (uint8_t)(acc >> bits);
+        }
+    }
+    *out_len = len;
+    return 0;
+}
+
+static int get_payload(struct fw_lns_uplink *up, const cJSON *obj, const char *key,
+                       const char *path)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    size_t bad_at = 0;
+    if (!v)
+        return 0;
+    if (!cJSON_IsString(v))
+        return fail(up, FW_UPLINK_BAD_FIELD, -EINVAL, "%s: must be a base64 string", path);
+    int rc =
+        b64_decode(v->valuestring, up->payload, sizeof(up->payload), &up->payload_len, &bad_at);
+    if (rc == -E2BIG)
+        return fail(up, FW_UPLINK_TOO_BIG, -E2BIG, "%s: payload over %d bytes", path,
+                    FW_CODEC_MAX_FRAME);
+    if (rc)
+        return fail(up, FW_UPLINK_BAD_FIELD, -EINVAL, "%s: bad base64 at character %zu", path,
+                    bad_at);
+    return 0;
+}
+
+/* ---- radio metadata ---- */
+
+/* Walk the per-gateway array and keep the gateway with the best RSSI (ties: the better SNR).
+ * `gw_obj` is NULL when the gateway id is a direct member (ChirpStack), else the name of the
+ * object that holds it (TTS gateway_ids). */
+static int get_radio(struct fw_lns_uplink *up, const cJSON *obj, const char *key, const char *path,
+                     const char *gw_obj, const char *gw_key)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, key);
+    const cJSON *e;
+    int i = 0;
+    if (!arr)
+        return 0;
+    if (!cJSON_IsArray(arr))
+        return fail(up, FW_UPLINK_BAD_FIELD, -EINVAL, "%s: must be an array", path);
+    cJSON_ArrayForEach(e, arr)
+    {
+        if (!cJSON_IsObject(e))
+            return fail(up, FW_UPLINK_BAD_FIELD, -EINVAL, "%s[%d]: must be an object", path, i);
+        const cJSON *rssi = cJSON_GetObjectItemCaseSensitive(e, "rssi");
+        const cJSON *snr = cJSON_GetObjectItemCaseSensitive(e, "snr");
+        const cJSON *ids = gw_obj ? cJSON_GetObjectItemCaseSensitive(e, gw_obj) : e;
+        const cJSON *gw =
+            cJSON_IsObject(ids) ? cJSON_GetObjectItemCaseSensitive(ids, gw_key) : NULL;
+        /* TTS leaves rssi out when it is 0 and reports channel_rssi alongside; take either. */
+        if (!rssi)
+            rssi = cJSON_GetObjectItemCaseSensitive(e, "channel_rssi");
+        if (rssi &&
+            (!cJSON_IsNumber(rssi) || !(rssi->valuedouble >= -300) || !(rssi->valuedouble <= 100)))
+            return fail(up, FW_UPLINK_BAD_FIELD, -EINVAL, "%s[%d].rssi: must be a number -300..100",
+                        path, i);
+        if (snr && (!cJSON_IsNumber(snr) || !isfinite(snr->valuedouble)))
+            return fail(up, FW_UPLINK_BAD_FIELD, -EINVAL, "%s[%d].snr: must be a number", path, i);
+        if (gw && !cJSON_IsString(gw))
+            return fail(up, FW_UPLINK_BAD_FIELD, -EINVAL, "%s[%d]: %s must be a string", path, i,
+                        gw_key);
+        up->n_gateways++;
+        i++;
+        if (!rssi)
+            continue;
+        int r = (int)lround(rssi->valuedouble);
+        double s = snr ? snr->valuedouble : 0;
+        if (up->has_rssi && (r < up->rssi_dbm || (r == up->rssi_dbm && s <= up->snr_db)))
+            continue;
+        up->has_rssi = 1;
+        up->rssi_dbm = r;
+        up->snr_db = s;
+        /* A gateway id too long for the struct is cut: it is for display, not identity. */
+        fw_strlcpy(up->gateway_id, gw ? gw->valuestring : "", sizeof(up->gateway_id));
+    }
+    return 0;
+}
+
+/* ---- the two servers ---- */
+
+static int parse_chirpstack(struct fw_lns_uplink *up, cJSON *root)
+{
+    int rc;
+    uint32_t port;
+    cJSON *info, *object;
+
+    if ((rc = get_obj(up, root, "deviceInfo", "deviceInfo", 1, &info)) ||
+        (rc = get_eui(up, info, "devEui", "deviceInfo.devEui", 1)))
+        return rc;
+    if ((rc = get_str(up, info, "deviceName", "deviceInfo.deviceName", 0, up->device,
+                      sizeof(up->device))) != -ENOENT &&
+        rc)
+        return rc;
+    if ((rc = get_str(up, root, "deduplicationId", "deduplicationId", 0, up->uplink_id,
+                      sizeof(up->uplink_id))) != -ENOENT &&
+        rc)
+        return rc;
+    if ((rc = get_time(up, root, "time", "time")) != -ENOENT && rc)
+        return rc;
+    if ((rc = get_uint(up, root, "fCnt", "fCnt", 4294967295.0, &up->f_cnt)) ||
+        (rc = get_uint(up, root, "fPort", "fPort", 255, &port)))
+        return rc;
+    up->f_port = (int)port;
+    if ((rc = get_payload(up, root, "data", "data")) ||
+        (rc = get_obj(up, root, "object", "object", 0, &object)) ||
+        (rc = get_radio(up, root, "rxInfo", "rxInfo", NULL, "gatewayId")))
+        return rc;
+    if (object)
+        up->decoded = cJSON_DetachItemViaPointer(root, object);
+    return 0;
+}
+
+/* TTS lists correlation ids for every component that handled the uplink; the Application
+ * Server's "as:up:" id names this uplink message, the Network Server's "ns:uplink:" id the
+ * radio uplink. Either serves for deduplication. */
+static int get_correlation(struct fw_lns_uplink *up, const cJSON *root)
+{
+    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(root, "correlation_ids");
+    const cJSON *e;
+    const char *best = NULL;
+    if (!ids)
+        return 0;
+    if (!cJSON_IsArray(ids))
+        return fail(up, FW_UPLINK_BAD_FIELD, -EINVAL, "correlation_ids: must be an array");
+    cJSON_ArrayForEach(e, ids)
+    {
+        if (!cJSON_IsString(e))
+            return fail(up, FW_UPLINK_BAD_FIELD, -EINVAL,
+                        "correlation_ids: must be an array of strings");
+        if (strncmp(e->valuestring, "as:up:", 6) == 0)
+            best = e->valuestring;
+        else if (!best && strncmp(e->valuestring, "ns:uplink:", 10) == 0)
+            best = e->valuestring;
+    }
+    if (best && fw_strlcpy(up->uplink_id, best, sizeof(up->uplink_id))) {
+        up->uplink_id[0] = '\0';
+        return fail(up, FW_UPLINK_BAD_FIELD, -E2BIG,
+                    "correlation_ids: \"%.20s...\" longer than %d bytes", best, FW_LNS_MAX_STR - 1);
+    }
+    return 0;
+}
+
+static int parse_tts(struct fw_lns_uplink *up, cJSON *root)
+{
+    int rc;
+    uint32_t port;
+    cJSON *ids, *msg, *decoded;
+
+    if ((rc = get_obj(up, root, "end_device_ids", "end_device_ids", 1, &ids)) ||
+        (rc = get_str(up, ids, "device_id", "end_device_ids.device_id", 1, up->device,
+                      sizeof(up->device))) ||
+        (rc = get_eui(up, ids, "dev_eui", "end_device_ids.dev_eui", 0)) ||
+        (rc = get_correlation(up, root)))
+        return rc;
+    /* Other TTS messages (join, downlink events) share the device ids but not uplink_message. */
+    if ((rc = get_obj(up, root, "uplink_message", "uplink_message", 1, &msg)))
+        return rc;
+    /* The Application Server's receive time, else the Network Server's. */
+    if ((rc = get_time(up, root, "received_at", "received_at")) == -ENOENT)
+        rc = get_time(up, msg, "received_at", "uplink_message.received_at");
+    if (rc != -ENOENT && rc)
+        return rc;
+    if ((rc = get_uint(up, msg, "f_cnt", "uplink_message.f_cnt", 4294967295.0, &up->f_cnt)) ||
+        (rc = get_uint(up, msg, "f_port", "uplink_message.f_port", 255, &port)))
+        return rc;
+    up->f_port = (int)port;
+    if ((rc = get_payload(up, msg, "frm_payload", "uplink_message.frm_payload")) ||
+        (rc = get_obj(up, msg, "decoded_payload", "uplink_message.decoded_payload", 0, &decoded)) ||
+        (rc = get_radio(up, msg, "rx_metadata", "uplink_message.rx_metadata", "gateway_ids",
+                        "gateway_id")))
+        return rc;
+    if (decoded)
+        up->decoded = cJSON_DetachItemViaPointer(msg, decoded);
+    return 0;
+}
+
+int fw_lns_parse(enum fw_lns_kind kind, const void *json, size_t len, struct fw_lns_uplink *up)
+{
+    int rc;
+    cJSON *root = NULL;
+
+    fw_lns_uplink_free(up);
+    memset(up, 0, sizeof(*up));
+    up->kind = kind;
+    if (len > FW_LNS_MAX_JSON) {
+        rc = fail(up, FW_UPLINK_TOO_BIG, -E2BIG, "message of %zu bytes exceeds the limit of %d",
+                  len, FW_LNS_MAX_JSON);
+        goto fail;
+    }
+    root = cJSON_ParseWithLength(json, len);
+    if (!cJSON_IsObject(root)) {
+        rc = fail(up, FW_UPLINK_BAD_JSON, -EINVAL, "%s",
+                  root ? "not a JSON object" : "not valid JSON");
+        goto fail;
+    }
+    rc = kind == FW_LNS_CHIRPSTACK ? parse_chirpstack(up, root) : parse_tts(up, root);
+    if (rc)
+        goto fail;
+    cJSON_Delete(root);
+    return 0;
+fail:
+    cJSON_Delete(root);
+    fw_lns_uplink_free(up);
+    return rc;
+}
+
+void fw_lns_uplink_free(struct fw_lns_uplink *up)
+{
+    cJSON_Delete(up->decoded);
+    up->decoded = NULL;
+}
+
+/* ---- the server's decoded object as values ---- */
+
+/* Names that payload formatters commonly give (the TTS and ChirpStack codec examples), for
+ * nodes whose server decodes the payload. Exact metric names are accepted as they are. */
+static const struct {
+    const char *key;
+    const char *metric;
+} decoded_aliases[] = {
+    {"temperature", "air_temp_c"},
+    {"humidity", "rel_humidity_pct"},
+    {"relative_humidity", "rel_humidity_pct"},
+    {"pressure", "pressure_hpa"},
+    {"battery", "battery_v"},
+};
+
+int fw_lns_decoded_values(const struct fw_lns_uplink *up, struct fw_codec_result *res)
+{
+    const cJSON *e;
+
+    res->n = 0;
+    res->skipped = 0;
+    res->error[0] = '\0';
+    res->note[0] = '\0';
+    if (!up->decoded)
+        return 0;
+    cJSON_ArrayForEach(e, up->decoded)
+    {
+        const struct fw_metric *m = e->string ? fw_metric_find(e->string) : NULL;
+        for (size_t i = 0; !m && e->string && i < FW_ARRAY_LEN(decoded_aliases); i++)
+            if (strcmp(e->string, decoded_aliases[i].key) == 0)
+                m = fw_metric_find(decoded_aliases[i].metric);
+        if (!m || !cJSON_IsNumber(e) || !isfinite(e->valuedouble) ||
+            res->n >= FW_CODEC_MAX_VALUES) {
+            if (res->skipped++ == 0)
+                snprintf(res->note, sizeof(res->note), "%.60s: %s", e->string ? e->string : "?",
+                         !m                              ? "no metric of that name"
+                         : res->n >= FW_CODEC_MAX_VALUES ? "too many values"
+                                                         : "not a finite number");
+            continue;
+        }
+        res->values[res->n].metric = m->name;
+        res->values[res->n].value = e->valuedouble;
+        res->values[res->n].offset_s = 0;
+        res->n++;
+    }
+    return 0;
+}

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * LoRaWAN network-server uplinks. LoRa field nodes reach the gateway through a network server
+ * (ChirpStack v4 or The Things Stack v3), which publishes each uplink as JSON on MQTT. This module
+ * reads those messages into one intermediate struct that does not depend on the config: who sent
+ * it (device EUI, name), which uplink it is (deduplication id, frame counter), the application
+ * payload bytes and port, when it was received, the server's own decoded object if it has one,
+ * and the radio metadata. Turning that into readings (node registry, payload codec per device)
+ * is the caller's business. Like the native decoder, the parsers never log and report every
+ * rejection with a precise reason; both servers leave out fields that hold their default (fCnt 0,
+ * fPort, object), and those absences are not errors. See docs/uplink.md.
+ */
+#ifndef FORESTWATCH_LNS_H
+#define FORESTWATCH_LNS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "forestwatch/codec.h"
+#include "forestwatch/uplink.h"
+
+struct cJSON;
+
+/* A network server's message is a few hundred bytes per gateway that heard the uplink; this is
+ * far above any real one and is checked before parsing. */
+#define FW_LNS_MAX_JSON (64 * 1024)
+/* Device names, ids and uplink ids: TTS ids are at most 36 bytes, ChirpStack UUIDs 36. */
+#define FW_LNS_MAX_STR 64
+
+enum fw_lns_kind {
+    FW_LNS_CHIRPSTACK, /* ChirpStack v4, JSON integration event "up" */
+    FW_LNS_TTS,        /* The Things Stack v3, uplink message */
+};
+
+struct fw_lns_uplink {
+    enum fw_lns_kind kind;
+    char dev_eui[17];                    /* 16 lowercase hex digits; "" when TTS sent none (ABP) */
+    char device[FW_LNS_MAX_STR];         /* ChirpStack deviceName ("" if absent), TTS device_id */
+    char uplink_id[FW_LNS_MAX_STR];      /* ChirpStack deduplicationId, TTS "as:up:" correlation id
+                                            (else "ns:uplink:"), or "" */
+    uint32_t f_cnt;                      /* 0 when left out */
+    int f_port;                          /* 0..255; 0 when left out */
+    uint8_t payload[FW_CODEC_MAX_FRAME]; /* decoded FRMPayload */
+    size_t payload_len;                  /* 0 when the message carries no payload */
+    int64_t time_ms;                     /* when the network received it (UTC ms); 0 if unknown */
+    /* The server's decoded object (ChirpStack `object`, TTS `decoded_payload`), detached from
+     * the message and owned by this struct; NULL when the server has no payload formatter. */
+    struct cJSON *decoded;
+    int n_gateways;                  /* entries in rxInfo / rx_metadata */
+    int has_rssi;                    /* 1 when some gateway reported an RSSI; then: */
+    int rssi_dbm;                    /* the best (highest) RSSI */
+    double snr_db;                   /* SNR at the gateway with the best RSSI (0 if not reported) */
+    char gateway_id[FW_LNS_MAX_STR]; /* that gateway's id ("" if not reported) */
+
+    enum fw_uplink_error error; /* FW_UPLINK_OK, TOO_BIG, BAD_JSON, MISSING, BAD_FIELD, BAD_TIME */
+    char detail[160];           /* the reason, e.g. "deviceInfo.devEui: must be 16 hex digits" */
+};
+
+/**
+ * Parse one network-server uplink message of `len` bytes (need not be NUL-terminated) of the
+ * given kind into `up`, which must be zeroed before first use and released with
+ * fw_lns_uplink_free (it may be reused between calls; the previous decoded object is freed).
+ * Returns 0, or a negative code with up->error and up->detail set: -E2BIG (message over
+ * FW_LNS_MAX_JSON, payload over FW_CODEC_MAX_FRAME, a string over FW_LNS_MAX_STR - 1 bytes) or
+ * -EINVAL (not JSON, a required field missing, a field of the wrong type or form, bad base64, a
+ * bad time). Any thread; no I/O.
+ */
+int fw_lns_parse(enum fw_lns_kind kind, const void *json, size_t len, struct fw_lns_uplink *up);
+
+/** Free what `up` owns (the decoded object). `up` may then be reused or dropped. */
+void fw_lns_uplink_free(struct fw_lns_uplink *up);
+
+/**
+ * Read the server's decoded object, when it has one, as codec values (offset 0): a member whose
+ * name is a metric of the gateway's table ("smoke_ppm") or one of the usual decoder names
+ * ("temperature" -> air_temp_c, "humidity" -> rel_humidity_pct, "pressure" -> pressure_hpa,
+ * "battery" -> battery_v) and whose value is a finite number gives a value; other members are
+ * counted in res->skipped (the first one in res->note). Returns 0 (res->n may be 0, also when
+ * up->decoded is NULL). The metric names are static.
+ */
+int fw_lns_decoded_values(const struct fw_lns_uplink *up, struct fw_codec_result *res);
+
+/** "chirpstack" or "tts": for logs. */
+const char *fw_lns_kind_str(enum fw_lns_kind kind);
+
+#endif
