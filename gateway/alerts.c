@@ -2,6 +2,7 @@
 /* Alert records and the notification list. */
 #include "forestwatch/alerts.h"
 
+#include "forestwatch/expr.h"
 #include "forestwatch/util.h"
 
 #include <stdio.h>
@@ -29,26 +30,25 @@ static struct fw_notification *push(struct fw_actions *a)
 
 void fw_alert_from_instance(struct fw_alert *out, const char *gateway_id,
                             const struct fw_cfg_rule *rule, const struct fw_rule_instance *inst,
-                            const struct fw_metric *metric, enum fw_alert_status status,
-                            enum fw_alert_cause cause)
+                            enum fw_alert_status status, enum fw_alert_cause cause, double level)
 {
     memset(out, 0, sizeof(*out));
     /* Ids are short enough by construction: every part is bounded by the config and decoder. */
-    snprintf(out->id, sizeof(out->id), "%s:%s:%s:%lld", gateway_id, inst->rule, inst->station,
-             (long long)inst->fired_ms);
+    snprintf(out->id, sizeof(out->id), "%s:%s:%s:%lld", gateway_id, inst->rule,
+             inst->key[0] ? inst->key : "all", (long long)inst->fired_ms);
     fw_strlcpy(out->rule, inst->rule, sizeof(out->rule));
     fw_strlcpy(out->zone, inst->zone, sizeof(out->zone));
     fw_strlcpy(out->station, inst->station, sizeof(out->station));
-    out->metric = metric;
-    out->op = rule->op;
-    out->threshold = rule->threshold;
-    out->severity = rule->severity;
-    out->category = rule->category;
+    out->cfg_rule = rule;
+    out->metric = rule->expr ? fw_expr_primary_metric(rule->expr, &out->threshold,
+                                                      &out->has_threshold, &out->op)
+                             : NULL;
     out->status = status;
     out->cause = cause;
-    out->value = inst->last_value;
-    out->event_ms = inst->last_ms;
+    out->value = status == FW_ALERT_FIRING ? inst->trigger_value : inst->value;
+    out->event_ms = inst->value_ms;
     out->started_ms = inst->fired_ms;
+    out->level = level;
 }
 
 void fw_actions_notify(struct fw_actions *a, const struct fw_cfg_rule *rule,
@@ -69,14 +69,16 @@ const char *fw_alert_status_str(enum fw_alert_status s)
 const char *fw_alert_cause_str(enum fw_alert_cause c)
 {
     switch (c) {
-    case FW_CAUSE_THRESHOLD:
-        return "threshold";
+    case FW_CAUSE_CONDITION:
+        return "condition";
     case FW_CAUSE_RECOVERED:
         return "recovered";
     case FW_CAUSE_RULE_REMOVED:
         return "rule_removed";
     case FW_CAUSE_RULE_CHANGED:
         return "rule_changed";
+    case FW_CAUSE_CONTEXT_GONE:
+        return "context_removed";
     }
     return "?";
 }

@@ -16,6 +16,7 @@
  */
 #include "forestwatch/config.h"
 
+#include "forestwatch/expr.h"
 #include "forestwatch/log.h"
 #include "forestwatch/reading.h"
 #include "forestwatch/util.h"
@@ -123,26 +124,6 @@ static void describe(const cJSON *v, char *buf, size_t size)
         snprintf(buf, size, "an object");
 }
 
-/* Edit distance, for "did you mean" on unknown keys and names. Short strings only. */
-static int edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 63 || lb > 63)
-        return 99;
-    int d[64][64];
-    for (size_t i = 0; i <= la; i++)
-        d[i][0] = (int)i;
-    for (size_t j = 0; j <= lb; j++)
-        d[0][j] = (int)j;
-    for (size_t i = 1; i <= la; i++)
-        for (size_t j = 1; j <= lb; j++) {
-            int sub = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            int del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
-            d[i][j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-        }
-    return d[la][lb];
-}
-
 /* ------------------------------------------------------------------------------------------ */
 /* Key tables                                                                                  */
 /* ------------------------------------------------------------------------------------------ */
@@ -154,6 +135,7 @@ enum key_type {
     K_MS,     /* int64_t milliseconds in lo..hi */
     K_SIZE,   /* size_t in lo..hi */
     K_NUM,    /* double in lo..hi */
+    K_DUR,    /* int64_t milliseconds from a duration string ("30s", "5m", "1h30m"), lo..hi */
     K_ENUM,   /* int: index in names[], matched without regard to case */
     K_CUSTOM, /* parse(ctx, value, base) */
 };
@@ -254,6 +236,17 @@ static void apply_key(struct ctx *c, const struct key *k, const cJSON *v, void *
         }
         *(double *)field = v->valuedouble;
         return;
+    case K_DUR: {
+        int64_t ms = -1;
+        if (!cJSON_IsString(v) || fw_duration_parse(v->valuestring, &ms) < 0 || ms < k->lo ||
+            ms > k->hi) {
+            err(c, "must be a duration such as 30s, 5m or 1h30m, at most %.0fd, got %s",
+                k->hi / 86400000.0, got);
+            return;
+        }
+        *(int64_t *)field = ms;
+        return;
+    }
     case K_ENUM: {
         int i = cJSON_IsString(v) ? enum_index(k->names, v->valuestring) : -1;
         if (i < 0) {
@@ -299,7 +292,7 @@ static void apply_keys(struct ctx *c, const cJSON *obj, const struct key *keys, 
             const char *best = NULL;
             int bestd = 3;
             for (const struct key *t = keys; t->name; t++) {
-                int d = edit_distance(m->string, t->name);
+                int d = fw_edit_distance(m->string, t->name);
                 if (d < bestd) {
                     bestd = d;
                     best = t->name;
@@ -673,19 +666,232 @@ static void parse_rule_routes(struct ctx *c, const cJSON *v, void *base)
         err(c, "must list at least one route");
 }
 
-/* Rules come from the main file and from each rules.d file; `first_file` tracks duplicates. */
+static const char *const urgency_names[] = {"Immediate", "Expected", "Future",
+                                            "Past",      "Unknown",  NULL};
+static const char *const certainty_names[] = {"Observed", "Likely",  "Possible",
+                                              "Unlikely", "Unknown", NULL};
+
+const char *const fw_template_placeholders[] = {
+    "rule",
+    "zone",
+    "zone_name",
+    "zone_name_en",
+    "station",
+    "node",
+    "value",
+    "threshold",
+    "unit",
+    "metric",
+    "level",
+    "forest_chief",
+    "forest_chief_phone",
+    "duty",
+    "duty_phone",
+    "severity",
+    "time",
+    NULL,
+};
+
+static void parse_labels(struct ctx *c, const cJSON *v, void *base)
+{
+    struct fw_cfg_rule *r = base;
+    char got[64];
+    if (!cJSON_IsObject(v)) {
+        describe(v, got, sizeof(got));
+        err(c, "must be an object of name: text, got %s", got);
+        return;
+    }
+    for (const cJSON *m = v->child; m; m = m->next) {
+        size_t mark = path_key(c, m->string);
+        describe(m, got, sizeof(got));
+        if (!valid_id(m->string))
+            err(c, "invalid label name: use 1..%d letters, digits, '_', '-' or '.'",
+                FW_CONFIG_MAX_ID);
+        else if (!cJSON_IsString(m) || strlen(m->valuestring) > 200)
+            err(c, "must be a string of at most 200 bytes, got %s", got);
+        else {
+            r->labels = fw_xrealloc(r->labels, (r->nlabels + 1) * sizeof(*r->labels));
+            r->labels[r->nlabels].key = fw_xstrdup(m->string);
+            r->labels[r->nlabels].value = fw_xstrdup(m->valuestring);
+            r->nlabels++;
+        }
+        path_pop(c, mark);
+    }
+}
+
+/* Placeholders are {name}; "{{" and "}}" stand for literal braces. */
+static void check_template_text(struct ctx *c, const char *text)
+{
+    for (const char *p = text; *p; p++) {
+        if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
+            p++;
+            continue;
+        }
+        if (*p == '}') {
+            err(c, "unmatched '}' (write }} for a literal brace)");
+            return;
+        }
+        if (*p != '{')
+            continue;
+        const char *end = strchr(p, '}');
+        if (!end) {
+            err(c, "unterminated placeholder: '{' without '}'");
+            return;
+        }
+        int known = 0;
+        for (int i = 0; fw_template_placeholders[i]; i++)
+            known |= (size_t)(end - p - 1) == strlen(fw_template_placeholders[i]) &&
+                     strncmp(p + 1, fw_template_placeholders[i], (size_t)(end - p - 1)) == 0;
+        if (!known) {
+            err(c,
+                "unknown placeholder {%.*s} (placeholders: rule, zone, zone_name, "
+                "zone_name_en, station, node, value, threshold, unit, metric, level, "
+                "forest_chief, forest_chief_phone, duty, duty_phone, severity, time)",
+                (int)(end - p - 1 > 40 ? 40 : end - p - 1), p + 1);
+            return;
+        }
+        p = end;
+    }
+}
+
+static void parse_template_at(struct ctx *c, const cJSON *v, struct fw_cfg_template *t)
+{
+    static const struct key keys[] = {
+        {"headline", K_STR, 1, FIELD(struct fw_cfg_template, headline), 1, 500},
+        {"description", K_STR, 0, FIELD(struct fw_cfg_template, description), 1, 2000},
+        {NULL},
+    };
+    apply_keys(c, v, keys, t);
+    if (t->headline) {
+        size_t mark = path_key(c, "headline");
+        check_template_text(c, t->headline);
+        path_pop(c, mark);
+    }
+    if (t->description) {
+        size_t mark = path_key(c, "description");
+        check_template_text(c, t->description);
+        path_pop(c, mark);
+    }
+}
+
+static void parse_tmpl_zh(struct ctx *c, const cJSON *v, void *base)
+{
+    parse_template_at(c, v, &((struct fw_cfg_rule *)base)->zh);
+}
+
+static void parse_tmpl_en(struct ctx *c, const cJSON *v, void *base)
+{
+    parse_template_at(c, v, &((struct fw_cfg_rule *)base)->en);
+}
+
+static void parse_templates(struct ctx *c, const cJSON *v, void *base)
+{
+    static const struct key keys[] = {
+        {"zh-CN", K_CUSTOM, 0, 0, 0, 0, NULL, parse_tmpl_zh},
+        {"en-US", K_CUSTOM, 0, 0, 0, 0, NULL, parse_tmpl_en},
+        {NULL},
+    };
+    apply_keys(c, v, keys, base);
+}
+
+/* Compile `src` into *out, reporting a failure at the path of `key`. */
+static void compile_expr(struct ctx *c, const char *key, const char *src, struct fw_expr **out)
+{
+    struct fw_expr_error e;
+    if (fw_expr_parse(src, 1, out, &e) == 0)
+        return;
+    size_t mark = path_key(c, key);
+    err(c, "position %d: %s", e.pos + 1, e.msg);
+    path_pop(c, mark);
+}
+
+/* The threshold form, or the expression; then compile what the rule says. */
+static void finish_rule(struct ctx *c, const cJSON *e, struct fw_cfg_rule *r)
+{
+    int has_expr = cJSON_GetObjectItemCaseSensitive(e, "expr") != NULL;
+    int has_metric = cJSON_GetObjectItemCaseSensitive(e, "metric") != NULL;
+    int has_op = cJSON_GetObjectItemCaseSensitive(e, "op") != NULL;
+    int has_threshold = cJSON_GetObjectItemCaseSensitive(e, "threshold") != NULL;
+    if (has_expr && (has_metric || has_op || has_threshold)) {
+        err(c, "use either \"expr\" or \"metric\", \"op\" and \"threshold\", not both");
+        return;
+    }
+    if (!has_expr && !has_metric && !has_op && !has_threshold) {
+        err(c, "missing required key \"expr\" (or \"metric\", \"op\" and \"threshold\")");
+        return;
+    }
+    if (!has_expr) {
+        const char *missing = !has_metric      ? "metric"
+                              : !has_op        ? "op"
+                              : !has_threshold ? "threshold"
+                                               : NULL;
+        if (missing) {
+            err(c, "missing required key \"%s\"", missing);
+            return;
+        }
+        if (!r->metric)
+            return; /* its own error is reported */
+        if (!fw_metric_find(r->metric)) {
+            size_t m2 = path_key(c, "metric");
+            int n, best = 3;
+            const struct fw_metric *tab = fw_metric_table(&n), *hint = NULL;
+            for (int k = 0; k < n; k++) {
+                int d = fw_edit_distance(r->metric, tab[k].name);
+                if (d < best) {
+                    best = d;
+                    hint = &tab[k];
+                }
+            }
+            if (hint)
+                err(c, "unknown metric \"%s\" (did you mean \"%s\"?)", r->metric, hint->name);
+            else
+                err(c, "unknown metric \"%s\" (see `forestwatch metrics`)", r->metric);
+            path_pop(c, m2);
+            return;
+        }
+        if (!cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(e, "threshold")) ||
+            !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "op")))
+            return;
+        r->expr_src = fw_xasprintf("%s %s %.17g", r->metric, fw_cmp_op_str(r->op), r->threshold);
+    }
+    if (r->expr_src)
+        compile_expr(c, "expr", r->expr_src, &r->expr);
+    if (r->clear_src) {
+        compile_expr(c, "clear", r->clear_src, &r->clear);
+        if (r->expr && r->clear && fw_expr_scope(r->clear) > fw_expr_scope(r->expr)) {
+            size_t m2 = path_key(c, "clear");
+            err(c,
+                "is evaluated per %s, but expr is per %s: clear cannot read what expr's "
+                "context does not have",
+                fw_expr_scope_str(fw_expr_scope(r->clear)),
+                fw_expr_scope_str(fw_expr_scope(r->expr)));
+            path_pop(c, m2);
+        }
+    }
+}
+
+/* Rules come from the main file and from each rules.d file. */
 static void parse_rules(struct ctx *c, const cJSON *v, void *base)
 {
     static const struct key keys[] = {
         {"name", K_ID, 1, FIELD(struct fw_cfg_rule, name)},
         {"description", K_STR, 0, FIELD(struct fw_cfg_rule, description), 0, 1000},
-        {"metric", K_ID, 1, FIELD(struct fw_cfg_rule, metric)},
-        {"op", K_ENUM, 1, FIELD(struct fw_cfg_rule, op), 0, 0, op_names},
-        {"threshold", K_NUM, 1, FIELD(struct fw_cfg_rule, threshold), -1e12, 1e12},
+        {"expr", K_STR, 0, FIELD(struct fw_cfg_rule, expr_src), 1, FW_EXPR_MAX_LEN},
+        {"clear", K_STR, 0, FIELD(struct fw_cfg_rule, clear_src), 1, FW_EXPR_MAX_LEN},
+        {"for", K_DUR, 0, FIELD(struct fw_cfg_rule, for_ms), 0, 7 * 86400000.0},
+        {"keep_firing_for", K_DUR, 0, FIELD(struct fw_cfg_rule, keep_firing_for_ms), 0,
+         7 * 86400000.0},
+        {"metric", K_ID, 0, FIELD(struct fw_cfg_rule, metric)},
+        {"op", K_ENUM, 0, FIELD(struct fw_cfg_rule, op), 0, 0, op_names},
+        {"threshold", K_NUM, 0, FIELD(struct fw_cfg_rule, threshold), -1e12, 1e12},
         {"zones", K_CUSTOM, 0, 0, 0, 0, NULL, parse_rule_zones},
         {"severity", K_ENUM, 1, FIELD(struct fw_cfg_rule, severity), 0, 0, severity_names},
+        {"urgency", K_ENUM, 0, FIELD(struct fw_cfg_rule, urgency), 0, 0, urgency_names},
+        {"certainty", K_ENUM, 0, FIELD(struct fw_cfg_rule, certainty), 0, 0, certainty_names},
         {"category", K_ENUM, 1, FIELD(struct fw_cfg_rule, category), 0, 0, category_names},
         {"routes", K_CUSTOM, 1, 0, 0, 0, NULL, parse_rule_routes},
+        {"labels", K_CUSTOM, 0, 0, 0, 0, NULL, parse_labels},
+        {"templates", K_CUSTOM, 0, 0, 0, 0, NULL, parse_templates},
         {NULL},
     };
     struct fw_config *cfg = base;
@@ -701,23 +907,8 @@ static void parse_rules(struct ctx *c, const cJSON *v, void *base)
         struct fw_cfg_rule r = {0};
         r.file = fw_xstrdup(c->file);
         apply_keys(c, e, keys, &r);
-        if (r.metric && !fw_metric_find(r.metric)) {
-            size_t m2 = path_key(c, "metric");
-            int n, best = 3;
-            const struct fw_metric *tab = fw_metric_table(&n), *hint = NULL;
-            for (int k = 0; k < n; k++) {
-                int d = edit_distance(r.metric, tab[k].name);
-                if (d < best) {
-                    best = d;
-                    hint = &tab[k];
-                }
-            }
-            if (hint)
-                err(c, "unknown metric \"%s\" (did you mean \"%s\"?)", r.metric, hint->name);
-            else
-                err(c, "unknown metric \"%s\" (see `forestwatch metrics`)", r.metric);
-            path_pop(c, m2);
-        }
+        if (cJSON_IsObject(e))
+            finish_rule(c, e, &r);
         /* Cross-file uniqueness is checked here, where the path of the duplicate is known. */
         for (size_t k = 0; r.name && k < cfg->nrules; k++)
             if (cfg->rules[k].name && strcmp(cfg->rules[k].name, r.name) == 0) {
@@ -732,6 +923,29 @@ static void parse_rules(struct ctx *c, const cJSON *v, void *base)
     }
 }
 
+static void parse_engine(struct ctx *c, const cJSON *v, void *base)
+{
+    static const struct key keys[] = {
+        {"eval_interval_ms", K_MS, 0, FIELD(struct fw_cfg_engine, eval_interval_ms), 1000, 3600000},
+        {"lookback_ms", K_MS, 0, FIELD(struct fw_cfg_engine, lookback_ms), 1000, 604800000},
+        {"max_samples", K_INT, 0, FIELD(struct fw_cfg_engine, max_samples), 16, 1000000},
+        {NULL},
+    };
+    apply_keys(c, v, keys, &((struct fw_config *)base)->engine);
+}
+
+static void parse_record(struct ctx *c, const cJSON *v, void *base)
+{
+    static const struct key keys[] = {
+        {"dir", K_STR, 1, FIELD(struct fw_cfg_record, dir), 1, 1024},
+        {"max_file_bytes", K_MS, 0, FIELD(struct fw_cfg_record, max_file_bytes), 4096,
+         1099511627776.0},
+        {"max_files", K_INT, 0, FIELD(struct fw_cfg_record, max_files), 1, 10000},
+        {NULL},
+    };
+    apply_keys(c, v, keys, &((struct fw_config *)base)->record);
+}
+
 /* rules_dir is read into the config before the rule files, so it is a plain string key. */
 static const struct key top_keys[] = {
     {"gateway", K_CUSTOM, 1, 0, 0, 0, NULL, parse_gateway},
@@ -743,6 +957,8 @@ static const struct key top_keys[] = {
     {"routes", K_CUSTOM, 1, 0, 0, 0, NULL, parse_routes},
     {"rules", K_CUSTOM, 0, 0, 0, 0, NULL, parse_rules},
     {"rules_dir", K_STR, 0, FIELD(struct fw_config, rules_dir), 1, 1024},
+    {"engine", K_CUSTOM, 0, 0, 0, 0, NULL, parse_engine},
+    {"record", K_CUSTOM, 0, 0, 0, 0, NULL, parse_record},
     {NULL},
 };
 
@@ -1084,6 +1300,11 @@ int fw_config_load(const char *path, struct fw_config **out, struct fw_cfg_error
     cfg->limits.max_readings = 64;
     cfg->limits.max_future_ms = 5 * 60 * 1000;
     cfg->limits.max_age_ms = 7LL * 24 * 3600 * 1000;
+    cfg->engine.eval_interval_ms = 15000;
+    cfg->engine.lookback_ms = 3600000;
+    cfg->engine.max_samples = 4096;
+    cfg->record.max_file_bytes = 64LL * 1024 * 1024;
+    cfg->record.max_files = 8;
 
     cJSON *root = read_json(&c, path, &rc);
     if (!root)
@@ -1102,6 +1323,11 @@ int fw_config_load(const char *path, struct fw_config **out, struct fw_cfg_error
     cfg->rules_dir = resolved;
     load_rule_files(&c, cfg, shown, explicit_dir);
     free(shown);
+    if (cfg->record.dir && cfg->record.dir[0] != '/') {
+        char *rec = fw_xasprintf("%s/%s", dir, cfg->record.dir);
+        free(cfg->record.dir);
+        cfg->record.dir = rec;
+    }
     free(dir);
 
     /* Defaults that depend on other keys. */
@@ -1180,6 +1406,19 @@ void fw_config_free(struct fw_config *cfg)
         free(r->file);
         free(r->description);
         free(r->metric);
+        free(r->expr_src);
+        free(r->clear_src);
+        fw_expr_free(r->expr);
+        fw_expr_free(r->clear);
+        for (size_t k = 0; k < r->nlabels; k++) {
+            free(r->labels[k].key);
+            free(r->labels[k].value);
+        }
+        free(r->labels);
+        free(r->zh.headline);
+        free(r->zh.description);
+        free(r->en.headline);
+        free(r->en.description);
         free_string_list(r->zones, r->nzones);
         free_string_list(r->routes, r->nroutes);
         free(r->route_idx);
@@ -1196,6 +1435,7 @@ void fw_config_free(struct fw_config *cfg)
     free(cfg->gateway_name);
     free(cfg->status_broker);
     free(cfg->status_topic);
+    free(cfg->record.dir);
     free(cfg);
 }
 
@@ -1278,6 +1518,16 @@ const char *fw_category_str(enum fw_category c)
     return category_names[c];
 }
 
+const char *fw_urgency_str(enum fw_urgency u)
+{
+    return urgency_names[u];
+}
+
+const char *fw_certainty_str(enum fw_certainty c)
+{
+    return certainty_names[c];
+}
+
 static int str_eq(const char *a, const char *b)
 {
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
@@ -1289,4 +1539,16 @@ int fw_cfg_broker_equal(const struct fw_cfg_broker *a, const struct fw_cfg_broke
            str_eq(a->username, b->username) && str_eq(a->password, b->password) &&
            a->keepalive_s == b->keepalive_s && a->reconnect_min_ms == b->reconnect_min_ms &&
            a->reconnect_max_ms == b->reconnect_max_ms;
+}
+
+int fw_cfg_rule_same_logic(const struct fw_cfg_rule *a, const struct fw_cfg_rule *b)
+{
+    if (!str_eq(a->expr_src, b->expr_src) || !str_eq(a->clear_src, b->clear_src) ||
+        a->for_ms != b->for_ms || a->keep_firing_for_ms != b->keep_firing_for_ms ||
+        a->nzones != b->nzones || !a->zones != !b->zones)
+        return 0;
+    for (size_t i = 0; i < a->nzones; i++)
+        if (strcmp(a->zones[i], b->zones[i]) != 0)
+            return 0;
+    return 1;
 }

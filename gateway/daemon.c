@@ -35,6 +35,7 @@
 #define OUTBOX_MAX_INFLIGHT 20
 #define DRAIN_MS 3000 /* at shutdown, how long to wait for acknowledgements */
 #define STATS_INTERVAL_MS (10 * 60 * 1000)
+#define TICK_MS 1000 /* how often the engine is given the time; its instants are its own */
 
 struct daemon;
 
@@ -70,7 +71,7 @@ struct daemon {
     uint64_t out_published, out_acked, out_dropped;
 
     uv_signal_t sig_term, sig_int, sig_hup;
-    uv_timer_t stats_timer, drain_timer;
+    uv_timer_t stats_timer, drain_timer, tick_timer;
     int stopping;
     int64_t drain_deadline;
 
@@ -482,7 +483,7 @@ static void reload(struct daemon *d)
     struct fw_engine *engine = fw_engine_new(cfg);
     fw_engine_adopt(engine, d->engine, wall_ms(), &d->actions);
     struct fw_config *old = d->cfg;
-    fw_engine_free(d->engine);
+    struct fw_engine *old_engine = d->engine;
     d->engine = engine;
     d->cfg = cfg;
     if (!d->log_override)
@@ -490,8 +491,10 @@ static void reload(struct daemon *d)
     /* Messages for brokers that no longer exist can never be delivered. */
     outbox_drop_where(d, broker_removed, cfg);
     links_apply(d, old, cfg);
-    fw_config_free(old);
+    /* Resolutions of removed rules point into the old config: render them before freeing it. */
     dispatch(d, &d->actions);
+    fw_engine_free(old_engine);
+    fw_config_free(old);
     FW_LOG(FW_LOG_NOTICE, "daemon: reload: done: %zu rules, %zu nodes, %zu zones", cfg->nrules,
            cfg->nnodes, cfg->nzones);
 }
@@ -512,6 +515,17 @@ static void log_stats(struct daemon *d)
            (unsigned long long)d->out_acked, (unsigned long long)d->out_dropped);
 }
 
+/* The engine runs its evaluation instants itself; the timer only gives it the time often. */
+static void on_tick_timer(uv_timer_t *t)
+{
+    struct daemon *d = FW_CONTAINER_OF(t, struct daemon, tick_timer);
+    if (d->stopping)
+        return;
+    fw_engine_tick(d->engine, wall_ms(), &d->actions);
+    if (d->actions.n)
+        dispatch(d, &d->actions);
+}
+
 static void on_stats_timer(uv_timer_t *t)
 {
     log_stats(FW_CONTAINER_OF(t, struct daemon, stats_timer));
@@ -525,6 +539,8 @@ static void close_all(struct daemon *d)
                d->out_len);
     uv_timer_stop(&d->stats_timer);
     uv_timer_stop(&d->drain_timer);
+    uv_timer_stop(&d->tick_timer);
+    uv_close((uv_handle_t *)&d->tick_timer, NULL);
     uv_close((uv_handle_t *)&d->stats_timer, NULL);
     uv_close((uv_handle_t *)&d->drain_timer, NULL);
     uv_close((uv_handle_t *)&d->sig_term, NULL);
@@ -636,6 +652,7 @@ int main(int argc, char **argv)
     d.engine = fw_engine_new(d.cfg);
     uv_timer_init(d.loop, &d.stats_timer);
     uv_timer_init(d.loop, &d.drain_timer);
+    uv_timer_init(d.loop, &d.tick_timer);
     uv_signal_init(d.loop, &d.sig_term);
     uv_signal_init(d.loop, &d.sig_int);
     uv_signal_init(d.loop, &d.sig_hup);
@@ -644,6 +661,7 @@ int main(int argc, char **argv)
     uv_signal_start(&d.sig_int, on_signal, SIGINT);
     uv_signal_start(&d.sig_hup, on_signal, SIGHUP);
     uv_timer_start(&d.stats_timer, on_stats_timer, STATS_INTERVAL_MS, STATS_INTERVAL_MS);
+    uv_timer_start(&d.tick_timer, on_tick_timer, TICK_MS, TICK_MS);
 
     int rc = links_apply(&d, NULL, d.cfg);
     if (rc < 0) {

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Alert messages as JSON, built with cJSON so that every string is escaped correctly whatever
- * an operator put in a zone name. Numbers are printed by cJSON with full precision.
+ * an operator put in a zone name or a template. Numbers are printed by cJSON with full
+ * precision. The headline and description are the rule's templates in zh-CN and en-US, with
+ * the placeholders filled in; a rule without templates gets the default ones below.
  */
 #include "forestwatch/message.h"
 
@@ -9,6 +11,21 @@
 #include "forestwatch/util.h"
 
 #include <cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define TEMPLATE_OUT_MAX 4096 /* a rendered headline or description, bytes */
+
+static const struct fw_cfg_template default_zh = {
+    "{zone_name}：{rule}",
+    "{zone_name}（林长 {forest_chief}）监测点 {station}：{metric} = {value} {unit}，{time}",
+};
+static const struct fw_cfg_template default_en = {
+    "{rule} in {zone_name}",
+    "{zone_name} (forest chief {forest_chief}), station {station}: {metric} = {value} {unit} at "
+    "{time}",
+};
 
 static void add_time(cJSON *o, const char *key, int64_t ms)
 {
@@ -27,9 +44,8 @@ static void add_contact(cJSON *o, const char *key, const struct fw_cfg_contact *
         cJSON_AddStringToObject(j, "phone", c->phone);
 }
 
-static void add_zone(cJSON *o, const struct fw_config *cfg, const char *zone_id)
+static void add_zone(cJSON *o, const struct fw_cfg_zone *z, const char *zone_id)
 {
-    const struct fw_cfg_zone *z = fw_config_zone(cfg, zone_id);
     cJSON *j = cJSON_AddObjectToObject(o, "zone");
     cJSON_AddStringToObject(j, "id", zone_id);
     if (!z)
@@ -46,8 +62,99 @@ static void add_zone(cJSON *o, const struct fw_config *cfg, const char *zone_id)
     add_contact(j, "duty", &z->duty);
 }
 
+/* The text of one placeholder for this alert ("" when it does not apply). */
+static void placeholder(const struct fw_alert *a, const struct fw_cfg_zone *z, const char *name,
+                        size_t len, char *buf, size_t size)
+{
+#define IS(s) (len == strlen(s) && strncmp(name, s, len) == 0)
+    const char *s = "";
+    buf[0] = '\0';
+    if (IS("rule"))
+        s = a->rule;
+    else if (IS("zone"))
+        s = a->zone;
+    else if (IS("zone_name"))
+        s = z ? z->name : a->zone;
+    else if (IS("zone_name_en"))
+        s = z && z->name_en ? z->name_en : z ? z->name : a->zone;
+    else if (IS("station") || IS("node"))
+        s = a->station;
+    else if (IS("metric"))
+        s = a->metric ? a->metric->name : "";
+    else if (IS("unit"))
+        s = a->metric ? a->metric->unit : "";
+    else if (IS("forest_chief"))
+        s = z && z->forest_chief.name ? z->forest_chief.name : "";
+    else if (IS("forest_chief_phone"))
+        s = z && z->forest_chief.phone ? z->forest_chief.phone : "";
+    else if (IS("duty"))
+        s = z && z->duty.name ? z->duty.name : "";
+    else if (IS("duty_phone"))
+        s = z && z->duty.phone ? z->duty.phone : "";
+    else if (IS("severity"))
+        s = fw_severity_str(a->cfg_rule->severity);
+    else if (IS("value") && !isnan(a->value))
+        snprintf(buf, size, "%g", a->value);
+    else if (IS("threshold") && a->has_threshold)
+        snprintf(buf, size, "%g", a->threshold);
+    else if (IS("level") && !isnan(a->level))
+        snprintf(buf, size, "%.0f", a->level);
+    else if (IS("time"))
+        fw_time_format(a->event_ms, buf);
+    if (!buf[0])
+        fw_strlcpy(buf, s, size);
+#undef IS
+}
+
+/* Fill the template's placeholders; the result is truncated at TEMPLATE_OUT_MAX bytes. */
+static void render(const struct fw_alert *a, const struct fw_cfg_zone *z, const char *tmpl,
+                   char *out)
+{
+    size_t n = 0;
+    char val[256];
+    for (const char *p = tmpl; *p && n < TEMPLATE_OUT_MAX - 1; p++) {
+        const char *piece = p;
+        size_t len = 1;
+        if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
+            p++;
+        } else if (p[0] == '{' && strchr(p, '}')) {
+            const char *end = strchr(p, '}');
+            placeholder(a, z, p + 1, (size_t)(end - p - 1), val, sizeof(val));
+            piece = val;
+            len = strlen(val);
+            p = end;
+        }
+        if (n + len > TEMPLATE_OUT_MAX - 1)
+            len = TEMPLATE_OUT_MAX - 1 - n;
+        memcpy(out + n, piece, len);
+        n += len;
+    }
+    out[n] = '\0';
+}
+
+static void add_texts(cJSON *o, const struct fw_alert *a, const struct fw_cfg_zone *z)
+{
+    const struct fw_cfg_rule *r = a->cfg_rule;
+    const struct fw_cfg_template *zh = r->zh.headline ? &r->zh : &default_zh;
+    const struct fw_cfg_template *en = r->en.headline ? &r->en : &default_en;
+    char *buf = fw_xmalloc(TEMPLATE_OUT_MAX);
+    cJSON *h = cJSON_AddObjectToObject(o, "headline");
+    render(a, z, zh->headline, buf);
+    cJSON_AddStringToObject(h, "zh-CN", buf);
+    render(a, z, en->headline, buf);
+    cJSON_AddStringToObject(h, "en-US", buf);
+    cJSON *d = cJSON_AddObjectToObject(o, "description");
+    render(a, z, zh->description ? zh->description : default_zh.description, buf);
+    cJSON_AddStringToObject(d, "zh-CN", buf);
+    render(a, z, en->description ? en->description : default_en.description, buf);
+    cJSON_AddStringToObject(d, "en-US", buf);
+    free(buf);
+}
+
 char *fw_message_alert_json(const struct fw_config *cfg, const struct fw_alert *a, int64_t sent_ms)
 {
+    const struct fw_cfg_rule *r = a->cfg_rule;
+    const struct fw_cfg_zone *z = a->zone[0] ? fw_config_zone(cfg, a->zone) : NULL;
     cJSON *o = cJSON_CreateObject();
     FW_ASSERT(o);
     cJSON_AddStringToObject(o, "id", a->id);
@@ -55,18 +162,36 @@ char *fw_message_alert_json(const struct fw_config *cfg, const struct fw_alert *
     cJSON_AddStringToObject(o, "status", fw_alert_status_str(a->status));
     cJSON_AddStringToObject(o, "cause", fw_alert_cause_str(a->cause));
     cJSON_AddStringToObject(o, "rule", a->rule);
-    cJSON_AddStringToObject(o, "severity", fw_severity_str(a->severity));
-    cJSON_AddStringToObject(o, "category", fw_category_str(a->category));
-    add_zone(o, cfg, a->zone);
-    cJSON_AddStringToObject(o, "node", a->station);
-    cJSON_AddStringToObject(o, "metric", a->metric->name);
-    cJSON_AddNumberToObject(o, "value", a->value);
-    cJSON_AddStringToObject(o, "unit", a->metric->unit);
-    cJSON_AddStringToObject(o, "op", fw_cmp_op_str(a->op));
-    cJSON_AddNumberToObject(o, "threshold", a->threshold);
+    cJSON_AddStringToObject(o, "severity", fw_severity_str(r->severity));
+    cJSON_AddStringToObject(o, "urgency", fw_urgency_str(r->urgency));
+    cJSON_AddStringToObject(o, "certainty", fw_certainty_str(r->certainty));
+    cJSON_AddStringToObject(o, "category", fw_category_str(r->category));
+    if (a->zone[0])
+        add_zone(o, z, a->zone);
+    if (a->station[0])
+        cJSON_AddStringToObject(o, "node", a->station);
+    if (a->metric) {
+        cJSON_AddStringToObject(o, "metric", a->metric->name);
+        cJSON_AddStringToObject(o, "unit", a->metric->unit);
+    }
+    if (!isnan(a->value))
+        cJSON_AddNumberToObject(o, "value", a->value);
+    if (a->op)
+        cJSON_AddStringToObject(o, "op", a->op);
+    if (a->has_threshold)
+        cJSON_AddNumberToObject(o, "threshold", a->threshold);
+    if (!isnan(a->level))
+        cJSON_AddNumberToObject(o, "level", a->level);
+    cJSON_AddStringToObject(o, "expr", r->expr_src);
     add_time(o, "time", a->event_ms);
     add_time(o, "started", a->started_ms);
     add_time(o, "sent", sent_ms);
+    if (r->nlabels) {
+        cJSON *l = cJSON_AddObjectToObject(o, "labels");
+        for (size_t i = 0; i < r->nlabels; i++)
+            cJSON_AddStringToObject(l, r->labels[i].key, r->labels[i].value);
+    }
+    add_texts(o, a, z);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     FW_ASSERT(s);

@@ -6,6 +6,7 @@
  */
 #include "forestwatch/reading.h"
 
+#include <errno.h>
 #include <string.h>
 
 static const struct fw_metric metrics[] = {
@@ -20,6 +21,17 @@ static const struct fw_metric metrics[] = {
     {"battery_v", "V", NULL, 0, 60, "battery or supply voltage"},
     {"soil_moisture_pct", "%", NULL, 0, 100, "volumetric soil moisture"},
     {"trap_count", "count", NULL, 0, 1000000, "insects caught since the previous report"},
+    /* Derived per zone by the fire-danger models; field nodes may not send them. */
+    {"ffmc", "code", NULL, 0, 101, "Fine Fuel Moisture Code (FWI system)", FW_METRIC_ZONE},
+    {"dmc", "code", NULL, 0, 10000, "Duff Moisture Code (FWI system)", FW_METRIC_ZONE},
+    {"dc", "code", NULL, 0, 10000, "Drought Code (FWI system)", FW_METRIC_ZONE},
+    {"isi", "index", NULL, 0, 10000, "Initial Spread Index (FWI system)", FW_METRIC_ZONE},
+    {"bui", "index", NULL, 0, 10000, "Buildup Index (FWI system)", FW_METRIC_ZONE},
+    {"fwi", "index", NULL, 0, 10000, "Fire Weather Index", FW_METRIC_ZONE},
+    {"fire_danger_level", "level", NULL, 1, 5, "fire-danger level 1 (low) .. 5 (extreme)",
+     FW_METRIC_ZONE},
+    {"fire_danger_level_tomorrow", "level", NULL, 1, 5,
+     "tomorrow's expected fire-danger level, from the forecast", FW_METRIC_ZONE},
 };
 
 const struct fw_metric *fw_metric_find(const char *name)
@@ -39,4 +51,24 @@ const struct fw_metric *fw_metric_table(int *n)
 {
     *n = (int)(sizeof(metrics) / sizeof(metrics[0]));
     return metrics;
+}
+
+static const char *const source_names[FW_SOURCE__COUNT] = {
+    [FW_SOURCE_MQTT_NATIVE] = "mqtt",
+    [FW_SOURCE_DERIVED] = "derived",
+};
+
+const char *fw_source_str(enum fw_source_kind k)
+{
+    return (unsigned)k < FW_SOURCE__COUNT ? source_names[k] : "?";
+}
+
+int fw_source_parse(const char *name, enum fw_source_kind *out)
+{
+    for (int i = 0; i < FW_SOURCE__COUNT; i++)
+        if (strcmp(source_names[i], name) == 0) {
+            *out = (enum fw_source_kind)i;
+            return 0;
+        }
+    return -EINVAL;
 }

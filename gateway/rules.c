@@ -1,60 +1,52 @@
 /* SPDX-License-Identifier: MIT */
-/*
- * Threshold rules and the per-station instance state machine. Comparisons are plain IEEE double
- * comparisons on values already checked finite by the decoders.
- */
+/* The rule instance state machine (see rules.h for the states and the reasons). */
 #include "forestwatch/rules.h"
 
-#include <string.h>
+#include <math.h>
 
-int fw_rule_applies(const struct fw_cfg_rule *r, const struct fw_reading *rd)
+enum fw_rule_transition fw_rule_step(const struct fw_cfg_rule *r, struct fw_rule_instance *in,
+                                     double cond, double clear, int64_t t_ms)
 {
-    if (strcmp(r->metric, rd->metric->name) != 0)
-        return 0;
-    if (!r->zones)
-        return 1;
-    for (size_t i = 0; i < r->nzones; i++)
-        if (strcmp(r->zones[i], rd->zone) == 0)
-            return 1;
-    return 0;
-}
-
-int fw_rule_condition(const struct fw_cfg_rule *r, double value)
-{
-    switch (r->op) {
-    case FW_OP_GT:
-        return value > r->threshold;
-    case FW_OP_GE:
-        return value >= r->threshold;
-    case FW_OP_LT:
-        return value < r->threshold;
-    case FW_OP_LE:
-        return value <= r->threshold;
-    case FW_OP_EQ:
-        return value == r->threshold;
-    case FW_OP_NE:
-        return value != r->threshold;
-    }
-    return 0;
-}
-
-enum fw_rule_transition fw_rule_step(const struct fw_cfg_rule *r, struct fw_rule_instance *inst,
-                                     double value, int64_t t_ms)
-{
-    if (inst->last_ms && t_ms < inst->last_ms)
-        return FW_RULE_NONE;
-    inst->last_ms = t_ms;
-    inst->last_value = value;
-    int cond = fw_rule_condition(r, value);
-    if (cond && inst->phase == FW_RULE_INACTIVE) {
-        inst->phase = FW_RULE_FIRING;
-        inst->fired_ms = t_ms;
-        inst->trigger_value = value;
-        return FW_RULE_FIRED;
-    }
-    if (!cond && inst->phase == FW_RULE_FIRING) {
-        inst->phase = FW_RULE_INACTIVE;
+    int holds = cond == 1;
+    in->last_eval_ms = t_ms;
+    if (holds)
+        in->last_true_ms = t_ms;
+    switch (in->phase) {
+    case FW_RULE_INACTIVE:
+        if (!holds)
+            return FW_RULE_NONE;
+        in->pending_since_ms = t_ms;
+        if (r->for_ms > 0) {
+            in->phase = FW_RULE_PENDING;
+            return FW_RULE_NONE;
+        }
+        break;
+    case FW_RULE_PENDING:
+        /* Anything but a definite true (false, or no data) restarts the wait. */
+        if (!holds) {
+            in->phase = FW_RULE_INACTIVE;
+            return FW_RULE_NONE;
+        }
+        if (t_ms - in->pending_since_ms < r->for_ms)
+            return FW_RULE_NONE;
+        break;
+    case FW_RULE_FIRING:
+        if (r->clear) {
+            if (clear != 1 || t_ms - in->last_true_ms < r->keep_firing_for_ms)
+                return FW_RULE_NONE;
+        } else if (cond != 0 || t_ms - in->last_true_ms < r->keep_firing_for_ms) {
+            return FW_RULE_NONE;
+        }
+        in->phase = FW_RULE_INACTIVE;
         return FW_RULE_RESOLVED;
     }
-    return FW_RULE_NONE;
+    in->phase = FW_RULE_FIRING;
+    in->fired_ms = t_ms;
+    in->trigger_value = in->value;
+    return FW_RULE_FIRED;
+}
+
+const char *fw_rule_phase_str(enum fw_rule_phase p)
+{
+    return p == FW_RULE_FIRING ? "firing" : p == FW_RULE_PENDING ? "pending" : "inactive";
 }

@@ -178,6 +178,12 @@ int fw_uplink_decode_native(const struct fw_config *cfg, const void *payload, si
                   m->valuestring);
             continue;
         }
+        if (metric->scope != FW_METRIC_STATION) {
+            issue(res, FW_UPLINK_UNKNOWN_METRIC,
+                  "readings[%d].metric: %s is derived by the gateway, not sent by nodes", i,
+                  metric->name);
+            continue;
+        }
         if (!fw_metric_unit_ok(metric, u->valuestring)) {
             issue(res, FW_UPLINK_BAD_UNIT,
                   "readings[%d].unit: \"%.20s\" is not the unit of %s (\"%s\")", i, u->valuestring,

@@ -2,11 +2,11 @@
 /*
  * Alert records and the notifications the engine asks the shell to publish. An alert is one
  * episode of one rule at one station: it fires once, and resolves once. Its id is stable for the
- * episode ("<gateway>:<rule>:<station>:<start ms>"), so a bureau's system that sees a message
+ * episode ("<gateway>:<rule>:<context>:<start ms>"), so a bureau's system that sees a message
  * twice (QoS 1 is at-least-once) can tell it is the same alert.
  *
- * A notification is a self-contained snapshot: it copies what a message needs from the rule,
- * so it can still be rendered after a reload has replaced the config the rule came from.
+ * A notification is a snapshot taken when the alert changed; it points at its rule for the
+ * templates, so the shell renders it before the config that rule belongs to is released.
  */
 #ifndef FORESTWATCH_ALERTS_H
 #define FORESTWATCH_ALERTS_H
@@ -23,27 +23,33 @@
 enum fw_alert_status { FW_ALERT_FIRING, FW_ALERT_RESOLVED };
 
 enum fw_alert_cause {
-    FW_CAUSE_THRESHOLD,    /* a reading crossed into the condition */
-    FW_CAUSE_RECOVERED,    /* a reading is back on the safe side */
+    FW_CAUSE_CONDITION,    /* the rule's condition held (for its `for`) */
+    FW_CAUSE_RECOVERED,    /* the condition stopped holding, or its clear condition held */
     FW_CAUSE_RULE_REMOVED, /* a reload removed the rule */
-    FW_CAUSE_RULE_CHANGED, /* a reload changed the rule and the last value no longer matches */
+    FW_CAUSE_RULE_CHANGED, /* a reload changed the rule and it no longer holds */
+    FW_CAUSE_CONTEXT_GONE, /* a reload removed the station or zone the alert was about */
 };
 
 struct fw_alert {
     char id[FW_ALERT_MAX_ID];
     char rule[FW_CONFIG_MAX_ID + 1];
-    char zone[FW_READING_MAX_ID];
-    char station[FW_READING_MAX_ID];
-    const struct fw_metric *metric;
-    enum fw_cmp_op op;
-    double threshold;
-    enum fw_severity severity;
-    enum fw_category category;
+    char zone[FW_READING_MAX_ID];    /* "" for a global rule */
+    char station[FW_READING_MAX_ID]; /* "" unless the rule is per station */
+    /*
+     * The rule, for its severity, templates and labels. Valid while the config it belongs to
+     * lives: the shell renders notifications before it frees a replaced config.
+     */
+    const struct fw_cfg_rule *cfg_rule;
+    const struct fw_metric *metric; /* of the primary value, or NULL */
+    const char *op;                 /* of the primary comparison, or NULL (static string) */
+    double threshold;               /* its constant right side, when has_threshold */
+    int has_threshold;
     enum fw_alert_status status;
     enum fw_alert_cause cause;
-    double value;       /* the value behind this notification */
-    int64_t event_ms;   /* the time of that value */
+    double value;       /* the primary value behind this notification (NaN when unknown) */
+    int64_t event_ms;   /* its time */
     int64_t started_ms; /* when the episode began */
+    double level;       /* the zone's fire-danger level at that time, NaN when unknown */
 };
 
 struct fw_notification {
@@ -63,12 +69,12 @@ void fw_actions_clear(struct fw_actions *a);
 void fw_actions_free(struct fw_actions *a);
 
 /**
- * Fill `out` from an instance that just changed state under `rule`. `gateway_id` goes into the id.
+ * Fill `out` from an instance that just changed state under `rule`. `gateway_id` goes into the
+ * id; `level` is the zone's fire-danger level (NaN when unknown).
  */
 void fw_alert_from_instance(struct fw_alert *out, const char *gateway_id,
                             const struct fw_cfg_rule *rule, const struct fw_rule_instance *inst,
-                            const struct fw_metric *metric, enum fw_alert_status status,
-                            enum fw_alert_cause cause);
+                            enum fw_alert_status status, enum fw_alert_cause cause, double level);
 
 /** Append one notification per route of `rule` (route indexes of the config `rule` is in). */
 void fw_actions_notify(struct fw_actions *a, const struct fw_cfg_rule *rule,

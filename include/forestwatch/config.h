@@ -95,20 +95,66 @@ enum fw_severity {
 /* CAP 1.2 category values used by forestwatch. */
 enum fw_category { FW_CAT_FIRE, FW_CAT_ENV, FW_CAT_MET, FW_CAT_SAFETY, FW_CAT_OTHER };
 
+/* CAP 1.2 urgency and certainty values. */
+enum fw_urgency { FW_URG_IMMEDIATE, FW_URG_EXPECTED, FW_URG_FUTURE, FW_URG_PAST, FW_URG_UNKNOWN };
+enum fw_certainty {
+    FW_CERT_OBSERVED,
+    FW_CERT_LIKELY,
+    FW_CERT_POSSIBLE,
+    FW_CERT_UNLIKELY,
+    FW_CERT_UNKNOWN,
+};
+
+struct fw_cfg_label {
+    char *key, *value;
+};
+
+/* A message template in one language: placeholders such as {zone_name} and {value}. */
+struct fw_cfg_template {
+    char *headline;
+    char *description;
+};
+
+struct fw_expr;
+
 struct fw_cfg_rule {
     char *name;
     char *file; /* the file the rule came from, for messages */
     char *description;
-    char *metric;
+    char *expr_src; /* the condition; written out from metric/op/threshold when those are used */
+    struct fw_expr *expr; /* compiled by the loader */
+    char *clear_src;      /* optional: once firing, the alert resolves only when this holds */
+    struct fw_expr *clear;
+    int64_t for_ms;             /* how long expr must hold before the alert fires */
+    int64_t keep_firing_for_ms; /* how long expr must stay false before the alert resolves */
+    char *metric;               /* the threshold form: metric op threshold */
     enum fw_cmp_op op;
     double threshold;
     char **zones; /* NULL: every zone */
     size_t nzones;
     enum fw_severity severity;
+    enum fw_urgency urgency;
+    enum fw_certainty certainty;
     enum fw_category category;
     char **routes;
     size_t nroutes;
     size_t *route_idx; /* indexes into fw_config.routes, resolved by the loader */
+    struct fw_cfg_label *labels;
+    size_t nlabels;
+    struct fw_cfg_template zh; /* "zh-CN" */
+    struct fw_cfg_template en; /* "en-US" */
+};
+
+struct fw_cfg_engine {
+    int64_t eval_interval_ms; /* every rule is evaluated at each multiple of this */
+    int64_t lookback_ms;      /* how old a station's latest value may be and still count */
+    int max_samples;          /* per series: the cap on what windows can hold */
+};
+
+struct fw_cfg_record {
+    char *dir;              /* NULL: readings are not recorded */
+    int64_t max_file_bytes; /* a file is rotated past this size */
+    int max_files;          /* the oldest beyond this many are deleted */
 };
 
 struct fw_cfg_limits {
@@ -127,6 +173,8 @@ struct fw_config {
     char *status_topic;
     int log_level;
     struct fw_cfg_limits limits;
+    struct fw_cfg_engine engine;
+    struct fw_cfg_record record;
 
     struct fw_cfg_broker *brokers;
     size_t nbrokers;
@@ -181,6 +229,17 @@ const struct fw_cfg_broker *fw_config_broker(const struct fw_config *cfg, const 
 const char *fw_cmp_op_str(enum fw_cmp_op op);
 const char *fw_severity_str(enum fw_severity s);
 const char *fw_category_str(enum fw_category c);
+const char *fw_urgency_str(enum fw_urgency u);
+const char *fw_certainty_str(enum fw_certainty c);
+
+/**
+ * 1 when two rules would behave the same (condition, clear, for, keep_firing_for, zones), so
+ * that a reload keeps their state as it is.
+ */
+int fw_cfg_rule_same_logic(const struct fw_cfg_rule *a, const struct fw_cfg_rule *b);
+
+/* Placeholders that templates may use, NULL-terminated. */
+extern const char *const fw_template_placeholders[];
 
 /** 1 when two broker definitions would make the same connection. */
 int fw_cfg_broker_equal(const struct fw_cfg_broker *a, const struct fw_cfg_broker *b);

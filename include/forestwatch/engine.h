@@ -4,6 +4,13 @@
  * never reads the clock; the caller passes the time. The daemon, the replay tool and the tests
  * drive the very same code, so any behaviour can be replayed.
  *
+ * Time: every rule is evaluated in all its contexts at each multiple of the config's
+ * engine.eval_interval_ms (an evaluation instant), and the rules that read a metric are
+ * evaluated again, in the contexts a new sample can change, when the sample arrives. Both
+ * fw_engine_feed and fw_engine_tick first run every instant up to `now` that has not run yet,
+ * so the same readings fed at the same times give the same alerts, however often the caller
+ * ticks. That is what makes a replay of recorded readings reproduce the live daemon.
+ *
  * All calls for one engine must come from one thread (the daemon's loop thread).
  */
 #ifndef FORESTWATCH_ENGINE_H
@@ -15,16 +22,23 @@
 #include "forestwatch/alerts.h"
 #include "forestwatch/config.h"
 #include "forestwatch/reading.h"
+#include "forestwatch/rules.h"
 
 struct fw_engine;
 
 struct fw_engine_stats {
-    uint64_t readings;      /* readings fed */
-    uint64_t late_readings; /* ignored by a rule instance because a newer one was seen */
-    uint64_t fired;         /* alert episodes started */
-    uint64_t resolved;      /* alert episodes ended */
-    size_t firing;          /* episodes firing now */
-    size_t instances;       /* (rule, station) pairs tracked */
+    uint64_t readings;         /* readings fed */
+    uint64_t stale;            /* samples older than any rule looks, dropped */
+    uint64_t evaluations;      /* rule evaluations in one context */
+    uint64_t instants;         /* evaluation instants run */
+    uint64_t skipped_instants; /* instants skipped after a jump of the clock */
+    uint64_t fired;            /* alert episodes started */
+    uint64_t resolved;         /* alert episodes ended */
+    size_t firing;             /* episodes firing now */
+    size_t pending;            /* instances waiting out their `for` */
+    size_t instances;          /* (rule, context) pairs tracked */
+    size_t series;             /* series held */
+    size_t samples;            /* samples held in all series */
 };
 
 /**
@@ -37,13 +51,15 @@ struct fw_engine *fw_engine_new(const struct fw_config *cfg);
 void fw_engine_free(struct fw_engine *e);
 
 /**
- * Carry the rule state of `old` (built on the previous config) into the new engine `e`, after a
- * reload: instances of rules that still exist keep their state (a firing alert stays firing and
- * is not announced again); a firing instance whose rule was removed, or whose changed rule no
- * longer matches its last value, is resolved, with notifications appended to `out` for the
- * routes of the new config. `old` is only read; the caller frees it afterwards.
+ * After a reload: run the evaluation instants of `old` (built on the previous config) that are
+ * due by `now_ms`, then move its series, clock and rule state into the new engine `e`. Instances of
+ * rules whose logic is unchanged keep their state exactly (a pending `for` keeps counting, a firing
+ * alert is not announced again). A changed rule's pending instances start over; its firing ones are
+ * evaluated at `now_ms` and resolved (cause rule_changed) unless they still hold. A removed rule's
+ * firing alerts are resolved, notified to those of its routes that the new config still has. `old`
+ * keeps its config but loses its series; the caller frees it after rendering the notifications.
  */
-void fw_engine_adopt(struct fw_engine *e, const struct fw_engine *old, int64_t now_ms,
+void fw_engine_adopt(struct fw_engine *e, struct fw_engine *old, int64_t now_ms,
                      struct fw_actions *out);
 
 /**
@@ -53,8 +69,15 @@ void fw_engine_adopt(struct fw_engine *e, const struct fw_engine *old, int64_t n
 size_t fw_engine_feed(struct fw_engine *e, const struct fw_reading *r, int64_t now_ms,
                       struct fw_actions *out);
 
-/** Counters, for the status topic and tests. */
+/** Run the evaluation instants up to `now_ms`. Returns the number of notifications appended. */
+size_t fw_engine_tick(struct fw_engine *e, int64_t now_ms, struct fw_actions *out);
+
+/** Counters, for the status log and tests. */
 void fw_engine_stats(const struct fw_engine *e, struct fw_engine_stats *out);
+
+/** The instance of `rule` in context `key` (station, zone or ""), or NULL. For tests/status. */
+const struct fw_rule_instance *fw_engine_instance(const struct fw_engine *e, const char *rule,
+                                                  const char *key);
 
 /** The config the engine was built on. */
 const struct fw_config *fw_engine_config(const struct fw_engine *e);

@@ -12,11 +12,15 @@
 
 #define FW_READING_MAX_ID 64 /* node, station and zone ids, metric names */
 
+/* Where a reading came from; rules can select on it with source="...". */
 enum fw_source_kind {
-    FW_SOURCE_MQTT_NATIVE,
-    FW_SOURCE_REPLAY,
-    FW_SOURCE_DERIVED,
+    FW_SOURCE_MQTT_NATIVE, /* "mqtt": a field node's native JSON uplink */
+    FW_SOURCE_DERIVED,     /* "derived": computed by the gateway's models */
+    FW_SOURCE__COUNT,
 };
+
+/* Who a metric's values belong to: a station (a field node) or a whole zone (derived). */
+enum fw_metric_scope { FW_METRIC_STATION, FW_METRIC_ZONE };
 
 struct fw_metric {
     const char *name;  /* "smoke_ppm" */
@@ -24,6 +28,7 @@ struct fw_metric {
     const char *alias; /* another accepted spelling of the unit, or NULL ("°C" for "degC") */
     double min, max;   /* physically possible range; outside it a value is rejected */
     const char *help;
+    enum fw_metric_scope scope;
 };
 
 struct fw_reading {
@@ -40,6 +45,10 @@ const struct fw_metric *fw_metric_find(const char *name);
 
 /** 1 when `unit` is the metric's unit or its accepted alias. */
 int fw_metric_unit_ok(const struct fw_metric *m, const char *unit);
+
+/** The name of a source kind ("mqtt"), and back; -EINVAL for an unknown name. */
+const char *fw_source_str(enum fw_source_kind k);
+int fw_source_parse(const char *name, enum fw_source_kind *out);
 
 /** The whole table, for docs and `forestwatch metrics`; *n receives its length. */
 const struct fw_metric *fw_metric_table(int *n);

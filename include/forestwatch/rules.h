@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Rules decide, reading by reading, whether a condition holds for one station and move that
- * station's rule instance through its states. This issue's rules are thresholds
- * (`metric op threshold`, optionally limited to zones); the interface is the one the rule
- * language will use: a rule says whether a reading concerns it, evaluates its condition, and an
- * instance steps INACTIVE -> FIRING -> INACTIVE, reporting each transition.
+ * Rule instances: one per (rule, context), where the context is a station, a zone or the whole
+ * gateway (the rule's scope, inferred from its expression). An instance moves through
  *
- * Instances are keyed by (rule name, station), so they can be carried across a config reload.
+ *   INACTIVE --expr true--> PENDING --true for `for`--> FIRING --resolved--> INACTIVE
+ *
+ * (straight to FIRING when `for` is 0). A firing instance resolves when `clear` holds, if the
+ * rule has one; otherwise when expr has been false for `keep_firing_for`. Unknown (missing data)
+ * breaks a pending wait but never resolves a firing alert: a smoke sensor that falls silent in
+ * a fire must not end the alert; the station-silent rule reports the silence.
  */
 #ifndef FORESTWATCH_RULES_H
 #define FORESTWATCH_RULES_H
@@ -18,38 +20,38 @@
 
 enum fw_rule_phase {
     FW_RULE_INACTIVE,
+    FW_RULE_PENDING,
     FW_RULE_FIRING,
 };
 
 enum fw_rule_transition {
     FW_RULE_NONE,     /* nothing to announce */
-    FW_RULE_FIRED,    /* the condition started to hold */
-    FW_RULE_RESOLVED, /* the condition stopped holding */
+    FW_RULE_FIRED,    /* the alert starts */
+    FW_RULE_RESOLVED, /* the alert ends */
 };
 
 struct fw_rule_instance {
     char rule[FW_CONFIG_MAX_ID + 1];
-    char station[FW_READING_MAX_ID];
-    char zone[FW_READING_MAX_ID];
+    char key[FW_READING_MAX_ID];     /* the context: station id, zone id, or "" (global) */
+    char station[FW_READING_MAX_ID]; /* "" unless the scope is per station */
+    char zone[FW_READING_MAX_ID];    /* "" for the global scope */
     enum fw_rule_phase phase;
-    int64_t fired_ms;     /* time of the reading that fired the current or last episode */
-    int64_t last_ms;      /* time of the newest reading evaluated */
-    double last_value;    /* its value */
-    double trigger_value; /* the value that fired the instance */
+    int64_t pending_since_ms; /* when expr started to hold (PENDING) */
+    int64_t fired_ms;         /* when the current or last episode began */
+    int64_t last_true_ms;     /* the last evaluation at which expr held */
+    int64_t last_eval_ms;
+    double value;         /* the primary value at the last evaluation */
+    int64_t value_ms;     /* its time */
+    double trigger_value; /* the primary value when the episode began */
 };
 
-/** 1 when `r` is about `rd`'s metric and, if the rule names zones, `rd`'s zone is one of them. */
-int fw_rule_applies(const struct fw_cfg_rule *r, const struct fw_reading *rd);
-
-/** Evaluate the rule's condition on a value. */
-int fw_rule_condition(const struct fw_cfg_rule *r, double value);
-
 /**
- * Step an instance with a reading's value and time. A reading older than the newest one already
- * evaluated is ignored (FW_RULE_NONE): the instance reflects the latest state of the station,
- * and a late message must not resolve a fire that a newer reading still shows.
+ * Step an instance with the results of one evaluation at time t_ms: `cond` is expr's value,
+ * `clear` is the clear condition's value (ignored when the rule has none); each is 1, 0 or NaN.
  */
-enum fw_rule_transition fw_rule_step(const struct fw_cfg_rule *r, struct fw_rule_instance *inst,
-                                     double value, int64_t t_ms);
+enum fw_rule_transition fw_rule_step(const struct fw_cfg_rule *r, struct fw_rule_instance *in,
+                                     double cond, double clear, int64_t t_ms);
+
+const char *fw_rule_phase_str(enum fw_rule_phase p);
 
 #endif

@@ -56,6 +56,10 @@ int fw_strlcpy(char *dst, const char *src, size_t size);
  */
 int fw_parse_int(const char *s, long long lo, long long hi, long long *out);
 
+/** Levenshtein distance of two short strings (99 when either is over 63 bytes), for the
+ * "did you mean" hints of config and rule errors. */
+int fw_edit_distance(const char *a, const char *b);
+
 /** FNV-1a 64-bit hash of `len` bytes: for hash tables and fingerprints, not for security. */
 uint64_t fw_hash64(const void *data, size_t len, uint64_t seed);
 

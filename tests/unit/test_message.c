@@ -13,14 +13,15 @@ FW_TEST(alert_json_fields)
     ASSERT_EQ(fw_config_load(FW_TEST_DATA "/engine/forestwatch.json", &cfg, &errs), 0);
     struct fw_rule_instance in = {0};
     fw_strlcpy(in.rule, "smoke_high", sizeof(in.rule));
+    fw_strlcpy(in.key, "s1", sizeof(in.key));
     fw_strlcpy(in.station, "s1", sizeof(in.station));
     fw_strlcpy(in.zone, "z1", sizeof(in.zone));
     in.fired_ms = 1780300800000LL;
-    in.last_ms = 1780300800000LL;
-    in.last_value = 352.5;
+    in.value_ms = 1780300800000LL;
+    in.value = in.trigger_value = 352.5;
     struct fw_alert a;
-    fw_alert_from_instance(&a, cfg->gateway_id, &cfg->rules[0], &in, fw_metric_find("smoke_ppm"),
-                           FW_ALERT_FIRING, FW_CAUSE_THRESHOLD);
+    fw_alert_from_instance(&a, cfg->gateway_id, &cfg->rules[0], &in, FW_ALERT_FIRING,
+                           FW_CAUSE_CONDITION, 3);
     char *s = fw_message_alert_json(cfg, &a, 1780300801000LL);
     cJSON *j = cJSON_Parse(s);
     ASSERT_TRUE(j);
@@ -45,6 +46,17 @@ FW_TEST(alert_json_fields)
                   "Duty \"desk\"");
     ASSERT_DBL_NEAR(cJSON_GetObjectItem(cJSON_GetObjectItem(z, "location"), "lat")->valuedouble,
                     41.5, 0);
+    ASSERT_DBL_NEAR(cJSON_GetObjectItem(j, "level")->valuedouble, 3, 0);
+    ASSERT_STR_EQ(cJSON_GetObjectItem(j, "urgency")->valuestring, "Immediate");
+    ASSERT_STR_EQ(cJSON_GetObjectItem(j, "certainty")->valuestring, "Observed");
+    /* The default templates, filled in. */
+    cJSON *h = cJSON_GetObjectItem(j, "headline");
+    ASSERT_STR_EQ(cJSON_GetObjectItem(h, "en-US")->valuestring, "smoke_high in 一号网格");
+    ASSERT_STR_EQ(cJSON_GetObjectItem(h, "zh-CN")->valuestring, "一号网格：smoke_high");
+    ASSERT_STR_CONTAINS(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "description"), "en-US")->valuestring,
+        "forest chief 王林长), station s1: smoke_ppm = 352.5 ppm at "
+        "2026-06-01T08:00:00Z");
     cJSON_Delete(j);
     free(s);
     fw_config_free(cfg);

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The rule expression language (grammar and semantics in docs/rules.md). An expression is
+ * compiled once, at config load, into a flat tree; evaluating it allocates nothing.
+ *
+ * Evaluation is per context: a station (a field node), a zone, or the whole gateway. The
+ * compiler infers a rule's scope from what the expression reads: a station metric outside any
+ * aggregation makes it per station; otherwise a zone metric or an aggregation `by (zone)` makes
+ * it per zone; otherwise it is global. A metric reference with an explicit `station=` or
+ * `node=` matcher is pinned to that station in every context.
+ *
+ * Values are doubles. Conditions are three-valued: 1 (true), 0 (false) and NaN (unknown, when
+ * data is missing), combined with Kleene logic, so `not (smoke_ppm > 300)` is not true for a
+ * station that has no smoke sensor.
+ */
+#ifndef FORESTWATCH_EXPR_H
+#define FORESTWATCH_EXPR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "forestwatch/config.h"
+#include "forestwatch/reading.h"
+#include "forestwatch/series.h"
+
+#define FW_EXPR_MAX_LEN 4096 /* bytes of source text */
+#define FW_EXPR_MAX_NODES 512
+#define FW_EXPR_MAX_RANGE_MS (31LL * 24 * 3600 * 1000) /* the longest window: 31 days */
+
+enum fw_expr_scope { FW_EXPR_GLOBAL, FW_EXPR_ZONE, FW_EXPR_STATION };
+
+struct fw_expr;
+
+struct fw_expr_error {
+    int pos;       /* byte offset into the source where the problem is (0-based) */
+    char msg[192]; /* "expected ')' after the function's argument, got ']'" */
+};
+
+/**
+ * Compile `src`. Returns 0 and the expression in *out (free with fw_expr_free), or -EINVAL with
+ * the position and a message saying what was expected in *err. `want_condition`: the result
+ * must be a condition (true/false), as a rule's expr and clear are.
+ */
+int fw_expr_parse(const char *src, int want_condition, struct fw_expr **out,
+                  struct fw_expr_error *err);
+
+void fw_expr_free(struct fw_expr *e);
+
+enum fw_expr_scope fw_expr_scope(const struct fw_expr *e);
+const char *fw_expr_scope_str(enum fw_expr_scope s);
+
+/** The source text the expression was compiled from. */
+const char *fw_expr_source(const struct fw_expr *e);
+
+/**
+ * The longest time back the expression reads for metric `m` (window ranges and absent_for
+ * durations), or -1 when it does not read `m` at all; 0 for instant reads only.
+ */
+int64_t fw_expr_range_ms(const struct fw_expr *e, const struct fw_metric *m);
+
+/*
+ * Which contexts a new sample of a metric can change: its own (the station or zone it belongs
+ * to), every context in its zone (it is read through an aggregation by zone, or it is a zone
+ * metric read by a per-station rule), or every context (a pinned read, or an aggregation over
+ * everything).
+ */
+enum fw_expr_reach { FW_REACH_NONE = -1, FW_REACH_SELF, FW_REACH_ZONE, FW_REACH_ALL };
+
+/** How far a new sample of `m` reaches in this expression (FW_REACH_NONE: not read). */
+enum fw_expr_reach fw_expr_reach(const struct fw_expr *e, const struct fw_metric *m);
+
+/** 1 when the result can change with time alone, without a new sample (windows, absent_for). */
+int fw_expr_time_dependent(const struct fw_expr *e);
+
+/**
+ * The metric of the expression's primary value (the left side of its first comparison, when it
+ * is a plain metric reference), or NULL; and the constant on the comparison's right side, if
+ * any (*has_threshold 0 otherwise). For the alert message.
+ */
+const struct fw_metric *fw_expr_primary_metric(const struct fw_expr *e, double *threshold,
+                                               int *has_threshold, const char **op);
+
+/* What an evaluation reads: the series, the config (stations of a zone), the clock. */
+struct fw_expr_env {
+    const struct fw_series_store *series;
+    const struct fw_config *cfg;
+    /* Station indexes (into cfg->nodes) per zone index (into cfg->zones). */
+    const size_t *const *zone_nodes;
+    const size_t *zone_nnodes;
+    int64_t lookback_ms; /* how old the latest sample may be for an instant read */
+    int64_t start_ms;    /* when the gateway started watching: absent_for counts from here */
+};
+
+struct fw_expr_ctx {
+    const struct fw_expr_env *env;
+    int64_t now_ms;
+    const struct fw_cfg_node *station; /* the context station, or NULL */
+    const struct fw_cfg_zone *zone;    /* the context zone, or NULL */
+};
+
+/* The primary value of an evaluation: what the alert reports. */
+struct fw_expr_primary {
+    double value;    /* NaN when not reached or unknown */
+    int64_t time_ms; /* the sample's time for an instant read, else the evaluation time */
+};
+
+/**
+ * Evaluate in `ctx`. Returns the value (1/0/NaN for a condition). `primary` (may be NULL)
+ * receives the primary value. Allocates nothing.
+ */
+double fw_expr_eval(const struct fw_expr *e, const struct fw_expr_ctx *ctx,
+                    struct fw_expr_primary *primary);
+
+/** Parse a duration such as "90s", "10m", "1h30m", "500ms", "2d". Returns 0 or -EINVAL. */
+int fw_duration_parse(const char *s, int64_t *ms);
+
+#endif
