@@ -17,6 +17,7 @@
 #include "forestwatch/log.h"
 #include "forestwatch/message.h"
 #include "forestwatch/mqtt.h"
+#include "forestwatch/record.h"
 #include "forestwatch/uplink.h"
 #include "forestwatch/util.h"
 
@@ -79,6 +80,12 @@ struct daemon {
     struct fw_actions actions;
     uint64_t uplinks, rejected[FW_UPLINK__COUNT];
     struct fw_ratelimit reject_rl[FW_UPLINK__COUNT];
+
+    /* Recording of what the engine is fed (docs/replay.md); rec is NULL when it is off. */
+    struct fw_record *rec;
+    struct fw_ratelimit rec_rl;
+    int64_t rec_now;     /* the last time given to the engine */
+    int64_t rec_line_ms; /* when the last line was recorded; 0: none yet */
 };
 
 static int64_t wall_ms(void)
@@ -297,6 +304,81 @@ static void log_rejection(struct daemon *d, const char *topic)
     }
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Recording                                                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+#define RECORD_TICK_MS 60000 /* a tick line is recorded when no line was for this long */
+
+/* A recording failure (a full disk) must never stop alerts: it is logged, rate-limited, and
+ * the next line tries again. */
+static void record_failed(struct daemon *d, const char *what, int rc)
+{
+    uint64_t suppressed = 0;
+    if (!fw_ratelimit_allow(&d->rec_rl, (int64_t)uv_now(d->loop), &suppressed))
+        return;
+    const char *path = fw_record_path(d->rec);
+    FW_LOG(FW_LOG_ERR, "record: %s: %s: %s (alerts are not affected; %llu similar suppressed)",
+           path ? path : fw_record_dir(d->rec), what, uv_strerror(rc),
+           (unsigned long long)suppressed);
+}
+
+static void record_reading(struct daemon *d, const struct fw_reading *r, int64_t now)
+{
+    d->rec_now = now;
+    if (!d->rec)
+        return;
+    int rc = fw_record_append(d->rec, r, now);
+    if (rc < 0)
+        record_failed(d, "append reading", rc);
+    else
+        d->rec_line_ms = now;
+}
+
+/*
+ * After an engine tick: a tick line first of all (so a replay starts the engine's clock where
+ * the daemon did), then whenever no line was written for a minute (so a replay never has to
+ * jump the clock further than that, and knows how far live time went).
+ */
+static void record_tick(struct daemon *d, int64_t now, int force)
+{
+    d->rec_now = now;
+    if (!d->rec || (!force && d->rec_line_ms && now - d->rec_line_ms < RECORD_TICK_MS))
+        return;
+    int rc = fw_record_tick(d->rec, now);
+    if (rc < 0)
+        record_failed(d, "append tick", rc);
+    else
+        d->rec_line_ms = now;
+}
+
+/* Close the recording with a tick at the last time the engine was given. */
+static void record_stop(struct daemon *d)
+{
+    if (!d->rec)
+        return;
+    if (d->rec_now)
+        record_tick(d, d->rec_now, 1);
+    fw_record_free(d->rec);
+    d->rec = NULL;
+}
+
+/* At start and after a reload: a new recorder when the folder changed, else new limits. */
+static void record_apply(struct daemon *d)
+{
+    const struct fw_cfg_record *rc = &d->cfg->record;
+    if (d->rec && rc->dir && strcmp(fw_record_dir(d->rec), rc->dir) == 0) {
+        fw_record_set_limits(d->rec, rc->max_file_bytes, rc->max_files);
+        return;
+    }
+    record_stop(d);
+    if (!rc->dir)
+        return;
+    d->rec = fw_record_new(rc->dir, rc->max_file_bytes, rc->max_files);
+    d->rec_line_ms = 0;
+    FW_LOG(FW_LOG_NOTICE, "record: recording readings into %s", rc->dir);
+}
+
 static void on_link_message(struct fw_mqtt_link *link, const char *topic, const void *payload,
                             size_t len, void *arg)
 {
@@ -317,8 +399,10 @@ static void on_link_message(struct fw_mqtt_link *link, const char *topic, const 
     fw_uplink_decode_native(d->cfg, payload, len, now, &d->res);
     if (d->res.nissues)
         log_rejection(d, topic);
-    for (int i = 0; i < d->res.n; i++)
+    for (int i = 0; i < d->res.n; i++) {
+        record_reading(d, &d->res.readings[i], now);
         fw_engine_feed(d->engine, &d->res.readings[i], now, &d->actions);
+    }
     if (d->actions.n)
         dispatch(d, &d->actions);
 }
@@ -486,6 +570,7 @@ static void reload(struct daemon *d)
     struct fw_engine *old_engine = d->engine;
     d->engine = engine;
     d->cfg = cfg;
+    record_apply(d);
     if (!d->log_override)
         fw_log_set_level(cfg->log_level);
     /* Messages for brokers that no longer exist can never be delivered. */
@@ -521,7 +606,9 @@ static void on_tick_timer(uv_timer_t *t)
     struct daemon *d = FW_CONTAINER_OF(t, struct daemon, tick_timer);
     if (d->stopping)
         return;
-    fw_engine_tick(d->engine, wall_ms(), &d->actions);
+    int64_t now = wall_ms();
+    fw_engine_tick(d->engine, now, &d->actions);
+    record_tick(d, now, 0);
     if (d->actions.n)
         dispatch(d, &d->actions);
 }
@@ -537,6 +624,7 @@ static void close_all(struct daemon *d)
     if (d->out_len)
         FW_LOG(FW_LOG_WARNING, "outbox: %zu alerts not acknowledged by their broker at shutdown",
                d->out_len);
+    record_stop(d);
     uv_timer_stop(&d->stats_timer);
     uv_timer_stop(&d->drain_timer);
     uv_timer_stop(&d->tick_timer);
@@ -650,6 +738,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < FW_UPLINK__COUNT; i++)
         d.reject_rl[i] = (struct fw_ratelimit){.interval_ms = 60000, .burst = 5};
     d.engine = fw_engine_new(d.cfg);
+    d.rec_rl = (struct fw_ratelimit){.interval_ms = 60000, .burst = 1};
+    record_apply(&d);
     uv_timer_init(d.loop, &d.stats_timer);
     uv_timer_init(d.loop, &d.drain_timer);
     uv_timer_init(d.loop, &d.tick_timer);
@@ -681,6 +771,7 @@ int main(int argc, char **argv)
         d.out_head = m->next;
         outbox_free_msg(m);
     }
+    record_stop(&d);
     fw_engine_free(d.engine);
     fw_config_free(d.cfg);
     fw_uplink_result_free(&d.res);

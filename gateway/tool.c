@@ -27,6 +27,9 @@ static void usage(FILE *f)
                "                      on stdin\n"
                "  hffmc [--ffmc-coef 147.2|cffdrs] [--init FFMC]\n"
                "                      hourly FFMC of yr,mon,day,hr,temp,rh,ws,prec on stdin\n"
+               "  replay --config FILE --from FILE [--since T] [--until T] [--json]\n"
+               "  replay --diff OLD NEW --from FILE\n"
+               "                      the alerts a config would have raised on recorded readings\n"
                "  help                this text\n");
 }
 
@@ -65,6 +68,8 @@ int main(int argc, char **argv)
         return fw_tool_fwi(argc - 1, argv + 1);
     if (strcmp(cmd, "hffmc") == 0)
         return fw_tool_hffmc(argc - 1, argv + 1);
+    if (strcmp(cmd, "replay") == 0)
+        return fw_tool_replay(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
         return 0;

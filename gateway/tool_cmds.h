@@ -19,4 +19,8 @@ int fw_tool_fwi(int argc, char **argv);
  * (tool_fire.c). */
 int fw_tool_hffmc(int argc, char **argv);
 
+/** `forestwatch replay`: run recorded readings through a config, or two (--diff), and print
+ * the alerts (tool_replay.c). */
+int fw_tool_replay(int argc, char **argv);
+
 #endif

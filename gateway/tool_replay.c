@@ -1,0 +1,867 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `forestwatch replay`: what would this config have alerted? It reads recorded readings (the
+ * daemon's .jsonl recordings, or a .csv table), feeds them to the very engine the daemon runs,
+ * with `now` = the time each reading was received, and prints every alert the engine produces,
+ * then a summary (alerts per rule and zone, flaps, records read and rejected). With --json it
+ * prints the messages the daemon would have published instead; with --diff OLD NEW it runs two
+ * configs over the same data and prints what changes. docs/replay.md is the user's guide.
+ *
+ * Bad input lines are reported as file:line: reason, counted, and skipped, and the replay goes
+ * on: an operator wants to see the rest. The exit status is then 1.
+ */
+#include "forestwatch/config.h"
+#include "forestwatch/engine.h"
+#include "forestwatch/message.h"
+#include "forestwatch/record.h"
+#include "forestwatch/timefmt.h"
+#include "forestwatch/util.h"
+#include "tool_cmds.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MAX_LINE (64 * 1024)              /* an input line, bytes; longer ones are rejected */
+#define MAX_ERRORS_SHOWN 100              /* bad lines named one by one; the rest are counted */
+#define MAX_INPUTS 1024                   /* --from options */
+#define FLAP_WINDOW_MS (10LL * 60 * 1000) /* fired again this soon after resolving: a flap */
+#define MAX_RECV_MS 253402300799999LL     /* 9999-12-31T23:59:59.999Z */
+#define CSV_HEADER "recv,time,station,zone,metric,value"
+
+struct opts {
+    const char *config;
+    const char *diff_old, *diff_new;
+    const char *from[MAX_INPUTS];
+    size_t nfrom;
+    int has_since, has_until;
+    int64_t since, until;
+    int json;
+    const char *route;
+};
+
+/* One input record: a reading, or a tick (the engine's clock went on without a reading). */
+struct record {
+    int tick;
+    int64_t recv;
+    struct fw_reading r;
+};
+
+/* An alert as printed: one per notification group (the routes of one change collapse). */
+struct event {
+    char rule[FW_CONFIG_MAX_ID + 1];
+    char key[FW_READING_MAX_ID]; /* the context: station, zone or "" */
+    enum fw_alert_status status;
+    unsigned episode; /* 1 for the first episode of this rule in this context, ... */
+    int64_t time_ms;  /* the alert's time: when its value was measured */
+    int64_t moved_ms; /* what --diff compares: when a firing alert started, a resolve's time */
+    size_t seq;       /* order of appearance */
+    char *text;       /* "firing smoke_high zone=bs-03 node=... value=... routes=..." */
+};
+
+/* Per (rule, context): episodes so far and the last resolve, for flaps and --diff matching. */
+struct context_state {
+    const struct fw_cfg_rule *rule;
+    char key[FW_READING_MAX_ID];
+    unsigned episodes;
+    int resolved;
+    int64_t resolved_ms;
+};
+
+struct run {
+    const struct opts *o;
+    const struct fw_config *cfg;
+    struct fw_engine *engine;
+    struct fw_actions actions;
+    int collect; /* --diff: keep the events instead of printing them */
+    int quiet;   /* the second pass of --diff: bad lines were reported by the first */
+    int has_route;
+    size_t route;
+    struct event *ev;
+    size_t nev, capev;
+    struct context_state *cs;
+    size_t ncs, capcs;
+    uint64_t *rule_fired, *rule_resolved; /* per config rule */
+    uint64_t *zone_fired, *zone_resolved; /* per config zone, then one for "no zone" */
+    uint64_t fired, resolved, flaps;
+    uint64_t read, rejected, skipped, shown_errors;
+    int have_recv;
+    int64_t last_recv;
+};
+
+/* ------------------------------------------------------------------------------------------ */
+/* Alerts                                                                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+static int same_change(const struct fw_alert *a, const struct fw_alert *b)
+{
+    return strcmp(a->id, b->id) == 0 && a->status == b->status && a->cause == b->cause &&
+           a->event_ms == b->event_ms;
+}
+
+static struct context_state *context_of(struct run *run, const struct fw_alert *a)
+{
+    const char *key = a->station[0] ? a->station : a->zone;
+    for (size_t i = 0; i < run->ncs; i++)
+        if (run->cs[i].rule == a->cfg_rule && strcmp(run->cs[i].key, key) == 0)
+            return &run->cs[i];
+    /* Bounded by the config: rules x (stations + zones + 1). */
+    if (run->ncs == run->capcs) {
+        run->capcs = run->capcs ? run->capcs * 2 : 16;
+        run->cs = fw_xrealloc(run->cs, run->capcs * sizeof(*run->cs));
+    }
+    struct context_state *c = &run->cs[run->ncs++];
+    memset(c, 0, sizeof(*c));
+    c->rule = a->cfg_rule;
+    fw_strlcpy(c->key, key, sizeof(c->key));
+    return c;
+}
+
+/* "firing smoke_high zone=bs-03 node=bs03-smoke-01 value=352.5 routes=forestry,emergency" */
+static char *alert_text(const struct run *run, const struct fw_notification *items, size_t n)
+{
+    const struct fw_alert *a = &items[0].alert;
+    char value[32] = "-";
+    if (!isnan(a->value))
+        fw_record_number(a->value, value, sizeof(value));
+    size_t len = 1;
+    for (size_t i = 0; i < n; i++)
+        len += strlen(run->cfg->routes[items[i].route].name) + 1;
+    char *routes = fw_xmalloc(len);
+    routes[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            strcat(routes, ",");
+        strcat(routes, run->cfg->routes[items[i].route].name);
+    }
+    char *s = fw_xasprintf("%s %s zone=%s node=%s value=%s routes=%s",
+                           fw_alert_status_str(a->status), a->rule, a->zone[0] ? a->zone : "-",
+                           a->station[0] ? a->station : "-", value, routes);
+    free(routes);
+    return s;
+}
+
+/* One change of one alert, with the `n` routes it goes to. */
+static void on_alert(struct run *run, const struct fw_notification *items, size_t n)
+{
+    const struct fw_alert *a = &items[0].alert;
+    const struct fw_config *cfg = run->cfg;
+    if (run->has_route) {
+        size_t i = 0;
+        while (i < n && items[i].route != run->route)
+            i++;
+        if (i == n)
+            return;
+    }
+    struct context_state *c = context_of(run, a);
+    size_t r = (size_t)(a->cfg_rule - cfg->rules);
+    const struct fw_cfg_zone *z = a->zone[0] ? fw_config_zone(cfg, a->zone) : NULL;
+    size_t zi = z ? (size_t)(z - cfg->zones) : cfg->nzones;
+    FW_ASSERT(r < cfg->nrules);
+    if (a->status == FW_ALERT_FIRING) {
+        c->episodes++;
+        if (c->resolved && a->event_ms - c->resolved_ms <= FLAP_WINDOW_MS)
+            run->flaps++;
+        run->fired++;
+        run->rule_fired[r]++;
+        run->zone_fired[zi]++;
+    } else {
+        c->resolved = 1;
+        c->resolved_ms = a->event_ms;
+        run->resolved++;
+        run->rule_resolved[r]++;
+        run->zone_resolved[zi]++;
+    }
+    char *text = alert_text(run, items, n);
+    if (run->collect) {
+        if (run->nev == run->capev) {
+            run->capev = run->capev ? run->capev * 2 : 64;
+            run->ev = fw_xrealloc(run->ev, run->capev * sizeof(*run->ev));
+        }
+        struct event *e = &run->ev[run->nev];
+        fw_strlcpy(e->rule, a->rule, sizeof(e->rule));
+        fw_strlcpy(e->key, c->key, sizeof(e->key));
+        e->status = a->status;
+        e->episode = c->episodes;
+        e->time_ms = a->event_ms;
+        /* A `for` or a changed threshold moves the moment an alert fires, not always the time
+         * of the sample it reports; a resolve has no moment of its own but its time. */
+        e->moved_ms = a->status == FW_ALERT_FIRING ? a->started_ms : a->event_ms;
+        e->seq = run->nev++;
+        e->text = text;
+        return;
+    }
+    if (run->o->json) {
+        /* `sent` is the event time, so that two replays print the very same bytes. */
+        char *json = fw_message_alert_json(cfg, a, a->event_ms);
+        printf("%s\n", json);
+        free(json);
+    } else {
+        char t[FW_TIME_STRLEN];
+        fw_time_format(a->event_ms, t);
+        printf("%s %s\n", t, text);
+    }
+    free(text);
+}
+
+/* Hand the engine's notifications on, one group per change (fw_actions_notify appends the
+ * routes of one change next to each other). */
+static void drain(struct run *run)
+{
+    const struct fw_actions *a = &run->actions;
+    for (size_t i = 0; i < a->n;) {
+        size_t j = i + 1;
+        while (j < a->n && same_change(&a->items[i].alert, &a->items[j].alert))
+            j++;
+        on_alert(run, &a->items[i], j - i);
+        i = j;
+    }
+    fw_actions_clear(&run->actions);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Input records                                                                               */
+/* ------------------------------------------------------------------------------------------ */
+
+static int reject(char *why, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int reject(char *why, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, size, fmt, ap);
+    va_end(ap);
+    return -EINVAL;
+}
+
+/* recv: integer milliseconds, or an RFC 3339 time. */
+static int parse_recv_text(const char *s, int64_t *out)
+{
+    long long v;
+    if (fw_parse_int(s, 0, MAX_RECV_MS, &v) == 0) {
+        *out = v;
+        return 0;
+    }
+    return fw_time_parse(s, out);
+}
+
+/* Check and complete a reading from its fields (any may be NULL when absent). */
+static int make_reading(const struct run *run, struct record *rec, const char *time,
+                        const char *station, const char *zone, const char *metric, double value,
+                        const char *source, char *why, size_t size)
+{
+    struct fw_reading *r = &rec->r;
+    memset(r, 0, sizeof(*r));
+    if (!time || !*time)
+        return reject(why, size, "missing \"time\"");
+    if (fw_time_parse(time, &r->time_ms) < 0)
+        return reject(why, size, "\"time\": not an RFC 3339 time with an offset: \"%.64s\"", time);
+    if (!metric || !*metric)
+        return reject(why, size, "missing \"metric\"");
+    r->metric = fw_metric_find(metric);
+    if (!r->metric)
+        return reject(why, size, "unknown metric \"%.64s\"", metric);
+    if (!isfinite(value) || value < r->metric->min || value > r->metric->max)
+        return reject(why, size, "\"value\": %g is outside %s's possible range %g..%g", value,
+                      r->metric->name, r->metric->min, r->metric->max);
+    r->value = value;
+    if (station && fw_strlcpy(r->station, station, sizeof(r->station)) < 0)
+        return reject(why, size, "\"station\": longer than %d bytes", FW_READING_MAX_ID - 1);
+    if (!r->station[0] && r->metric->scope == FW_METRIC_STATION)
+        return reject(why, size, "missing \"station\"");
+    if (zone && fw_strlcpy(r->zone, zone, sizeof(r->zone)) < 0)
+        return reject(why, size, "\"zone\": longer than %d bytes", FW_READING_MAX_ID - 1);
+    if (!r->zone[0]) {
+        const struct fw_cfg_node *node = fw_config_node(run->cfg, r->station);
+        if (!node)
+            return reject(why, size, "no \"zone\", and node \"%s\" is not in the config",
+                          r->station);
+        fw_strlcpy(r->zone, node->zone, sizeof(r->zone));
+    }
+    r->source = FW_SOURCE_MQTT_NATIVE;
+    if (source && *source && fw_source_parse(source, &r->source) < 0)
+        return reject(why, size, "unknown source \"%.64s\"", source);
+    return 0;
+}
+
+static const char *json_str(const cJSON *o, const char *key, int *bad)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v)
+        return NULL;
+    if (!cJSON_IsString(v)) {
+        *bad = 1;
+        return NULL;
+    }
+    return v->valuestring;
+}
+
+static int parse_json_line(const struct run *run, const char *line, size_t len, struct record *rec,
+                           char *why, size_t size)
+{
+    static const char *const known[] = {"recv", "tick",   "time",  "station",
+                                        "zone", "metric", "value", "source"};
+    const char *end = NULL;
+    cJSON *o = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+    int rc = 0;
+    if (!o)
+        return reject(why, size, "not JSON (at byte %ld)", end ? (long)(end - line) + 1 : 1L);
+    for (const char *p = end; p && p < line + len; p++)
+        if (*p != ' ' && *p != '\t') {
+            rc =
+                reject(why, size, "text after the JSON object (at byte %ld)", (long)(p - line) + 1);
+            goto fail;
+        }
+    if (!cJSON_IsObject(o)) {
+        rc = reject(why, size, "not a JSON object");
+        goto fail;
+    }
+    for (const cJSON *k = o->child; k; k = k->next) {
+        size_t i = 0;
+        while (i < FW_ARRAY_LEN(known) && strcmp(k->string, known[i]) != 0)
+            i++;
+        if (i == FW_ARRAY_LEN(known)) {
+            rc = reject(why, size, "unknown key \"%.64s\"", k->string);
+            goto fail;
+        }
+    }
+    const cJSON *recv = cJSON_GetObjectItemCaseSensitive(o, "recv");
+    memset(rec, 0, sizeof(*rec));
+    if (cJSON_IsNumber(recv)) {
+        double v = recv->valuedouble;
+        if (v != floor(v) || v < 0 || v > (double)MAX_RECV_MS) {
+            rc = reject(why, size, "\"recv\": must be whole milliseconds since 1970, got %g", v);
+            goto fail;
+        }
+        rec->recv = (int64_t)v;
+    } else if (cJSON_IsString(recv)) {
+        if (parse_recv_text(recv->valuestring, &rec->recv) < 0) {
+            rc = reject(why, size, "\"recv\": not milliseconds nor an RFC 3339 time: \"%.64s\"",
+                        recv->valuestring);
+            goto fail;
+        }
+    } else {
+        rc = reject(why, size, recv ? "\"recv\": must be a number" : "missing \"recv\"");
+        goto fail;
+    }
+    const cJSON *tick = cJSON_GetObjectItemCaseSensitive(o, "tick");
+    if (tick) {
+        if (!cJSON_IsTrue(tick) || cJSON_GetArraySize(o) != 2)
+            rc = reject(why, size, "a tick line is {\"recv\": ..., \"tick\": true}");
+        rec->tick = 1;
+        cJSON_Delete(o);
+        return rc;
+    }
+    int bad = 0;
+    const char *time = json_str(o, "time", &bad), *station = json_str(o, "station", &bad);
+    const char *zone = json_str(o, "zone", &bad), *metric = json_str(o, "metric", &bad);
+    const char *source = json_str(o, "source", &bad);
+    const cJSON *value = cJSON_GetObjectItemCaseSensitive(o, "value");
+    if (bad) {
+        rc = reject(why, size, "time, station, zone, metric and source must be strings");
+        goto fail;
+    }
+    if (!cJSON_IsNumber(value)) {
+        rc = reject(why, size, value ? "\"value\": must be a number" : "missing \"value\"");
+        goto fail;
+    }
+    rc = make_reading(run, rec, time, station, zone, metric, value->valuedouble, source, why, size);
+fail:
+    cJSON_Delete(o);
+    return rc;
+}
+
+/* Split `line` at commas in place; returns the number of fields (at most max). */
+static int split_csv(char *line, char **fields, int max)
+{
+    int n = 0;
+    fields[n++] = line;
+    for (char *p = line; *p; p++)
+        if (*p == ',') {
+            *p = '\0';
+            if (n == max)
+                return max + 1;
+            fields[n++] = p + 1;
+        }
+    return n;
+}
+
+static int parse_csv_line(const struct run *run, char *line, int ncols, struct record *rec,
+                          char *why, size_t size)
+{
+    char *f[7];
+    int n = split_csv(line, f, 7);
+    if (n != ncols)
+        return reject(why, size, "%d fields, the header has %d (quoted fields are not supported)",
+                      n, ncols);
+    memset(rec, 0, sizeof(*rec));
+    const char *source = ncols == 7 ? f[6] : NULL;
+    if (f[0][0] && !f[1][0] && !f[2][0] && !f[3][0] && !f[4][0] && !f[5][0] &&
+        (!source || !source[0])) {
+        rec->tick = 1;
+        if (parse_recv_text(f[0], &rec->recv) < 0)
+            return reject(why, size, "column \"recv\": not milliseconds nor an RFC 3339 time");
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    double value = strtod(f[5], &end);
+    if (!f[5][0] || *end || errno == ERANGE)
+        return reject(why, size, "column \"value\": not a number: \"%.64s\"", f[5]);
+    int rc = make_reading(run, rec, f[1], f[2], f[3], f[4], value, source, why, size);
+    if (rc < 0)
+        return rc;
+    if (!f[0][0])
+        rec->recv = rec->r.time_ms; /* no receive time: the sample's own time stands in */
+    else if (parse_recv_text(f[0], &rec->recv) < 0)
+        return reject(why, size, "column \"recv\": not milliseconds nor an RFC 3339 time");
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Files                                                                                       */
+/* ------------------------------------------------------------------------------------------ */
+
+static void bad_line(struct run *run, const char *path, unsigned long line, const char *why)
+{
+    run->rejected++;
+    if (run->quiet)
+        return;
+    if (run->shown_errors++ < MAX_ERRORS_SHOWN)
+        fprintf(stderr, "%s:%lu: %s\n", path, line, why);
+}
+
+/* Read one line into buf (NUL-terminated, newline removed). Returns 0, EOF at the end, or 1 for
+ * a line longer than MAX_LINE (consumed to its end). */
+static int read_line(FILE *f, char *buf, size_t *len)
+{
+    size_t n = 0;
+    int c, too_long = 0;
+    while ((c = getc(f)) != EOF && c != '\n') {
+        if (n < MAX_LINE)
+            buf[n++] = (char)c;
+        else
+            too_long = 1;
+    }
+    if (c == EOF && n == 0 && !too_long)
+        return EOF;
+    if (n && buf[n - 1] == '\r')
+        n--;
+    buf[n] = '\0';
+    *len = n;
+    return too_long;
+}
+
+static void feed(struct run *run, const struct record *rec)
+{
+    if (rec->tick)
+        fw_engine_tick(run->engine, rec->recv, &run->actions);
+    else
+        fw_engine_feed(run->engine, &rec->r, rec->recv, &run->actions);
+    run->have_recv = 1;
+    run->last_recv = rec->recv;
+    drain(run);
+}
+
+static int run_file(struct run *run, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        int rc = -errno;
+        if (!run->quiet)
+            fprintf(stderr, "forestwatch replay: %s: %s\n", path, strerror(-rc));
+        return rc;
+    }
+    /* .csv or .jsonl by the name; otherwise a JSON line starts with '{'. */
+    size_t plen = strlen(path);
+    int csv = plen > 4 && strcmp(path + plen - 4, ".csv") == 0;
+    if (!csv && !(plen > 6 && strcmp(path + plen - 6, ".jsonl") == 0)) {
+        int c;
+        while ((c = getc(f)) == ' ' || c == '\t' || c == '\r' || c == '\n')
+            ;
+        csv = c != '{' && c != EOF;
+        rewind(f);
+    }
+    char *buf = fw_xmalloc(MAX_LINE + 1);
+    char why[256];
+    unsigned long lineno = 0;
+    int ncols = 0; /* CSV: 6 or 7 once the header is read */
+    size_t len;
+    int rc;
+    while ((rc = read_line(f, buf, &len)) != EOF) {
+        lineno++;
+        if (rc == 1) {
+            run->read++;
+            snprintf(why, sizeof(why), "line longer than %d bytes", MAX_LINE);
+            bad_line(run, path, lineno, why);
+            continue;
+        }
+        if (strspn(buf, " \t") == len)
+            continue;
+        if (csv && !ncols) {
+            if (strcmp(buf, CSV_HEADER) == 0 || strcmp(buf, CSV_HEADER ",source") == 0) {
+                ncols = strcmp(buf, CSV_HEADER) == 0 ? 6 : 7;
+                continue;
+            }
+            /* Without the header the columns cannot be trusted: the whole file is refused. */
+            snprintf(why, sizeof(why), "the first line must be the header \"%s[,source]\"",
+                     CSV_HEADER);
+            run->read++;
+            bad_line(run, path, lineno, why);
+            break;
+        }
+        struct record rec;
+        run->read++;
+        int bad = csv ? parse_csv_line(run, buf, ncols, &rec, why, sizeof(why))
+                      : parse_json_line(run, buf, len, &rec, why, sizeof(why));
+        if (bad < 0) {
+            bad_line(run, path, lineno, why);
+            continue;
+        }
+        const struct opts *o = run->o;
+        if ((o->has_since && rec.recv < o->since) || (o->has_until && rec.recv > o->until)) {
+            run->skipped++;
+            continue;
+        }
+        feed(run, &rec);
+    }
+    int err = ferror(f);
+    free(buf);
+    fclose(f);
+    if (err) {
+        if (!run->quiet)
+            fprintf(stderr, "forestwatch replay: %s: read error\n", path);
+        return -EIO;
+    }
+    return 0;
+}
+
+/* Replay every input through run->cfg. Returns 0, or -1 when an input could not be read. */
+static int run_all(struct run *run)
+{
+    int failed = 0;
+    for (size_t i = 0; i < run->o->nfrom; i++) {
+        const char *from = run->o->from[i];
+        struct stat st;
+        if (stat(from, &st) == 0 && S_ISDIR(st.st_mode)) {
+            /* A recording folder: its files in the order they were written. */
+            char **paths;
+            size_t n;
+            int rc = fw_record_list(from, &paths, &n);
+            if (rc < 0 || n == 0) {
+                if (!run->quiet)
+                    fprintf(stderr, "forestwatch replay: %s: %s\n", from,
+                            rc < 0 ? strerror(-rc) : "no recording files (readings-*.jsonl)");
+                failed = 1;
+            }
+            for (size_t k = 0; rc == 0 && k < n; k++) {
+                failed |= run_file(run, paths[k]) < 0;
+                free(paths[k]);
+            }
+            if (rc == 0)
+                free(paths);
+            continue;
+        }
+        failed |= run_file(run, from) < 0;
+    }
+    /* Live time went on after the last reading (the final tick line says how far); --until
+     * asks for more. Either way the pending `for`s and windows get to play out. */
+    if (run->o->has_until)
+        fw_engine_tick(run->engine, run->o->until, &run->actions);
+    else if (run->have_recv)
+        fw_engine_tick(run->engine, run->last_recv, &run->actions);
+    drain(run);
+    return failed ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Runs                                                                                        */
+/* ------------------------------------------------------------------------------------------ */
+
+static int run_init(struct run *run, const struct opts *o, const char *config_path,
+                    struct fw_config **cfg_out)
+{
+    struct fw_cfg_errors errs = {0};
+    struct fw_config *cfg = NULL;
+    memset(run, 0, sizeof(*run));
+    run->o = o;
+    if (fw_config_load(config_path, &cfg, &errs) < 0) {
+        fw_cfg_errors_print(&errs, stderr);
+        fw_cfg_errors_clear(&errs);
+        return -EINVAL;
+    }
+    if (o->route) {
+        size_t i = 0;
+        while (i < cfg->nroutes && strcmp(cfg->routes[i].name, o->route) != 0)
+            i++;
+        if (i == cfg->nroutes) {
+            fprintf(stderr, "forestwatch replay: --route: %s has no route \"%s\"\n", config_path,
+                    o->route);
+            fw_config_free(cfg);
+            return -ENOENT;
+        }
+        run->has_route = 1;
+        run->route = i;
+    }
+    run->cfg = cfg;
+    run->engine = fw_engine_new(cfg);
+    run->rule_fired = fw_xcalloc(cfg->nrules + 1, sizeof(uint64_t));
+    run->rule_resolved = fw_xcalloc(cfg->nrules + 1, sizeof(uint64_t));
+    run->zone_fired = fw_xcalloc(cfg->nzones + 1, sizeof(uint64_t));
+    run->zone_resolved = fw_xcalloc(cfg->nzones + 1, sizeof(uint64_t));
+    *cfg_out = cfg;
+    return 0;
+}
+
+static void run_free(struct run *run, struct fw_config *cfg)
+{
+    fw_engine_free(run->engine);
+    fw_actions_free(&run->actions);
+    for (size_t i = 0; i < run->nev; i++)
+        free(run->ev[i].text);
+    free(run->ev);
+    free(run->cs);
+    free(run->rule_fired);
+    free(run->rule_resolved);
+    free(run->zone_fired);
+    free(run->zone_resolved);
+    fw_config_free(cfg);
+}
+
+static void print_summary(const struct run *run, FILE *out)
+{
+    const struct fw_config *cfg = run->cfg;
+    fprintf(out,
+            "summary: %llu records read, %llu rejected, %llu outside --since/--until; "
+            "%llu alerts fired, %llu resolved, %llu flaps\n",
+            (unsigned long long)run->read, (unsigned long long)run->rejected,
+            (unsigned long long)run->skipped, (unsigned long long)run->fired,
+            (unsigned long long)run->resolved, (unsigned long long)run->flaps);
+    fprintf(out, "by rule:\n");
+    for (size_t i = 0; i < cfg->nrules; i++)
+        if (run->rule_fired[i] || run->rule_resolved[i])
+            fprintf(out, "  %-24s fired %llu, resolved %llu\n", cfg->rules[i].name,
+                    (unsigned long long)run->rule_fired[i],
+                    (unsigned long long)run->rule_resolved[i]);
+    fprintf(out, "by zone:\n");
+    for (size_t i = 0; i <= cfg->nzones; i++)
+        if (run->zone_fired[i] || run->zone_resolved[i])
+            fprintf(out, "  %-24s fired %llu, resolved %llu\n",
+                    i < cfg->nzones ? cfg->zones[i].id : "(no zone)",
+                    (unsigned long long)run->zone_fired[i],
+                    (unsigned long long)run->zone_resolved[i]);
+    fprintf(out, "flaps: %llu (fired again within 10 min of resolving, same rule and context)\n",
+            (unsigned long long)run->flaps);
+}
+
+static int cmd_replay(const struct opts *o)
+{
+    struct run run;
+    struct fw_config *cfg;
+    if (run_init(&run, o, o->config, &cfg) < 0)
+        return 1;
+    int failed = run_all(&run) < 0;
+    fflush(stdout);
+    print_summary(&run, o->json ? stderr : stdout);
+    int rc = failed || run.rejected ? 1 : 0;
+    if (run.shown_errors > MAX_ERRORS_SHOWN)
+        fprintf(stderr, "forestwatch replay: %llu more bad lines not shown\n",
+                (unsigned long long)(run.shown_errors - MAX_ERRORS_SHOWN));
+    run_free(&run, cfg);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* --diff                                                                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Alerts match across configs by (rule, context, status, episode order). */
+static int event_key_cmp(const struct event *a, const struct event *b)
+{
+    int c = strcmp(a->rule, b->rule);
+    if (!c)
+        c = strcmp(a->key, b->key);
+    if (!c)
+        c = (int)a->status - (int)b->status;
+    if (!c)
+        c = a->episode < b->episode ? -1 : a->episode > b->episode;
+    return c;
+}
+
+static int event_ptr_cmp(const void *a, const void *b)
+{
+    return event_key_cmp(*(const struct event *const *)a, *(const struct event *const *)b);
+}
+
+struct change {
+    char kind; /* '-', '+', '~' */
+    const struct event *old, *new_;
+    int64_t time_ms; /* where it sorts: the time printed first */
+    size_t seq;
+};
+
+static int change_cmp(const void *a, const void *b)
+{
+    const struct change *x = a, *y = b;
+    if (x->time_ms != y->time_ms)
+        return x->time_ms < y->time_ms ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static const struct event **sorted_events(const struct run *run)
+{
+    const struct event **v = fw_xcalloc(run->nev + 1, sizeof(*v));
+    for (size_t i = 0; i < run->nev; i++)
+        v[i] = &run->ev[i];
+    if (run->nev)
+        qsort(v, run->nev, sizeof(*v), event_ptr_cmp);
+    return v;
+}
+
+static int cmd_diff(const struct opts *o)
+{
+    struct run a, b;
+    struct fw_config *ca, *cb;
+    if (run_init(&a, o, o->diff_old, &ca) < 0)
+        return 1;
+    if (run_init(&b, o, o->diff_new, &cb) < 0) {
+        run_free(&a, ca);
+        return 1;
+    }
+    a.collect = b.collect = 1;
+    b.quiet = 1;
+    int failed = run_all(&a) < 0;
+    failed |= run_all(&b) < 0;
+
+    const struct event **va = sorted_events(&a), **vb = sorted_events(&b);
+    struct change *ch = fw_xcalloc(a.nev + b.nev + 1, sizeof(*ch));
+    size_t n = 0, i = 0, k = 0, same = 0, only_old = 0, only_new = 0, moved = 0;
+    while (i < a.nev || k < b.nev) {
+        int c = i == a.nev ? 1 : k == b.nev ? -1 : event_key_cmp(va[i], vb[k]);
+        if (c < 0) {
+            ch[n++] = (struct change){'-', va[i], NULL, va[i]->time_ms, 0};
+            only_old++;
+            i++;
+        } else if (c > 0) {
+            ch[n++] = (struct change){'+', NULL, vb[k], vb[k]->time_ms, 0};
+            only_new++;
+            k++;
+        } else {
+            if (va[i]->moved_ms != vb[k]->moved_ms) {
+                ch[n++] = (struct change){'~', va[i], vb[k], va[i]->moved_ms, 0};
+                moved++;
+            } else {
+                same++;
+            }
+            i++;
+            k++;
+        }
+    }
+    /* Print in time order, ties in the order the old then the new run produced them. */
+    for (size_t j = 0; j < n; j++)
+        ch[j].seq = ch[j].old ? ch[j].old->seq : a.nev + ch[j].new_->seq;
+    if (n)
+        qsort(ch, n, sizeof(*ch), change_cmp);
+    for (size_t j = 0; j < n; j++) {
+        char told[FW_TIME_STRLEN], tnew[FW_TIME_STRLEN];
+        if (ch[j].old)
+            fw_time_format(ch[j].kind == '~' ? ch[j].old->moved_ms : ch[j].old->time_ms, told);
+        if (ch[j].new_)
+            fw_time_format(ch[j].kind == '~' ? ch[j].new_->moved_ms : ch[j].new_->time_ms, tnew);
+        if (ch[j].kind == '-')
+            printf("- %s %s\n", told, ch[j].old->text);
+        else if (ch[j].kind == '+')
+            printf("+ %s %s\n", tnew, ch[j].new_->text);
+        else
+            printf("~ %s %s -> %s\n", ch[j].new_->text, told, tnew);
+    }
+    printf("diff: %zu only in OLD, %zu only in NEW, %zu moved, %zu unchanged "
+           "(%llu records read, %llu rejected)\n",
+           only_old, only_new, moved, same, (unsigned long long)a.read,
+           (unsigned long long)a.rejected);
+    int rc = failed || a.rejected ? 1 : 0;
+    free(ch);
+    free(va);
+    free(vb);
+    run_free(&a, ca);
+    run_free(&b, cb);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Command line                                                                                */
+/* ------------------------------------------------------------------------------------------ */
+
+static int usage(void)
+{
+    fprintf(
+        stderr,
+        "usage: forestwatch replay --config FILE --from FILE|DIR... [--since T] [--until T]\n"
+        "                          [--route NAME] [--json]\n"
+        "       forestwatch replay --diff OLD_CONFIG NEW_CONFIG --from FILE|DIR... [--since T]\n"
+        "                          [--until T] [--route NAME]\n"
+        "  --from      a recording (.jsonl), a table (.csv: recv,time,station,zone,metric,"
+        "value[,source])\n"
+        "              or a recording folder; may be repeated\n"
+        "  --since, --until  RFC 3339 times: only records received in [since, until]\n"
+        "  --route     only the alerts that go to this route\n"
+        "  --json      print the messages the daemon would publish (sent = the event "
+        "time)\n");
+    return 2;
+}
+
+int fw_tool_replay(int argc, char **argv)
+{
+    struct opts o = {0};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int more = argc - i - 1;
+        if (strcmp(a, "--config") == 0 && more >= 1) {
+            o.config = argv[++i];
+        } else if (strcmp(a, "--from") == 0 && more >= 1) {
+            if (o.nfrom == MAX_INPUTS) {
+                fprintf(stderr, "forestwatch replay: at most %d --from\n", MAX_INPUTS);
+                return 2;
+            }
+            o.from[o.nfrom++] = argv[++i];
+        } else if ((strcmp(a, "--since") == 0 || strcmp(a, "--until") == 0) && more >= 1) {
+            int since = a[2] == 's';
+            int64_t *t = since ? &o.since : &o.until;
+            if (fw_time_parse(argv[++i], t) < 0) {
+                fprintf(stderr, "forestwatch replay: %s: not an RFC 3339 time: \"%s\"\n", a,
+                        argv[i]);
+                return 2;
+            }
+            *(since ? &o.has_since : &o.has_until) = 1;
+        } else if (strcmp(a, "--route") == 0 && more >= 1) {
+            o.route = argv[++i];
+        } else if (strcmp(a, "--json") == 0) {
+            o.json = 1;
+        } else if (strcmp(a, "--diff") == 0 && more >= 2) {
+            o.diff_old = argv[++i];
+            o.diff_new = argv[++i];
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage();
+            return 0;
+        } else {
+            fprintf(stderr, "forestwatch replay: unknown option or missing value: %s\n", a);
+            return usage();
+        }
+    }
+    if (!o.nfrom || (!o.config == !o.diff_old) || (o.diff_old && o.json)) {
+        fprintf(stderr, "forestwatch replay: need --from and either --config or --diff "
+                        "(--json does not go with --diff)\n");
+        return usage();
+    }
+    if (o.has_since && o.has_until && o.since > o.until) {
+        fprintf(stderr, "forestwatch replay: --since is after --until\n");
+        return 2;
+    }
+    return o.diff_old ? cmd_diff(&o) : cmd_replay(&o);
+}
