@@ -136,6 +136,7 @@ enum key_type {
     K_SIZE,   /* size_t in lo..hi */
     K_NUM,    /* double in lo..hi */
     K_DUR,    /* int64_t milliseconds from a duration string ("30s", "5m", "1h30m"), lo..hi */
+    K_BOOL,   /* bool */
     K_ENUM,   /* int: index in names[], matched without regard to case */
     K_CUSTOM, /* parse(ctx, value, base) */
 };
@@ -235,6 +236,13 @@ static void apply_key(struct ctx *c, const struct key *k, const cJSON *v, void *
             return;
         }
         *(double *)field = v->valuedouble;
+        return;
+    case K_BOOL:
+        if (!cJSON_IsBool(v)) {
+            err(c, "must be true or false, got %s", got);
+            return;
+        }
+        *(bool *)field = cJSON_IsTrue(v);
         return;
     case K_DUR: {
         int64_t ms = -1;
@@ -386,6 +394,7 @@ static const int log_level_values[] = {FW_LOG_ERR, FW_LOG_WARNING, FW_LOG_NOTICE
 struct gateway_sec {
     char *id, *name, *status_broker, *status_topic;
     int log_level;
+    bool watch_config;
 };
 
 static void parse_gateway(struct ctx *c, const cJSON *v, void *base)
@@ -396,6 +405,7 @@ static void parse_gateway(struct ctx *c, const cJSON *v, void *base)
         {"status_broker", K_ID, 1, FIELD(struct gateway_sec, status_broker)},
         {"status_topic", K_STR, 0, FIELD(struct gateway_sec, status_topic), 1, 256},
         {"log_level", K_ENUM, 0, FIELD(struct gateway_sec, log_level), 0, 0, log_level_names},
+        {"watch_config", K_BOOL, 0, FIELD(struct gateway_sec, watch_config)},
         {NULL},
     };
     struct fw_config *cfg = base;
@@ -406,6 +416,7 @@ static void parse_gateway(struct ctx *c, const cJSON *v, void *base)
     cfg->status_broker = g.status_broker;
     cfg->status_topic = g.status_topic;
     cfg->log_level = log_level_values[g.log_level];
+    cfg->watch_config = g.watch_config;
 }
 
 static void parse_limits(struct ctx *c, const cJSON *v, void *base)

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <uv.h>
 
 #define OUTBOX_MAX 10000 /* queued notifications kept in memory before the oldest go */
@@ -59,6 +60,12 @@ struct outbox_msg {
     struct outbox_msg *next;
 };
 
+struct watch {
+    uv_fs_event_t ev;
+    struct daemon *d;
+    struct watch *next;
+};
+
 struct daemon {
     uv_loop_t *loop;
     const char *config_path;
@@ -72,6 +79,8 @@ struct daemon {
     uint64_t out_published, out_acked, out_dropped;
 
     uv_signal_t sig_term, sig_int, sig_hup;
+    struct watch *watches;  /* config and rules folders, when gateway.watch_config is on */
+    uv_timer_t watch_timer; /* lets a burst of file events settle into one reload */
     uv_timer_t stats_timer, drain_timer, tick_timer;
     int stopping;
     int64_t drain_deadline;
@@ -550,6 +559,83 @@ static int broker_removed(const struct outbox_msg *m, const void *arg)
     return 1;
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Watching the config files                                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+#define WATCH_SETTLE_MS 500 /* an editor's save is several events: reload once they stop */
+
+static void reload(struct daemon *d);
+
+static void on_watch_closed(uv_handle_t *h)
+{
+    free(FW_CONTAINER_OF((uv_fs_event_t *)h, struct watch, ev));
+}
+
+static void on_watch_settled(uv_timer_t *t)
+{
+    struct daemon *d = FW_CONTAINER_OF(t, struct daemon, watch_timer);
+    if (!d->stopping)
+        reload(d);
+}
+
+static void on_watch_event(uv_fs_event_t *h, const char *filename, int events, int status)
+{
+    struct watch *w = FW_CONTAINER_OF(h, struct watch, ev);
+    size_t n = filename ? strlen(filename) : 0;
+    (void)events;
+    if (status < 0) {
+        FW_LOG(FW_LOG_WARNING, "daemon: watch: %s", uv_strerror(status));
+        return;
+    }
+    /* Only config and rule files matter: not recordings (.jsonl), databases or editor swaps. */
+    if (filename && (n < 5 || strcmp(filename + n - 5, ".json") != 0))
+        return;
+    FW_LOG(FW_LOG_INFO, "daemon: watch: %s changed", filename ? filename : "a config file");
+    uv_timer_start(&w->d->watch_timer, on_watch_settled, WATCH_SETTLE_MS, 0);
+}
+
+static void watches_close(struct daemon *d)
+{
+    while (d->watches) {
+        struct watch *w = d->watches;
+        d->watches = w->next;
+        uv_fs_event_stop(&w->ev);
+        uv_close((uv_handle_t *)&w->ev, on_watch_closed);
+    }
+}
+
+static void watch_dir(struct daemon *d, const char *dir)
+{
+    struct watch *w = fw_xcalloc(1, sizeof(*w));
+    w->d = d;
+    uv_fs_event_init(d->loop, &w->ev);
+    int rc = uv_fs_event_start(&w->ev, on_watch_event, dir, 0);
+    if (rc < 0) {
+        FW_LOG(FW_LOG_WARNING, "daemon: watch: folder \"%s\": %s: changes need SIGHUP", dir,
+               uv_strerror(rc));
+        uv_close((uv_handle_t *)&w->ev, on_watch_closed);
+        return;
+    }
+    w->next = d->watches;
+    d->watches = w;
+}
+
+/* Watch the main file's folder and the rules folder, as the config asks. */
+static void watches_apply(struct daemon *d)
+{
+    watches_close(d);
+    if (!d->cfg->watch_config)
+        return;
+    const char *slash = strrchr(d->config_path, '/');
+    char *dir = slash ? fw_xasprintf("%.*s", (int)(slash - d->config_path), d->config_path)
+                      : fw_xstrdup(".");
+    watch_dir(d, dir[0] ? dir : "/");
+    if (d->cfg->rules_dir && access(d->cfg->rules_dir, F_OK) == 0)
+        watch_dir(d, d->cfg->rules_dir);
+    free(dir);
+}
+
 static void reload(struct daemon *d)
 {
     struct fw_cfg_errors errs = {0};
@@ -580,6 +666,7 @@ static void reload(struct daemon *d)
     dispatch(d, &d->actions);
     fw_engine_free(old_engine);
     fw_config_free(old);
+    watches_apply(d);
     FW_LOG(FW_LOG_NOTICE, "daemon: reload: done: %zu rules, %zu nodes, %zu zones", cfg->nrules,
            cfg->nnodes, cfg->nzones);
 }
@@ -629,6 +716,9 @@ static void close_all(struct daemon *d)
     uv_timer_stop(&d->drain_timer);
     uv_timer_stop(&d->tick_timer);
     uv_close((uv_handle_t *)&d->tick_timer, NULL);
+    uv_timer_stop(&d->watch_timer);
+    uv_close((uv_handle_t *)&d->watch_timer, NULL);
+    watches_close(d);
     uv_close((uv_handle_t *)&d->stats_timer, NULL);
     uv_close((uv_handle_t *)&d->drain_timer, NULL);
     uv_close((uv_handle_t *)&d->sig_term, NULL);
@@ -743,6 +833,7 @@ int main(int argc, char **argv)
     uv_timer_init(d.loop, &d.stats_timer);
     uv_timer_init(d.loop, &d.drain_timer);
     uv_timer_init(d.loop, &d.tick_timer);
+    uv_timer_init(d.loop, &d.watch_timer);
     uv_signal_init(d.loop, &d.sig_term);
     uv_signal_init(d.loop, &d.sig_int);
     uv_signal_init(d.loop, &d.sig_hup);
@@ -753,6 +844,7 @@ int main(int argc, char **argv)
     uv_timer_start(&d.stats_timer, on_stats_timer, STATS_INTERVAL_MS, STATS_INTERVAL_MS);
     uv_timer_start(&d.tick_timer, on_tick_timer, TICK_MS, TICK_MS);
 
+    watches_apply(&d);
     int rc = links_apply(&d, NULL, d.cfg);
     if (rc < 0) {
         d.stopping = 1;

@@ -172,6 +172,7 @@ struct fw_config {
     char *status_broker; /* broker that carries the retained online/offline status */
     char *status_topic;
     int log_level;
+    bool watch_config; /* reload when the main file or a rule file changes, as on SIGHUP */
     struct fw_cfg_limits limits;
     struct fw_cfg_engine engine;
     struct fw_cfg_record record;
