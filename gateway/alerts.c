@@ -49,6 +49,12 @@ void fw_alert_from_instance(struct fw_alert *out, const char *gateway_id,
     out->event_ms = inst->value_ms;
     out->started_ms = inst->fired_ms;
     out->level = level;
+    out->kind = status == FW_ALERT_FIRING ? FW_KIND_NEW : FW_KIND_RESOLVED;
+    out->urgency = rule->urgency;
+    out->first_sent_ms = inst->first_sent_ms;
+    out->acked = inst->acked;
+    fw_strlcpy(out->acked_by, inst->acked_by, sizeof(out->acked_by));
+    out->acked_ms = inst->acked_ms;
 }
 
 void fw_actions_notify(struct fw_actions *a, const struct fw_cfg_rule *rule,
@@ -81,4 +87,10 @@ const char *fw_alert_cause_str(enum fw_alert_cause c)
         return "context_removed";
     }
     return "?";
+}
+
+const char *fw_alert_kind_str(enum fw_alert_kind k)
+{
+    static const char *const names[] = {"new", "update", "repeat", "escalate", "resolved"};
+    return (unsigned)k < FW_ARRAY_LEN(names) ? names[k] : "?";
 }

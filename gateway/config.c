@@ -184,6 +184,26 @@ static void enum_list(const char *const *names, char *buf, size_t size)
     }
 }
 
+/* "1h30m", "7d", "0s": the inverse of fw_duration_parse, for messages. */
+static void format_duration(int64_t ms, char *buf, size_t size)
+{
+    static const struct {
+        const char *unit;
+        int64_t ms;
+    } units[] = {{"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}};
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < FW_ARRAY_LEN(units) && ms > 0; i++)
+        if (ms >= units[i].ms) {
+            int n = snprintf(buf + used, size - used, "%lld%s", (long long)(ms / units[i].ms),
+                             units[i].unit);
+            used += n > 0 ? (size_t)n : 0;
+            ms %= units[i].ms;
+        }
+    if (!buf[0])
+        snprintf(buf, size, "0s");
+}
+
 /* Check one value against its key entry and store it at base + off. */
 static void apply_key(struct ctx *c, const struct key *k, const cJSON *v, void *base)
 {
@@ -248,8 +268,11 @@ static void apply_key(struct ctx *c, const struct key *k, const cJSON *v, void *
         int64_t ms = -1;
         if (!cJSON_IsString(v) || fw_duration_parse(v->valuestring, &ms) < 0 || ms < k->lo ||
             ms > k->hi) {
-            err(c, "must be a duration such as 30s, 5m or 1h30m, at most %.0fd, got %s",
-                k->hi / 86400000.0, got);
+            char lo[32], hi[32];
+            format_duration((int64_t)k->lo, lo, sizeof(lo));
+            format_duration((int64_t)k->hi, hi, sizeof(hi));
+            err(c, "must be a duration from %s to %s such as 90s, 5m or 1h30m, got %s", lo, hi,
+                got);
             return;
         }
         *(int64_t *)field = ms;
@@ -669,6 +692,12 @@ static void parse_rule_zones(struct ctx *c, const cJSON *v, void *base)
         err(c, "must list at least one zone (leave the key out for every zone)");
 }
 
+static void parse_rule_inhibits(struct ctx *c, const cJSON *v, void *base)
+{
+    struct fw_cfg_rule *r = base;
+    r->inhibits = parse_string_list(c, v, &r->ninhibits, 1);
+}
+
 static void parse_rule_routes(struct ctx *c, const cJSON *v, void *base)
 {
     struct fw_cfg_rule *r = base;
@@ -903,6 +932,10 @@ static void parse_rules(struct ctx *c, const cJSON *v, void *base)
         {"routes", K_CUSTOM, 1, 0, 0, 0, NULL, parse_rule_routes},
         {"labels", K_CUSTOM, 0, 0, 0, 0, NULL, parse_labels},
         {"templates", K_CUSTOM, 0, 0, 0, 0, NULL, parse_templates},
+        {"repeat_every", K_DUR, 0, FIELD(struct fw_cfg_rule, repeat_every_ms), 60000,
+         7 * 86400000.0},
+        {"update_delta", K_NUM, 0, FIELD(struct fw_cfg_rule, update_delta), 0, 1e12},
+        {"inhibits", K_CUSTOM, 0, 0, 0, 0, NULL, parse_rule_inhibits},
         {NULL},
     };
     struct fw_config *cfg = base;
@@ -932,6 +965,66 @@ static void parse_rules(struct ctx *c, const cJSON *v, void *base)
         cfg->rules[cfg->nrules++] = r;
         path_pop(c, mark);
     }
+}
+
+static void parse_escalation_routes(struct ctx *c, const cJSON *v, void *base)
+{
+    struct fw_cfg_escalation *x = base;
+    x->routes = parse_string_list(c, v, &x->nroutes, 1);
+}
+
+static void parse_escalations(struct ctx *c, const cJSON *v, void *base)
+{
+    static const struct key keys[] = {
+        {"min_severity", K_ENUM, 1, FIELD(struct fw_cfg_escalation, min_severity), 0, 0,
+         severity_names},
+        {"after", K_DUR, 1, FIELD(struct fw_cfg_escalation, after_ms), 60000, 7 * 86400000.0},
+        {"routes", K_CUSTOM, 0, 0, 0, 0, NULL, parse_escalation_routes},
+        {NULL},
+    };
+    struct fw_config *cfg = base;
+    char got[64];
+    if (!cJSON_IsArray(v)) {
+        describe(v, got, sizeof(got));
+        err(c, "must be an array of escalation policies, got %s", got);
+        return;
+    }
+    int i = 0;
+    for (const cJSON *e = v->child; e; e = e->next, i++) {
+        size_t mark = path_index(c, i);
+        struct fw_cfg_escalation x = {0};
+        apply_keys(c, e, keys, &x);
+        for (size_t k = 0; k < cfg->nescalations; k++)
+            if (cfg->escalations[k].min_severity == x.min_severity) {
+                err(c, "a second policy for min_severity \"%s\"",
+                    severity_names[x.min_severity]);
+                break;
+            }
+        cfg->escalations =
+            fw_xrealloc(cfg->escalations, (cfg->nescalations + 1) * sizeof(*cfg->escalations));
+        cfg->escalations[cfg->nescalations++] = x;
+        path_pop(c, mark);
+    }
+}
+
+static void parse_acks(struct ctx *c, const cJSON *v, void *base)
+{
+    static const struct key keys[] = {
+        {"broker", K_ID, 1, FIELD(struct fw_cfg_acks, broker)},
+        {"topic", K_STR, 1, FIELD(struct fw_cfg_acks, topic), 1, 1024},
+        {NULL},
+    };
+    apply_keys(c, v, keys, &((struct fw_config *)base)->acks);
+}
+
+static void parse_state(struct ctx *c, const cJSON *v, void *base)
+{
+    static const struct key keys[] = {
+        {"broker", K_ID, 1, FIELD(struct fw_cfg_state, broker)},
+        {"topic_prefix", K_STR, 1, FIELD(struct fw_cfg_state, topic_prefix), 1, 900},
+        {NULL},
+    };
+    apply_keys(c, v, keys, &((struct fw_config *)base)->state);
 }
 
 static void parse_engine(struct ctx *c, const cJSON *v, void *base)
@@ -970,6 +1063,9 @@ static const struct key top_keys[] = {
     {"rules_dir", K_STR, 0, FIELD(struct fw_config, rules_dir), 1, 1024},
     {"engine", K_CUSTOM, 0, 0, 0, 0, NULL, parse_engine},
     {"record", K_CUSTOM, 0, 0, 0, 0, NULL, parse_record},
+    {"escalation", K_CUSTOM, 0, 0, 0, 0, NULL, parse_escalations},
+    {"acks", K_CUSTOM, 0, 0, 0, 0, NULL, parse_acks},
+    {"state", K_CUSTOM, 0, 0, 0, 0, NULL, parse_state},
     {NULL},
 };
 
@@ -1192,6 +1288,29 @@ static void list_names(char *buf, size_t size, const char *what, const char *con
             out[i_] = (arr)[i_].member;                                                            \
     } while (0)
 
+/* Route names to indexes, reporting each unknown one at path "<c>.routes[k]". */
+static size_t *resolve_routes(struct ctx *c, const struct fw_config *cfg, char **names, size_t n,
+                              const char **rnames)
+{
+    char list[512];
+    size_t *idx = fw_xcalloc(n + 1, sizeof(size_t));
+    for (size_t k = 0; k < n; k++) {
+        size_t found = cfg->nroutes;
+        for (size_t q = 0; q < cfg->nroutes; q++)
+            if (strcmp(cfg->routes[q].name, names[k]) == 0)
+                found = q;
+        idx[k] = found;
+        if (found == cfg->nroutes) {
+            size_t m2 = path_key(c, "routes");
+            path_index(c, (int)k);
+            list_names(list, sizeof(list), "routes", rnames, cfg->nroutes);
+            err(c, "no route named \"%s\"%s", names[k], list);
+            path_pop(c, m2);
+        }
+    }
+    return idx;
+}
+
 static void check_refs(struct fw_config *cfg, struct fw_cfg_errors *errs)
 {
     struct ctx c = {.file = cfg->path, .errs = errs, .path = "$", .pathlen = 1};
@@ -1266,22 +1385,41 @@ static void check_refs(struct fw_config *cfg, struct fw_cfg_errors *errs)
                 err(&rc, "no zone named \"%s\"%s", r->zones[z], list);
                 path_pop(&rc, m2);
             }
-        r->route_idx = fw_xcalloc(r->nroutes + 1, sizeof(size_t));
-        for (size_t k = 0; k < r->nroutes; k++) {
-            size_t found = cfg->nroutes;
-            for (size_t q = 0; q < cfg->nroutes; q++)
-                if (strcmp(cfg->routes[q].name, r->routes[k]) == 0)
-                    found = q;
-            r->route_idx[k] = found;
-            if (found == cfg->nroutes) {
-                size_t m2 = path_key(&rc, "routes");
-                path_index(&rc, (int)k);
-                list_names(list, sizeof(list), "routes", rnames, cfg->nroutes);
-                err(&rc, "no route named \"%s\"%s", r->routes[k], list);
-                path_pop(&rc, m2);
-            }
+        r->route_idx = resolve_routes(&rc, cfg, r->routes, r->nroutes, rnames);
+        for (size_t k = 0; k < r->ninhibits; k++) {
+            const char *name = r->inhibits[k];
+            int found = 0;
+            for (size_t q = 0; q < cfg->nrules; q++)
+                found |= cfg->rules[q].name && strcmp(cfg->rules[q].name, name) == 0;
+            size_t m2 = path_key(&rc, "inhibits");
+            path_index(&rc, (int)k);
+            if (!found)
+                err(&rc, "no rule named \"%s\"", name);
+            else if (strcmp(name, r->name) == 0)
+                err(&rc, "a rule cannot inhibit itself");
+            path_pop(&rc, m2);
         }
         path_pop(&rc, mark);
+    }
+    for (size_t i = 0; i < cfg->nescalations; i++) {
+        struct ctx ec = {.file = cfg->path, .errs = errs, .path = "$.escalation", .pathlen = 12};
+        path_index(&ec, (int)i);
+        cfg->escalations[i].route_idx = resolve_routes(&ec, cfg, cfg->escalations[i].routes,
+                                                       cfg->escalations[i].nroutes, rnames);
+    }
+    static const char *const side_sections[] = {"acks", "state"};
+    const char *side_brokers[] = {cfg->acks.broker, cfg->state.broker};
+    const char *side_topics[] = {cfg->acks.topic, cfg->state.topic_prefix};
+    for (int k = 0; k < 2; k++) {
+        if (side_brokers[k] && !fw_config_broker(cfg, side_brokers[k])) {
+            list_names(list, sizeof(list), "brokers", bnames, cfg->nbrokers);
+            errs_add(errs, fw_xasprintf("%s: $.%s.broker: no broker named \"%s\"%s", cfg->path,
+                                        side_sections[k], side_brokers[k], list));
+        }
+        if (side_topics[k] && !topic_ok(side_topics[k], 0))
+            errs_add(errs, fw_xasprintf("%s: $.%s.%s: invalid MQTT topic \"%s\" (no wildcards)",
+                                        cfg->path, side_sections[k],
+                                        k ? "topic_prefix" : "topic", side_topics[k]));
     }
     free(bnames);
     free(znames);
@@ -1433,6 +1571,7 @@ void fw_config_free(struct fw_config *cfg)
         free_string_list(r->zones, r->nzones);
         free_string_list(r->routes, r->nroutes);
         free(r->route_idx);
+        free_string_list(r->inhibits, r->ninhibits);
     }
     free(cfg->brokers);
     free(cfg->uplinks);
@@ -1440,6 +1579,15 @@ void fw_config_free(struct fw_config *cfg)
     free(cfg->nodes);
     free(cfg->routes);
     free(cfg->rules);
+    for (size_t i = 0; i < cfg->nescalations; i++) {
+        free_string_list(cfg->escalations[i].routes, cfg->escalations[i].nroutes);
+        free(cfg->escalations[i].route_idx);
+    }
+    free(cfg->escalations);
+    free(cfg->acks.broker);
+    free(cfg->acks.topic);
+    free(cfg->state.broker);
+    free(cfg->state.topic_prefix);
     free(cfg->path);
     free(cfg->rules_dir);
     free(cfg->gateway_id);

@@ -18,11 +18,14 @@
 #include "forestwatch/message.h"
 #include "forestwatch/mqtt.h"
 #include "forestwatch/record.h"
+#include "forestwatch/timefmt.h"
 #include "forestwatch/uplink.h"
 #include "forestwatch/util.h"
 
+#include <cJSON.h>
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -66,6 +69,12 @@ struct watch {
     struct watch *next;
 };
 
+/* The retained state last published per zone, by hash, to publish only what changed. */
+struct zone_mark {
+    char zone[FW_CONFIG_MAX_ID + 1];
+    uint64_t hash;
+};
+
 struct daemon {
     uv_loop_t *loop;
     const char *config_path;
@@ -79,8 +88,11 @@ struct daemon {
     uint64_t out_published, out_acked, out_dropped;
 
     uv_signal_t sig_term, sig_int, sig_hup;
-    struct watch *watches;  /* config and rules folders, when gateway.watch_config is on */
-    uv_timer_t watch_timer; /* lets a burst of file events settle into one reload */
+    struct watch *watches;   /* config and rules folders, when gateway.watch_config is on */
+    uv_timer_t watch_timer;  /* lets a burst of file events settle into one reload */
+    struct zone_mark *marks; /* per zone of the config, when the state section is on */
+    size_t nmarks;
+    unsigned ticks;
     uv_timer_t stats_timer, drain_timer, tick_timer;
     int stopping;
     int64_t drain_deadline;
@@ -250,6 +262,95 @@ static void outbox_requeue_link(struct daemon *d, struct link_slot *s)
         }
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Retained current state per zone                                                             */
+/* ------------------------------------------------------------------------------------------ */
+
+struct open_alerts {
+    cJSON *arr;
+    const char *gateway_id;
+};
+
+static void add_open_alert(const struct fw_rule_instance *in, void *arg)
+{
+    struct open_alerts *oa = arg;
+    cJSON *o = cJSON_CreateObject();
+    char id[FW_ALERT_MAX_ID], since[FW_TIME_STRLEN];
+    /* The same id as the alert's messages (alerts.c builds it the same way). */
+    snprintf(id, sizeof(id), "%s:%s:%s:%lld", oa->gateway_id, in->rule,
+             in->key[0] ? in->key : "all", (long long)in->fired_ms);
+    fw_time_format(in->fired_ms, since);
+    cJSON_AddStringToObject(o, "id", id);
+    cJSON_AddStringToObject(o, "rule", in->rule);
+    if (in->station[0])
+        cJSON_AddStringToObject(o, "node", in->station);
+    cJSON_AddStringToObject(o, "since", since);
+    if (in->acked)
+        cJSON_AddStringToObject(o, "acknowledged_by", in->acked_by);
+    cJSON_AddItemToArray(oa->arr, o);
+}
+
+/*
+ * Publish the zone's level and open alerts, retained, when they changed since the last time
+ * (`force`: whatever it was, after a reconnect). A system that connects late reads the present.
+ */
+static void publish_zone_state(struct daemon *d, size_t zi, int force)
+{
+    const struct fw_config *cfg = d->cfg;
+    const struct fw_cfg_zone *z = &cfg->zones[zi];
+    struct link_slot *s = cfg->state.broker ? slot_by_broker(d, cfg->state.broker) : NULL;
+    if (!s || !fw_mqtt_link_connected(s->link) || zi >= d->nmarks)
+        return;
+    int64_t now = wall_ms();
+    double level = fw_engine_zone_level(d->engine, z->id, now);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "zone", z->id);
+    cJSON_AddStringToObject(o, "name", z->name);
+    if (isnan(level))
+        cJSON_AddNullToObject(o, "level");
+    else
+        cJSON_AddNumberToObject(o, "level", level);
+    struct open_alerts oa = {cJSON_AddArrayToObject(o, "open_alerts"), cfg->gateway_id};
+    fw_engine_zone_alerts(d->engine, z->id, add_open_alert, &oa);
+    char *body = cJSON_PrintUnformatted(o); /* without the time: it would change every time */
+    uint64_t h = fw_hash64(body, strlen(body), 0);
+    if (!force && d->marks[zi].hash == h) {
+        free(body);
+        cJSON_Delete(o);
+        return;
+    }
+    char when[FW_TIME_STRLEN];
+    fw_time_format(now, when);
+    cJSON_AddStringToObject(o, "updated", when);
+    char *json = cJSON_PrintUnformatted(o);
+    char *topic = fw_xasprintf("%s/%s", cfg->state.topic_prefix, z->id);
+    int rc = fw_mqtt_publish(s->link, topic, json, strlen(json), 1, 1, NULL);
+    if (rc == 0)
+        d->marks[zi].hash = h;
+    else
+        FW_LOG(FW_LOG_WARNING, "state: zone \"%s\": publish %s: %s", z->id, topic, uv_strerror(rc));
+    free(topic);
+    free(json);
+    free(body);
+    cJSON_Delete(o);
+}
+
+static void publish_all_state(struct daemon *d, int force)
+{
+    for (size_t z = 0; z < d->cfg->nzones; z++)
+        publish_zone_state(d, z, force);
+}
+
+/* After a (re)load: one mark per zone of the config, all to be published again. */
+static void marks_reset(struct daemon *d)
+{
+    free(d->marks);
+    d->nmarks = d->cfg->nzones;
+    d->marks = fw_xcalloc(d->nmarks + 1, sizeof(*d->marks));
+    for (size_t z = 0; z < d->nmarks; z++)
+        fw_strlcpy(d->marks[z].zone, d->cfg->zones[z].id, sizeof(d->marks[z].zone));
+}
+
 /* Render and queue the engine's notifications, then try to send them. */
 static void dispatch(struct daemon *d, struct fw_actions *a)
 {
@@ -263,6 +364,13 @@ static void dispatch(struct daemon *d, struct fw_actions *a)
                n->alert.value, route->name);
         outbox_push(d, route, json);
     }
+    /* The zones whose open alerts changed. */
+    for (size_t z = 0; d->cfg->state.broker && z < d->cfg->nzones; z++)
+        for (size_t i = 0; i < a->n; i++)
+            if (strcmp(a->items[i].alert.zone, d->cfg->zones[z].id) == 0) {
+                publish_zone_state(d, z, 0);
+                break;
+            }
     fw_actions_clear(a);
     outbox_flush(d);
 }
@@ -388,6 +496,38 @@ static void record_apply(struct daemon *d)
     FW_LOG(FW_LOG_NOTICE, "record: recording readings into %s", rc->dir);
 }
 
+/*
+ * A duty officer's acknowledgement: {"id": "<alert id>", "by": "<who>", "time": "<RFC 3339>"}.
+ * It stops the alert's repeats and escalation. Bad ones are logged, rate-limited.
+ */
+static void handle_ack(struct daemon *d, const void *payload, size_t len)
+{
+    static struct fw_ratelimit rl = {.interval_ms = 60000, .burst = 5};
+    int64_t now = wall_ms(), at = now;
+    cJSON *j = len <= 4096 ? cJSON_ParseWithLength(payload, len) : NULL;
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "id");
+    const cJSON *by = cJSON_GetObjectItemCaseSensitive(j, "by");
+    const cJSON *time = cJSON_GetObjectItemCaseSensitive(j, "time");
+    const char *why = NULL;
+    if (!cJSON_IsString(id) || !cJSON_IsString(by))
+        why = "needs \"id\" and \"by\" strings (at most 4 KiB of JSON)";
+    else if (time && (!cJSON_IsString(time) || fw_time_parse(time->valuestring, &at) < 0))
+        why = "\"time\" must be RFC 3339 with an offset";
+    if (why) {
+        if (fw_ratelimit_allow(&rl, now, NULL))
+            FW_LOG(FW_LOG_WARNING, "ack: rejected: %s", why);
+        cJSON_Delete(j);
+        return;
+    }
+    int rc = fw_engine_ack(d->engine, id->valuestring, by->valuestring, at);
+    if (rc == 0)
+        FW_LOG(FW_LOG_NOTICE, "ack: alert %s acknowledged by %s", id->valuestring, by->valuestring);
+    else
+        FW_LOG(FW_LOG_INFO, "ack: alert %s: %s", id->valuestring,
+               rc == -EALREADY ? "already acknowledged" : "no open alert with this id");
+    cJSON_Delete(j);
+}
+
 static void on_link_message(struct fw_mqtt_link *link, const char *topic, const void *payload,
                             size_t len, void *arg)
 {
@@ -401,8 +541,12 @@ static void on_link_message(struct fw_mqtt_link *link, const char *topic, const 
         if (strcmp(d->cfg->uplinks[i].broker, s->broker) == 0 &&
             topic_matches(d->cfg->uplinks[i].topic, topic))
             up = &d->cfg->uplinks[i];
-    if (!up)
-        return; /* the status topic or a subscription of a previous config */
+    if (!up) {
+        if (d->cfg->acks.broker && strcmp(d->cfg->acks.broker, s->broker) == 0 &&
+            strcmp(d->cfg->acks.topic, topic) == 0)
+            handle_ack(d, payload, len);
+        return; /* otherwise the status topic, or a subscription of a previous config */
+    }
     d->uplinks++;
     int64_t now = wall_ms();
     fw_uplink_decode_native(d->cfg, payload, len, now, &d->res);
@@ -422,6 +566,8 @@ static void on_link_state(struct fw_mqtt_link *link, int connected, void *arg)
     (void)link;
     if (connected) {
         outbox_flush(s->d);
+        if (s->d->cfg->state.broker && strcmp(s->d->cfg->state.broker, s->broker) == 0)
+            publish_all_state(s->d, 1); /* the broker may have lost what it retained */
     } else {
         outbox_requeue_link(s->d, s);
     }
@@ -467,6 +613,14 @@ static int link_open(struct daemon *d, const struct fw_config *cfg, const struct
                 goto fail;
             }
         }
+    if (cfg->acks.broker && strcmp(cfg->acks.broker, b->name) == 0 &&
+        (rc = fw_mqtt_subscribe(s->link, cfg->acks.topic, 1)) < 0) {
+        FW_LOG(FW_LOG_ERR, "daemon: broker \"%s\": subscribe %s: %s", b->name, cfg->acks.topic,
+               uv_strerror(rc));
+        fw_mqtt_link_close(s->link, NULL, NULL);
+        s->link = NULL;
+        goto fail;
+    }
     *out = s;
     return 0;
 fail:
@@ -500,6 +654,10 @@ static int link_unchanged(const struct fw_config *a, const struct fw_config *b, 
         return 0;
     int sa = strcmp(a->status_broker, name) == 0, sb = strcmp(b->status_broker, name) == 0;
     if (sa != sb || (sa && strcmp(a->status_topic, b->status_topic) != 0))
+        return 0;
+    int ka = a->acks.broker && strcmp(a->acks.broker, name) == 0;
+    int kb = b->acks.broker && strcmp(b->acks.broker, name) == 0;
+    if (ka != kb || (ka && strcmp(a->acks.topic, b->acks.topic) != 0))
         return 0;
     size_t ia = 0, ib = 0;
     for (;;) {
@@ -662,8 +820,10 @@ static void reload(struct daemon *d)
     /* Messages for brokers that no longer exist can never be delivered. */
     outbox_drop_where(d, broker_removed, cfg);
     links_apply(d, old, cfg);
+    marks_reset(d);
     /* Resolutions of removed rules point into the old config: render them before freeing it. */
     dispatch(d, &d->actions);
+    publish_all_state(d, 0);
     fw_engine_free(old_engine);
     fw_config_free(old);
     watches_apply(d);
@@ -698,6 +858,9 @@ static void on_tick_timer(uv_timer_t *t)
     record_tick(d, now, 0);
     if (d->actions.n)
         dispatch(d, &d->actions);
+    /* A level can change, or go stale, without any alert: look once a minute. */
+    if (++d->ticks % 60 == 0)
+        publish_all_state(d, 0);
 }
 
 static void on_stats_timer(uv_timer_t *t)
@@ -845,6 +1008,7 @@ int main(int argc, char **argv)
     uv_timer_start(&d.tick_timer, on_tick_timer, TICK_MS, TICK_MS);
 
     watches_apply(&d);
+    marks_reset(&d);
     int rc = links_apply(&d, NULL, d.cfg);
     if (rc < 0) {
         d.stopping = 1;
@@ -866,6 +1030,7 @@ int main(int argc, char **argv)
     record_stop(&d);
     fw_engine_free(d.engine);
     fw_config_free(d.cfg);
+    free(d.marks);
     fw_uplink_result_free(&d.res);
     fw_actions_free(&d.actions);
     fw_mqtt_lib_cleanup();

@@ -18,7 +18,9 @@
 #include "forestwatch/series.h"
 #include "forestwatch/util.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A clock jump (or a replay gap) longer than this many instants runs only the last one. */
@@ -227,14 +229,174 @@ static double zone_level(const struct fw_engine *e, const char *zone, int64_t no
     return now - t > e->env.lookback_ms ? NAN : v;
 }
 
-static void notify(struct fw_engine *e, const struct fw_cfg_rule *rule,
-                   const struct fw_rule_instance *in, enum fw_alert_status status,
-                   enum fw_alert_cause cause, int64_t now, struct fw_actions *out)
+/* ------------------------------------------------------------------------------------------ */
+/* The alert manager: what each episode says, and when                                         */
+/* ------------------------------------------------------------------------------------------ */
+
+/* CAP urgency one step nearer to Immediate. */
+static enum fw_urgency raise_urgency(enum fw_urgency u)
+{
+    switch (u) {
+    case FW_URG_FUTURE:
+        return FW_URG_EXPECTED;
+    case FW_URG_EXPECTED:
+    case FW_URG_UNKNOWN:
+    case FW_URG_PAST:
+        return FW_URG_IMMEDIATE;
+    default:
+        return u;
+    }
+}
+
+/* The escalation policy for a rule: the strictest one its severity reaches, or NULL. */
+static const struct fw_cfg_escalation *policy_of(const struct fw_config *cfg,
+                                                 const struct fw_cfg_rule *rule)
+{
+    const struct fw_cfg_escalation *best = NULL;
+    for (size_t i = 0; i < cfg->nescalations; i++) {
+        const struct fw_cfg_escalation *x = &cfg->escalations[i];
+        if (rule->severity >= x->min_severity && (!best || x->min_severity > best->min_severity))
+            best = x;
+    }
+    return best;
+}
+
+/* Is another rule that inhibits `rule` firing, announced, in the same zone? */
+static int inhibited(const struct fw_engine *e, const struct fw_cfg_rule *rule,
+                     const struct fw_rule_instance *in)
+{
+    const struct fw_config *cfg = e->cfg;
+    const struct fw_cfg_zone *z = in->zone[0] ? fw_config_zone(cfg, in->zone) : NULL;
+    if (!z)
+        return 0;
+    for (size_t r = 0; r < cfg->nrules; r++) {
+        const struct fw_cfg_rule *other = &cfg->rules[r];
+        int names_it = 0;
+        for (size_t k = 0; k < other->ninhibits; k++)
+            names_it |= strcmp(other->inhibits[k], rule->name) == 0;
+        if (!names_it)
+            continue;
+        /* Its contexts in this zone: the zone itself, or each of the zone's stations. */
+        const struct fw_rule_instance *x = inst_find(e, other->name, z->id);
+        if (x && x->phase == FW_RULE_FIRING && x->announced)
+            return 1;
+        size_t zi = (size_t)(z - cfg->zones);
+        for (size_t k = 0; k < e->zone_nnodes[zi]; k++) {
+            x = inst_find(e, other->name, cfg->nodes[e->zone_nodes[zi][k]].id);
+            if (x && x->phase == FW_RULE_FIRING && x->announced)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Send one message of the episode: numbered, timed by the engine's clock, to the rule's routes
+ * and, once escalated, to the escalation policy's routes too.
+ */
+static void send(struct fw_engine *e, const struct fw_cfg_rule *rule, struct fw_rule_instance *in,
+                 enum fw_alert_kind kind, enum fw_alert_cause cause, int64_t now,
+                 struct fw_actions *out)
 {
     struct fw_alert alert;
-    fw_alert_from_instance(&alert, e->cfg->gateway_id, rule, in, status, cause,
-                           zone_level(e, in->zone, now));
+    double level = zone_level(e, in->zone, now);
+    in->seq++;
+    if (in->seq == 1)
+        in->first_sent_ms = now;
+    in->last_sent_ms = now;
+    in->sent_value = kind == FW_KIND_NEW ? in->trigger_value : in->value;
+    in->sent_level = level;
+    if (kind == FW_KIND_NEW)
+        in->announced = 1;
+    if (kind == FW_KIND_ESCALATE)
+        in->escalated = 1;
+    fw_alert_from_instance(&alert, e->cfg->gateway_id, rule, in,
+                           kind == FW_KIND_RESOLVED ? FW_ALERT_RESOLVED : FW_ALERT_FIRING, cause,
+                           level);
+    alert.kind = kind;
+    alert.seq = in->seq;
+    alert.sent_ms = now;
+    alert.value = in->sent_value;
+    const struct fw_cfg_escalation *policy = in->escalated ? policy_of(e->cfg, rule) : NULL;
+    if (policy)
+        alert.urgency = raise_urgency(rule->urgency);
     fw_actions_notify(out, rule, &alert);
+    for (size_t k = 0; policy && k < policy->nroutes; k++) {
+        int dup = 0;
+        for (size_t q = 0; q < rule->nroutes; q++)
+            dup |= rule->route_idx[q] == policy->route_idx[k];
+        if (!dup) {
+            struct fw_cfg_rule one = *rule;
+            one.nroutes = 1;
+            one.route_idx = &policy->route_idx[k];
+            fw_actions_notify(out, &one, &alert);
+        }
+    }
+}
+
+static void episode_start(struct fw_rule_instance *in)
+{
+    in->seq = 0;
+    in->first_sent_ms = in->last_sent_ms = 0;
+    in->announced = in->escalated = in->acked = 0;
+    in->acked_by[0] = '\0';
+    in->acked_ms = 0;
+}
+
+/* A firing episode between its transitions: held back, updated, repeated or escalated. */
+static void manage(struct fw_engine *e, const struct fw_cfg_rule *rule, struct fw_rule_instance *in,
+                   int64_t now, struct fw_actions *out)
+{
+    int held = inhibited(e, rule, in);
+    if (!in->announced) {
+        if (!held)
+            send(e, rule, in, FW_KIND_NEW, FW_CAUSE_CONDITION, now, out);
+        return;
+    }
+    if (held)
+        return;
+    double level = zone_level(e, in->zone, now);
+    int moved = rule->update_delta > 0 && !isnan(in->value) && !isnan(in->sent_value) &&
+                fabs(in->value - in->sent_value) >= rule->update_delta;
+    int relevel = !isnan(level) && !isnan(in->sent_level) && level != in->sent_level;
+    if (moved || relevel) {
+        send(e, rule, in, FW_KIND_UPDATE, FW_CAUSE_CONDITION, now, out);
+        return;
+    }
+    if (in->acked)
+        return; /* a duty officer has it: no repeats, no escalation */
+    const struct fw_cfg_escalation *policy = policy_of(e->cfg, rule);
+    if (policy && !in->escalated && now - in->fired_ms >= policy->after_ms) {
+        send(e, rule, in, FW_KIND_ESCALATE, FW_CAUSE_CONDITION, now, out);
+        return;
+    }
+    if (rule->repeat_every_ms && now - in->last_sent_ms >= rule->repeat_every_ms)
+        send(e, rule, in, FW_KIND_REPEAT, FW_CAUSE_CONDITION, now, out);
+}
+
+int fw_engine_ack(struct fw_engine *e, const char *alert_id, const char *by, int64_t at_ms)
+{
+    /* "<gateway>:<rule>:<context>:<start ms>"; names cannot hold ':' (config ids). */
+    char buf[FW_ALERT_MAX_ID], *parts[4];
+    int n = 0;
+    if (fw_strlcpy(buf, alert_id, sizeof(buf)) < 0)
+        return -ENOENT;
+    for (char *p = buf, *tok; n < 4 && (tok = strsep(&p, ":"));)
+        parts[n++] = tok;
+    if (n != 4 || strcmp(parts[0], e->cfg->gateway_id) != 0)
+        return -ENOENT;
+    const char *key = strcmp(parts[2], "all") == 0 ? "" : parts[2];
+    struct fw_rule_instance *in = inst_find(e, parts[1], key);
+    char *end;
+    long long fired = strtoll(parts[3], &end, 10);
+    if (!in || *end || in->phase != FW_RULE_FIRING || in->fired_ms != fired)
+        return -ENOENT; /* not an open episode (resolved meanwhile, or never ours) */
+    if (in->acked)
+        return -EALREADY;
+    in->acked = 1;
+    fw_strlcpy(in->acked_by, by ? by : "", sizeof(in->acked_by));
+    in->acked_ms = at_ms;
+    return 0;
 }
 
 /* Evaluate rule `ri` in one context (station and zone may be NULL) at time `now`. */
@@ -267,11 +429,16 @@ static void eval_context(struct fw_engine *e, size_t ri, const struct fw_cfg_nod
     if (t == FW_RULE_FIRED) {
         e->stats.fired++;
         e->stats.firing++;
-        notify(e, rule, in, FW_ALERT_FIRING, FW_CAUSE_CONDITION, now, out);
+        episode_start(in);
+        manage(e, rule, in, now, out);
     } else if (t == FW_RULE_RESOLVED) {
         e->stats.resolved++;
         e->stats.firing--;
-        notify(e, rule, in, FW_ALERT_RESOLVED, FW_CAUSE_RECOVERED, now, out);
+        /* An episode held back all along by inhibition ends as silently as it began. */
+        if (in->announced)
+            send(e, rule, in, FW_KIND_RESOLVED, FW_CAUSE_RECOVERED, now, out);
+    } else if (in->phase == FW_RULE_FIRING) {
+        manage(e, rule, in, now, out);
     }
 }
 
@@ -385,8 +552,13 @@ static void notify_old_rule(struct fw_engine *e, const struct fw_cfg_rule *orule
                             int64_t now, struct fw_actions *out)
 {
     struct fw_alert alert;
+    if (!oi->announced)
+        return;
     fw_alert_from_instance(&alert, e->cfg->gateway_id, orule, oi, FW_ALERT_RESOLVED, cause,
                            zone_level(e, oi->zone, now));
+    alert.kind = FW_KIND_RESOLVED;
+    alert.seq = oi->seq + 1;
+    alert.sent_ms = now;
     for (size_t k = 0; k < orule->nroutes; k++)
         for (size_t q = 0; q < e->cfg->nroutes; q++)
             if (strcmp(e->cfg->routes[q].name, orule->routes[k]) == 0) {
@@ -473,7 +645,8 @@ void fw_engine_adopt(struct fw_engine *e, struct fw_engine *old, int64_t now_ms,
             ni->phase = FW_RULE_INACTIVE;
             ni->value = p.value;
             ni->value_ms = p.time_ms;
-            notify(e, nrule, ni, FW_ALERT_RESOLVED, FW_CAUSE_RULE_CHANGED, now_ms, out);
+            if (ni->announced)
+                send(e, nrule, ni, FW_KIND_RESOLVED, FW_CAUSE_RULE_CHANGED, now_ms, out);
             e->stats.resolved++;
         } else {
             e->stats.firing++;
@@ -491,6 +664,20 @@ void fw_engine_stats(const struct fw_engine *e, struct fw_engine_stats *out)
     *out = e->stats;
     if (e->series)
         fw_series_store_stats(e->series, &out->series, &out->samples, &dropped);
+}
+
+double fw_engine_zone_level(const struct fw_engine *e, const char *zone, int64_t now_ms)
+{
+    return zone_level(e, zone, now_ms);
+}
+
+void fw_engine_zone_alerts(const struct fw_engine *e, const char *zone,
+                           void (*fn)(const struct fw_rule_instance *, void *), void *arg)
+{
+    for (size_t i = 0; i < e->ninst; i++)
+        if (e->inst[i].phase == FW_RULE_FIRING && e->inst[i].announced &&
+            strcmp(e->inst[i].zone, zone) == 0)
+            fn(&e->inst[i], arg);
 }
 
 const struct fw_rule_instance *fw_engine_instance(const struct fw_engine *e, const char *rule,

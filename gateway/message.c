@@ -15,8 +15,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define TEMPLATE_OUT_MAX 4096 /* a rendered headline or description, bytes */
-
 static const struct fw_cfg_template default_zh = {
     "{zone_name}：{rule}",
     "{zone_name}（林长 {forest_chief}）监测点 {station}：{metric} = {value} {unit}，{time}",
@@ -62,9 +60,13 @@ static void add_zone(cJSON *o, const struct fw_cfg_zone *z, const char *zone_id)
     add_contact(j, "duty", &z->duty);
 }
 
-/* The text of one placeholder for this alert ("" when it does not apply). */
-static void placeholder(const struct fw_alert *a, const struct fw_cfg_zone *z, const char *name,
-                        size_t len, char *buf, size_t size)
+/*
+ * The text of one placeholder for this alert ("" when it does not apply). Strings from the
+ * config are returned as they are rather than copied into `buf`, so that a long zone name is
+ * never cut inside a UTF-8 character; numbers and times are printed into `buf`.
+ */
+static const char *placeholder(const struct fw_alert *a, const struct fw_cfg_zone *z,
+                               const char *name, size_t len, char *buf, size_t size)
 {
 #define IS(s) (len == strlen(s) && strncmp(name, s, len) == 0)
     const char *s = "";
@@ -101,53 +103,85 @@ static void placeholder(const struct fw_alert *a, const struct fw_cfg_zone *z, c
         snprintf(buf, size, "%.0f", a->level);
     else if (IS("time"))
         fw_time_format(a->event_ms, buf);
-    if (!buf[0])
-        fw_strlcpy(buf, s, size);
+    return buf[0] ? buf : s;
 #undef IS
 }
 
-/* Fill the template's placeholders; the result is truncated at TEMPLATE_OUT_MAX bytes. */
+/* The length of the longest prefix of s[0..n) that does not end inside a UTF-8 sequence. */
+static size_t utf8_complete(const char *s, size_t n)
+{
+    size_t i = n;
+    while (i > 0 && n - i < 3 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+        i--;
+    if (i == 0)
+        return n;
+    unsigned char lead = (unsigned char)s[i - 1];
+    size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    return n - (i - 1) < need ? i - 1 : n;
+}
+
+/*
+ * Fill the template's placeholders into `out` (`size` bytes). Text that does not fit is cut,
+ * but never inside a UTF-8 sequence: a half character would make the XML of a CAP rendering
+ * ill-formed and the JSON one undecodable.
+ */
 static void render(const struct fw_alert *a, const struct fw_cfg_zone *z, const char *tmpl,
-                   char *out)
+                   char *out, size_t size)
 {
     size_t n = 0;
-    char val[256];
-    for (const char *p = tmpl; *p && n < TEMPLATE_OUT_MAX - 1; p++) {
+    char val[FW_TIME_STRLEN + 32]; /* a number or a time */
+    for (const char *p = tmpl; *p; p++) {
         const char *piece = p;
         size_t len = 1;
         if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
             p++;
         } else if (p[0] == '{' && strchr(p, '}')) {
             const char *end = strchr(p, '}');
-            placeholder(a, z, p + 1, (size_t)(end - p - 1), val, sizeof(val));
-            piece = val;
-            len = strlen(val);
+            piece = placeholder(a, z, p + 1, (size_t)(end - p - 1), val, sizeof(val));
+            len = strlen(piece);
             p = end;
         }
-        if (n + len > TEMPLATE_OUT_MAX - 1)
-            len = TEMPLATE_OUT_MAX - 1 - n;
+        if (n + len > size - 1) {
+            memcpy(out + n, piece, size - 1 - n);
+            n = utf8_complete(out, size - 1);
+            break;
+        }
         memcpy(out + n, piece, len);
         n += len;
     }
     out[n] = '\0';
 }
 
-static void add_texts(cJSON *o, const struct fw_alert *a, const struct fw_cfg_zone *z)
+void fw_message_text(const struct fw_alert *a, const struct fw_cfg_zone *z,
+                     enum fw_message_lang lang, enum fw_message_part part, char *out, size_t size)
 {
     const struct fw_cfg_rule *r = a->cfg_rule;
-    const struct fw_cfg_template *zh = r->zh.headline ? &r->zh : &default_zh;
-    const struct fw_cfg_template *en = r->en.headline ? &r->en : &default_en;
-    char *buf = fw_xmalloc(TEMPLATE_OUT_MAX);
-    cJSON *h = cJSON_AddObjectToObject(o, "headline");
-    render(a, z, zh->headline, buf);
-    cJSON_AddStringToObject(h, "zh-CN", buf);
-    render(a, z, en->headline, buf);
-    cJSON_AddStringToObject(h, "en-US", buf);
-    cJSON *d = cJSON_AddObjectToObject(o, "description");
-    render(a, z, zh->description ? zh->description : default_zh.description, buf);
-    cJSON_AddStringToObject(d, "zh-CN", buf);
-    render(a, z, en->description ? en->description : default_en.description, buf);
-    cJSON_AddStringToObject(d, "en-US", buf);
+    const struct fw_cfg_template *t = lang == FW_MESSAGE_ZH_CN ? &r->zh : &r->en;
+    const struct fw_cfg_template *d = lang == FW_MESSAGE_ZH_CN ? &default_zh : &default_en;
+    FW_ASSERT(size > 0);
+    /* A rule's template counts only with its headline; a missing description is the default. */
+    if (!t->headline)
+        t = d;
+    if (part == FW_MESSAGE_HEADLINE)
+        render(a, z, t->headline, out, size);
+    else
+        render(a, z, t->description ? t->description : d->description, out, size);
+}
+
+static void add_texts(cJSON *o, const struct fw_alert *a, const struct fw_cfg_zone *z)
+{
+    static const struct {
+        const char *key;
+        enum fw_message_part part;
+    } parts[] = {{"headline", FW_MESSAGE_HEADLINE}, {"description", FW_MESSAGE_DESCRIPTION}};
+    char *buf = fw_xmalloc(FW_MESSAGE_TEXT_MAX);
+    for (size_t i = 0; i < FW_ARRAY_LEN(parts); i++) {
+        cJSON *j = cJSON_AddObjectToObject(o, parts[i].key);
+        fw_message_text(a, z, FW_MESSAGE_ZH_CN, parts[i].part, buf, FW_MESSAGE_TEXT_MAX);
+        cJSON_AddStringToObject(j, "zh-CN", buf);
+        fw_message_text(a, z, FW_MESSAGE_EN_US, parts[i].part, buf, FW_MESSAGE_TEXT_MAX);
+        cJSON_AddStringToObject(j, "en-US", buf);
+    }
     free(buf);
 }
 
@@ -160,10 +194,12 @@ char *fw_message_alert_json(const struct fw_config *cfg, const struct fw_alert *
     cJSON_AddStringToObject(o, "id", a->id);
     cJSON_AddStringToObject(o, "gateway", cfg->gateway_id);
     cJSON_AddStringToObject(o, "status", fw_alert_status_str(a->status));
+    cJSON_AddStringToObject(o, "kind", fw_alert_kind_str(a->kind));
+    cJSON_AddNumberToObject(o, "seq", a->seq);
     cJSON_AddStringToObject(o, "cause", fw_alert_cause_str(a->cause));
     cJSON_AddStringToObject(o, "rule", a->rule);
     cJSON_AddStringToObject(o, "severity", fw_severity_str(r->severity));
-    cJSON_AddStringToObject(o, "urgency", fw_urgency_str(r->urgency));
+    cJSON_AddStringToObject(o, "urgency", fw_urgency_str(a->urgency));
     cJSON_AddStringToObject(o, "certainty", fw_certainty_str(r->certainty));
     cJSON_AddStringToObject(o, "category", fw_category_str(r->category));
     if (a->zone[0])
@@ -185,7 +221,13 @@ char *fw_message_alert_json(const struct fw_config *cfg, const struct fw_alert *
     cJSON_AddStringToObject(o, "expr", r->expr_src);
     add_time(o, "time", a->event_ms);
     add_time(o, "started", a->started_ms);
-    add_time(o, "sent", sent_ms);
+    /* The engine's time of the message when it has one, so that a replay writes the same. */
+    add_time(o, "sent", a->sent_ms ? a->sent_ms : sent_ms);
+    if (a->acked) {
+        cJSON *ack = cJSON_AddObjectToObject(o, "acknowledged");
+        cJSON_AddStringToObject(ack, "by", a->acked_by);
+        add_time(ack, "time", a->acked_ms);
+    }
     if (r->nlabels) {
         cJSON *l = cJSON_AddObjectToObject(o, "labels");
         for (size_t i = 0; i < r->nlabels; i++)

@@ -22,6 +22,15 @@
 
 enum fw_alert_status { FW_ALERT_FIRING, FW_ALERT_RESOLVED };
 
+/* What a message says about its episode (CAP msgType in brackets). */
+enum fw_alert_kind {
+    FW_KIND_NEW,      /* the alert starts (Alert) */
+    FW_KIND_UPDATE,   /* its value or the zone's level changed materially (Update) */
+    FW_KIND_REPEAT,   /* still firing and not acknowledged after repeat_every (Update) */
+    FW_KIND_ESCALATE, /* not acknowledged in time: urgency raised, more routes (Update) */
+    FW_KIND_RESOLVED, /* the alert ends (Update, all clear) */
+};
+
 enum fw_alert_cause {
     FW_CAUSE_CONDITION,    /* the rule's condition held (for its `for`) */
     FW_CAUSE_RECOVERED,    /* the condition stopped holding, or its clear condition held */
@@ -50,6 +59,14 @@ struct fw_alert {
     int64_t event_ms;   /* its time */
     int64_t started_ms; /* when the episode began */
     double level;       /* the zone's fire-danger level at that time, NaN when unknown */
+    enum fw_alert_kind kind;
+    uint32_t seq;          /* the message's number within the episode, from 1 */
+    int64_t sent_ms;       /* the message's time (the engine's clock) */
+    int64_t first_sent_ms; /* the episode's first message's time, for references */
+    enum fw_urgency urgency; /* the rule's, raised one step by an escalation */
+    int acked;
+    char acked_by[FW_READING_MAX_ID];
+    int64_t acked_ms;
 };
 
 struct fw_notification {
@@ -81,6 +98,7 @@ void fw_actions_notify(struct fw_actions *a, const struct fw_cfg_rule *rule,
                        const struct fw_alert *alert);
 
 const char *fw_alert_status_str(enum fw_alert_status s);
+const char *fw_alert_kind_str(enum fw_alert_kind k);
 const char *fw_alert_cause_str(enum fw_alert_cause c);
 
 #endif

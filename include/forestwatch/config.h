@@ -74,11 +74,15 @@ struct fw_cfg_uplink {
     enum fw_uplink_format format;
 };
 
+/* How a route's messages are written: the project's JSON, CAP 1.2 XML, or CAP's JSON rendering. */
+enum fw_route_format { FW_FORMAT_JSON, FW_FORMAT_CAP_XML, FW_FORMAT_CAP_JSON };
+
 struct fw_cfg_route {
     char *name;
     char *broker;
     char *topic; /* alerts are published here, QoS given below, never retained */
     int qos;
+    enum fw_route_format format;
 };
 
 enum fw_cmp_op { FW_OP_GT, FW_OP_GE, FW_OP_LT, FW_OP_LE, FW_OP_EQ, FW_OP_NE };
@@ -143,6 +147,32 @@ struct fw_cfg_rule {
     size_t nlabels;
     struct fw_cfg_template zh; /* "zh-CN" */
     struct fw_cfg_template en; /* "en-US" */
+    int64_t repeat_every_ms; /* resend while firing and not acknowledged; 0: never */
+    double update_delta;     /* send an update when the value moved this much; 0: never */
+    char **inhibits;         /* rules whose alerts in the same zone this rule's alerts hold back */
+    size_t ninhibits;
+};
+
+/* An alert of at least `min_severity` not acknowledged `after_ms` after it fired is sent again
+ * with its urgency raised one step, to its routes and to these. */
+struct fw_cfg_escalation {
+    enum fw_severity min_severity;
+    int64_t after_ms;
+    char **routes;
+    size_t nroutes;
+    size_t *route_idx;
+};
+
+/* Where duty officers' acknowledgements arrive: {"id": "...", "by": "...", "time": "..."}. */
+struct fw_cfg_acks {
+    char *broker; /* NULL: no acknowledgements */
+    char *topic;
+};
+
+/* Retained current state per zone (danger level, open alerts) for late-joining systems. */
+struct fw_cfg_state {
+    char *broker; /* NULL: not published */
+    char *topic_prefix; /* state of zone Z goes to <topic_prefix>/<Z>, retained */
 };
 
 struct fw_cfg_engine {
@@ -189,6 +219,10 @@ struct fw_config {
     size_t nroutes;
     struct fw_cfg_rule *rules;
     size_t nrules;
+    struct fw_cfg_escalation *escalations;
+    size_t nescalations;
+    struct fw_cfg_acks acks;
+    struct fw_cfg_state state;
 };
 
 /* The errors of one load, in the order found. */

@@ -72,6 +72,23 @@ size_t fw_engine_feed(struct fw_engine *e, const struct fw_reading *r, int64_t n
 /** Run the evaluation instants up to `now_ms`. Returns the number of notifications appended. */
 size_t fw_engine_tick(struct fw_engine *e, int64_t now_ms, struct fw_actions *out);
 
+/**
+ * A duty officer acknowledged the alert `alert_id` (the "id" of its messages) at `at_ms`: its
+ * repeats and escalation stop. Returns 0, -ENOENT when no open episode has that id (it resolved
+ * meanwhile, or was never this gateway's), or -EALREADY.
+ */
+int fw_engine_ack(struct fw_engine *e, const char *alert_id, const char *by, int64_t at_ms);
+
+/** The zone's current fire-danger level at `now_ms` (NaN when unknown or stale). */
+double fw_engine_zone_level(const struct fw_engine *e, const char *zone, int64_t now_ms);
+
+/**
+ * Visit the open alerts of `zone` (firing and announced), in no particular order. The instance
+ * is valid for the call.
+ */
+void fw_engine_zone_alerts(const struct fw_engine *e, const char *zone,
+                           void (*fn)(const struct fw_rule_instance *, void *), void *arg);
+
 /** Counters, for the status log and tests. */
 void fw_engine_stats(const struct fw_engine *e, struct fw_engine_stats *out);
 

@@ -6,10 +6,30 @@
 #ifndef FORESTWATCH_MESSAGE_H
 #define FORESTWATCH_MESSAGE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "forestwatch/alerts.h"
 #include "forestwatch/config.h"
+
+/* A rendered headline or description is at most this many bytes, the NUL included. */
+#define FW_MESSAGE_TEXT_MAX 4096
+
+/* The languages every alert is rendered in. */
+enum fw_message_lang { FW_MESSAGE_ZH_CN, FW_MESSAGE_EN_US };
+
+/* Which of a rule's two templates to render. */
+enum fw_message_part { FW_MESSAGE_HEADLINE, FW_MESSAGE_DESCRIPTION };
+
+/**
+ * Render one text of `a`: the rule's template for `lang` and `part` (or the default one), with
+ * the placeholders of docs/rules.md filled in. `z` is the alert's zone from the config, or NULL
+ * (a global rule, or a zone a reload removed). The result is written to `out` (`size` bytes,
+ * at least 1), always NUL-terminated, and cut at a UTF-8 character boundary when it does not
+ * fit. Shared by this module's JSON and the cap module's CAP renderings. Pure; any thread.
+ */
+void fw_message_text(const struct fw_alert *a, const struct fw_cfg_zone *z,
+                     enum fw_message_lang lang, enum fw_message_part part, char *out, size_t size);
 
 /**
  * Render `a` as a JSON object. Zone details (names, forest chief, duty contact, location) are

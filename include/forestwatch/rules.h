@@ -43,6 +43,18 @@ struct fw_rule_instance {
     double value;         /* the primary value at the last evaluation */
     int64_t value_ms;     /* its time */
     double trigger_value; /* the primary value when the episode began */
+
+    /* The episode's messages, kept by the alert manager (engine.c). */
+    uint32_t seq;          /* messages sent for the episode; its first (the Alert) is 1 */
+    int64_t first_sent_ms; /* when the first went out: what later ones reference */
+    int64_t last_sent_ms;  /* when the latest went out: repeats count from here */
+    double sent_value;     /* the value and zone level in the latest message */
+    double sent_level;
+    int announced;         /* the first message went out (inhibition may hold it back) */
+    int escalated;
+    int acked;
+    char acked_by[FW_READING_MAX_ID];
+    int64_t acked_ms;
 };
 
 /**

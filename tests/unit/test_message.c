@@ -61,3 +61,36 @@ FW_TEST(alert_json_fields)
     free(s);
     fw_config_free(cfg);
 }
+
+/* A text cut to its buffer never ends inside a UTF-8 character (the CAP XML must stay
+ * well-formed), and the shared renderer fills the same placeholders as the JSON message. */
+FW_TEST(text_cut_utf8)
+{
+    struct fw_cfg_errors errs = {0};
+    struct fw_config *cfg = NULL;
+    ASSERT_EQ(fw_config_load(FW_TEST_DATA "/engine/forestwatch.json", &cfg, &errs), 0);
+    struct fw_rule_instance in = {0};
+    fw_strlcpy(in.rule, "smoke_high", sizeof(in.rule));
+    fw_strlcpy(in.key, "s1", sizeof(in.key));
+    fw_strlcpy(in.station, "s1", sizeof(in.station));
+    fw_strlcpy(in.zone, "z1", sizeof(in.zone));
+    in.value = in.trigger_value = 352.5;
+    struct fw_alert a;
+    fw_alert_from_instance(&a, cfg->gateway_id, &cfg->rules[0], &in, FW_ALERT_FIRING,
+                           FW_CAUSE_CONDITION, NAN);
+    const struct fw_cfg_zone *z = fw_config_zone(cfg, "z1");
+    char buf[FW_MESSAGE_TEXT_MAX];
+    fw_message_text(&a, z, FW_MESSAGE_ZH_CN, FW_MESSAGE_HEADLINE, buf, sizeof(buf));
+    ASSERT_STR_EQ(buf, "一号网格：smoke_high");
+    /* "一号网格" is 4 three-byte characters: 8 bytes hold two of them, and no half of a third. */
+    for (size_t size = 1; size <= 13; size++) {
+        fw_message_text(&a, z, FW_MESSAGE_ZH_CN, FW_MESSAGE_HEADLINE, buf, size);
+        ASSERT_EQ(strlen(buf), (size - 1) / 3 * 3);
+    }
+    /* Cut inside a literal multi-byte character of the template ("：" after the name). */
+    fw_message_text(&a, z, FW_MESSAGE_ZH_CN, FW_MESSAGE_HEADLINE, buf, 14);
+    ASSERT_STR_EQ(buf, "一号网格");
+    fw_message_text(&a, z, FW_MESSAGE_EN_US, FW_MESSAGE_DESCRIPTION, buf, sizeof(buf));
+    ASSERT_STR_CONTAINS(buf, "station s1: smoke_ppm = 352.5 ppm");
+    fw_config_free(cfg);
+}

@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The alert manager through the engine with a fake clock: repeats until acknowledged,
+ * escalation of an unacknowledged severe alert at its time, updates on a material change,
+ * inhibition by a confirmed fire, and every later message pointing at the episode's first.
+ */
+#include "forestwatch/engine.h"
+#include "forestwatch/util.h"
+#include "cfg_test.h"
+#include "test.h"
+
+#define T0 1780300800000LL
+#define SEC 1000LL
+#define MIN 60000LL
+#define ENGINE15 "{\"eval_interval_ms\": 15000, \"lookback_ms\": 3600000}"
+
+struct run {
+    struct fw_config *cfg;
+    struct fw_engine *e;
+    struct fw_actions a;
+};
+
+static int run_init(struct run *r, const char *json)
+{
+    memset(r, 0, sizeof(*r));
+    if (!(r->cfg = cfg_from_text(json)))
+        return -1;
+    r->e = fw_engine_new(r->cfg);
+    fw_engine_tick(r->e, T0 - 1, &r->a);
+    return 0;
+}
+
+static void run_free(struct run *r)
+{
+    fw_actions_free(&r->a);
+    fw_engine_free(r->e);
+    fw_config_free(r->cfg);
+}
+
+static void feed(struct run *r, const char *station, const char *metric, double v, int64_t t)
+{
+    struct fw_reading rd = {0};
+    const struct fw_cfg_node *n = fw_config_node(r->cfg, station);
+    fw_strlcpy(rd.station, n ? station : "", sizeof(rd.station));
+    fw_strlcpy(rd.zone, n ? n->zone : station, sizeof(rd.zone));
+    rd.metric = fw_metric_find(metric);
+    rd.source = n ? FW_SOURCE_MQTT_NATIVE : FW_SOURCE_DERIVED;
+    rd.value = v;
+    rd.time_ms = t;
+    fw_engine_feed(r->e, &rd, t, &r->a);
+}
+
+/* The kinds of the notifications on route `route`, as a string like "new,repeat,resolved". */
+static const char *kinds(const struct run *r, const char *route)
+{
+    static char buf[512];
+    buf[0] = '\0';
+    for (size_t i = 0; i < r->a.n; i++) {
+        if (strcmp(r->cfg->routes[r->a.items[i].route].name, route) != 0)
+            continue;
+        if (buf[0])
+            strcat(buf, ",");
+        strcat(buf, fw_alert_kind_str(r->a.items[i].alert.kind));
+    }
+    return buf;
+}
+
+#define RULE(name, body)                                                                           \
+    "{\"name\": \"" name "\", \"category\": \"Fire\", \"routes\": [\"forestry\"], " body "}"
+
+FW_TEST(repeats_until_acknowledged)
+{
+    struct run r;
+    ASSERT_EQ(run_init(&r, CFG_BASE(RULE("smoke", "\"expr\": \"smoke_ppm > 300\", \"severity\": "
+                                                  "\"Severe\", \"repeat_every\": \"2m\""),
+                                    ENGINE15)),
+              0);
+    feed(&r, "s1", "smoke_ppm", 400, T0);
+    fw_engine_tick(r.e, T0 + 5 * MIN, &r.a);
+    ASSERT_STR_EQ(kinds(&r, "forestry"), "new,repeat,repeat");
+    const char *id = r.a.items[0].alert.id;
+    ASSERT_EQ(fw_engine_ack(r.e, id, "duty-officer-7", T0 + 5 * MIN), 0);
+    ASSERT_EQ(fw_engine_ack(r.e, id, "duty-officer-7", T0 + 5 * MIN), -EALREADY);
+    fw_engine_tick(r.e, T0 + 20 * MIN, &r.a);
+    ASSERT_STR_EQ(kinds(&r, "forestry"), "new,repeat,repeat"); /* no more repeats */
+    feed(&r, "s1", "smoke_ppm", 20, T0 + 21 * MIN);
+    ASSERT_STR_EQ(kinds(&r, "forestry"), "new,repeat,repeat,resolved");
+    const struct fw_alert *res = &r.a.items[r.a.n - 1].alert;
+    ASSERT_TRUE(res->acked);
+    ASSERT_STR_EQ(res->acked_by, "duty-officer-7");
+    ASSERT_EQ(res->seq, 4);
+    /* Every message of the episode points at the first one. */
+    for (size_t i = 0; i < r.a.n; i++) {
+        ASSERT_STR_EQ(r.a.items[i].alert.id, id);
+        ASSERT_EQ(r.a.items[i].alert.first_sent_ms, T0);
+        ASSERT_EQ(r.a.items[i].alert.seq, i + 1);
+    }
+    ASSERT_EQ(r.a.items[1].alert.sent_ms, T0 + 2 * MIN);
+    /* The episode is over: acknowledging it now finds nothing. */
+    ASSERT_EQ(fw_engine_ack(r.e, id, "x", T0 + 22 * MIN), -ENOENT);
+    ASSERT_EQ(fw_engine_ack(r.e, "gw:smoke:s1:1", "x", T0), -ENOENT);
+    ASSERT_EQ(fw_engine_ack(r.e, "garbage", "x", T0), -ENOENT);
+    run_free(&r);
+}
+
+#define ESCALATION                                                                                 \
+    ", \"escalation\": [{\"min_severity\": \"Severe\", \"after\": \"10m\", \"routes\": "           \
+    "[\"emergency\"]}]"
+
+/* CFG_BASE with an escalation policy spliced in after the rules. */
+#define CFG_ESC(RULES)                                                                             \
+    "{\"gateway\": {\"id\": \"gw\", \"status_broker\": \"b\"},"                                    \
+    "\"brokers\": {\"b\": {\"host\": \"127.0.0.1\"}},"                                             \
+    "\"zones\": {\"z1\": {\"name\": \"Zone 1\", \"forest_chief\": {\"name\": \"C1\"}},"            \
+    "            \"z2\": {\"name\": \"Zone 2\", \"forest_chief\": {\"name\": \"C2\"}}},"           \
+    "\"nodes\": {\"s1\": {\"zone\": \"z1\"}, \"s2\": {\"zone\": \"z1\"}, \"s3\": {\"zone\": "      \
+    "\"z2\"}},"                                                                                    \
+    "\"routes\": {\"forestry\": {\"broker\": \"b\", \"topic\": \"f\"},"                            \
+    "             \"emergency\": {\"broker\": \"b\", \"topic\": \"e\"}},"                          \
+    "\"engine\": " ENGINE15 ", \"rules\": [" RULES "]" ESCALATION "}"
+
+FW_TEST(unacknowledged_severe_alert_escalates_at_its_time)
+{
+    struct run r;
+    ASSERT_EQ(
+        run_init(&r, CFG_ESC(RULE(
+                         "smoke",
+                         "\"expr\": \"smoke_ppm > 300\", \"severity\": "
+                         "\"Severe\", \"urgency\": \"Expected\"") "," RULE("battery",
+                                                                           "\"expr\": \"battery_v "
+                                                                           "< 3.3\", \"severity\": "
+                                                                           "\"Minor\""))),
+        0);
+    feed(&r, "s1", "smoke_ppm", 400, T0);
+    feed(&r, "s2", "battery_v", 3.1, T0);
+    fw_engine_tick(r.e, T0 + 9 * MIN + 59 * SEC, &r.a);
+    ASSERT_STR_EQ(kinds(&r, "forestry"), "new,new");
+    ASSERT_STR_EQ(kinds(&r, "emergency"), "");
+    fw_engine_tick(r.e, T0 + 10 * MIN, &r.a);
+    ASSERT_STR_EQ(kinds(&r, "forestry"), "new,new,escalate");
+    ASSERT_STR_EQ(kinds(&r, "emergency"), "escalate"); /* the policy's route too */
+    const struct fw_alert *x = &r.a.items[r.a.n - 1].alert;
+    ASSERT_STR_EQ(x->rule, "smoke");
+    ASSERT_EQ(x->urgency, FW_URG_IMMEDIATE); /* raised from Expected */
+    ASSERT_EQ(x->sent_ms, T0 + 10 * MIN);
+    /* Once: nothing more while it fires; the minor battery alert never escalates. */
+    fw_engine_tick(r.e, T0 + 60 * MIN, &r.a);
+    ASSERT_STR_EQ(kinds(&r, "forestry"), "new,new,escalate");
+    /* After the escalation, the end goes to the emergency route as well. */
+    feed(&r, "s1", "smoke_ppm", 10, T0 + 61 * MIN);
+    ASSERT_STR_EQ(kinds(&r, "emergency"), "escalate,resolved");
+    run_free(&r);
+}
+
+FW_TEST(acknowledged_in_time_does_not_escalate)
+{
+    struct run r;
+    ASSERT_EQ(run_init(&r, CFG_ESC(RULE("smoke", "\"expr\": \"smoke_ppm > 300\", \"severity\": "
+                                                 "\"Extreme\""))),
+              0);
+    feed(&r, "s1", "smoke_ppm", 400, T0);
+    ASSERT_EQ(fw_engine_ack(r.e, r.a.items[0].alert.id, "duty", T0 + 3 * MIN), 0);
+    fw_engine_tick(r.e, T0 + 60 * MIN, &r.a);
+    ASSERT_STR_EQ(kinds(&r, "forestry"), "new");
+    ASSERT_STR_EQ(kinds(&r, "emergency"), "");
+    run_free(&r);
+}
+
+FW_TEST(update_when_the_value_moves_materially)
+{
+    struct run r;
+    ASSERT_EQ(run_init(&r, CFG_BASE(RULE("smoke", "\"expr\": \"smoke_ppm > 300\", \"severity\": "
+                                                  "\"Severe\", \"update_delta\": 100"),
+                                    ENGINE15)),
+              0);
+    feed(&r, "s1", "smoke_ppm", 400, T0);
+    feed(&r, "s1", "smoke_ppm", 450, T0 + 10 * SEC); /* +50: not material */
+    feed(&r, "s1", "smoke_ppm", 520, T0 + 20 * SEC); /* +120 from what was sent */
+    feed(&r, "s1", "smoke_ppm", 560, T0 + 30 * SEC); /* +40 from 520 */
+    ASSERT_STR_EQ(kinds(&r, "forestry"), "new,update");
+    ASSERT_DBL_NEAR(r.a.items[1].alert.value, 520, 0);
+    ASSERT_EQ(r.a.items[1].alert.seq, 2);
+    run_free(&r);
+}
+
+FW_TEST(confirmed_fire_holds_back_danger_level_alerts_of_its_zone)
+{
+    struct run r;
+    ASSERT_EQ(
+        run_init(
+            &r,
+            CFG_BASE(
+                RULE("two_smoke",
+                     "\"expr\": \"count by (zone) (smoke_ppm > 300) "
+                     ">= 2\", \"severity\": \"Extreme\", "
+                     "\"inhibits\": [\"danger\"]") "," RULE("danger",
+                                                            "\"expr\": \"fire_danger_level >= 4\", "
+                                                            "\"severity\": \"Severe\""),
+                ENGINE15)),
+        0);
+    feed(&r, "s1", "smoke_ppm", 400, T0);
+    feed(&r, "s2", "smoke_ppm", 400, T0);
+    ASSERT_STR_EQ(kinds(&r, "forestry"), "new");
+    feed(&r, "z1", "fire_danger_level", 4, T0 + SEC); /* held back: a fire is confirmed */
+    feed(&r, "z2", "fire_danger_level", 4, T0 + SEC); /* another zone: not held back */
+    ASSERT_STR_EQ(kinds(&r, "forestry"), "new,new");
+    ASSERT_STR_EQ(r.a.items[1].alert.zone, "z2");
+    feed(&r, "s1", "smoke_ppm", 10, T0 + MIN); /* the fire alert ends */
+    ASSERT_STR_EQ(kinds(&r, "forestry"), "new,new,resolved");
+    fw_engine_tick(r.e, T0 + 2 * MIN, &r.a); /* the held-back danger alert now goes out */
+    ASSERT_STR_EQ(kinds(&r, "forestry"), "new,new,resolved,new");
+    ASSERT_STR_EQ(r.a.items[3].alert.rule, "danger");
+    ASSERT_STR_EQ(r.a.items[3].alert.zone, "z1");
+    ASSERT_EQ(r.a.items[3].alert.seq, 1);
+    run_free(&r);
+}
+
+FW_TEST(held_back_all_along_ends_silently)
+{
+    struct run r;
+    ASSERT_EQ(
+        run_init(
+            &r,
+            CFG_BASE(
+                RULE("two_smoke",
+                     "\"expr\": \"count by (zone) (smoke_ppm > 300) "
+                     ">= 2\", \"severity\": \"Extreme\", "
+                     "\"inhibits\": [\"danger\"]") "," RULE("danger",
+                                                            "\"expr\": \"fire_danger_level >= 4\", "
+                                                            "\"severity\": \"Severe\""),
+                ENGINE15)),
+        0);
+    feed(&r, "s1", "smoke_ppm", 400, T0);
+    feed(&r, "s2", "smoke_ppm", 400, T0);
+    feed(&r, "z1", "fire_danger_level", 4, T0 + SEC);
+    feed(&r, "z1", "fire_danger_level", 2, T0 + 2 * SEC);
+    ASSERT_STR_EQ(kinds(&r, "forestry"), "new");
+    run_free(&r);
+}
