@@ -653,12 +653,15 @@ static void parse_nodes(struct ctx *c, const cJSON *v, void *base)
     for_each_named(c, v, "nodes", parse_node, base);
 }
 
+static const char *const format_names[] = {"json", "cap-xml", "cap-json", NULL};
+
 static void parse_route(struct ctx *c, const cJSON *m, void *arg)
 {
     static const struct key keys[] = {
         {"broker", K_ID, 1, FIELD(struct fw_cfg_route, broker)},
         {"topic", K_STR, 1, FIELD(struct fw_cfg_route, topic), 1, 1024},
         {"qos", K_INT, 0, FIELD(struct fw_cfg_route, qos), 1, 1},
+        {"format", K_ENUM, 0, FIELD(struct fw_cfg_route, format), 0, 0, format_names},
         {NULL},
     };
     struct fw_config *cfg = arg;
@@ -996,8 +999,7 @@ static void parse_escalations(struct ctx *c, const cJSON *v, void *base)
         apply_keys(c, e, keys, &x);
         for (size_t k = 0; k < cfg->nescalations; k++)
             if (cfg->escalations[k].min_severity == x.min_severity) {
-                err(c, "a second policy for min_severity \"%s\"",
-                    severity_names[x.min_severity]);
+                err(c, "a second policy for min_severity \"%s\"", severity_names[x.min_severity]);
                 break;
             }
         cfg->escalations =
@@ -1015,6 +1017,27 @@ static void parse_acks(struct ctx *c, const cJSON *v, void *base)
         {NULL},
     };
     apply_keys(c, v, keys, &((struct fw_config *)base)->acks);
+}
+
+static const char *const cap_status_names[] = {"Actual", "Exercise", "Test", NULL};
+
+static void parse_cap(struct ctx *c, const cJSON *v, void *base)
+{
+    static const struct key keys[] = {
+        {"utc_offset_min", K_INT, 0, FIELD(struct fw_cfg_cap, utc_offset_min), -720, 840},
+        {"status", K_ENUM, 0, FIELD(struct fw_cfg_cap, status), 0, 0, cap_status_names},
+        {"sender", K_STR, 0, FIELD(struct fw_cfg_cap, sender), 1, 200},
+        {"circle_radius_km", K_NUM, 0, FIELD(struct fw_cfg_cap, circle_radius_km), 0.01, 1000},
+        {NULL},
+    };
+    struct fw_cfg_cap *cap = &((struct fw_config *)base)->cap;
+    apply_keys(c, v, keys, cap);
+    /* CAP 1.2 (3.3.2): no spaces, commas or restricted characters in a sender. */
+    if (cap->sender && strpbrk(cap->sender, " ,<&")) {
+        size_t mark = path_key(c, "sender");
+        err(c, "must not contain spaces, commas, '<' or '&' (CAP 1.2)");
+        path_pop(c, mark);
+    }
 }
 
 static void parse_state(struct ctx *c, const cJSON *v, void *base)
@@ -1066,6 +1089,7 @@ static const struct key top_keys[] = {
     {"escalation", K_CUSTOM, 0, 0, 0, 0, NULL, parse_escalations},
     {"acks", K_CUSTOM, 0, 0, 0, 0, NULL, parse_acks},
     {"state", K_CUSTOM, 0, 0, 0, 0, NULL, parse_state},
+    {"cap", K_CUSTOM, 0, 0, 0, 0, NULL, parse_cap},
     {NULL},
 };
 
@@ -1418,8 +1442,8 @@ static void check_refs(struct fw_config *cfg, struct fw_cfg_errors *errs)
         }
         if (side_topics[k] && !topic_ok(side_topics[k], 0))
             errs_add(errs, fw_xasprintf("%s: $.%s.%s: invalid MQTT topic \"%s\" (no wildcards)",
-                                        cfg->path, side_sections[k],
-                                        k ? "topic_prefix" : "topic", side_topics[k]));
+                                        cfg->path, side_sections[k], k ? "topic_prefix" : "topic",
+                                        side_topics[k]));
     }
     free(bnames);
     free(znames);
@@ -1449,6 +1473,7 @@ int fw_config_load(const char *path, struct fw_config **out, struct fw_cfg_error
     cfg->limits.max_readings = 64;
     cfg->limits.max_future_ms = 5 * 60 * 1000;
     cfg->limits.max_age_ms = 7LL * 24 * 3600 * 1000;
+    cfg->cap.circle_radius_km = 1;
     cfg->engine.eval_interval_ms = 15000;
     cfg->engine.lookback_ms = 3600000;
     cfg->engine.max_samples = 4096;
@@ -1588,6 +1613,7 @@ void fw_config_free(struct fw_config *cfg)
     free(cfg->acks.topic);
     free(cfg->state.broker);
     free(cfg->state.topic_prefix);
+    free(cfg->cap.sender);
     free(cfg->path);
     free(cfg->rules_dir);
     free(cfg->gateway_id);

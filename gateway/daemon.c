@@ -12,6 +12,7 @@
  * Signals: SIGTERM and SIGINT shut down cleanly (waiting a moment for outstanding
  * acknowledgements), SIGHUP reloads the config, keeping the old one if the new one is invalid.
  */
+#include "forestwatch/cap.h"
 #include "forestwatch/config.h"
 #include "forestwatch/engine.h"
 #include "forestwatch/log.h"
@@ -351,6 +352,43 @@ static void marks_reset(struct daemon *d)
         fw_strlcpy(d->marks[z].zone, d->cfg->zones[z].id, sizeof(d->marks[z].zone));
 }
 
+/*
+ * The message for one route, in the route's format. A CAP message names the episode's first
+ * message (its Alert) in <references>, rebuilt from the alert's id and first send time.
+ */
+static char *render(struct daemon *d, const struct fw_notification *n,
+                    const struct fw_cfg_route *route, int64_t now)
+{
+    const struct fw_alert *a = &n->alert;
+    if (route->format == FW_FORMAT_JSON)
+        return fw_message_alert_json(d->cfg, a, now);
+    const struct fw_cfg_cap *c = &d->cfg->cap;
+    char id[256], first[256];
+    fw_cap_identifier(id, sizeof(id), d->cfg->gateway_id, a->id, a->seq);
+    fw_cap_identifier(first, sizeof(first), d->cfg->gateway_id, a->id, 1);
+    struct fw_cap_ref ref = {first, a->first_sent_ms};
+    struct fw_cap_msg msg = {
+        .type = a->seq > 1 ? FW_CAP_UPDATE : FW_CAP_ALERT,
+        .identifier = id,
+        .sent_ms = a->sent_ms ? a->sent_ms : now,
+        .utc_offset_min = c->utc_offset_min,
+        .refs = a->seq > 1 ? &ref : NULL,
+        .nrefs = a->seq > 1,
+        .status = (enum fw_cap_status)c->status,
+        .sender = c->sender,
+        .circle_radius_km = c->circle_radius_km,
+    };
+    char *out = NULL;
+    int rc = route->format == FW_FORMAT_CAP_XML ? fw_cap_xml(d->cfg, a, &msg, &out)
+                                                : fw_cap_json(d->cfg, a, &msg, &out);
+    if (rc == 0)
+        return out;
+    /* Never lose the alert over its wrapping: send the project's JSON instead, loudly. */
+    FW_LOG(FW_LOG_ERR, "alert %s: route \"%s\": CAP rendering failed (%s): sent as JSON", a->id,
+           route->name, uv_strerror(rc));
+    return fw_message_alert_json(d->cfg, a, now);
+}
+
 /* Render and queue the engine's notifications, then try to send them. */
 static void dispatch(struct daemon *d, struct fw_actions *a)
 {
@@ -358,7 +396,7 @@ static void dispatch(struct daemon *d, struct fw_actions *a)
     for (size_t i = 0; i < a->n; i++) {
         const struct fw_notification *n = &a->items[i];
         const struct fw_cfg_route *route = &d->cfg->routes[n->route];
-        char *json = fw_message_alert_json(d->cfg, &n->alert, now);
+        char *json = render(d, n, route, now);
         FW_LOG(FW_LOG_NOTICE, "alert: %s %s zone %s node %s value %g -> route \"%s\"",
                fw_alert_status_str(n->alert.status), n->alert.rule, n->alert.zone, n->alert.station,
                n->alert.value, route->name);

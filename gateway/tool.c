@@ -4,33 +4,83 @@
  *   check-config FILE   validate a config and its rules.d, print "configuration OK" or errors
  *   metrics             list the metrics the gateway knows, with units and ranges
  */
+#include "forestwatch/cap.h"
 #include "forestwatch/config.h"
 #include "forestwatch/reading.h"
 #include "tool_cmds.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: forestwatch COMMAND [ARGS]\n"
-               "\n"
-               "commands:\n"
-               "  check-config FILE   validate FILE and the rules.d folder beside it;\n"
-               "                      prints \"configuration OK\" (exit 0) or every error "
-               "(exit 1)\n"
-               "  metrics             list known metrics, their units and possible ranges\n"
-               "  degday --method M --cutoff C --lower L --upper U [--units C|F]\n"
-               "                      degree-days of date,tmin,tmax on stdin\n"
-               "  fwi [--ffmc-coef 147.2|cffdrs] [--no-lat-adjust] [--init FFMC,DMC,DC]\n"
-               "                      daily FWI codes of id,lat,long,yr,mon,day,temp,rh,ws,prec\n"
-               "                      on stdin\n"
-               "  hffmc [--ffmc-coef 147.2|cffdrs] [--init FFMC]\n"
-               "                      hourly FFMC of yr,mon,day,hr,temp,rh,ws,prec on stdin\n"
-               "  replay --config FILE --from FILE [--since T] [--until T] [--json]\n"
-               "  replay --diff OLD NEW --from FILE\n"
-               "                      the alerts a config would have raised on recorded readings\n"
-               "  help                this text\n");
+    fprintf(f,
+            "usage: forestwatch COMMAND [ARGS]\n"
+            "\n"
+            "commands:\n"
+            "  check-config FILE   validate FILE and the rules.d folder beside it;\n"
+            "                      prints \"configuration OK\" (exit 0) or every error "
+            "(exit 1)\n"
+            "  metrics             list known metrics, their units and possible ranges\n"
+            "  degday --method M --cutoff C --lower L --upper U [--units C|F]\n"
+            "                      degree-days of date,tmin,tmax on stdin\n"
+            "  fwi [--ffmc-coef 147.2|cffdrs] [--no-lat-adjust] [--init FFMC,DMC,DC]\n"
+            "                      daily FWI codes of id,lat,long,yr,mon,day,temp,rh,ws,prec\n"
+            "                      on stdin\n"
+            "  hffmc [--ffmc-coef 147.2|cffdrs] [--init FFMC]\n"
+            "                      hourly FFMC of yr,mon,day,hr,temp,rh,ws,prec on stdin\n"
+            "  replay --config FILE --from FILE [--since T] [--until T] [--json]\n"
+            "  replay --diff OLD NEW --from FILE\n"
+            "                      the alerts a config would have raised on recorded readings\n"
+            "  cap-check FILE...   check CAP 1.2 XML messages (\"-\" reads stdin) for the rules\n"
+            "                      the CAP schema cannot express\n"
+            "  help                this text\n");
+}
+
+/* Read a whole file (or stdin for "-"), at most 1 MiB; NULL on failure (errno set). */
+static char *slurp(const char *path)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 20, n = 0;
+    char *buf = malloc(cap + 1);
+    if (buf)
+        n = fread(buf, 1, cap, f);
+    if (f != stdin)
+        fclose(f);
+    if (!buf)
+        return NULL;
+    buf[n] = '\0';
+    return buf;
+}
+
+static int cmd_cap_check(int argc, char **argv)
+{
+    int bad = 0;
+    if (argc < 2) {
+        fprintf(stderr, "usage: forestwatch cap-check FILE...\n");
+        return 2;
+    }
+    for (int i = 1; i < argc; i++) {
+        char why[256];
+        char *xml = slurp(argv[i]);
+        if (!xml) {
+            fprintf(stderr, "%s: cannot read: %s\n", argv[i], strerror(errno));
+            bad = 1;
+            continue;
+        }
+        if (fw_cap_check(xml, why, sizeof(why)) == 0) {
+            printf("%s: CAP OK\n", argv[i]);
+        } else {
+            printf("%s: %s\n", argv[i], why);
+            bad = 1;
+        }
+        free(xml);
+    }
+    return bad;
 }
 
 static int cmd_metrics(void)
@@ -62,6 +112,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "metrics") == 0)
         return cmd_metrics();
+    if (strcmp(cmd, "cap-check") == 0)
+        return cmd_cap_check(argc - 1, argv + 1);
     if (strcmp(cmd, "degday") == 0)
         return fw_tool_degday(argc - 1, argv + 1);
     if (strcmp(cmd, "fwi") == 0)

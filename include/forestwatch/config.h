@@ -147,9 +147,9 @@ struct fw_cfg_rule {
     size_t nlabels;
     struct fw_cfg_template zh; /* "zh-CN" */
     struct fw_cfg_template en; /* "en-US" */
-    int64_t repeat_every_ms; /* resend while firing and not acknowledged; 0: never */
-    double update_delta;     /* send an update when the value moved this much; 0: never */
-    char **inhibits;         /* rules whose alerts in the same zone this rule's alerts hold back */
+    int64_t repeat_every_ms;   /* resend while firing and not acknowledged; 0: never */
+    double update_delta;       /* send an update when the value moved this much; 0: never */
+    char **inhibits; /* rules whose alerts in the same zone this rule's alerts hold back */
     size_t ninhibits;
 };
 
@@ -169,9 +169,17 @@ struct fw_cfg_acks {
     char *topic;
 };
 
+/* How CAP messages are written (docs/cap.md). */
+struct fw_cfg_cap {
+    int utc_offset_min;      /* local offset of the times written, minutes east of UTC */
+    int status;              /* 0 Actual, 1 Exercise, 2 Test (enum fw_cap_status) */
+    char *sender;            /* NULL: "forestwatch@<gateway id>" */
+    double circle_radius_km; /* the circle around a zone known only by its location */
+};
+
 /* Retained current state per zone (danger level, open alerts) for late-joining systems. */
 struct fw_cfg_state {
-    char *broker; /* NULL: not published */
+    char *broker;       /* NULL: not published */
     char *topic_prefix; /* state of zone Z goes to <topic_prefix>/<Z>, retained */
 };
 
@@ -223,6 +231,7 @@ struct fw_config {
     size_t nescalations;
     struct fw_cfg_acks acks;
     struct fw_cfg_state state;
+    struct fw_cfg_cap cap;
 };
 
 /* The errors of one load, in the order found. */
