@@ -21,6 +21,12 @@ static const struct fw_metric metrics[] = {
     {"battery_v", "V", NULL, 0, 60, "battery or supply voltage"},
     {"soil_moisture_pct", "%", NULL, 0, 100, "volumetric soil moisture"},
     {"trap_count", "count", NULL, 0, 1000000, "insects caught since the previous report"},
+    /* Sensor health, reported by the gateway's Modbus pollers for each device (docs/modbus.md). */
+    {"device_online", "bool", NULL, 0, 1, "1 while the device answers, 0 once it is offline"},
+    {"device_failures", "count", NULL, 0, 1e9, "consecutive failed polls of the device"},
+    {"device_out_of_range", "count", NULL, 0, 1e6,
+     "values of the last poll outside the profile's plausible range (not passed on)"},
+    {"device_last_ok_age_s", "s", NULL, 0, 1e10, "seconds since the device's last good poll"},
     /* Derived per zone by the fire-danger models; field nodes may not send them. */
     {"ffmc", "code", NULL, 0, 101, "Fine Fuel Moisture Code (FWI system)", FW_METRIC_ZONE},
     {"dmc", "code", NULL, 0, 10000, "Duff Moisture Code (FWI system)", FW_METRIC_ZONE},
@@ -56,6 +62,7 @@ const struct fw_metric *fw_metric_table(int *n)
 static const char *const source_names[FW_SOURCE__COUNT] = {
     [FW_SOURCE_MQTT_NATIVE] = "mqtt",
     [FW_SOURCE_DERIVED] = "derived",
+    [FW_SOURCE_MODBUS] = "modbus",
 };
 
 const char *fw_source_str(enum fw_source_kind k)
