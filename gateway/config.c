@@ -1019,6 +1019,17 @@ static void parse_acks(struct ctx *c, const cJSON *v, void *base)
     apply_keys(c, v, keys, &((struct fw_config *)base)->acks);
 }
 
+static void parse_store(struct ctx *c, const cJSON *v, void *base)
+{
+    static const struct key keys[] = {
+        {"path", K_STR, 0, FIELD(struct fw_cfg_store, path), 1, 1024},
+        {"rate_per_route", K_INT, 0, FIELD(struct fw_cfg_store, rate_per_route), 1, 1000},
+        {"history_days", K_INT, 0, FIELD(struct fw_cfg_store, history_days), 1, 3650},
+        {NULL},
+    };
+    apply_keys(c, v, keys, &((struct fw_config *)base)->store);
+}
+
 static const char *const cap_status_names[] = {"Actual", "Exercise", "Test", NULL};
 
 static void parse_cap(struct ctx *c, const cJSON *v, void *base)
@@ -1090,6 +1101,7 @@ static const struct key top_keys[] = {
     {"acks", K_CUSTOM, 0, 0, 0, 0, NULL, parse_acks},
     {"state", K_CUSTOM, 0, 0, 0, 0, NULL, parse_state},
     {"cap", K_CUSTOM, 0, 0, 0, 0, NULL, parse_cap},
+    {"store", K_CUSTOM, 0, 0, 0, 0, NULL, parse_store},
     {NULL},
 };
 
@@ -1474,6 +1486,8 @@ int fw_config_load(const char *path, struct fw_config **out, struct fw_cfg_error
     cfg->limits.max_future_ms = 5 * 60 * 1000;
     cfg->limits.max_age_ms = 7LL * 24 * 3600 * 1000;
     cfg->cap.circle_radius_km = 1;
+    cfg->store.rate_per_route = 10;
+    cfg->store.history_days = 90;
     cfg->engine.eval_interval_ms = 15000;
     cfg->engine.lookback_ms = 3600000;
     cfg->engine.max_samples = 4096;
@@ -1497,6 +1511,14 @@ int fw_config_load(const char *path, struct fw_config **out, struct fw_cfg_error
     cfg->rules_dir = resolved;
     load_rule_files(&c, cfg, shown, explicit_dir);
     free(shown);
+    /* The outbox lives beside the config unless told otherwise: durable by default. */
+    if (!cfg->store.path)
+        cfg->store.path = fw_xstrdup("forestwatch.db");
+    if (cfg->store.path[0] != '/') {
+        char *db = fw_xasprintf("%s/%s", dir, cfg->store.path);
+        free(cfg->store.path);
+        cfg->store.path = db;
+    }
     if (cfg->record.dir && cfg->record.dir[0] != '/') {
         char *rec = fw_xasprintf("%s/%s", dir, cfg->record.dir);
         free(cfg->record.dir);
@@ -1614,6 +1636,7 @@ void fw_config_free(struct fw_config *cfg)
     free(cfg->state.broker);
     free(cfg->state.topic_prefix);
     free(cfg->cap.sender);
+    free(cfg->store.path);
     free(cfg->path);
     free(cfg->rules_dir);
     free(cfg->gateway_id);

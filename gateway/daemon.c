@@ -5,9 +5,9 @@
  * messages from field nodes go through a decoder to the engine, and the engine's notifications
  * are rendered and published on the routes' topics.
  *
- * The outbox here is in memory: a notification is queued before any publish is tried and
- * removed only when the broker acknowledged it (PUBACK); after a lost connection everything not
- * acknowledged is sent again, in order. It survives broker outages, not a crash of this process.
+ * The outbox is durable (gateway/outbox.c, SQLite): a message is committed before any publish
+ * is tried and removed only when the broker acknowledged it (PUBACK); after a lost connection or
+ * a restart, everything not acknowledged is sent again, in order per route.
  *
  * Signals: SIGTERM and SIGINT shut down cleanly (waiting a moment for outstanding
  * acknowledgements), SIGHUP reloads the config, keeping the old one if the new one is invalid.
@@ -18,6 +18,7 @@
 #include "forestwatch/log.h"
 #include "forestwatch/message.h"
 #include "forestwatch/mqtt.h"
+#include "forestwatch/outbox.h"
 #include "forestwatch/record.h"
 #include "forestwatch/timefmt.h"
 #include "forestwatch/uplink.h"
@@ -34,11 +35,6 @@
 #include <unistd.h>
 #include <uv.h>
 
-#define OUTBOX_MAX 10000 /* queued notifications kept in memory before the oldest go */
-/* Published, not yet acknowledged, across all links: libmosquitto keeps at most 20 QoS 1
- * messages in flight per client and queues the rest where a lost connection would drop them
- * silently, so the outbox never hands it more than that. */
-#define OUTBOX_MAX_INFLIGHT 20
 #define DRAIN_MS 3000 /* at shutdown, how long to wait for acknowledgements */
 #define STATS_INTERVAL_MS (10 * 60 * 1000)
 #define TICK_MS 1000 /* how often the engine is given the time; its instants are its own */
@@ -50,18 +46,6 @@ struct link_slot {
     char *broker; /* the broker's name in the config */
     struct fw_mqtt_link *link;
     struct link_slot *next;
-};
-
-struct outbox_msg {
-    char *broker;
-    char *route;
-    char *topic;
-    char *payload;
-    size_t len;
-    int qos;
-    int mid;                /* 0: not in flight */
-    struct link_slot *slot; /* link it is in flight on, or NULL */
-    struct outbox_msg *next;
 };
 
 struct watch {
@@ -84,9 +68,11 @@ struct daemon {
     struct fw_engine *engine;
     struct link_slot *links;
 
-    struct outbox_msg *out_head, *out_tail;
-    size_t out_len, inflight;
-    uint64_t out_published, out_acked, out_dropped;
+    struct fw_outbox *ob;
+    uv_timer_t pace_timer; /* when pacing holds messages back, the time they may go */
+    int64_t pace_at;       /* when pace_timer fires, 0: not armed */
+    uint64_t out_published, out_acked, out_dropped, out_unsaved;
+    struct fw_ratelimit out_rl;
 
     uv_signal_t sig_term, sig_int, sig_hup;
     struct watch *watches;   /* config and rules folders, when gateway.watch_config is on */
@@ -129,138 +115,83 @@ static struct link_slot *slot_by_broker(struct daemon *d, const char *broker)
 /* Outbox                                                                                      */
 /* ------------------------------------------------------------------------------------------ */
 
-static void outbox_free_msg(struct outbox_msg *m)
-{
-    free(m->broker);
-    free(m->route);
-    free(m->topic);
-    free(m->payload);
-    free(m);
-}
+static void on_pace_timer(uv_timer_t *t);
 
-static void outbox_unlink(struct daemon *d, struct outbox_msg *prev, struct outbox_msg *m)
+/* Publish what the outbox lets go now on this broker's link, in its order. */
+static void outbox_flush_slot(struct daemon *d, struct link_slot *s)
 {
-    if (prev)
-        prev->next = m->next;
-    else
-        d->out_head = m->next;
-    if (d->out_tail == m)
-        d->out_tail = prev;
-    d->out_len--;
-    if (m->mid > 0)
-        d->inflight--;
-}
-
-/* Drop, counting them, the queued messages for which `doomed` says so (it logs why). */
-static void outbox_drop_where(struct daemon *d,
-                              int (*doomed)(const struct outbox_msg *, const void *),
-                              const void *arg)
-{
-    struct outbox_msg *prev = NULL, *m = d->out_head;
-    while (m) {
-        struct outbox_msg *next = m->next;
-        if (doomed(m, arg)) {
-            outbox_unlink(d, prev, m);
-            outbox_free_msg(m);
-            d->out_dropped++;
-        } else {
-            prev = m;
-        }
-        m = next;
+    if (!fw_mqtt_link_connected(s->link))
+        return;
+    int64_t now = wall_ms(), wake = 0;
+    const struct fw_outbox_item *items;
+    size_t n;
+    int rc = fw_outbox_next(d->ob, s->broker, now, FW_OUTBOX_MAX_INFLIGHT, &items, &n, &wake);
+    if (rc < 0) {
+        if (fw_ratelimit_allow(&d->out_rl, now, NULL))
+            FW_LOG(FW_LOG_ERR, "outbox: broker \"%s\": read: %s (%s)", s->broker, uv_strerror(rc),
+                   fw_outbox_errmsg(d->ob));
+        return;
     }
-}
-
-/* A publish that failed for a reason a retry cannot fix (marked mid -1 by outbox_flush). */
-static int failed_for_good(const struct outbox_msg *m, const void *arg)
-{
-    (void)arg;
-    return m->mid == -1;
-}
-
-/* Publish, in queue order, what is not in flight yet and whose link is up. */
-static void outbox_flush(struct daemon *d)
-{
-    for (struct outbox_msg *m = d->out_head; m && d->inflight < OUTBOX_MAX_INFLIGHT; m = m->next) {
-        if (m->mid)
-            continue;
-        struct link_slot *s = slot_by_broker(d, m->broker);
-        if (!s || !fw_mqtt_link_connected(s->link))
-            continue;
+    for (size_t i = 0; i < n; i++) {
+        const struct fw_outbox_item *it = &items[i];
         int mid = 0;
-        int rc = fw_mqtt_publish(s->link, m->topic, m->payload, m->len, m->qos, 0, &mid);
+        rc = fw_mqtt_publish(s->link, it->topic, it->payload, it->len, it->qos, 0, &mid);
         if (rc == -ENOTCONN)
-            continue;
+            break;
         if (rc < 0) {
-            /* Not a passing condition (too big, invalid topic): keeping it would block nothing
-             * but would be retried for ever, so it is dropped loudly. */
-            FW_LOG(FW_LOG_ERR, "outbox: route \"%s\" topic %s: publish: %s: alert dropped",
-                   m->route, m->topic, uv_strerror(rc));
-            m->mid = -1;
+            /* Not a passing condition (too big, invalid topic): retrying would block the route
+             * for ever, so the message is given up, loudly, and kept in the history. */
+            FW_LOG(FW_LOG_ERR, "outbox: route \"%s\" topic %s: alert %s: publish: %s: given up",
+                   it->route, it->topic, it->alert_id, uv_strerror(rc));
+            fw_outbox_drop(d->ob, it->id, now, uv_strerror(rc));
+            d->out_dropped++;
             continue;
         }
-        m->mid = mid;
-        m->slot = s;
-        d->inflight++;
+        fw_outbox_sent(d->ob, it->id, mid, now);
         d->out_published++;
     }
-    /* Remove what failed for good now that iteration is over. */
-    outbox_drop_where(d, failed_for_good, NULL);
+    /* Pacing holds the rest back until `wake`: one timer for all brokers, set to the earliest. */
+    if (wake > 0 && (d->pace_at == 0 || wake < d->pace_at) && !d->stopping) {
+        d->pace_at = wake;
+        uv_timer_start(&d->pace_timer, on_pace_timer, (uint64_t)(wake > now ? wake - now : 0), 0);
+    }
 }
 
-static void outbox_push(struct daemon *d, const struct fw_cfg_route *route, char *payload)
+static void outbox_flush(struct daemon *d)
 {
-    if (d->out_len >= OUTBOX_MAX) {
-        /* Memory is finite; the oldest undelivered alert is the one given up, loudly. */
-        struct outbox_msg *old = d->out_head;
-        FW_LOG(FW_LOG_ERR, "outbox: %d alerts undelivered: dropping the oldest for route \"%s\"",
-               OUTBOX_MAX, old->route);
-        outbox_unlink(d, NULL, old);
-        outbox_free_msg(old);
-        d->out_dropped++;
-    }
-    struct outbox_msg *m = fw_xcalloc(1, sizeof(*m));
-    m->broker = fw_xstrdup(route->broker);
-    m->route = fw_xstrdup(route->name);
-    m->topic = fw_xstrdup(route->topic);
-    m->payload = payload;
-    m->len = strlen(payload);
-    m->qos = route->qos;
-    if (d->out_tail)
-        d->out_tail->next = m;
-    else
-        d->out_head = m;
-    d->out_tail = m;
-    d->out_len++;
+    for (struct link_slot *s = d->links; s; s = s->next)
+        outbox_flush_slot(d, s);
+}
+
+static void on_pace_timer(uv_timer_t *t)
+{
+    struct daemon *d = FW_CONTAINER_OF(t, struct daemon, pace_timer);
+    d->pace_at = 0;
+    outbox_flush(d);
 }
 
 static void on_link_published(struct fw_mqtt_link *link, int mid, void *arg)
 {
     struct link_slot *s = arg;
     struct daemon *d = s->d;
+    int64_t id;
     (void)link;
-    struct outbox_msg *prev = NULL;
-    for (struct outbox_msg *m = d->out_head; m; prev = m, m = m->next) {
-        if (m->slot == s && m->mid == mid) {
-            FW_LOG(FW_LOG_DEBUG, "outbox: route \"%s\": acknowledged (mid %d)", m->route, mid);
-            outbox_unlink(d, prev, m);
-            outbox_free_msg(m);
-            d->out_acked++;
-            break;
-        }
+    int rc = fw_outbox_ack_mid(d->ob, s->broker, mid, wall_ms(), &id);
+    if (rc == 0) {
+        FW_LOG(FW_LOG_DEBUG, "outbox: broker \"%s\": message %lld acknowledged (mid %d)", s->broker,
+               (long long)id, mid);
+        d->out_acked++;
+    } else if (rc != -ENOENT) { /* ENOENT: the status or a zone state, not an outbox message */
+        FW_LOG(FW_LOG_ERR, "outbox: broker \"%s\": acknowledged mid %d: %s (%s); retried later",
+               s->broker, mid, uv_strerror(rc), fw_outbox_errmsg(d->ob));
     }
-    outbox_flush(d);
+    outbox_flush_slot(d, s);
 }
 
 /* A lost link forgets its in-flight messages: they go again, in order, after reconnecting. */
 static void outbox_requeue_link(struct daemon *d, struct link_slot *s)
 {
-    for (struct outbox_msg *m = d->out_head; m; m = m->next)
-        if (m->slot == s) {
-            if (m->mid)
-                d->inflight--;
-            m->mid = 0;
-            m->slot = NULL;
-        }
+    fw_outbox_link_lost(d->ob, s->broker);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -389,19 +320,63 @@ static char *render(struct daemon *d, const struct fw_notification *n,
     return fw_message_alert_json(d->cfg, a, now);
 }
 
-/* Render and queue the engine's notifications, then try to send them. */
+/*
+ * The database refused the messages (a full disk): they cannot be kept, so they are published
+ * at once, once, without the outbox's promise. Better an alert that may be lost than one that
+ * surely is.
+ */
+static void publish_unsaved(struct daemon *d, const struct fw_outbox_msg *m)
+{
+    struct link_slot *s = slot_by_broker(d, m->broker);
+    int rc = s ? fw_mqtt_publish(s->link, m->topic, m->payload, m->len, m->qos, 0, NULL) : -ENOENT;
+    FW_LOG(FW_LOG_ERR,
+           "outbox: alert %s: route \"%s\": NOT SAVED; published without a "
+           "guarantee: %s",
+           m->alert_id, m->route, rc == 0 ? "sent" : uv_strerror(rc));
+    d->out_unsaved++;
+}
+
+/* Render the engine's notifications, commit them to the outbox in one transaction, send. */
 static void dispatch(struct daemon *d, struct fw_actions *a)
 {
     int64_t now = wall_ms();
+    struct fw_outbox_msg *msgs = fw_xcalloc(a->n + 1, sizeof(*msgs));
+    char **bodies = fw_xcalloc(a->n + 1, sizeof(*bodies));
     for (size_t i = 0; i < a->n; i++) {
         const struct fw_notification *n = &a->items[i];
         const struct fw_cfg_route *route = &d->cfg->routes[n->route];
-        char *json = render(d, n, route, now);
-        FW_LOG(FW_LOG_NOTICE, "alert: %s %s zone %s node %s value %g -> route \"%s\"",
-               fw_alert_status_str(n->alert.status), n->alert.rule, n->alert.zone, n->alert.station,
-               n->alert.value, route->name);
-        outbox_push(d, route, json);
+        bodies[i] = render(d, n, route, now);
+        FW_LOG(FW_LOG_NOTICE, "alert: %s %s %s zone \"%s\" node \"%s\" value %g -> route \"%s\"",
+               fw_alert_kind_str(n->alert.kind), n->alert.id, n->alert.rule, n->alert.zone,
+               n->alert.station, n->alert.value, route->name);
+        msgs[i] = (struct fw_outbox_msg){
+            .route = route->name,
+            .broker = route->broker,
+            .topic = route->topic,
+            .payload = bodies[i],
+            .len = strlen(bodies[i]),
+            .qos = route->qos,
+            .priority = n->alert.cfg_rule->severity,
+            .created_ms = now,
+            .alert_id = n->alert.id,
+            .kind = n->alert.status == FW_ALERT_RESOLVED ? FW_OUTBOX_KIND_RESOLVED
+                                                         : FW_OUTBOX_KIND_FIRING,
+            .rule = n->alert.rule,
+            .zone = n->alert.zone,
+        };
     }
+    int rc = a->n ? fw_outbox_push(d->ob, msgs, a->n, NULL) : 0;
+    if (rc < 0) {
+        FW_LOG(FW_LOG_ERR, "outbox: cannot save %zu alert messages: %s (%s)%s", a->n,
+               uv_strerror(rc), fw_outbox_errmsg(d->ob),
+               rc == -ENOSPC ? ": THE DISK IS FULL; alerts already saved are kept" : "");
+        for (size_t i = 0; i < a->n; i++)
+            publish_unsaved(d, &msgs[i]);
+    }
+    for (size_t i = 0; i < a->n; i++)
+        free(bodies[i]);
+    free(bodies);
+    free(msgs);
     /* The zones whose open alerts changed. */
     for (size_t z = 0; d->cfg->state.broker && z < d->cfg->nzones; z++)
         for (size_t i = 0; i < a->n; i++)
@@ -558,6 +533,10 @@ static void handle_ack(struct daemon *d, const void *payload, size_t len)
         return;
     }
     int rc = fw_engine_ack(d->engine, id->valuestring, by->valuestring, at);
+    /* The audit keeps every acknowledgement, also of an alert that ended meanwhile. */
+    int arc = fw_outbox_set_acked(d->ob, id->valuestring, by->valuestring, at);
+    if (arc < 0 && arc != -ENOENT && arc != -EALREADY)
+        FW_LOG(FW_LOG_ERR, "ack: alert %s: history: %s", id->valuestring, fw_outbox_errmsg(d->ob));
     if (rc == 0)
         FW_LOG(FW_LOG_NOTICE, "ack: alert %s acknowledged by %s", id->valuestring, by->valuestring);
     else
@@ -746,13 +725,22 @@ static int links_apply(struct daemon *d, const struct fw_config *old, const stru
 /* Reload, stats, shutdown                                                                     */
 /* ------------------------------------------------------------------------------------------ */
 
-static int broker_removed(const struct outbox_msg *m, const void *arg)
+/* Messages for brokers a reload removed can never be delivered: give them up, loudly. */
+static void outbox_keep_configured(struct daemon *d)
 {
-    if (fw_config_broker(arg, m->broker))
-        return 0;
-    FW_LOG(FW_LOG_ERR, "outbox: route \"%s\": broker \"%s\" removed by reload: alert dropped",
-           m->route, m->broker);
-    return 1;
+    const char **names = fw_xcalloc(d->cfg->nbrokers + 1, sizeof(*names));
+    size_t dropped = 0;
+    for (size_t i = 0; i < d->cfg->nbrokers; i++)
+        names[i] = d->cfg->brokers[i].name;
+    int rc = fw_outbox_keep_brokers(d->ob, names, d->cfg->nbrokers, wall_ms(),
+                                    "broker no longer configured", &dropped);
+    if (rc < 0)
+        FW_LOG(FW_LOG_ERR, "outbox: %s (%s)", uv_strerror(rc), fw_outbox_errmsg(d->ob));
+    else if (dropped)
+        FW_LOG(FW_LOG_ERR, "outbox: %zu alert messages for brokers no longer configured: given up",
+               dropped);
+    d->out_dropped += dropped;
+    free(names);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -856,7 +844,8 @@ static void reload(struct daemon *d)
     if (!d->log_override)
         fw_log_set_level(cfg->log_level);
     /* Messages for brokers that no longer exist can never be delivered. */
-    outbox_drop_where(d, broker_removed, cfg);
+    outbox_keep_configured(d);
+    fw_outbox_set_rate(d->ob, cfg->store.rate_per_route);
     links_apply(d, old, cfg);
     marks_reset(d);
     /* Resolutions of removed rules point into the old config: render them before freeing it. */
@@ -876,13 +865,17 @@ static void log_stats(struct daemon *d)
     uint64_t rejected = 0;
     for (int i = 0; i < FW_UPLINK__COUNT; i++)
         rejected += d->rejected[i];
+    size_t pending = 0;
+    fw_outbox_pending(d->ob, &pending);
     FW_LOG(FW_LOG_INFO,
            "daemon: stats: uplinks %llu, issues %llu, readings %llu, fired %llu, resolved %llu, "
-           "firing %zu, outbox %zu (in flight %zu), acked %llu, dropped %llu",
+           "firing %zu, outbox %zu (in flight %zu), published %llu, acked %llu, given up %llu, "
+           "not saved %llu",
            (unsigned long long)d->uplinks, (unsigned long long)rejected,
            (unsigned long long)st.readings, (unsigned long long)st.fired,
-           (unsigned long long)st.resolved, st.firing, d->out_len, d->inflight,
-           (unsigned long long)d->out_acked, (unsigned long long)d->out_dropped);
+           (unsigned long long)st.resolved, st.firing, pending, fw_outbox_inflight(d->ob, NULL),
+           (unsigned long long)d->out_published, (unsigned long long)d->out_acked,
+           (unsigned long long)d->out_dropped, (unsigned long long)d->out_unsaved);
 }
 
 /* The engine runs its evaluation instants itself; the timer only gives it the time often. */
@@ -903,18 +896,31 @@ static void on_tick_timer(uv_timer_t *t)
 
 static void on_stats_timer(uv_timer_t *t)
 {
-    log_stats(FW_CONTAINER_OF(t, struct daemon, stats_timer));
+    struct daemon *d = FW_CONTAINER_OF(t, struct daemon, stats_timer);
+    size_t removed = 0;
+    log_stats(d);
+    /* The alert history is kept for the configured days, then pruned. */
+    if (fw_outbox_prune(d->ob, wall_ms(), d->cfg->store.history_days, &removed) < 0)
+        FW_LOG(FW_LOG_ERR, "outbox: prune: %s", fw_outbox_errmsg(d->ob));
+    else if (removed)
+        FW_LOG(FW_LOG_INFO, "outbox: %zu history rows past %d days pruned", removed,
+               d->cfg->store.history_days);
 }
 
 static void close_all(struct daemon *d)
 {
+    size_t pending = 0;
     log_stats(d);
-    if (d->out_len)
-        FW_LOG(FW_LOG_WARNING, "outbox: %zu alerts not acknowledged by their broker at shutdown",
-               d->out_len);
+    if (fw_outbox_pending(d->ob, &pending) == 0 && pending)
+        FW_LOG(FW_LOG_NOTICE,
+               "outbox: %zu alert messages wait for their broker: they are kept "
+               "and go out after the next start",
+               pending);
     record_stop(d);
     uv_timer_stop(&d->stats_timer);
     uv_timer_stop(&d->drain_timer);
+    uv_timer_stop(&d->pace_timer);
+    uv_close((uv_handle_t *)&d->pace_timer, NULL);
     uv_timer_stop(&d->tick_timer);
     uv_close((uv_handle_t *)&d->tick_timer, NULL);
     uv_timer_stop(&d->watch_timer);
@@ -935,7 +941,7 @@ static void close_all(struct daemon *d)
 static void on_drain_timer(uv_timer_t *t)
 {
     struct daemon *d = FW_CONTAINER_OF(t, struct daemon, drain_timer);
-    if (d->inflight == 0 || (int64_t)uv_now(d->loop) >= d->drain_deadline)
+    if (fw_outbox_inflight(d->ob, NULL) == 0 || (int64_t)uv_now(d->loop) >= d->drain_deadline)
         close_all(d);
 }
 
@@ -1028,11 +1034,31 @@ int main(int argc, char **argv)
     d.loop = uv_default_loop();
     for (int i = 0; i < FW_UPLINK__COUNT; i++)
         d.reject_rl[i] = (struct fw_ratelimit){.interval_ms = 60000, .burst = 5};
+    char *oberr = NULL;
+    int obrc = fw_outbox_open(d.cfg->store.path, &d.ob, &oberr);
+    if (obrc < 0) {
+        fprintf(stderr, "forestwatchd: outbox %s: %s\n", d.cfg->store.path,
+                oberr ? oberr : uv_strerror(obrc));
+        free(oberr);
+        fw_config_free(d.cfg);
+        fw_mqtt_lib_cleanup();
+        return 1;
+    }
+    fw_outbox_set_rate(d.ob, d.cfg->store.rate_per_route);
+    outbox_keep_configured(&d);
+    size_t left = 0;
+    if (fw_outbox_pending(d.ob, &left) == 0 && left)
+        FW_LOG(FW_LOG_NOTICE,
+               "outbox: %zu alert messages from before the restart wait for "
+               "their brokers",
+               left);
+    d.out_rl = (struct fw_ratelimit){.interval_ms = 60000, .burst = 5};
     d.engine = fw_engine_new(d.cfg);
     d.rec_rl = (struct fw_ratelimit){.interval_ms = 60000, .burst = 1};
     record_apply(&d);
     uv_timer_init(d.loop, &d.stats_timer);
     uv_timer_init(d.loop, &d.drain_timer);
+    uv_timer_init(d.loop, &d.pace_timer);
     uv_timer_init(d.loop, &d.tick_timer);
     uv_timer_init(d.loop, &d.watch_timer);
     uv_signal_init(d.loop, &d.sig_term);
@@ -1060,11 +1086,7 @@ int main(int argc, char **argv)
     int close_rc = uv_loop_close(d.loop);
     if (close_rc != 0)
         FW_LOG(FW_LOG_ERR, "daemon: loop close: %s", uv_strerror(close_rc));
-    while (d.out_head) {
-        struct outbox_msg *m = d.out_head;
-        d.out_head = m->next;
-        outbox_free_msg(m);
-    }
+    fw_outbox_close(d.ob);
     record_stop(&d);
     fw_engine_free(d.engine);
     fw_config_free(d.cfg);

@@ -68,6 +68,8 @@ enum stmt {
     ST_INSERT,
     ST_INSERT_HISTORY,
     ST_NEXT,
+    ST_NEXT_FIFO,
+    ST_COUNT_ROUTE,
     ST_ROUTE_OF,
     ST_ATTEMPT,
     ST_DELIVERED,
@@ -93,6 +95,9 @@ static const char *const stmt_sql[ST__COUNT] = {
                           "topic, alert_id, ?2, ?3, kind, priority FROM outbox WHERE id = ?1",
     [ST_NEXT] = "SELECT id, topic, payload, qos, priority, attempts, created_ms, alert_id, kind "
                 "FROM outbox WHERE route = ?1 AND broker = ?2 ORDER BY priority DESC, id LIMIT ?3",
+    [ST_NEXT_FIFO] = "SELECT id, topic, payload, qos, priority, attempts, created_ms, alert_id, "
+                     "kind FROM outbox WHERE route = ?1 AND broker = ?2 ORDER BY id LIMIT ?3",
+    [ST_COUNT_ROUTE] = "SELECT COUNT(*) FROM outbox WHERE route = ?1 AND broker = ?2",
     [ST_ROUTE_OF] = "SELECT route, broker FROM outbox WHERE id = ?1",
     [ST_ATTEMPT] = "UPDATE outbox SET attempts = attempts + 1, last_attempt_ms = ?2 WHERE id = ?1",
     [ST_DELIVERED] = "UPDATE history SET delivered_ms = ?2, attempts = (SELECT attempts FROM "
@@ -902,14 +907,6 @@ void fw_outbox_pace_sent(struct fw_outbox_pacer *p, int rate, int64_t now_ms)
     p->tat_us = (tat > now_us ? tat : now_us) + pace_interval_us(rate);
 }
 
-static int item_cmp(const void *a, const void *b)
-{
-    const struct fw_outbox_item *x = a, *y = b;
-    if (x->priority != y->priority)
-        return x->priority > y->priority ? -1 : 1;
-    return x->id < y->id ? -1 : x->id > y->id;
-}
-
 /* Copy the current row of ST_NEXT into the batch. */
 static void batch_add(struct fw_outbox *ob, sqlite3_stmt *st, const struct route *r)
 {
@@ -949,16 +946,27 @@ static void batch_add(struct fw_outbox *ob, sqlite3_stmt *st, const struct route
 }
 
 /*
- * Candidates of one route: its first `allowed` rows in (priority, id) order that are not in
- * flight. *more says whether rows not in flight remain beyond them.
+ * Candidates of one route: its first `allowed` rows not in flight, in queue order, or, when the
+ * route has a backlog (more waiting than the in-flight window holds: the broker was away), in
+ * (priority, id) order, so that a new severe alert goes ahead of an hour of old ones. *more says
+ * whether rows not in flight remain beyond them.
  */
-static int route_candidates(struct fw_outbox *ob, size_t ri, size_t allowed, int *more)
+static int route_candidates(struct fw_outbox *ob, size_t ri, size_t allowed, int *more,
+                            int *is_backlog)
 {
     const struct route *r = &ob->routes[ri];
     size_t skip = 0;
     for (size_t i = 0; i < ob->nflights; i++)
         skip += ob->flights[i].route == ri;
-    sqlite3_stmt *st = ob->st[ST_NEXT];
+    sqlite3_stmt *cnt = ob->st[ST_COUNT_ROUTE];
+    sqlite3_bind_text(cnt, 1, r->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(cnt, 2, r->broker, -1, SQLITE_STATIC);
+    int64_t queued = sqlite3_step(cnt) == SQLITE_ROW ? sqlite3_column_int64(cnt, 0) : 0;
+    stmt_done(ob, ST_COUNT_ROUTE);
+    int backlog = queued - (int64_t)skip > FW_OUTBOX_MAX_INFLIGHT;
+    *is_backlog = backlog;
+    enum stmt which = backlog ? ST_NEXT : ST_NEXT_FIFO;
+    sqlite3_stmt *st = ob->st[which];
     sqlite3_bind_text(st, 1, r->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, r->broker, -1, SQLITE_STATIC);
     /* Rows in flight may sit anywhere in the order; one more row tells whether more remain. */
@@ -977,7 +985,7 @@ static int route_candidates(struct fw_outbox *ob, size_t ri, size_t allowed, int
         taken++;
     }
     int err = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : db_fail(ob, rc, "select next");
-    stmt_done(ob, ST_NEXT);
+    stmt_done(ob, which);
     return err;
 }
 
@@ -995,8 +1003,12 @@ int fw_outbox_next(struct fw_outbox *ob, const char *broker, int64_t now_ms, siz
         room = max;
     if (room == 0)
         return 0;
+    size_t *first = fw_xcalloc(ob->nroutes + 1, sizeof(size_t));
+    size_t *count = fw_xcalloc(ob->nroutes + 1, sizeof(size_t));
+    int *backlog = fw_xcalloc(ob->nroutes + 1, sizeof(int));
     for (size_t ri = 0; ri < ob->nroutes; ri++) {
         struct route *r = &ob->routes[ri];
+        first[ri] = ob->nbatch;
         if (strcmp(r->broker, broker) != 0)
             continue;
         /* How many this route's pacing lets go now, on a copy of its pacer. */
@@ -1007,11 +1019,15 @@ int fw_outbox_next(struct fw_outbox *ob, const char *broker, int64_t now_ms, siz
             allowed++;
         }
         int more = 0;
-        int rc = route_candidates(ob, ri, allowed, &more);
+        int rc = route_candidates(ob, ri, allowed, &more, &backlog[ri]);
         if (rc < 0) {
             batch_clear(ob);
+            free(first);
+            free(count);
+            free(backlog);
             return rc;
         }
+        count[ri] = ob->nbatch - first[ri];
         /* Rows held back by pacing (not by the in-flight window, which a PUBACK reopens). */
         if (more && allowed < room) {
             int64_t at = fw_outbox_pace_when(&sim, ob->rate, now_ms);
@@ -1019,8 +1035,38 @@ int fw_outbox_next(struct fw_outbox *ob, const char *broker, int64_t now_ms, siz
                 *wake_ms = at;
         }
     }
-    /* Routes share the broker's window: the highest priority, then the oldest, of all. */
-    qsort(ob->batch, ob->nbatch, sizeof(*ob->batch), item_cmp);
+    /*
+     * Routes share the broker's window. Merge their candidates, each route's in its own order
+     * (which the window cut below must not break): at each step the route head that is the
+     * oldest goes, except that a backlogged route's head goes by its priority first.
+     */
+    struct fw_outbox_item *merged = fw_xmalloc((ob->nbatch + 1) * sizeof(*merged));
+    char **mem = fw_xmalloc((ob->nbatch + 1) * sizeof(*mem));
+    size_t *at = fw_xcalloc(ob->nroutes + 1, sizeof(size_t));
+    for (size_t m = 0; m < ob->nbatch; m++) {
+        size_t best = SIZE_MAX;
+        for (size_t ri = 0; ri < ob->nroutes; ri++) {
+            if (at[ri] == count[ri])
+                continue;
+            const struct fw_outbox_item *h = &ob->batch[first[ri] + at[ri]];
+            const struct fw_outbox_item *b =
+                best == SIZE_MAX ? NULL : &ob->batch[first[best] + at[best]];
+            int hp = backlog[ri] ? h->priority : 0, bp = b && backlog[best] ? b->priority : 0;
+            if (!b || hp > bp || (hp == bp && h->id < b->id))
+                best = ri;
+        }
+        merged[m] = ob->batch[first[best] + at[best]];
+        mem[m] = ob->batch_mem[first[best] + at[best]];
+        at[best]++;
+    }
+    memcpy(ob->batch, merged, ob->nbatch * sizeof(*merged));
+    memcpy(ob->batch_mem, mem, ob->nbatch * sizeof(*mem));
+    free(merged);
+    free(mem);
+    free(at);
+    free(first);
+    free(count);
+    free(backlog);
     *items = ob->batch; /* after the last realloc */
     *n = ob->nbatch < room ? ob->nbatch : room;
     return 0;

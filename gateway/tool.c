@@ -112,6 +112,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "metrics") == 0)
         return cmd_metrics();
+    if (strcmp(cmd, "alerts") == 0)
+        return fw_tool_alerts(argc - 1, argv + 1);
     if (strcmp(cmd, "cap-check") == 0)
         return cmd_cap_check(argc - 1, argv + 1);
     if (strcmp(cmd, "degday") == 0)

@@ -23,4 +23,8 @@ int fw_tool_hffmc(int argc, char **argv);
  * the alerts (tool_replay.c). */
 int fw_tool_replay(int argc, char **argv);
 
+/** `forestwatch alerts`: open, recent or unacknowledged alerts from the daemon's store
+ * (tool_alerts.c). */
+int fw_tool_alerts(int argc, char **argv);
+
 #endif

@@ -169,6 +169,13 @@ struct fw_cfg_acks {
     char *topic;
 };
 
+/* The durable outbox and alert history (docs/outbox.md). */
+struct fw_cfg_store {
+    char *path; /* the SQLite file; relative paths are resolved against the config's folder */
+    int rate_per_route; /* publishes per second per route when a backlog drains */
+    int history_days;   /* how long the alert history is kept */
+};
+
 /* How CAP messages are written (docs/cap.md). */
 struct fw_cfg_cap {
     int utc_offset_min;      /* local offset of the times written, minutes east of UTC */
@@ -232,6 +239,7 @@ struct fw_config {
     struct fw_cfg_acks acks;
     struct fw_cfg_state state;
     struct fw_cfg_cap cap;
+    struct fw_cfg_store store;
 };
 
 /* The errors of one load, in the order found. */

@@ -19,9 +19,11 @@ import select
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 
@@ -246,7 +248,7 @@ class Broker:
     """A private mosquitto on loopback. stop() and start() again keep the port, so clients see
     their broker go away and come back, with nothing retained (persistence is off)."""
 
-    def __init__(self, workdir, port=None, name="mosquitto"):
+    def __init__(self, workdir, port=None, name="mosquitto", persistent=False):
         self.workdir = workdir
         self.name = name
         self.port = port or free_port()
@@ -257,7 +259,16 @@ class Broker:
         with open(self.conf, "w") as f:
             f.write("listener %d 127.0.0.1\n" % self.port)
             f.write("allow_anonymous true\n")
-            f.write("persistence false\n")
+            if persistent:
+                # Sessions and queued QoS 1 messages survive a restart (saved at SIGTERM).
+                store = os.path.join(workdir, name + ".store") + "/"
+                os.makedirs(store, exist_ok=True)
+                f.write("persistence true\npersistence_location %s\n" % store)
+                f.write("autosave_interval 1\n")
+                if os.geteuid() == 0:
+                    f.write("user root\n")  # it could not write the store as another user
+            else:
+                f.write("persistence false\n")
             f.write("log_dest stderr\n")
             f.write("log_type error\nlog_type warning\nlog_type notice\nlog_type information\n")
 
@@ -579,9 +590,9 @@ class Env:
     def subscribe(self, topic, name=None, broker=None):
         return Subscriber(self, topic, name, broker).start()
 
-    def add_broker(self, name):
+    def add_broker(self, name, persistent=False):
         """Another private broker (the bureaus may each run their own), stopped at close."""
-        b = Broker(self.workdir, name=name)
+        b = Broker(self.workdir, name=name, persistent=persistent)
         self.extra_brokers.append(b)
         b.start()
         return b
@@ -775,3 +786,112 @@ def main(argv):
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
+
+# -- a small MQTT 3.1.1 client (standard library only) ---------------------------------------
+
+class MqttSession:
+    """A subscriber with a persistent session (clean session off, QoS 1) that reconnects by
+    itself, so a broker with persistence keeps what arrives while the broker or this client is
+    away. Messages are appended to .messages as (topic, payload bytes), in arrival order."""
+
+    def __init__(self, port, client_id, topic):
+        self.port, self.client_id, self.topic = port, client_id, topic
+        self.messages = []
+        self.connects = 0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _str(s):
+        b = s.encode()
+        return struct.pack("!H", len(b)) + b
+
+    @staticmethod
+    def _packet(kind, body):
+        n, length = len(body), b""
+        while True:
+            byte = n % 128
+            n //= 128
+            length += bytes([byte | (0x80 if n else 0)])
+            if not n:
+                return bytes([kind]) + length + body
+
+    @staticmethod
+    def _read_exact(sock, n):
+        buf = b""
+        while len(buf) < n:
+            chunk = sock.recv(n - len(buf))
+            if not chunk:
+                raise ConnectionError("closed")
+            buf += chunk
+        return buf
+
+    def _read_packet(self, sock):
+        head = self._read_exact(sock, 1)[0]
+        mult, length = 1, 0
+        while True:
+            byte = self._read_exact(sock, 1)[0]
+            length += (byte & 0x7F) * mult
+            mult *= 128
+            if not byte & 0x80:
+                break
+        return head, self._read_exact(sock, length)
+
+    def _session(self):
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=2)
+        try:
+            body = self._str("MQTT") + bytes([4, 0x00]) + struct.pack("!H", 30) + \
+                self._str(self.client_id)  # flags 0: clean session off
+            sock.sendall(self._packet(0x10, body))
+            head, body = self._read_packet(sock)
+            if head >> 4 != 2 or body[1] != 0:
+                raise ConnectionError("connack %r" % body)
+            sock.sendall(self._packet(0x82, struct.pack("!H", 1) + self._str(self.topic) + b"\x01"))
+            self.connects += 1
+            sock.settimeout(0.5)
+            last_ping = time.monotonic()
+            while not self._stop.is_set():
+                if time.monotonic() - last_ping > 10:
+                    sock.sendall(b"\xc0\x00")
+                    last_ping = time.monotonic()
+                try:
+                    head, body = self._read_packet(sock)
+                except socket.timeout:
+                    continue
+                if head >> 4 == 3:  # PUBLISH
+                    qos = (head >> 1) & 3
+                    tlen = struct.unpack("!H", body[:2])[0]
+                    topic = body[2:2 + tlen].decode()
+                    rest = body[2 + tlen:]
+                    if qos:
+                        pid, payload = rest[:2], rest[2:]
+                    else:
+                        pid, payload = None, rest
+                    with self._lock:
+                        self.messages.append((topic, payload))
+                    if qos == 1:
+                        sock.sendall(b"\x40\x02" + pid)
+        finally:
+            sock.close()
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                self._session()
+            except (OSError, ConnectionError):
+                self._stop.wait(0.1)
+
+    def count(self):
+        with self._lock:
+            return len(self.messages)
+
+    def snapshot(self):
+        with self._lock:
+            return list(self.messages)
+
+    def close(self):
+        self._stop.set()
+        self._thread.join(timeout=5)

@@ -8,6 +8,7 @@
 
 import json
 import os
+import subprocess
 import sys
 
 sys.dont_write_bytecode = True
@@ -48,6 +49,20 @@ def test(env):
           "the resolution does not say who acknowledged: %s" % res)
     check(res["acknowledged"].get("time") == ack["time"],
           "acknowledgement time: %s vs %s" % (res["acknowledged"], ack["time"]))
+    # The duty officers' audit: the store lists the alert as acknowledged, by whom.
+    out = subprocess.run([fwtest.binary("forestwatch"), "alerts", "--config", env.config_path,
+                          "--recent"], capture_output=True, text=True, timeout=10)
+    check(out.returncode == 0, "forestwatch alerts: %s" % out.stderr)
+    lines = [l for l in out.stdout.splitlines() if alert["id"] in l]
+    firing = [l for l in lines if " firing " in l]
+    check(len(lines) == 4 and len(firing) == 2
+          and all("acknowledged by 北山值班员 3" in l for l in firing),
+          "forestwatch alerts --recent should list the 4 messages (2 routes), the firing ones "
+          "acknowledged: %s" % out.stdout)
+    out = subprocess.run([fwtest.binary("forestwatch"), "alerts", "--config", env.config_path,
+                          "--open"], capture_output=True, text=True, timeout=10)
+    check(out.returncode == 0 and alert["id"] not in out.stdout,
+          "the resolved alert is not open any more: %s" % out.stdout)
     daemon.stop()
 
 
