@@ -17,6 +17,7 @@
 #include "forestwatch/config.h"
 
 #include "forestwatch/expr.h"
+#include "forestwatch/profile.h"
 #include "forestwatch/log.h"
 #include "forestwatch/reading.h"
 #include "forestwatch/util.h"
@@ -1019,6 +1020,66 @@ static void parse_acks(struct ctx *c, const cJSON *v, void *base)
     apply_keys(c, v, keys, &((struct fw_config *)base)->acks);
 }
 
+static const char *const bus_kind_names[] = {"tcp", "rtu", NULL};
+static const char *const parity_names[] = {"N", "E", "O", NULL};
+
+static void parse_bus(struct ctx *c, const cJSON *m, void *arg)
+{
+    static const struct key keys[] = {
+        {"kind", K_ENUM, 1, FIELD(struct fw_cfg_bus, kind), 0, 0, bus_kind_names},
+        {"host", K_STR, 0, FIELD(struct fw_cfg_bus, host), 1, 253},
+        {"port", K_INT, 0, FIELD(struct fw_cfg_bus, port), 1, 65535},
+        {"device", K_STR, 0, FIELD(struct fw_cfg_bus, device), 1, 256},
+        {"baud", K_INT, 0, FIELD(struct fw_cfg_bus, baud), 1200, 921600},
+        {"parity", K_ENUM, 0, FIELD(struct fw_cfg_bus, parity), 0, 0, parity_names},
+        {"data_bits", K_INT, 0, FIELD(struct fw_cfg_bus, data_bits), 7, 8},
+        {"stop_bits", K_INT, 0, FIELD(struct fw_cfg_bus, stop_bits), 1, 2},
+        {"rs485", K_BOOL, 0, FIELD(struct fw_cfg_bus, rs485)},
+        {"pause_ms", K_MS, 0, FIELD(struct fw_cfg_bus, pause_ms), 0, 10000},
+        {NULL},
+    };
+    struct fw_config *cfg = arg;
+    struct fw_cfg_bus b = {.port = 502, .baud = 9600, .data_bits = 8, .stop_bits = 1};
+    b.name = fw_xstrdup(m->string);
+    apply_keys(c, m, keys, &b);
+    if (b.kind == FW_BUS_TCP && !b.host)
+        err(c, "a tcp bus needs \"host\"");
+    if (b.kind == FW_BUS_RTU && !b.device)
+        err(c, "an rtu bus needs \"device\" (the serial port, e.g. /dev/ttyUSB0)");
+    cfg->buses = fw_xrealloc(cfg->buses, (cfg->nbuses + 1) * sizeof(*cfg->buses));
+    cfg->buses[cfg->nbuses++] = b;
+}
+
+static void parse_buses(struct ctx *c, const cJSON *v, void *base)
+{
+    for_each_named(c, v, "buses", parse_bus, base);
+}
+
+static void parse_device(struct ctx *c, const cJSON *m, void *arg)
+{
+    static const struct key keys[] = {
+        {"bus", K_ID, 1, FIELD(struct fw_cfg_device, bus)},
+        {"unit_id", K_INT, 1, FIELD(struct fw_cfg_device, unit_id), 0, 255},
+        {"profile", K_ID, 1, FIELD(struct fw_cfg_device, profile)},
+        {"zone", K_ID, 1, FIELD(struct fw_cfg_device, zone)},
+        {"interval_ms", K_MS, 0, FIELD(struct fw_cfg_device, interval_ms), 100, 86400000},
+        {"timeout_ms", K_MS, 0, FIELD(struct fw_cfg_device, timeout_ms), 10, 60000},
+        {"retries", K_INT, 0, FIELD(struct fw_cfg_device, retries), 0, 10},
+        {NULL},
+    };
+    struct fw_config *cfg = arg;
+    struct fw_cfg_device dv = {.interval_ms = 10000, .timeout_ms = 1000, .retries = 1};
+    dv.id = fw_xstrdup(m->string);
+    apply_keys(c, m, keys, &dv);
+    cfg->devices = fw_xrealloc(cfg->devices, (cfg->ndevices + 1) * sizeof(*cfg->devices));
+    cfg->devices[cfg->ndevices++] = dv;
+}
+
+static void parse_devices(struct ctx *c, const cJSON *v, void *base)
+{
+    for_each_named(c, v, "devices", parse_device, base);
+}
+
 static void parse_store(struct ctx *c, const cJSON *v, void *base)
 {
     static const struct key keys[] = {
@@ -1102,6 +1163,9 @@ static const struct key top_keys[] = {
     {"state", K_CUSTOM, 0, 0, 0, 0, NULL, parse_state},
     {"cap", K_CUSTOM, 0, 0, 0, 0, NULL, parse_cap},
     {"store", K_CUSTOM, 0, 0, 0, 0, NULL, parse_store},
+    {"buses", K_CUSTOM, 0, 0, 0, 0, NULL, parse_buses},
+    {"devices", K_CUSTOM, 0, 0, 0, 0, NULL, parse_devices},
+    {"profiles_dir", K_STR, 0, FIELD(struct fw_config, profiles_dir), 1, 1024},
     {NULL},
 };
 
@@ -1471,6 +1535,74 @@ static int cmp_node(const void *a, const void *b)
 /* Public API                                                                                  */
 /* ------------------------------------------------------------------------------------------ */
 
+/*
+ * Modbus devices: each names a bus and a profile (a file of the profiles folder, loaded once and
+ * validated here, so check-config catches a bad register map), and becomes a station of its
+ * zone, so rules see its readings like any node's.
+ */
+static void load_devices(struct ctx *c, struct fw_config *cfg, const char *dir)
+{
+    /* `rel` is the folder as written, for messages; profiles_dir becomes the real path. */
+    char *rel = fw_xstrdup(cfg->profiles_dir ? cfg->profiles_dir : "profiles");
+    char *resolved = rel[0] == '/' ? fw_xstrdup(rel) : fw_xasprintf("%s/%s", dir, rel);
+    free(cfg->profiles_dir);
+    cfg->profiles_dir = resolved;
+    for (size_t i = 0; i < cfg->ndevices; i++) {
+        struct fw_cfg_device *dv = &cfg->devices[i];
+        size_t mark = path_key(c, "devices");
+        path_key(c, dv->id);
+        const struct fw_cfg_bus *bus = NULL;
+        for (size_t b = 0; dv->bus && b < cfg->nbuses; b++)
+            if (strcmp(cfg->buses[b].name, dv->bus) == 0)
+                bus = &cfg->buses[b];
+        if (dv->bus && !bus) {
+            size_t m2 = path_key(c, "bus");
+            err(c, "no bus named \"%s\"", dv->bus);
+            path_pop(c, m2);
+        }
+        if (bus && bus->kind == FW_BUS_RTU && (dv->unit_id < 1 || dv->unit_id > 247)) {
+            size_t m2 = path_key(c, "unit_id");
+            err(c, "must be 1..247 on an rtu bus, got %d", dv->unit_id);
+            path_pop(c, m2);
+        }
+        if (dv->zone && !fw_config_zone(cfg, dv->zone)) {
+            size_t m2 = path_key(c, "zone");
+            err(c, "no zone named \"%s\"", dv->zone);
+            path_pop(c, m2);
+        }
+        for (size_t n = 0; n < cfg->nnodes; n++)
+            if (strcmp(cfg->nodes[n].id, dv->id) == 0)
+                err(c, "a node of the same name exists: a device is a station of its own");
+        for (size_t k = 0; dv->profile && k < cfg->nprofiles; k++)
+            if (strcmp(cfg->profiles[k]->name, dv->profile) == 0)
+                dv->profile_ref = cfg->profiles[k];
+        if (dv->profile && !dv->profile_ref) {
+            char *file = fw_xasprintf("%s/%s.json", cfg->profiles_dir, dv->profile);
+            char *shown = fw_xasprintf("%s/%s.json", rel, dv->profile);
+            struct fw_profile *p = NULL;
+            if (fw_profile_load(file, shown, &p, c->errs) == 0) {
+                cfg->profiles =
+                    fw_xrealloc(cfg->profiles, (cfg->nprofiles + 1) * sizeof(*cfg->profiles));
+                cfg->profiles[cfg->nprofiles++] = p;
+                dv->profile_ref = p;
+            }
+            free(file);
+            free(shown);
+        }
+        path_pop(c, mark);
+        /* The device as a node: a station of its zone. */
+        if (dv->zone && fw_config_zone(cfg, dv->zone)) {
+            cfg->nodes = fw_xrealloc(cfg->nodes, (cfg->nnodes + 1) * sizeof(*cfg->nodes));
+            cfg->nodes[cfg->nnodes++] = (struct fw_cfg_node){
+                .id = fw_xstrdup(dv->id),
+                .zone = fw_xstrdup(dv->zone),
+                .kind = fw_xasprintf("modbus:%s", dv->profile ? dv->profile : "?"),
+            };
+        }
+    }
+    free(rel);
+}
+
 int fw_config_load(const char *path, struct fw_config **out, struct fw_cfg_errors *errs)
 {
     struct fw_config *cfg = fw_xcalloc(1, sizeof(*cfg));
@@ -1524,6 +1656,8 @@ int fw_config_load(const char *path, struct fw_config **out, struct fw_cfg_error
         free(cfg->record.dir);
         cfg->record.dir = rec;
     }
+
+    load_devices(&c, cfg, dir);
     free(dir);
 
     /* Defaults that depend on other keys. */
@@ -1637,6 +1771,23 @@ void fw_config_free(struct fw_config *cfg)
     free(cfg->state.topic_prefix);
     free(cfg->cap.sender);
     free(cfg->store.path);
+    for (size_t i = 0; i < cfg->nbuses; i++) {
+        free(cfg->buses[i].name);
+        free(cfg->buses[i].host);
+        free(cfg->buses[i].device);
+    }
+    free(cfg->buses);
+    for (size_t i = 0; i < cfg->ndevices; i++) {
+        free(cfg->devices[i].id);
+        free(cfg->devices[i].bus);
+        free(cfg->devices[i].profile);
+        free(cfg->devices[i].zone);
+    }
+    free(cfg->devices);
+    for (size_t i = 0; i < cfg->nprofiles; i++)
+        fw_profile_free(cfg->profiles[i]);
+    free(cfg->profiles);
+    free(cfg->profiles_dir);
     free(cfg->path);
     free(cfg->rules_dir);
     free(cfg->gateway_id);

@@ -17,6 +17,7 @@
 #include "forestwatch/engine.h"
 #include "forestwatch/log.h"
 #include "forestwatch/message.h"
+#include "forestwatch/modbus.h"
 #include "forestwatch/mqtt.h"
 #include "forestwatch/outbox.h"
 #include "forestwatch/record.h"
@@ -69,8 +70,9 @@ struct daemon {
     struct link_slot *links;
 
     struct fw_outbox *ob;
-    uv_timer_t pace_timer; /* when pacing holds messages back, the time they may go */
-    int64_t pace_at;       /* when pace_timer fires, 0: not armed */
+    struct fw_modbus *modbus; /* the Modbus pollers, NULL when no device is configured */
+    uv_timer_t pace_timer;    /* when pacing holds messages back, the time they may go */
+    int64_t pace_at;          /* when pace_timer fires, 0: not armed */
     uint64_t out_published, out_acked, out_dropped, out_unsaved;
     struct fw_ratelimit out_rl;
 
@@ -591,6 +593,99 @@ static void on_link_state(struct fw_mqtt_link *link, int connected, void *arg)
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* Modbus devices                                                                              */
+/* ------------------------------------------------------------------------------------------ */
+
+/* A poll's readings: the same path into the engine as an uplink's. */
+static void on_modbus_readings(struct fw_modbus *m, const struct fw_reading *r, size_t n, void *arg)
+{
+    struct daemon *d = arg;
+    (void)m;
+    if (d->stopping)
+        return;
+    int64_t now = wall_ms();
+    for (size_t i = 0; i < n; i++) {
+        record_reading(d, &r[i], now);
+        fw_engine_feed(d->engine, &r[i], now, &d->actions);
+    }
+    if (d->actions.n)
+        dispatch(d, &d->actions);
+}
+
+/* The pollers borrow the profiles of the config they were built on: free it only now. */
+static void on_modbus_closed(struct fw_modbus *m, void *arg)
+{
+    (void)m;
+    fw_config_free(arg);
+}
+
+/*
+ * Start pollers for the config's devices. Returns 0, or a negative code (logged) when the
+ * pollers cannot start: the rest of the gateway runs on.
+ */
+static int modbus_start(struct daemon *d)
+{
+    const struct fw_config *cfg = d->cfg;
+    if (!cfg->ndevices)
+        return 0;
+    struct fw_modbus_bus_cfg *buses = fw_xcalloc(cfg->nbuses + 1, sizeof(*buses));
+    struct fw_modbus_device_cfg *devs = fw_xcalloc(cfg->ndevices + 1, sizeof(*devs));
+    static const char parity[] = {'N', 'E', 'O'};
+    for (size_t i = 0; i < cfg->nbuses; i++) {
+        const struct fw_cfg_bus *b = &cfg->buses[i];
+        buses[i] = (struct fw_modbus_bus_cfg){
+            .name = b->name,
+            .kind = b->kind == FW_BUS_TCP ? FW_MODBUS_TCP : FW_MODBUS_RTU,
+            .host = b->host,
+            .port = b->port,
+            .device = b->device,
+            .baud = b->baud,
+            .parity = parity[b->parity],
+            .data_bits = b->data_bits,
+            .stop_bits = b->stop_bits,
+            .rs485 = b->rs485,
+            .pause_ms = b->pause_ms,
+        };
+    }
+    for (size_t i = 0; i < cfg->ndevices; i++) {
+        const struct fw_cfg_device *v = &cfg->devices[i];
+        devs[i] = (struct fw_modbus_device_cfg){
+            .name = v->id,
+            .zone = v->zone,
+            .bus = v->bus,
+            .unit_id = v->unit_id,
+            .profile = v->profile_ref,
+            .interval_ms = v->interval_ms,
+            .timeout_ms = v->timeout_ms,
+            .retries = v->retries,
+        };
+    }
+    int rc = fw_modbus_new(d->loop, buses, cfg->nbuses, devs, cfg->ndevices, on_modbus_readings, d,
+                           &d->modbus);
+    if (rc < 0)
+        FW_LOG(FW_LOG_ERR, "modbus: cannot start the pollers: %s", uv_strerror(rc));
+    else
+        FW_LOG(FW_LOG_NOTICE, "modbus: polling %zu devices on %zu buses", cfg->ndevices,
+               cfg->nbuses);
+    free(buses);
+    free(devs);
+    return rc;
+}
+
+/*
+ * Stop the pollers; `cfg` (their config, or NULL) is freed once they are closed. Returns 1 when
+ * it took `cfg` over.
+ */
+static int modbus_stop(struct daemon *d, struct fw_config *cfg)
+{
+    if (!d->modbus)
+        return 0;
+    fw_modbus_close(d->modbus, on_modbus_closed, cfg);
+    d->modbus = NULL;
+    return cfg != NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Links                                                                                       */
 /* ------------------------------------------------------------------------------------------ */
 
@@ -852,7 +947,11 @@ static void reload(struct daemon *d)
     dispatch(d, &d->actions);
     publish_all_state(d, 0);
     fw_engine_free(old_engine);
-    fw_config_free(old);
+    /* Pollers restart on the new devices; the old ones keep the old config until closed. */
+    int kept = modbus_stop(d, old);
+    modbus_start(d);
+    if (!kept)
+        fw_config_free(old);
     watches_apply(d);
     FW_LOG(FW_LOG_NOTICE, "daemon: reload: done: %zu rules, %zu nodes, %zu zones", cfg->nrules,
            cfg->nnodes, cfg->nzones);
@@ -931,6 +1030,7 @@ static void close_all(struct daemon *d)
     uv_close((uv_handle_t *)&d->sig_term, NULL);
     uv_close((uv_handle_t *)&d->sig_int, NULL);
     uv_close((uv_handle_t *)&d->sig_hup, NULL);
+    modbus_stop(d, NULL);
     while (d->links) {
         struct link_slot *s = d->links;
         d->links = s->next;
@@ -1078,6 +1178,7 @@ int main(int argc, char **argv)
         d.stopping = 1;
         close_all(&d);
     } else {
+        modbus_start(&d);
         FW_LOG(FW_LOG_NOTICE, "daemon: started: gateway \"%s\", %zu brokers, %zu rules, %zu nodes",
                d.cfg->gateway_id, d.cfg->nbrokers, d.cfg->nrules, d.cfg->nnodes);
     }

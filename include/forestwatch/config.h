@@ -169,6 +169,38 @@ struct fw_cfg_acks {
     char *topic;
 };
 
+/* A Modbus bus: a TCP endpoint or a serial port (docs/modbus.md). */
+enum fw_cfg_bus_kind { FW_BUS_TCP, FW_BUS_RTU };
+
+struct fw_cfg_bus {
+    char *name;
+    enum fw_cfg_bus_kind kind;
+    char *host; /* tcp */
+    int port;
+    char *device; /* rtu: the serial device */
+    int baud;
+    int parity; /* 0 'N', 1 'E', 2 'O' */
+    int data_bits;
+    int stop_bits;
+    bool rs485;
+    int64_t pause_ms; /* between two requests, on top of the inter-frame gap */
+};
+
+struct fw_profile;
+
+/* A Modbus device; each is also a station (a node of its zone) named by its id. */
+struct fw_cfg_device {
+    char *id;
+    char *bus;
+    int unit_id;
+    char *profile; /* the name of a file in the profiles folder, without ".json" */
+    char *zone;
+    int64_t interval_ms;
+    int64_t timeout_ms;
+    int retries;
+    const struct fw_profile *profile_ref; /* loaded by the loader, owned by the config */
+};
+
 /* The durable outbox and alert history (docs/outbox.md). */
 struct fw_cfg_store {
     char *path; /* the SQLite file; relative paths are resolved against the config's folder */
@@ -240,6 +272,13 @@ struct fw_config {
     struct fw_cfg_state state;
     struct fw_cfg_cap cap;
     struct fw_cfg_store store;
+    struct fw_cfg_bus *buses;
+    size_t nbuses;
+    struct fw_cfg_device *devices;
+    size_t ndevices;
+    char *profiles_dir;           /* resolved; NULL: no profiles folder */
+    struct fw_profile **profiles; /* the profiles the devices use, each loaded once */
+    size_t nprofiles;
 };
 
 /* The errors of one load, in the order found. */
