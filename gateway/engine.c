@@ -40,6 +40,7 @@ struct fw_engine {
     size_t nslots;             /* a power of two, at least twice ninst */
     struct trigger **triggers; /* per metric: the rules that read it, ended by rule SIZE_MAX */
     int nmetrics;
+    size_t **inhibitors; /* per rule: the rules that inhibit it, ended by SIZE_MAX */
     size_t **zone_nodes; /* per zone: indexes of its nodes in cfg->nodes */
     size_t *zone_nnodes;
     struct fw_expr_env env;
@@ -168,6 +169,19 @@ struct fw_engine *fw_engine_new(const struct fw_config *cfg)
         e->triggers[m] = list;
     }
 
+    /* Who inhibits whom, once: it is asked at every evaluation of a firing alert. */
+    e->inhibitors = fw_xcalloc(cfg->nrules + 1, sizeof(*e->inhibitors));
+    for (size_t r = 0; r < cfg->nrules; r++) {
+        size_t n = 0;
+        e->inhibitors[r] = fw_xmalloc((cfg->nrules + 1) * sizeof(size_t));
+        for (size_t o = 0; o < cfg->nrules; o++)
+            for (size_t k = 0; k < cfg->rules[o].ninhibits; k++)
+                if (strcmp(cfg->rules[o].inhibits[k], cfg->rules[r].name) == 0) {
+                    e->inhibitors[r][n++] = o;
+                    break;
+                }
+        e->inhibitors[r][n] = SIZE_MAX;
+    }
     e->zone_nodes = fw_xcalloc(cfg->nzones + 1, sizeof(*e->zone_nodes));
     e->zone_nnodes = fw_xcalloc(cfg->nzones + 1, sizeof(*e->zone_nnodes));
     for (size_t z = 0; z < cfg->nzones; z++) {
@@ -194,6 +208,9 @@ void fw_engine_free(struct fw_engine *e)
     for (int m = 0; m < e->nmetrics; m++)
         free(e->triggers[m]);
     free(e->triggers);
+    for (size_t r = 0; r < e->cfg->nrules; r++)
+        free(e->inhibitors[r]);
+    free(e->inhibitors);
     for (size_t z = 0; z < e->cfg->nzones; z++)
         free(e->zone_nodes[z]);
     free(e->zone_nodes);
@@ -266,21 +283,19 @@ static int inhibited(const struct fw_engine *e, const struct fw_cfg_rule *rule,
                      const struct fw_rule_instance *in)
 {
     const struct fw_config *cfg = e->cfg;
+    const size_t *who = e->inhibitors[rule - cfg->rules];
+    if (*who == SIZE_MAX)
+        return 0; /* the usual case: nothing inhibits this rule */
     const struct fw_cfg_zone *z = in->zone[0] ? fw_config_zone(cfg, in->zone) : NULL;
     if (!z)
         return 0;
-    for (size_t r = 0; r < cfg->nrules; r++) {
-        const struct fw_cfg_rule *other = &cfg->rules[r];
-        int names_it = 0;
-        for (size_t k = 0; k < other->ninhibits; k++)
-            names_it |= strcmp(other->inhibits[k], rule->name) == 0;
-        if (!names_it)
-            continue;
+    size_t zi = (size_t)(z - cfg->zones);
+    for (; *who != SIZE_MAX; who++) {
+        const struct fw_cfg_rule *other = &cfg->rules[*who];
         /* Its contexts in this zone: the zone itself, or each of the zone's stations. */
         const struct fw_rule_instance *x = inst_find(e, other->name, z->id);
         if (x && x->phase == FW_RULE_FIRING && x->announced)
             return 1;
-        size_t zi = (size_t)(z - cfg->zones);
         for (size_t k = 0; k < e->zone_nnodes[zi]; k++) {
             x = inst_find(e, other->name, cfg->nodes[e->zone_nodes[zi][k]].id);
             if (x && x->phase == FW_RULE_FIRING && x->announced)
