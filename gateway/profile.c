@@ -125,7 +125,16 @@ double fw_profile_raw(const struct fw_profile_point *p, const uint16_t *regs)
 
 double fw_profile_value(const struct fw_profile_point *p, const uint16_t *regs)
 {
-    return fw_profile_raw(p, regs) * p->scale + p->offset;
+    double raw = fw_profile_raw(p, regs);
+    /* A float32 carries about 7 significant digits; the rest of its value widened to double
+     * (174.57492065429688) is an artefact that an alert would show as precision the sensor
+     * does not have. */
+    if (p->type == FW_TYPE_FLOAT32 && isfinite(raw)) {
+        char buf[32];
+        snprintf(buf, sizeof(buf), "%.7g", raw);
+        raw = strtod(buf, NULL);
+    }
+    return raw * p->scale + p->offset;
 }
 
 int fw_profile_plausible(const struct fw_profile_point *p, double v)

@@ -3,7 +3,8 @@
 #
 # The forestwatch demo, all on loopback: a private mosquitto on a free port, forestwatchd with a
 # copy of config/ pointed at it, the field-node simulator with a smoke plume at one node after a
-# few rounds, and a "duty officer's screen" that prints each alert the bureaus receive. Runs for
+# few rounds, the Modbus sensor simulator (a weather station, and a smoke sensor whose fire starts
+# after 15 s), and a "duty officer's screen" that prints each alert the bureaus receive. Runs for
 # DEMO_SECONDS (default 40) or until Ctrl-C, then stops every process it started. Everything it
 # writes goes to a temp dir, which is removed at the end (set DEMO_KEEP=1 to keep it).
 #
@@ -84,10 +85,11 @@ for line in sys.stdin:
         a = json.loads(payload)
         zone = a.get("zone") or {}
         firing = a.get("status") == "firing"
+        kind = a.get("kind", a.get("status"))
         cond = "%s %s %s" % (a.get("op"), a.get("threshold"), "" if firing else "no more")
         chief = (zone.get("forest_chief") or {}).get("name", "?")
         print("%s %-24s %-8s %-11s %-14s %s=%s (%s) %s, forest chief %s, at %s" % (
-            "!!" if firing else "ok", topic, a.get("status"), a.get("rule"), a.get("node"),
+            "!!" if firing else "ok", topic, kind, a.get("rule"), a.get("node"),
             a.get("metric"), a.get("value"), cond.strip(),
             zone.get("name") or zone.get("id"), chief, a.get("time")))
     except ValueError:
@@ -97,8 +99,38 @@ pids="$! $pids"
 mosquitto_sub -h 127.0.0.1 -p "$port" -q 1 -t 'bureau/+/alerts' -F '%t %p' >"$tmp/alerts.fifo" &
 pids="$! $pids"
 
-# 3. The gateway.
+# 3. Modbus sensors: a CWT-UWD weather station in grid 3 and an (example) smoke sensor in grid 7
+# whose fire scenario starts after 15 s, polled by the gateway over Modbus TCP.
+"$build/fw-modbus-sim" --scenario fire --fire-after 15 --tcp 127.0.0.1:0 \
+    --unit "1:$src/config/profiles/cwt-uwd.json" \
+    --unit "2:$src/config/profiles/example-smoke.json" </dev/null >"$tmp/modbus-sim.out" \
+    2>"$tmp/modbus-sim.log" &
+pids="$! $pids"
+n=0
+until grep -q ready "$tmp/modbus-sim.out" 2>/dev/null; do
+    n=$((n + 1))
+    [ $n -lt 100 ] || die "fw-modbus-sim did not start (see $tmp/modbus-sim.log)"
+    sleep 0.1
+done
+modbus_port=$(sed -n 's/^tcp .*:\([0-9]*\)$/\1/p' "$tmp/modbus-sim.out")
+say "Modbus sensors on 127.0.0.1:$modbus_port (weather station in grid 3, smoke sensor in grid 7)"
+
+# 4. The gateway.
 python3 "$helper" mkconfig --port "$port" --out "$tmp/config" >/dev/null
+python3 -B - "$tmp/config/forestwatch.json" "$modbus_port" "$src/config/profiles" <<'PY'
+import json, sys
+path, port, profiles = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+cfg = json.load(open(path))
+cfg["profiles_dir"] = profiles
+cfg["buses"] = {"sim": {"kind": "tcp", "host": "127.0.0.1", "port": port}}
+cfg["devices"] = {
+    "bs03-wx-modbus": {"bus": "sim", "unit_id": 1, "profile": "cwt-uwd", "zone": "bs-03",
+                       "interval_ms": 2000},
+    "bs07-smoke-modbus": {"bus": "sim", "unit_id": 2, "profile": "example-smoke",
+                          "zone": "bs-07", "interval_ms": 1000},
+}
+json.dump(cfg, open(path, "w"), ensure_ascii=False, indent=1)
+PY
 "$build/forestwatchd" -c "$tmp/config/forestwatch.json" -v info 2>"$tmp/forestwatchd.log" &
 daemon=$!
 pids="$daemon $pids"
@@ -113,7 +145,7 @@ if ! mosquitto_sub -h 127.0.0.1 -p "$port" -t "$status_topic" -C 1 -W 10 2>/dev/
 fi
 say "forestwatchd online (log: $tmp/forestwatchd.log)"
 
-# 4. The field nodes, with a smoke plume at bs03-smoke-01 after $spike rounds.
+# 5. The field nodes, with a smoke plume at bs03-smoke-01 after $spike rounds.
 say "field nodes reporting every ${interval} ms; smoke plume at bs03-smoke-01 after $spike rounds"
 say "running for $seconds s (Ctrl-C to stop)"
 "$build/fw-fieldsim" -h 127.0.0.1 -p "$port" -i "$interval" --spike-after "$spike" \

@@ -431,3 +431,20 @@ FW_TEST(load_missing_file)
     ASSERT_TRUE(p == NULL);
     fw_cfg_errors_clear(&errs);
 }
+
+/* A float32 value carries 7 significant digits, not the 17 of its widening to double. */
+FW_TEST(float32_keeps_its_own_precision)
+{
+    struct fw_profile_point p = pt(FW_TYPE_FLOAT32, FW_ORDER_ABCD);
+    uint16_t regs[2];
+    float f = 174.5749f; /* as a sensor would send it: 174.57492065429688 widened */
+    uint32_t w;
+    memcpy(&w, &f, sizeof(w));
+    regs[0] = (uint16_t)(w >> 16);
+    regs[1] = (uint16_t)w;
+    ASSERT_TRUE((double)f != 174.5749); /* the artefact the decoder must not pass on */
+    ASSERT_DBL_NEAR(fw_profile_value(&p, regs), 174.5749, 0);
+    p.scale = 10; /* scale and offset apply to the rounded value */
+    p.offset = 1;
+    ASSERT_DBL_NEAR(fw_profile_value(&p, regs), 1746.749, 1e-9);
+}
