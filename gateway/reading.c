@@ -38,6 +38,10 @@ static const struct fw_metric metrics[] = {
      FW_METRIC_ZONE},
     {"fire_danger_level_tomorrow", "level", NULL, 1, 5,
      "tomorrow's expected fire-danger level, from the forecast", FW_METRIC_ZONE},
+    /* Derived per zone by the pest models: the soonest expected stage of any pest of the zone. */
+    {"pest_days_to_stage", "d", NULL, 0, 366,
+     "days until the next stage of a pest of the zone is expected (degree-day forecast)",
+     FW_METRIC_ZONE},
 };
 
 const struct fw_metric *fw_metric_find(const char *name)
