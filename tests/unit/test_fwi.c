@@ -4,7 +4,7 @@
  * (printed table and full precision, C = 147.2), the cffdrs 1.10.0 test data (default C, with and
  * without the latitude adjustment), GEFF's one-day values, cffdrs hourly FFMC and fireDanger's
  * Nesterov index; then input validation and range properties over many random days. The data
- * files are copies of /work/shared/reference/fire (tests/data/fire), read with csv_test.h, which
+ * files are copies of the published reference data (tests/data/fire), read with csv_test.h, which
  * reports file:line for every problem, so a damaged data file fails loudly.
  */
 #include "forestwatch/fwi.h"
