@@ -379,7 +379,17 @@ static void add_info(cJSON *infos, const struct fw_config *cfg, const struct fw_
     add_param(ps, "gateway", cfg->gateway_id);
     add_param(ps, "rule", a->rule);
     add_param(ps, "status", fw_alert_status_str(a->status));
+    add_param(ps, "kind", fw_alert_kind_str(a->kind));
+    add_param_num(ps, "seq", a->seq);
     add_param(ps, "cause", fw_alert_cause_str(a->cause));
+    /* The zone's responsible forest chief: the person a duty officer calls first. */
+    if (z && z->forest_chief.name) {
+        char *chief = z->forest_chief.phone
+                          ? fw_xasprintf("%s %s", z->forest_chief.name, z->forest_chief.phone)
+                          : fw_xstrdup(z->forest_chief.name);
+        add_param(ps, "forest_chief", chief);
+        free(chief);
+    }
     if (a->station[0])
         add_param(ps, "node", a->station);
     if (a->metric) {
@@ -394,6 +404,11 @@ static void add_info(cJSON *infos, const struct fw_config *cfg, const struct fw_
     }
     cap_time(a->event_ms, msg->utc_offset_min, t);
     add_param(ps, "time", t);
+    if (a->acked) {
+        add_param(ps, "acknowledged_by", a->acked_by);
+        cap_time(a->acked_ms, msg->utc_offset_min, t);
+        add_param(ps, "acknowledged_time", t);
+    }
     if (!isnan(a->level)) {
         add_param_num(ps, "level", a->level);
         const char *colour = fw_cap_level_colour(level_class(a->level), zh);

@@ -666,7 +666,8 @@ static void parse_route(struct ctx *c, const cJSON *m, void *arg)
         {NULL},
     };
     struct fw_config *cfg = arg;
-    struct fw_cfg_route r = {.qos = 1};
+    /* Every message a bureau receives is a CAP 1.2 alert unless the route asks otherwise. */
+    struct fw_cfg_route r = {.qos = 1, .format = FW_FORMAT_CAP_XML};
     r.name = fw_xstrdup(m->string);
     apply_keys(c, m, keys, &r);
     if (r.topic && !topic_ok(r.topic, 0)) {

@@ -77,26 +77,31 @@ say "mosquitto on 127.0.0.1:$port"
 # 2. The duty officers' screen: one line per alert, from both bureaus' topics.
 # A fifo rather than a pipe, so both ends are processes we know by pid and can stop.
 mkfifo "$tmp/alerts.fifo"
-python3 -u -c '
-import json, sys
+python3 -u -B -c '
+import binascii, sys
+sys.path.insert(0, sys.argv[1])
+import fwtest  # reads a CAP alert (XML or JSON) as the tests do
 for line in sys.stdin:
-    topic, _, payload = line.rstrip("\n").partition(" ")
+    topic, _, hexed = line.rstrip("\n").partition(" ")
+    payload = binascii.unhexlify(hexed).decode("utf-8", "replace")
     try:
-        a = json.loads(payload)
+        m = fwtest.Message(topic, payload.encode(), False, 1)
+        a = m.json
         zone = a.get("zone") or {}
         firing = a.get("status") == "firing"
         kind = a.get("kind", a.get("status"))
+        fmt = "CAP " + a["_cap"]["msgType"] if "_cap" in a else "JSON"
         cond = "%s %s %s" % (a.get("op"), a.get("threshold"), "" if firing else "no more")
         chief = (zone.get("forest_chief") or {}).get("name", "?")
-        print("%s %-24s %-8s %-11s %-14s %s=%s (%s) %s, forest chief %s, at %s" % (
-            "!!" if firing else "ok", topic, kind, a.get("rule"), a.get("node"),
-            a.get("metric"), a.get("value"), cond.strip(),
+        print("%s %-24s %-10s %-8s %-11s %-14s %s=%g (%s) %s, forest chief %s, at %s" % (
+            "!!" if firing else "ok", topic, fmt, kind, a.get("rule"), a.get("node"),
+            a.get("metric"), a.get("value") or 0, cond.strip(),
             zone.get("name") or zone.get("id"), chief, a.get("time")))
-    except ValueError:
-        print("?? %s %s" % (topic, payload[:200]))
-' <"$tmp/alerts.fifo" &
+    except Exception as e:
+        print("?? %s %s (%s)" % (topic, payload[:200], e))
+' "$src/tests/integration" <"$tmp/alerts.fifo" &
 pids="$! $pids"
-mosquitto_sub -h 127.0.0.1 -p "$port" -q 1 -t 'bureau/+/alerts' -F '%t %p' >"$tmp/alerts.fifo" &
+mosquitto_sub -h 127.0.0.1 -p "$port" -q 1 -t 'bureau/+/alerts' -F '%t %x' >"$tmp/alerts.fifo" &
 pids="$! $pids"
 
 # 3. Modbus sensors: a CWT-UWD weather station in grid 3 and an (example) smoke sensor in grid 7

@@ -11,6 +11,7 @@
 # printed. Run as a program, it also generates a demo config (see `mkconfig` at the bottom).
 
 import binascii
+import datetime
 import itertools
 import json
 import os
@@ -26,6 +27,7 @@ import tempfile
 import threading
 import time
 import traceback
+import xml.etree.ElementTree as ET
 
 # Bound of every single wait in the tests; generous because CI machines stall, but finite so a
 # broken daemon fails the test instead of hanging it.
@@ -320,10 +322,23 @@ class Message:
 
     @property
     def json(self):
+        """The payload as a dict. A CAP 1.2 alert (XML or its JSON rendering) is read into the
+        flat form of the project's own alert JSON (cap_flatten), so a test reads an alert the
+        same whatever its route's format; the CAP document itself is under "_cap"."""
+        text = self.text.lstrip()
+        if text.startswith("<"):
+            try:
+                return cap_flatten(cap_from_xml(text))
+            except (ET.ParseError, KeyError, ValueError) as e:
+                fail("message on %s is not a readable CAP alert (%s): %r"
+                     % (self.topic, e, self.payload[:300]))
         try:
-            return json.loads(self.payload)
+            obj = json.loads(self.payload)
         except ValueError:
             fail("message on %s is not JSON: %r" % (self.topic, self.payload[:200]))
+        if isinstance(obj, dict) and "identifier" in obj and "info" in obj:
+            return cap_flatten(obj)
+        return obj
 
     def __repr__(self):
         return "<%s%s %s>" % (self.topic, " (retained)" if self.retained else "",
@@ -559,6 +574,8 @@ class Env:
         self.daemons = []
         self.broker = Broker(self.workdir)
         self.extra_brokers = []
+        self.subscribers = []
+        self.extra_cap = []  # CAP payloads a test received by its own means, to validate too
 
     def setup(self):
         self.broker.start()
@@ -588,7 +605,9 @@ class Env:
         return d
 
     def subscribe(self, topic, name=None, broker=None):
-        return Subscriber(self, topic, name, broker).start()
+        sub = Subscriber(self, topic, name, broker).start()
+        self.subscribers.append(sub)
+        return sub
 
     def add_broker(self, name, persistent=False):
         """Another private broker (the bureaus may each run their own), stopped at close."""
@@ -673,6 +692,39 @@ class Env:
         for b in [self.broker] + self.extra_brokers:
             sys.stderr.write("\n===== %s.log =====\n%s\n" % (b.name, b.log_text()))
 
+    def validate_cap(self):
+        """Every CAP alert any subscriber of this test received: XML against the CAP 1.2
+        schema (xmllint) and the rules the schema cannot check (forestwatch cap-check); the JSON
+        rendering against the same rules, in cap_json_problems. Fails the test on any."""
+        xml, js = [t for t in self.extra_cap if t.lstrip().startswith("<")], []
+        for sub in self.subscribers:
+            for m in sub.seen:
+                t = m.text.lstrip()
+                if t.startswith("<"):
+                    xml.append(t)
+                elif t.startswith("{") and '"identifier"' in t and '"info"' in t:
+                    js.append((m.topic, t))
+        for topic, t in js:
+            problems = cap_json_problems(json.loads(t))
+            check(not problems, "CAP JSON on %s: %s: %s" % (topic, "; ".join(problems), t[:300]))
+        if not xml:
+            return len(xml), len(js)
+        folder = os.path.join(self.workdir, "cap")
+        os.makedirs(folder, exist_ok=True)
+        paths = []
+        for i, t in enumerate(xml):
+            paths.append(os.path.join(folder, "alert-%04d.xml" % i))
+            with open(paths[-1], "w") as f:
+                f.write(t)
+        res = subprocess.run(["xmllint", "--noout", "--schema", CAP_XSD] + paths,
+                             capture_output=True, text=True)
+        check(res.returncode == 0, "CAP XML fails the schema: %s" % res.stderr[-2000:])
+        res = subprocess.run([binary("forestwatch"), "cap-check"] + paths, capture_output=True,
+                             text=True)
+        check(res.returncode == 0, "CAP XML fails cap-check: %s"
+              % "\n".join(l for l in res.stdout.splitlines() if "CAP OK" not in l)[:2000])
+        return len(xml), len(js)
+
     def close(self, ok):
         for p in reversed(self.processes):
             if p.poll() is None:
@@ -741,6 +793,10 @@ def run(test):
         env = Env()
         env.setup()
         test(env)
+        nxml, njson = env.validate_cap()
+        if nxml or njson:
+            log("CAP: %d XML alerts valid against the CAP 1.2 schema and cap-check, %d CAP JSON "
+                "alerts checked" % (nxml, njson))
         ok = True
     except TestFailure as e:
         print("%s: FAIL: %s" % (name, e))
@@ -895,3 +951,115 @@ class MqttSession:
     def close(self):
         self._stop.set()
         self._thread.join(timeout=5)
+
+
+# -- CAP 1.2 ---------------------------------------------------------------------------------
+
+CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
+CAP_XSD = os.path.join(source_dir(), "tests", "data", "cap", "CAP-v1.2.xsd")
+CAP_REPEATING = ("info", "parameter", "area", "polygon", "circle", "geocode", "category",
+                 "responseType", "eventCode", "resource", "code")
+CAP_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
+CAP_ID = re.compile(r"^[^ ,<&]+$")
+
+
+def _cap_element(el):
+    """An element of the CAP XML as the JSON rendering writes it (docs/cap.md)."""
+    children = list(el)
+    if not children:
+        return el.text or ""
+    out = {}
+    for c in children:
+        name = c.tag.split("}", 1)[-1]
+        value = _cap_element(c)
+        if name in CAP_REPEATING:
+            out.setdefault(name, []).append(value)
+        else:
+            out[name] = value
+    return out
+
+
+def cap_from_xml(text):
+    root = ET.fromstring(text)
+    if root.tag != "{%s}alert" % CAP_NS:
+        raise ValueError("not a CAP 1.2 alert: %s" % root.tag)
+    return _cap_element(root)
+
+
+def _utc(cap_time):
+    """A CAP time (numeric offset) as the project's UTC form, whole seconds."""
+    d = datetime.datetime.fromisoformat(cap_time)
+    return d.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _contact(text):
+    name, _, phone = text.rpartition(" ") if " " in text else (text, "", "")
+    return {"name": name, "phone": phone} if phone else {"name": text}
+
+
+def cap_flatten(cap):
+    """A CAP alert read into the fields of the project's alert JSON (docs/alerts.md)."""
+    infos = cap["info"]
+    by_lang = {i.get("language"): i for i in infos}
+    en = by_lang.get("en-US", infos[0])
+    zh = by_lang.get("zh-CN", infos[0])
+    params = {p["valueName"].split(":", 1)[-1]: p["value"] for p in en.get("parameter", [])}
+    flat = {
+        "id": params["alert_id"], "gateway": params.get("gateway"),
+        "status": params["status"], "kind": params.get("kind"),
+        "seq": int(params["seq"]) if "seq" in params else None, "cause": params.get("cause"),
+        "rule": params["rule"], "severity": en["severity"], "urgency": en["urgency"],
+        "certainty": en["certainty"], "category": en["category"][0],
+        "time": _utc(params["time"]), "sent": _utc(cap["sent"]),
+        "headline": {"zh-CN": zh.get("headline"), "en-US": en.get("headline")},
+        "description": {"zh-CN": zh.get("description"), "en-US": en.get("description")},
+        "_cap": cap,
+    }
+    for key in ("node", "metric", "unit", "op"):
+        if key in params:
+            flat[key] = params[key]
+    for key in ("value", "threshold", "level"):
+        if key in params:
+            flat[key] = float(params[key])
+    areas = en.get("area", [])
+    if areas:
+        geo = {g["valueName"].split(":", 1)[-1]: g["value"] for g in areas[0].get("geocode", [])}
+        zone = {"id": geo.get("zone"), "name": zh.get("area", [{}])[0].get("areaDesc")}
+        if "forest_chief" in params:
+            zone["forest_chief"] = _contact(params["forest_chief"])
+        flat["zone"] = zone
+    if "acknowledged_by" in params:
+        flat["acknowledged"] = {"by": params["acknowledged_by"],
+                                "time": _utc(params["acknowledged_time"])}
+    return flat
+
+
+def cap_json_problems(cap):
+    """What the CAP JSON rendering breaks of the CAP 1.2 rules (the schema's and the text's)."""
+    p = []
+    for key in ("identifier", "sender", "sent", "status", "msgType", "scope", "info"):
+        if key not in cap:
+            p.append("missing %s" % key)
+    if p:
+        return p
+    for key in ("identifier", "sender"):
+        if not CAP_ID.match(cap[key]):
+            p.append("%s %r has a space, comma, < or &" % (key, cap[key]))
+    if not CAP_TIME.match(cap["sent"]) or cap["sent"].endswith("+00:00"):
+        p.append("sent %r: not a CAP time (numeric offset, -00:00 for UTC)" % cap["sent"])
+    if cap["status"] not in ("Actual", "Exercise", "System", "Test", "Draft"):
+        p.append("status %r" % cap["status"])
+    if cap["msgType"] not in ("Alert", "Update", "Cancel", "Ack", "Error"):
+        p.append("msgType %r" % cap["msgType"])
+    if cap["msgType"] in ("Update", "Cancel") and not cap.get("references"):
+        p.append("an %s without references" % cap["msgType"])
+    for info in cap["info"]:
+        for key in ("category", "event", "urgency", "severity", "certainty"):
+            if key not in info:
+                p.append("info without %s" % key)
+        for area in info.get("area", []):
+            for poly in area.get("polygon", []):
+                pairs = poly.split()
+                if len(pairs) < 4 or pairs[0] != pairs[-1]:
+                    p.append("polygon %r: at least 4 pairs, first equal to last" % poly)
+    return p

@@ -65,10 +65,10 @@ def test(env):
     check(refs and tag(first, "identifier") in refs and tag(first, "sent") in refs,
           "the resolution must reference the Alert: %s vs %s" % (refs, tag(first, "identifier")))
 
-    alert = emergency.next(what="the Alert as CAP JSON").json
+    alert = emergency.next(what="the Alert as CAP JSON").json["_cap"]
     check(alert.get("msgType") == "Alert" and isinstance(alert.get("info"), list)
           and len(alert["info"]) == 2, "CAP JSON: %s" % alert)
-    res = emergency.next(what="the resolution as CAP JSON").json
+    res = emergency.next(what="the resolution as CAP JSON").json["_cap"]
     check(res.get("msgType") == "Update" and alert["identifier"] in res.get("references", ""),
           "CAP JSON resolution: %s" % res)
     daemon.stop()

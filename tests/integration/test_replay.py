@@ -11,6 +11,7 @@
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -31,9 +32,14 @@ EXTRA_RULES = {
 
 
 def key(alert):
+    """What live and replay must agree on. The route sends CAP, whose times have whole
+    seconds, while replay --json writes the project's JSON with milliseconds: compare the
+    seconds, and values as numbers."""
+    time = re.sub(r"\.\d+Z$", "Z", alert.get("time") or "")
+    value = alert.get("value")
     return (alert.get("id"), alert.get("status"), alert.get("rule"),
-            alert.get("zone", {}).get("id"), alert.get("node"), alert.get("value"),
-            alert.get("time"))
+            alert.get("zone", {}).get("id"), alert.get("node"),
+            None if value is None else float(value), time)
 
 
 def configure(env):
