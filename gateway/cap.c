@@ -439,7 +439,7 @@ static int msg_ok(const struct fw_cap_msg *m, const char *sender)
     return !(m->circle_radius_km < 0) && isfinite(m->circle_radius_km);
 }
 
-static int build(const struct fw_config *cfg, const struct fw_alert *a,
+static int build(const struct fw_config *cfg, const struct fw_alert *const *as, size_t n,
                  const struct fw_cap_msg *msg, cJSON **out)
 {
     static const char *const types[] = {"Alert", "Update", "Cancel"};
@@ -449,7 +449,7 @@ static int build(const struct fw_config *cfg, const struct fw_alert *a,
     char t[FW_TIME_STRLEN];
     cJSON *o = NULL;
     int rc = -EINVAL;
-    if (!msg_ok(msg, sender))
+    if (!msg_ok(msg, sender) || n == 0)
         goto fail;
     o = cJSON_CreateObject();
     FW_ASSERT(o);
@@ -478,16 +478,30 @@ static int build(const struct fw_config *cfg, const struct fw_alert *a,
         add_text(o, "references", b.p);
         free(b.p);
     }
-    /* The episode, so that a receiver can collate its messages (<incidents>, 3.2.1). */
-    char incident[FW_CAP_IDENTIFIER_MAX];
-    size_t at = 0;
-    if (pct_encode(incident, sizeof(incident), &at, a->id) == 0 && at > 0)
-        add_text(o, "incidents", incident);
+    /* The episodes, so that a receiver can collate their messages (<incidents>, 3.2.1: a
+     * space-separated list). */
+    struct buf inc = {0};
+    for (size_t i = 0; i < n; i++) {
+        char incident[FW_CAP_IDENTIFIER_MAX];
+        size_t at = 0;
+        if (pct_encode(incident, sizeof(incident), &at, as[i]->id) == 0 && at > 0) {
+            if (inc.p)
+                buf_str(&inc, " ");
+            buf_str(&inc, incident);
+        }
+    }
+    if (inc.p)
+        add_text(o, "incidents", inc.p);
+    free(inc.p);
 
-    const struct fw_cfg_zone *z = a->zone[0] ? fw_config_zone(cfg, a->zone) : NULL;
+    /* One event per pair of info blocks (zh-CN, en-US): a group carries several (3.2.2). */
     cJSON *infos = add_array(o, "info");
-    add_info(infos, cfg, a, z, msg, FW_MESSAGE_ZH_CN);
-    add_info(infos, cfg, a, z, msg, FW_MESSAGE_EN_US);
+    for (size_t i = 0; i < n; i++) {
+        const struct fw_alert *a = as[i];
+        const struct fw_cfg_zone *z = a->zone[0] ? fw_config_zone(cfg, a->zone) : NULL;
+        add_info(infos, cfg, a, z, msg, FW_MESSAGE_ZH_CN);
+        add_info(infos, cfg, a, z, msg, FW_MESSAGE_EN_US);
+    }
     *out = o;
     free(sender);
     return 0;
@@ -569,11 +583,11 @@ static void xml_element(struct buf *b, const char *name, const cJSON *v, int dep
     buf_str(b, ">\n");
 }
 
-int fw_cap_xml(const struct fw_config *cfg, const struct fw_alert *a, const struct fw_cap_msg *msg,
-               char **out)
+int fw_cap_xml_group(const struct fw_config *cfg, const struct fw_alert *const *as, size_t n,
+                     const struct fw_cap_msg *msg, char **out)
 {
     cJSON *o;
-    int rc = build(cfg, a, msg, &o);
+    int rc = build(cfg, as, n, msg, &o);
     if (rc < 0)
         return rc;
     struct buf b = {0};
@@ -586,17 +600,29 @@ int fw_cap_xml(const struct fw_config *cfg, const struct fw_alert *a, const stru
     return 0;
 }
 
-int fw_cap_json(const struct fw_config *cfg, const struct fw_alert *a, const struct fw_cap_msg *msg,
-                char **out)
+int fw_cap_json_group(const struct fw_config *cfg, const struct fw_alert *const *as, size_t n,
+                      const struct fw_cap_msg *msg, char **out)
 {
     cJSON *o;
-    int rc = build(cfg, a, msg, &o);
+    int rc = build(cfg, as, n, msg, &o);
     if (rc < 0)
         return rc;
     *out = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     FW_ASSERT(*out);
     return 0;
+}
+
+int fw_cap_xml(const struct fw_config *cfg, const struct fw_alert *a, const struct fw_cap_msg *msg,
+               char **out)
+{
+    return fw_cap_xml_group(cfg, &a, 1, msg, out);
+}
+
+int fw_cap_json(const struct fw_config *cfg, const struct fw_alert *a, const struct fw_cap_msg *msg,
+                char **out)
+{
+    return fw_cap_json_group(cfg, &a, 1, msg, out);
 }
 
 /* ------------------------------------------------------------------------------------------ */

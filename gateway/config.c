@@ -663,6 +663,7 @@ static void parse_route(struct ctx *c, const cJSON *m, void *arg)
         {"topic", K_STR, 1, FIELD(struct fw_cfg_route, topic), 1, 1024},
         {"qos", K_INT, 0, FIELD(struct fw_cfg_route, qos), 1, 1},
         {"format", K_ENUM, 0, FIELD(struct fw_cfg_route, format), 0, 0, format_names},
+        {"group_window_ms", K_MS, 0, FIELD(struct fw_cfg_route, group_window_ms), 0, 600000},
         {NULL},
     };
     struct fw_config *cfg = arg;

@@ -61,6 +61,34 @@ struct zone_mark {
     uint64_t hash;
 };
 
+/* New alerts of one zone held for a route that groups them (route.group_window_ms). */
+struct group {
+    size_t route; /* index into the config's routes */
+    char zone[FW_READING_MAX_ID];
+    int64_t deadline;
+    struct fw_alert *alerts;
+    size_t n, cap;
+    struct group *next;
+};
+
+/*
+ * An alert whose first message was a group message: its later messages reference that one.
+ * (Episodes do not outlive the process, so neither need these.)
+ */
+struct announced {
+    char alert_id[FW_ALERT_MAX_ID];
+    char identifier[FW_CAP_IDENTIFIER_MAX];
+    int64_t sent_ms;
+    struct announced *next;
+};
+
+/* Rendered messages on their way into the outbox, committed together. */
+struct batch {
+    struct fw_outbox_msg *m;
+    char **body;
+    size_t n, cap;
+};
+
 struct daemon {
     uv_loop_t *loop;
     const char *config_path;
@@ -70,9 +98,12 @@ struct daemon {
     struct link_slot *links;
 
     struct fw_outbox *ob;
-    struct fw_modbus *modbus; /* the Modbus pollers, NULL when no device is configured */
-    uv_timer_t pace_timer;    /* when pacing holds messages back, the time they may go */
-    int64_t pace_at;          /* when pace_timer fires, 0: not armed */
+    struct fw_modbus *modbus;    /* the Modbus pollers, NULL when no device is configured */
+    struct group *groups;        /* new alerts held for routes that group them by zone */
+    uv_timer_t group_timer;      /* fires at the earliest group's deadline */
+    struct announced *announced; /* alerts announced inside a group message */
+    uv_timer_t pace_timer;       /* when pacing holds messages back, the time they may go */
+    int64_t pace_at;             /* when pace_timer fires, 0: not armed */
     uint64_t out_published, out_acked, out_dropped, out_unsaved;
     struct fw_ratelimit out_rl;
 
@@ -300,6 +331,11 @@ static char *render(struct daemon *d, const struct fw_notification *n,
     fw_cap_identifier(id, sizeof(id), d->cfg->gateway_id, a->id, a->seq);
     fw_cap_identifier(first, sizeof(first), d->cfg->gateway_id, a->id, 1);
     struct fw_cap_ref ref = {first, a->first_sent_ms};
+    for (const struct announced *x = d->announced; x; x = x->next)
+        if (strcmp(x->alert_id, a->id) == 0) {
+            ref.identifier = x->identifier; /* announced in a group message: name that one */
+            ref.sent_ms = x->sent_ms;
+        }
     struct fw_cap_msg msg = {
         .type = a->seq > 1 ? FW_CAP_UPDATE : FW_CAP_ALERT,
         .identifier = id,
@@ -338,47 +374,241 @@ static void publish_unsaved(struct daemon *d, const struct fw_outbox_msg *m)
     d->out_unsaved++;
 }
 
-/* Render the engine's notifications, commit them to the outbox in one transaction, send. */
+static void batch_add(struct batch *b, const struct fw_outbox_msg *m, char *body)
+{
+    if (b->n == b->cap) {
+        b->cap = b->cap ? 2 * b->cap : 8;
+        b->m = fw_xrealloc(b->m, b->cap * sizeof(*b->m));
+        b->body = fw_xrealloc(b->body, b->cap * sizeof(*b->body));
+    }
+    b->m[b->n] = *m;
+    b->m[b->n].payload = body;
+    b->m[b->n].len = strlen(body);
+    b->body[b->n++] = body;
+}
+
+/* Commit the batch in one transaction (one fsync for every route), or publish it unsaved. */
+static void batch_commit(struct daemon *d, struct batch *b)
+{
+    int rc = b->n ? fw_outbox_push(d->ob, b->m, b->n, NULL) : 0;
+    if (rc < 0) {
+        FW_LOG(FW_LOG_ERR, "outbox: cannot save %zu alert messages: %s (%s)%s", b->n,
+               uv_strerror(rc), fw_outbox_errmsg(d->ob),
+               rc == -ENOSPC ? ": THE DISK IS FULL; alerts already saved are kept" : "");
+        for (size_t i = 0; i < b->n; i++)
+            publish_unsaved(d, &b->m[i]);
+    }
+    for (size_t i = 0; i < b->n; i++)
+        free(b->body[i]);
+    free(b->m);
+    free(b->body);
+    memset(b, 0, sizeof(*b));
+}
+
+static struct fw_outbox_msg outbox_msg_of(const struct fw_cfg_route *route,
+                                          const struct fw_alert *a, int64_t now)
+{
+    return (struct fw_outbox_msg){
+        .route = route->name,
+        .broker = route->broker,
+        .topic = route->topic,
+        .qos = route->qos,
+        .priority = a->cfg_rule->severity,
+        .created_ms = now,
+        .alert_id = a->id,
+        .kind = a->status == FW_ALERT_RESOLVED ? FW_OUTBOX_KIND_RESOLVED : FW_OUTBOX_KIND_FIRING,
+        .rule = a->rule,
+        .zone = a->zone,
+    };
+}
+
+static void log_alert(const struct fw_alert *a, const char *route)
+{
+    FW_LOG(FW_LOG_NOTICE, "alert: %s %s %s zone \"%s\" node \"%s\" value %g -> route \"%s\"",
+           fw_alert_kind_str(a->kind), a->id, a->rule, a->zone, a->station, a->value, route);
+}
+
+static void announced_forget(struct daemon *d, const char *alert_id)
+{
+    for (struct announced **pp = &d->announced; *pp; pp = &(*pp)->next)
+        if (strcmp((*pp)->alert_id, alert_id) == 0) {
+            struct announced *x = *pp;
+            *pp = x->next;
+            free(x);
+            return;
+        }
+}
+
+/* Render one group: a single alert as usual; several as one message naming them all. */
+static void group_render(struct daemon *d, struct group *g, int64_t now, struct batch *b)
+{
+    const struct fw_cfg_route *route = &d->cfg->routes[g->route];
+    struct fw_notification one = {.route = g->route};
+    if (g->n == 1) {
+        one.alert = g->alerts[0];
+        log_alert(&one.alert, route->name);
+        struct fw_outbox_msg m = outbox_msg_of(route, &one.alert, now);
+        batch_add(b, &m, render(d, &one, route, now));
+        return;
+    }
+    const struct fw_alert **as = fw_xcalloc(g->n, sizeof(*as));
+    int severity = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        as[i] = &g->alerts[i];
+        if ((int)as[i]->cfg_rule->severity > severity)
+            severity = (int)as[i]->cfg_rule->severity;
+        log_alert(as[i], route->name);
+    }
+    char gid[FW_ALERT_MAX_ID + 64], ident[FW_CAP_IDENTIFIER_MAX];
+    snprintf(gid, sizeof(gid), "%s:group:%s:%s:%lld", d->cfg->gateway_id, route->name, g->zone,
+             (long long)now);
+    fw_cap_identifier(ident, sizeof(ident), d->cfg->gateway_id, gid, 1);
+    char *body = NULL;
+    if (route->format == FW_FORMAT_JSON) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "group", gid);
+        cJSON_AddStringToObject(o, "zone", g->zone);
+        cJSON *arr = cJSON_AddArrayToObject(o, "alerts");
+        for (size_t i = 0; i < g->n; i++) {
+            char *one_json = fw_message_alert_json(d->cfg, as[i], now);
+            cJSON_AddItemToArray(arr, cJSON_Parse(one_json));
+            free(one_json);
+        }
+        body = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+    } else {
+        const struct fw_cfg_cap *c = &d->cfg->cap;
+        struct fw_cap_msg msg = {
+            .type = FW_CAP_ALERT,
+            .identifier = ident,
+            .sent_ms = now,
+            .utc_offset_min = c->utc_offset_min,
+            .status = (enum fw_cap_status)c->status,
+            .sender = c->sender,
+            .circle_radius_km = c->circle_radius_km,
+        };
+        int rc = route->format == FW_FORMAT_CAP_XML
+                     ? fw_cap_xml_group(d->cfg, as, g->n, &msg, &body)
+                     : fw_cap_json_group(d->cfg, as, g->n, &msg, &body);
+        if (rc < 0) {
+            /* Never lose alerts over their wrapping: send them one by one instead. */
+            FW_LOG(FW_LOG_ERR, "route \"%s\": CAP group rendering failed (%s): sent one by one",
+                   route->name, uv_strerror(rc));
+            for (size_t i = 0; i < g->n; i++) {
+                one.alert = g->alerts[i];
+                struct fw_outbox_msg m = outbox_msg_of(route, &one.alert, now);
+                batch_add(b, &m, render(d, &one, route, now));
+            }
+            free(as);
+            return;
+        }
+        /* Later messages of these alerts reference this message. */
+        for (size_t i = 0; i < g->n; i++) {
+            struct announced *x = fw_xcalloc(1, sizeof(*x));
+            fw_strlcpy(x->alert_id, as[i]->id, sizeof(x->alert_id));
+            fw_strlcpy(x->identifier, ident, sizeof(x->identifier));
+            x->sent_ms = now;
+            x->next = d->announced;
+            d->announced = x;
+        }
+    }
+    struct fw_outbox_msg m = outbox_msg_of(route, as[0], now);
+    m.priority = severity;
+    batch_add(b, &m, body);
+    free(as);
+}
+
+static void group_free(struct group *g)
+{
+    free(g->alerts);
+    free(g);
+}
+
+/* Render and remove the groups of `route` (SIZE_MAX: all) that are due by `upto`. */
+static void groups_flush(struct daemon *d, size_t route, int64_t upto, int64_t now, struct batch *b)
+{
+    struct group **pp = &d->groups;
+    while (*pp) {
+        struct group *g = *pp;
+        if ((route == SIZE_MAX || g->route == route) && g->deadline <= upto) {
+            *pp = g->next;
+            group_render(d, g, now, b);
+            group_free(g);
+        } else {
+            pp = &g->next;
+        }
+    }
+}
+
+static void on_group_timer(uv_timer_t *t);
+
+static void group_timer_arm(struct daemon *d, int64_t now)
+{
+    int64_t first = 0;
+    for (const struct group *g = d->groups; g; g = g->next)
+        if (!first || g->deadline < first)
+            first = g->deadline;
+    if (first && !d->stopping)
+        uv_timer_start(&d->group_timer, on_group_timer, (uint64_t)(first > now ? first - now : 0),
+                       0);
+}
+
+static void groups_flush_all(struct daemon *d)
+{
+    struct batch b = {0};
+    int64_t now = wall_ms();
+    groups_flush(d, SIZE_MAX, INT64_MAX, now, &b);
+    batch_commit(d, &b);
+    outbox_flush(d);
+}
+
+/* Hold a new alert for its route's group of its zone, opening the group if needed. */
+static void group_add(struct daemon *d, const struct fw_notification *n, int64_t now)
+{
+    const struct fw_cfg_route *route = &d->cfg->routes[n->route];
+    struct group *g = d->groups;
+    while (g && !(g->route == n->route && strcmp(g->zone, n->alert.zone) == 0))
+        g = g->next;
+    if (!g) {
+        g = fw_xcalloc(1, sizeof(*g));
+        g->route = n->route;
+        fw_strlcpy(g->zone, n->alert.zone, sizeof(g->zone));
+        g->deadline = now + route->group_window_ms;
+        g->next = d->groups;
+        d->groups = g;
+    }
+    if (g->n == g->cap) {
+        g->cap = g->cap ? 2 * g->cap : 4;
+        g->alerts = fw_xrealloc(g->alerts, g->cap * sizeof(*g->alerts));
+    }
+    g->alerts[g->n++] = n->alert;
+    group_timer_arm(d, now);
+}
+
+/*
+ * Render the engine's notifications and commit them to the outbox in one transaction, then
+ * send. New alerts for a route that groups them wait for their zone's window; anything else for
+ * that route first releases the route's waiting groups, so a route's messages keep their order.
+ */
 static void dispatch(struct daemon *d, struct fw_actions *a)
 {
     int64_t now = wall_ms();
-    struct fw_outbox_msg *msgs = fw_xcalloc(a->n + 1, sizeof(*msgs));
-    char **bodies = fw_xcalloc(a->n + 1, sizeof(*bodies));
+    struct batch b = {0};
     for (size_t i = 0; i < a->n; i++) {
         const struct fw_notification *n = &a->items[i];
         const struct fw_cfg_route *route = &d->cfg->routes[n->route];
-        bodies[i] = render(d, n, route, now);
-        FW_LOG(FW_LOG_NOTICE, "alert: %s %s %s zone \"%s\" node \"%s\" value %g -> route \"%s\"",
-               fw_alert_kind_str(n->alert.kind), n->alert.id, n->alert.rule, n->alert.zone,
-               n->alert.station, n->alert.value, route->name);
-        msgs[i] = (struct fw_outbox_msg){
-            .route = route->name,
-            .broker = route->broker,
-            .topic = route->topic,
-            .payload = bodies[i],
-            .len = strlen(bodies[i]),
-            .qos = route->qos,
-            .priority = n->alert.cfg_rule->severity,
-            .created_ms = now,
-            .alert_id = n->alert.id,
-            .kind = n->alert.status == FW_ALERT_RESOLVED ? FW_OUTBOX_KIND_RESOLVED
-                                                         : FW_OUTBOX_KIND_FIRING,
-            .rule = n->alert.rule,
-            .zone = n->alert.zone,
-        };
+        if (route->group_window_ms > 0 && n->alert.zone[0] && n->alert.kind == FW_KIND_NEW) {
+            group_add(d, n, now);
+            continue;
+        }
+        groups_flush(d, n->route, INT64_MAX, now, &b);
+        log_alert(&n->alert, route->name);
+        struct fw_outbox_msg m = outbox_msg_of(route, &n->alert, now);
+        batch_add(&b, &m, render(d, n, route, now));
+        if (n->alert.kind == FW_KIND_RESOLVED)
+            announced_forget(d, n->alert.id);
     }
-    int rc = a->n ? fw_outbox_push(d->ob, msgs, a->n, NULL) : 0;
-    if (rc < 0) {
-        FW_LOG(FW_LOG_ERR, "outbox: cannot save %zu alert messages: %s (%s)%s", a->n,
-               uv_strerror(rc), fw_outbox_errmsg(d->ob),
-               rc == -ENOSPC ? ": THE DISK IS FULL; alerts already saved are kept" : "");
-        for (size_t i = 0; i < a->n; i++)
-            publish_unsaved(d, &msgs[i]);
-    }
-    for (size_t i = 0; i < a->n; i++)
-        free(bodies[i]);
-    free(bodies);
-    free(msgs);
+    batch_commit(d, &b);
     /* The zones whose open alerts changed. */
     for (size_t z = 0; d->cfg->state.broker && z < d->cfg->nzones; z++)
         for (size_t i = 0; i < a->n; i++)
@@ -929,6 +1159,8 @@ static void reload(struct daemon *d)
         fw_cfg_errors_clear(&errs);
         return;
     }
+    /* Held groups point into the old config's rules: send them before it goes. */
+    groups_flush_all(d);
     struct fw_engine *engine = fw_engine_new(cfg);
     fw_engine_adopt(engine, d->engine, wall_ms(), &d->actions);
     struct fw_config *old = d->cfg;
@@ -977,6 +1209,17 @@ static void log_stats(struct daemon *d)
            (unsigned long long)d->out_dropped, (unsigned long long)d->out_unsaved);
 }
 
+static void on_group_timer(uv_timer_t *t)
+{
+    struct daemon *d = FW_CONTAINER_OF(t, struct daemon, group_timer);
+    struct batch b = {0};
+    int64_t now = wall_ms();
+    groups_flush(d, SIZE_MAX, now, now, &b);
+    batch_commit(d, &b);
+    outbox_flush(d);
+    group_timer_arm(d, now);
+}
+
 /* The engine runs its evaluation instants itself; the timer only gives it the time often. */
 static void on_tick_timer(uv_timer_t *t)
 {
@@ -1020,6 +1263,8 @@ static void close_all(struct daemon *d)
     uv_timer_stop(&d->drain_timer);
     uv_timer_stop(&d->pace_timer);
     uv_close((uv_handle_t *)&d->pace_timer, NULL);
+    uv_timer_stop(&d->group_timer);
+    uv_close((uv_handle_t *)&d->group_timer, NULL);
     uv_timer_stop(&d->tick_timer);
     uv_close((uv_handle_t *)&d->tick_timer, NULL);
     uv_timer_stop(&d->watch_timer);
@@ -1055,6 +1300,7 @@ static void on_signal(uv_signal_t *h, int signum)
     }
     if (d->stopping)
         return;
+    groups_flush_all(d); /* held alerts are committed, and sent if there is time */
     d->stopping = 1;
     FW_LOG(FW_LOG_NOTICE, "daemon: %s: shutting down", strsignal(signum));
     /* Give alerts already published a moment to be acknowledged before closing the links. */
@@ -1159,6 +1405,7 @@ int main(int argc, char **argv)
     uv_timer_init(d.loop, &d.stats_timer);
     uv_timer_init(d.loop, &d.drain_timer);
     uv_timer_init(d.loop, &d.pace_timer);
+    uv_timer_init(d.loop, &d.group_timer);
     uv_timer_init(d.loop, &d.tick_timer);
     uv_timer_init(d.loop, &d.watch_timer);
     uv_signal_init(d.loop, &d.sig_term);
@@ -1188,6 +1435,11 @@ int main(int argc, char **argv)
     if (close_rc != 0)
         FW_LOG(FW_LOG_ERR, "daemon: loop close: %s", uv_strerror(close_rc));
     fw_outbox_close(d.ob);
+    while (d.announced) {
+        struct announced *x = d.announced;
+        d.announced = x->next;
+        free(x);
+    }
     record_stop(&d);
     fw_engine_free(d.engine);
     fw_config_free(d.cfg);

@@ -89,6 +89,17 @@ int fw_cap_json(const struct fw_config *cfg, const struct fw_alert *a, const str
                 char **out);
 
 /**
+ * Several alerts of one zone in one CAP message (a burst the route groups): one pair of info
+ * blocks (zh-CN, en-US) per alert, all their ids in <incidents>. `msg` describes the message as
+ * for one alert; its references must name the earlier messages of any alert already announced.
+ * Same returns and ownership as fw_cap_xml / fw_cap_json.
+ */
+int fw_cap_xml_group(const struct fw_config *cfg, const struct fw_alert *const *as, size_t n,
+                     const struct fw_cap_msg *msg, char **out);
+int fw_cap_json_group(const struct fw_config *cfg, const struct fw_alert *const *as, size_t n,
+                      const struct fw_cap_msg *msg, char **out);
+
+/**
  * Make the identifier of the message number `seq` of an episode: "<gateway id>.<rest>.<seq>",
  * where <rest> is the alert id without its leading "<gateway id>:" (alert ids begin with it),
  * and every byte CAP forbids in an identifier (whitespace, ',', '<', '&'), '%' and any

@@ -83,6 +83,7 @@ struct fw_cfg_route {
     char *topic; /* alerts are published here, QoS given below, never retained */
     int qos;
     enum fw_route_format format;
+    int64_t group_window_ms; /* new alerts of one zone within this window go as one message */
 };
 
 enum fw_cmp_op { FW_OP_GT, FW_OP_GE, FW_OP_LT, FW_OP_LE, FW_OP_EQ, FW_OP_NE };
