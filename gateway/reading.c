@@ -42,6 +42,11 @@ static const struct fw_metric metrics[] = {
     {"pest_days_to_stage", "d", NULL, 0, 366,
      "days until the next stage of a pest of the zone is expected (degree-day forecast)",
      FW_METRIC_ZONE},
+    {"hffmc", "code", NULL, 0, 101, "hourly Fine Fuel Moisture Code (Van Wagner 1977)",
+     FW_METRIC_ZONE},
+    {"fire_model_missing", "bool", NULL, 0, 1,
+     "1 when today's fire-danger codes could not be computed (no usable noon data)",
+     FW_METRIC_ZONE},
 };
 
 const struct fw_metric *fw_metric_find(const char *name)
