@@ -27,6 +27,10 @@ static const struct fw_metric metrics[] = {
     {"device_out_of_range", "count", NULL, 0, 1e6,
      "values of the last poll outside the profile's plausible range (not passed on)"},
     {"device_last_ok_age_s", "s", NULL, 0, 1e10, "seconds since the device's last good poll"},
+    /* Radio link of LoRa nodes, from the network server's metadata of each uplink: the best
+     * gateway's RSSI and its SNR (docs/uplink.md). */
+    {"lora_rssi_dbm", "dBm", NULL, -200, 50, "RSSI of the node's last uplink at the best gateway"},
+    {"lora_snr_db", "dB", NULL, -50, 50, "SNR of the node's last uplink at the best gateway"},
     /* Derived per zone by the fire-danger models; field nodes may not send them. */
     {"ffmc", "code", NULL, 0, 101, "Fine Fuel Moisture Code (FWI system)", FW_METRIC_ZONE},
     {"dmc", "code", NULL, 0, 10000, "Duff Moisture Code (FWI system)", FW_METRIC_ZONE},
@@ -38,14 +42,14 @@ static const struct fw_metric metrics[] = {
      FW_METRIC_ZONE},
     {"fire_danger_level_tomorrow", "level", NULL, 1, 5,
      "tomorrow's expected fire-danger level, from the forecast", FW_METRIC_ZONE},
-    /* Derived per zone by the pest models: the soonest expected stage of any pest of the zone. */
-    {"pest_days_to_stage", "d", NULL, 0, 366,
-     "days until the next stage of a pest of the zone is expected (degree-day forecast)",
-     FW_METRIC_ZONE},
     {"hffmc", "code", NULL, 0, 101, "hourly Fine Fuel Moisture Code (Van Wagner 1977)",
      FW_METRIC_ZONE},
     {"fire_model_missing", "bool", NULL, 0, 1,
      "1 when today's fire-danger codes could not be computed (no usable noon data)",
+     FW_METRIC_ZONE},
+    /* Derived per zone by the pest models: the soonest expected stage of any pest of the zone. */
+    {"pest_days_to_stage", "d", NULL, 0, 366,
+     "days until the next stage of a pest of the zone is expected (degree-day forecast)",
      FW_METRIC_ZONE},
 };
 
@@ -72,6 +76,7 @@ static const char *const source_names[FW_SOURCE__COUNT] = {
     [FW_SOURCE_MQTT_NATIVE] = "mqtt",
     [FW_SOURCE_DERIVED] = "derived",
     [FW_SOURCE_MODBUS] = "modbus",
+    [FW_SOURCE_LORA] = "lora",
 };
 
 const char *fw_source_str(enum fw_source_kind k)

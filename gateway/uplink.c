@@ -28,11 +28,27 @@ static const char *const error_names[FW_UPLINK__COUNT] = {
     [FW_UPLINK_UNKNOWN_METRIC] = "unknown_metric",
     [FW_UPLINK_BAD_UNIT] = "bad_unit",
     [FW_UPLINK_OUT_OF_RANGE] = "out_of_range",
+    [FW_UPLINK_DUPLICATE] = "duplicate",
+    [FW_UPLINK_FCNT_RESET] = "fcnt_reset",
+    [FW_UPLINK_BAD_PAYLOAD] = "bad_payload",
 };
 
 const char *fw_uplink_error_str(enum fw_uplink_error e)
 {
     return e < FW_UPLINK__COUNT ? error_names[e] : "?";
+}
+
+enum fw_uplink_error fw_uplink_check_value(const char *metric, const char *unit, double value,
+                                           const struct fw_metric **out)
+{
+    const struct fw_metric *m = *out = fw_metric_find(metric);
+    if (!m || m->scope != FW_METRIC_STATION)
+        return FW_UPLINK_UNKNOWN_METRIC;
+    if (unit && !fw_metric_unit_ok(m, unit))
+        return FW_UPLINK_BAD_UNIT;
+    if (!isfinite(value) || value < m->min || value > m->max)
+        return FW_UPLINK_OUT_OF_RANGE;
+    return FW_UPLINK_OK;
 }
 
 static void issue(struct fw_uplink_result *res, enum fw_uplink_error code, const char *fmt, ...)
@@ -173,28 +189,26 @@ int fw_uplink_decode_native(const struct fw_config *cfg, const void *payload, si
                   i);
             continue;
         }
-        if (!(metric = fw_metric_find(m->valuestring))) {
-            issue(res, FW_UPLINK_UNKNOWN_METRIC, "readings[%d].metric: unknown metric \"%.60s\"", i,
-                  m->valuestring);
-            continue;
-        }
-        if (metric->scope != FW_METRIC_STATION) {
-            issue(res, FW_UPLINK_UNKNOWN_METRIC,
-                  "readings[%d].metric: %s is derived by the gateway, not sent by nodes", i,
-                  metric->name);
-            continue;
-        }
-        if (!fw_metric_unit_ok(metric, u->valuestring)) {
-            issue(res, FW_UPLINK_BAD_UNIT,
-                  "readings[%d].unit: \"%.20s\" is not the unit of %s (\"%s\")", i, u->valuestring,
-                  metric->name, metric->unit);
-            continue;
-        }
         double val = v->valuedouble;
-        if (!isfinite(val) || val < metric->min || val > metric->max) {
-            issue(res, FW_UPLINK_OUT_OF_RANGE,
-                  "readings[%d].value: %g %s is outside the possible range %g..%g of %s", i, val,
-                  metric->unit, metric->min, metric->max, metric->name);
+        enum fw_uplink_error bad =
+            fw_uplink_check_value(m->valuestring, u->valuestring, val, &metric);
+        if (bad == FW_UPLINK_UNKNOWN_METRIC && !metric) {
+            issue(res, bad, "readings[%d].metric: unknown metric \"%.60s\"", i, m->valuestring);
+            continue;
+        }
+        if (bad == FW_UPLINK_UNKNOWN_METRIC) {
+            issue(res, bad, "readings[%d].metric: %s is derived by the gateway, not sent by nodes",
+                  i, metric->name);
+            continue;
+        }
+        if (bad == FW_UPLINK_BAD_UNIT) {
+            issue(res, bad, "readings[%d].unit: \"%.20s\" is not the unit of %s (\"%s\")", i,
+                  u->valuestring, metric->name, metric->unit);
+            continue;
+        }
+        if (bad == FW_UPLINK_OUT_OF_RANGE) {
+            issue(res, bad, "readings[%d].value: %g %s is outside the possible range %g..%g of %s",
+                  i, val, metric->unit, metric->min, metric->max, metric->name);
             continue;
         }
         struct fw_reading *r = &res->readings[res->n++];

@@ -32,6 +32,10 @@ enum fw_uplink_error {
     FW_UPLINK_UNKNOWN_METRIC,
     FW_UPLINK_BAD_UNIT,
     FW_UPLINK_OUT_OF_RANGE, /* outside the metric's physical range */
+    /* LoRa uplinks through a network server (include/forestwatch/lora.h): */
+    FW_UPLINK_DUPLICATE,   /* an uplink already seen: dropped silently, only counted */
+    FW_UPLINK_FCNT_RESET,  /* warning: the frame counter went back (node reset or replay) */
+    FW_UPLINK_BAD_PAYLOAD, /* the device's codec rejected the payload */
     FW_UPLINK__COUNT,
 };
 
@@ -64,6 +68,17 @@ int fw_uplink_decode_native(const struct fw_config *cfg, const void *payload, si
                             int64_t now_ms, struct fw_uplink_result *res);
 
 void fw_uplink_result_free(struct fw_uplink_result *res);
+
+/**
+ * The checks every decoder applies to one value a node sent: `metric` is a known metric, a
+ * station metric (zone metrics are the gateway's own), `unit` is its unit or alias (not checked
+ * when NULL: binary payloads carry no units), and `value` is finite and inside the metric's
+ * possible range. Returns FW_UPLINK_OK with *out set to the static metric, or the first failed
+ * check: FW_UPLINK_UNKNOWN_METRIC (*out NULL when the name is unknown, else the zone metric),
+ * FW_UPLINK_BAD_UNIT or FW_UPLINK_OUT_OF_RANGE (*out set). Pure; any thread.
+ */
+enum fw_uplink_error fw_uplink_check_value(const char *metric, const char *unit, double value,
+                                           const struct fw_metric **out);
 
 /** A stable short name for an error code ("bad_json"), for counters and logs. */
 const char *fw_uplink_error_str(enum fw_uplink_error e);
