@@ -508,7 +508,7 @@ static int topic_ok(const char *t, int filter)
     return 1;
 }
 
-static const char *const uplink_format_names[] = {"native", NULL};
+static const char *const uplink_format_names[] = {"native", "chirpstack", "tts", NULL};
 
 static void parse_uplinks(struct ctx *c, const cJSON *v, void *base)
 {
@@ -633,10 +633,15 @@ static void parse_zones(struct ctx *c, const cJSON *v, void *base)
     for_each_named(c, v, "zones", parse_zone, base);
 }
 
+static const char *const lora_codec_names[] = {"forestwatch", "lpp", "server", NULL};
+
 static void parse_node(struct ctx *c, const cJSON *m, void *arg)
 {
     static const struct key keys[] = {
         {"zone", K_ID, 1, FIELD(struct fw_cfg_node, zone)},
+        {"dev_eui", K_STR, 0, FIELD(struct fw_cfg_node, dev_eui), 16, 16},
+        {"lns_name", K_STR, 0, FIELD(struct fw_cfg_node, lns_name), 1, 127},
+        {"codec", K_ENUM, 0, FIELD(struct fw_cfg_node, lora_codec), 0, 0, lora_codec_names},
         {"kind", K_STR, 0, FIELD(struct fw_cfg_node, kind), 1, 64},
         {"description", K_STR, 0, FIELD(struct fw_cfg_node, description), 0, 400},
         {NULL},
@@ -645,6 +650,18 @@ static void parse_node(struct ctx *c, const cJSON *m, void *arg)
     struct fw_cfg_node n = {0};
     n.id = fw_xstrdup(m->string);
     apply_keys(c, m, keys, &n);
+    if (n.dev_eui && strspn(n.dev_eui, "0123456789abcdefABCDEF") != 16) {
+        size_t mark = path_key(c, "dev_eui");
+        err(c, "must be 16 hex digits, got \"%s\"", n.dev_eui);
+        path_pop(c, mark);
+    }
+    /* A device EUI appears once: two nodes cannot share a radio. */
+    for (size_t k = 0; n.dev_eui && k < cfg->nnodes; k++)
+        if (cfg->nodes[k].dev_eui && strcasecmp(cfg->nodes[k].dev_eui, n.dev_eui) == 0) {
+            size_t mark = path_key(c, "dev_eui");
+            err(c, "the same device EUI as node \"%s\"", cfg->nodes[k].id);
+            path_pop(c, mark);
+        }
     cfg->nodes = fw_xrealloc(cfg->nodes, (cfg->nnodes + 1) * sizeof(*cfg->nodes));
     cfg->nodes[cfg->nnodes++] = n;
 }
@@ -1168,6 +1185,7 @@ static const struct key top_keys[] = {
     {"buses", K_CUSTOM, 0, 0, 0, 0, NULL, parse_buses},
     {"devices", K_CUSTOM, 0, 0, 0, 0, NULL, parse_devices},
     {"profiles_dir", K_STR, 0, FIELD(struct fw_config, profiles_dir), 1, 1024},
+    {"unknown_devices_topic", K_STR, 0, FIELD(struct fw_config, unknown_devices_topic), 1, 1024},
     {NULL},
 };
 
@@ -1726,6 +1744,8 @@ void fw_config_free(struct fw_config *cfg)
         free(cfg->nodes[i].zone);
         free(cfg->nodes[i].kind);
         free(cfg->nodes[i].description);
+        free(cfg->nodes[i].dev_eui);
+        free(cfg->nodes[i].lns_name);
     }
     for (size_t i = 0; i < cfg->nroutes; i++) {
         free(cfg->routes[i].name);
@@ -1773,6 +1793,7 @@ void fw_config_free(struct fw_config *cfg)
     free(cfg->state.topic_prefix);
     free(cfg->cap.sender);
     free(cfg->store.path);
+    free(cfg->unknown_devices_topic);
     for (size_t i = 0; i < cfg->nbuses; i++) {
         free(cfg->buses[i].name);
         free(cfg->buses[i].host);

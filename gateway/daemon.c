@@ -16,6 +16,7 @@
 #include "forestwatch/config.h"
 #include "forestwatch/engine.h"
 #include "forestwatch/log.h"
+#include "forestwatch/lora.h"
 #include "forestwatch/message.h"
 #include "forestwatch/modbus.h"
 #include "forestwatch/mqtt.h"
@@ -99,6 +100,7 @@ struct daemon {
 
     struct fw_outbox *ob;
     struct fw_modbus *modbus;    /* the Modbus pollers, NULL when no device is configured */
+    struct fw_lora *lora;        /* the LoRa node registry and its deduplication state */
     struct group *groups;        /* new alerts held for routes that group them by zone */
     uv_timer_t group_timer;      /* fires at the earliest group's deadline */
     struct announced *announced; /* alerts announced inside a group message */
@@ -777,6 +779,65 @@ static void handle_ack(struct daemon *d, const void *payload, size_t len)
     cJSON_Delete(j);
 }
 
+/* A LoRa device not in the config: said once, and offered to the operators for registration. */
+static void on_unknown_device(const struct fw_lora_unknown *u, void *arg)
+{
+    struct daemon *d = arg;
+    FW_LOG(FW_LOG_WARNING,
+           "lora: device %s (\"%s\"): not in the config: its uplinks are ignored until a node "
+           "with this dev_eui is added",
+           u->dev_eui[0] ? u->dev_eui : "-", u->device);
+    struct link_slot *s = d->cfg->unknown_devices_topic && d->cfg->status_broker
+                              ? slot_by_broker(d, d->cfg->status_broker)
+                              : NULL;
+    if (!s)
+        return;
+    cJSON *o = cJSON_CreateObject();
+    char first[FW_TIME_STRLEN];
+    fw_time_format(u->first_ms, first);
+    cJSON_AddStringToObject(o, "server", u->kind == FW_LNS_TTS ? "tts" : "chirpstack");
+    cJSON_AddStringToObject(o, "dev_eui", u->dev_eui);
+    cJSON_AddStringToObject(o, "device", u->device);
+    cJSON_AddStringToObject(o, "first_seen", first);
+    char *json = cJSON_PrintUnformatted(o);
+    fw_mqtt_publish(s->link, d->cfg->unknown_devices_topic, json, strlen(json), 1, 0, NULL);
+    free(json);
+    cJSON_Delete(o);
+}
+
+/* The LoRa registry from the config's nodes that have a device EUI or a server name. */
+static int lora_build(struct daemon *d)
+{
+    const struct fw_config *cfg = d->cfg;
+    struct fw_lora_device *devs = fw_xcalloc(cfg->nnodes + 1, sizeof(*devs));
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->nnodes; i++) {
+        const struct fw_cfg_node *nd = &cfg->nodes[i];
+        if (!nd->dev_eui && !nd->lns_name)
+            continue;
+        devs[n++] = (struct fw_lora_device){
+            .dev_eui = nd->dev_eui,
+            .lns_name = nd->lns_name,
+            .node = nd->id,
+            .zone = nd->zone,
+            .codec = (enum fw_lora_codec)nd->lora_codec,
+        };
+    }
+    struct fw_lora *l = NULL;
+    char why[256] = "";
+    int rc = fw_lora_new(devs, n, &l, why, sizeof(why));
+    free(devs);
+    if (rc < 0) {
+        FW_LOG(FW_LOG_ERR, "lora: registry: %s", why);
+        return rc;
+    }
+    if (d->lora)
+        fw_lora_adopt_state(l, d->lora); /* deduplication survives a reload */
+    fw_lora_free(d->lora);
+    d->lora = l;
+    return 0;
+}
+
 static void on_link_message(struct fw_mqtt_link *link, const char *topic, const void *payload,
                             size_t len, void *arg)
 {
@@ -798,7 +859,16 @@ static void on_link_message(struct fw_mqtt_link *link, const char *topic, const 
     }
     d->uplinks++;
     int64_t now = wall_ms();
-    fw_uplink_decode_native(d->cfg, payload, len, now, &d->res);
+    if (up->format == FW_UPLINK_NATIVE) {
+        fw_uplink_decode_native(d->cfg, payload, len, now, &d->res);
+    } else {
+        enum fw_lns_kind kind = up->format == FW_UPLINK_TTS ? FW_LNS_TTS : FW_LNS_CHIRPSTACK;
+        int rc = fw_lora_decode(d->lora, kind, payload, len, now, &d->cfg->limits, &d->res);
+        if (rc == -EALREADY)
+            return; /* a copy heard by another gateway: counted by the registry, not news */
+        if (rc == -ENOENT)
+            fw_lora_take_unknown(d->lora, on_unknown_device, d);
+    }
     if (d->res.nissues)
         log_rejection(d, topic);
     for (int i = 0; i < d->res.n; i++) {
@@ -1167,6 +1237,7 @@ static void reload(struct daemon *d)
     struct fw_engine *old_engine = d->engine;
     d->engine = engine;
     d->cfg = cfg;
+    lora_build(d); /* on failure (logged) the previous registry stays */
     record_apply(d);
     if (!d->log_override)
         fw_log_set_level(cfg->log_level);
@@ -1400,6 +1471,13 @@ int main(int argc, char **argv)
                left);
     d.out_rl = (struct fw_ratelimit){.interval_ms = 60000, .burst = 5};
     d.engine = fw_engine_new(d.cfg);
+    if (lora_build(&d) < 0) {
+        fw_engine_free(d.engine);
+        fw_outbox_close(d.ob);
+        fw_config_free(d.cfg);
+        fw_mqtt_lib_cleanup();
+        return 1;
+    }
     d.rec_rl = (struct fw_ratelimit){.interval_ms = 60000, .burst = 1};
     record_apply(&d);
     uv_timer_init(d.loop, &d.stats_timer);
@@ -1442,6 +1520,7 @@ int main(int argc, char **argv)
     }
     record_stop(&d);
     fw_engine_free(d.engine);
+    fw_lora_free(d.lora);
     fw_config_free(d.cfg);
     free(d.marks);
     fw_uplink_result_free(&d.res);

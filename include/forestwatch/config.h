@@ -49,6 +49,9 @@ struct fw_cfg_node {
     char *kind; /* free text, e.g. "smoke", "weather" */
     char *description;
     const struct fw_cfg_zone *zone_ref; /* resolved by the loader */
+    char *dev_eui;                      /* a LoRa node: its device EUI (16 hex digits), else NULL */
+    char *lns_name; /* or its name at the network server (TTS device_id, ChirpStack deviceName) */
+    int lora_codec; /* enum fw_lora_codec: how its payloads are decoded */
 };
 
 struct fw_cfg_broker {
@@ -65,6 +68,8 @@ struct fw_cfg_broker {
 
 enum fw_uplink_format {
     FW_UPLINK_NATIVE = 0, /* the project's own JSON, see docs/uplink.md */
+    FW_UPLINK_CHIRPSTACK, /* ChirpStack v4 JSON integration uplinks (LoRa nodes) */
+    FW_UPLINK_TTS,        /* The Things Stack v3 uplink messages (LoRa nodes) */
 };
 
 struct fw_cfg_uplink {
@@ -273,6 +278,7 @@ struct fw_config {
     struct fw_cfg_state state;
     struct fw_cfg_cap cap;
     struct fw_cfg_store store;
+    char *unknown_devices_topic; /* on the status broker: LoRa devices not in the config */
     struct fw_cfg_bus *buses;
     size_t nbuses;
     struct fw_cfg_device *devices;
