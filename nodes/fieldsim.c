@@ -55,7 +55,7 @@
 /* How long to wait for PUBACKs of the last messages before giving up at exit. */
 #define FW_SIM_DRAIN_MS 3000
 
-enum fw_sim_kind { FW_SIM_SMOKE, FW_SIM_WEATHER, FW_SIM_GENERIC };
+enum fw_sim_kind { FW_SIM_SMOKE, FW_SIM_WEATHER, FW_SIM_TRAP, FW_SIM_GENERIC };
 
 enum fw_sim_format { FW_SIM_NATIVE, FW_SIM_CHIRPSTACK, FW_SIM_TTS };
 
@@ -89,7 +89,7 @@ struct fw_sim_node {
 
 /* One round's values of a node, before they are written as JSON or as a frame. */
 struct fw_sim_values {
-    double smoke, co, temp, rh, wind_speed, wind_dir, pressure, rain, battery;
+    double smoke, co, temp, rh, wind_speed, wind_dir, pressure, rain, battery, trap;
     int has_rain;
 };
 
@@ -112,6 +112,8 @@ struct fw_sim_opts {
     long long front_after;
     long long front_step;
     int print_euis;
+    long long season_day; /* day of the year the trap season is simulated at; -1: today's */
+    const char *silent;   /* "NODE@ROUND": that node sends nothing from that round on */
 };
 
 static volatile sig_atomic_t stop_requested;
@@ -182,6 +184,8 @@ static void node_init(struct fw_sim_node *n, const struct fw_sim_opts *o)
         n->kind = FW_SIM_SMOKE;
     else if (strstr(n->id, "wx"))
         n->kind = FW_SIM_WEATHER;
+    else if (strstr(n->id, "trap"))
+        n->kind = FW_SIM_TRAP;
     else
         n->kind = FW_SIM_GENERIC;
     node_eui(n->id, n->dev_eui);
@@ -321,6 +325,20 @@ static void sample_node(struct fw_sim_node *n, long long round, const struct fw_
         }
         break;
     }
+    case FW_SIM_TRAP: {
+        /* A pheromone trap: catches follow the flight season, rising through spring (a
+         * logistic around day 110, late April) and falling after midsummer, with the node's
+         * own noise; a report counts the insects since the previous one. */
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        double day = o->season_day >= 0 ? (double)o->season_day : tm.tm_yday;
+        double season = 1.0 / (1.0 + exp(-(day - 110.0) / 8.0)) *
+                        (1.0 - 1.0 / (1.0 + exp(-(day - 200.0) / 10.0)));
+        double mean = 12.0 * season; /* insects per report at the height of the flight */
+        v->trap = clamp(floor(mean + rng_noise(sqrt(mean + 0.25)) + 0.5), 0, 65535);
+        v->temp = temp;
+        break;
+    }
     case FW_SIM_GENERIC:
         v->temp = temp;
         break;
@@ -333,6 +351,17 @@ static void sample_node(struct fw_sim_node *n, long long round, const struct fw_
      */
     n->battery_v -= 0.00004 + rng_range(0, 0.00002);
     v->battery = clamp(n->battery_v + rng_noise(0.0015), 2.5, 4.2);
+}
+
+/* Whether --silent has stopped this node by this round. */
+static int falls_silent(const struct fw_sim_node *n, long long round, const struct fw_sim_opts *o)
+{
+    if (!o->silent)
+        return 0;
+    const char *at = strchr(o->silent, '@');
+    return (size_t)(at - o->silent) == strlen(n->id) &&
+           strncmp(o->silent, n->id, (size_t)(at - o->silent)) == 0 &&
+           round >= strtoll(at + 1, NULL, 10);
 }
 
 static void build_payload(struct fw_sim_node *n, const struct fw_sim_values *v, time_t now,
@@ -361,6 +390,10 @@ static void build_payload(struct fw_sim_node *n, const struct fw_sim_values *v, 
         add_reading(b, "pressure_hpa", v->pressure, 1, "hPa");
         if (v->has_rain)
             add_reading(b, "rain_mm", v->rain, 1, "mm");
+        break;
+    case FW_SIM_TRAP:
+        add_reading(b, "trap_count", v->trap, 0, "count");
+        add_reading(b, "air_temp_c", v->temp, 1, "degC");
         break;
     case FW_SIM_GENERIC:
         add_reading(b, "air_temp_c", v->temp, 1, "degC");
@@ -480,6 +513,9 @@ static int encode_frame(const struct fw_sim_node *n, const struct fw_sim_values 
     } else if (n->kind == FW_SIM_WEATHER) {
         fields |= FW_CODEC_F_RH;
         smp.rh_pct = v->rh;
+    } else if (n->kind == FW_SIM_TRAP) {
+        fields |= FW_CODEC_F_TRAP;
+        smp.trap_count = (uint32_t)v->trap;
     }
     int rc = fw_codec_encode(fields, &smp, 1, frame, sizeof(frame), &u->frame_len);
     if (rc == 0)
@@ -741,6 +777,7 @@ static void usage(FILE *f)
             "                   [--fire-front NODE,NODE,... [--front-after N] [--front-step K]]\n"
             "                   [--format native|chirpstack|tts] [--app-id ID] [--tenant T]\n"
             "                   [--duplicate-every N] [--print-euis] [--seed S] [-v]\n"
+            "                   [--silent NODE@ROUND] [--season-day D]\n"
             "\n"
             "  -h, --host HOST        broker host (default 127.0.0.1)\n"
             "  -p, --port PORT        broker port (default 1883)\n"
@@ -769,6 +806,10 @@ static void usage(FILE *f)
             "      --duplicate-every N  LoRa formats: publish every Nth uplink twice, alternately\n"
             "                         the same message again and as heard by a second gateway\n"
             "                         (new uplink ids, same frame counter and payload)\n"
+            "      --silent NODE@R    NODE sends nothing from round R on (a dead node)\n"
+            "      --season-day D     the day of the year (0..365) trap catches follow; nodes\n"
+            "                         named *trap* report catches rising through spring\n"
+            "                         (default: today)\n"
             "      --print-euis       print \"<node> <dev-eui>\" for each node and exit; a node's\n"
             "                         EUI is the FNV-1a 64-bit hash of its id, 16 hex digits\n"
             "      --seed S           seed of the simulated values (default: time and pid)\n"
@@ -801,6 +842,8 @@ static int parse_args(int argc, char **argv, struct fw_sim_opts *o)
         OPT_FRONT_AFTER,
         OPT_FRONT_STEP,
         OPT_EUIS,
+        OPT_SEASON_DAY,
+        OPT_SILENT,
     };
     static const struct option longopts[] = {
         {"host", required_argument, NULL, 'h'},
@@ -821,6 +864,8 @@ static int parse_args(int argc, char **argv, struct fw_sim_opts *o)
         {"front-after", required_argument, NULL, OPT_FRONT_AFTER},
         {"front-step", required_argument, NULL, OPT_FRONT_STEP},
         {"print-euis", no_argument, NULL, OPT_EUIS},
+        {"season-day", required_argument, NULL, OPT_SEASON_DAY},
+        {"silent", required_argument, NULL, OPT_SILENT},
         {NULL, 0, NULL, 0},
     };
     long long v;
@@ -899,6 +944,19 @@ static int parse_args(int argc, char **argv, struct fw_sim_opts *o)
         case OPT_FRONT_STEP:
             if (parse_num("--front-step", optarg, 0, 1000000, &o->front_step) < 0)
                 return -EINVAL;
+            break;
+        case OPT_SEASON_DAY:
+            if (parse_num("--season-day", optarg, 0, 365, &o->season_day) < 0)
+                return -EINVAL;
+            break;
+        case OPT_SILENT:
+            if (!strchr(optarg, '@') || strchr(optarg, '@') == optarg) {
+                fprintf(stderr, "fw-fieldsim: --silent: NODE@ROUND, got \"%s\"\n", optarg);
+                return -EINVAL;
+            }
+            if (parse_num("--silent", strchr(optarg, '@') + 1, 0, 1000000000, &v) < 0)
+                return -EINVAL;
+            o->silent = optarg;
             break;
         case OPT_EUIS:
             o->print_euis = 1;
@@ -1067,6 +1125,7 @@ int main(int argc, char **argv)
         .topic_prefix = "forestwatch/field",
         .tenant = FW_SIM_TTS_TENANT,
         .front_after = 3,
+        .season_day = -1,
         .front_step = 3,
     };
     long long lora_uplinks = 0;
@@ -1156,6 +1215,8 @@ int main(int argc, char **argv)
         time_t now = time(NULL);
         for (int i = 0; i < n_nodes && !stop_requested; i++) {
             struct fw_sim_values v;
+            if (falls_silent(&nodes[i], round, &o))
+                continue; /* a dead node: a flat battery, a fallen tree, a fire */
             sample_node(&nodes[i], round, &o, now, &v);
             if (o.format != FW_SIM_NATIVE) {
                 publish_lora(mosq, &nodes[i], &v, &o, &lora_uplinks, &publish_failing);
