@@ -84,9 +84,21 @@ struct announced {
 };
 
 /* Rendered messages on their way into the outbox, committed together. */
+/*
+ * Messages rendered but not yet committed. The batch owns each message's body and a copy of the
+ * alert's id, rule and zone: the alert they came from (a grouped alert, a stack copy) may be
+ * gone by the time the batch is committed.
+ */
+struct batch_strings {
+    char alert_id[FW_ALERT_MAX_ID];
+    char rule[FW_CONFIG_MAX_ID + 1];
+    char zone[FW_READING_MAX_ID];
+};
+
 struct batch {
     struct fw_outbox_msg *m;
     char **body;
+    struct batch_strings **str;
     size_t n, cap;
 };
 
@@ -382,10 +394,19 @@ static void batch_add(struct batch *b, const struct fw_outbox_msg *m, char *body
         b->cap = b->cap ? 2 * b->cap : 8;
         b->m = fw_xrealloc(b->m, b->cap * sizeof(*b->m));
         b->body = fw_xrealloc(b->body, b->cap * sizeof(*b->body));
+        b->str = fw_xrealloc(b->str, b->cap * sizeof(*b->str));
     }
+    struct batch_strings *own = fw_xcalloc(1, sizeof(*own));
+    fw_strlcpy(own->alert_id, m->alert_id ? m->alert_id : "", sizeof(own->alert_id));
+    fw_strlcpy(own->rule, m->rule ? m->rule : "", sizeof(own->rule));
+    fw_strlcpy(own->zone, m->zone ? m->zone : "", sizeof(own->zone));
     b->m[b->n] = *m;
+    b->m[b->n].alert_id = m->alert_id ? own->alert_id : NULL;
+    b->m[b->n].rule = m->rule ? own->rule : NULL;
+    b->m[b->n].zone = m->zone ? own->zone : NULL;
     b->m[b->n].payload = body;
     b->m[b->n].len = strlen(body);
+    b->str[b->n] = own;
     b->body[b->n++] = body;
 }
 
@@ -400,10 +421,13 @@ static void batch_commit(struct daemon *d, struct batch *b)
         for (size_t i = 0; i < b->n; i++)
             publish_unsaved(d, &b->m[i]);
     }
-    for (size_t i = 0; i < b->n; i++)
+    for (size_t i = 0; i < b->n; i++) {
         free(b->body[i]);
+        free(b->str[i]);
+    }
     free(b->m);
     free(b->body);
+    free(b->str);
     memset(b, 0, sizeof(*b));
 }
 

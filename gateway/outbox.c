@@ -1059,8 +1059,10 @@ int fw_outbox_next(struct fw_outbox *ob, const char *broker, int64_t now_ms, siz
         mem[m] = ob->batch_mem[first[best] + at[best]];
         at[best]++;
     }
-    memcpy(ob->batch, merged, ob->nbatch * sizeof(*merged));
-    memcpy(ob->batch_mem, mem, ob->nbatch * sizeof(*mem));
+    if (ob->nbatch > 0) { /* memcpy must not see the NULL of an empty batch */
+        memcpy(ob->batch, merged, ob->nbatch * sizeof(*merged));
+        memcpy(ob->batch_mem, mem, ob->nbatch * sizeof(*mem));
+    }
     free(merged);
     free(mem);
     free(at);
