@@ -3,8 +3,11 @@
 #include "forestwatch/alerts.h"
 
 #include "forestwatch/expr.h"
+#include "forestwatch/timefmt.h"
 #include "forestwatch/util.h"
 
+#include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -93,4 +96,30 @@ const char *fw_alert_kind_str(enum fw_alert_kind k)
 {
     static const char *const names[] = {"new", "update", "repeat", "escalate", "resolved"};
     return (unsigned)k < FW_ARRAY_LEN(names) ? names[k] : "?";
+}
+
+int fw_ack_parse(const void *payload, size_t len, int64_t now_ms, struct fw_ack *out,
+                 const char **why)
+{
+    memset(out, 0, sizeof(*out));
+    out->at_ms = now_ms;
+    *why = NULL;
+    cJSON *j = len <= FW_ACK_MAX_BYTES ? cJSON_ParseWithLength(payload, len) : NULL;
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "id");
+    const cJSON *by = cJSON_GetObjectItemCaseSensitive(j, "by");
+    const cJSON *time = cJSON_GetObjectItemCaseSensitive(j, "time");
+    if (!cJSON_IsString(id) || !cJSON_IsString(by))
+        *why = "needs \"id\" and \"by\" strings (at most 4 KiB of JSON)";
+    else if (strlen(id->valuestring) >= sizeof(out->id) || id->valuestring[0] == '\0')
+        *why = "\"id\" is not an alert id (empty or too long)";
+    else if (strlen(by->valuestring) >= sizeof(out->by) || by->valuestring[0] == '\0')
+        *why = "\"by\" must name who acknowledged, in at most 63 bytes";
+    else if (time && (!cJSON_IsString(time) || fw_time_parse(time->valuestring, &out->at_ms) < 0))
+        *why = "\"time\" must be RFC 3339 with an offset";
+    if (!*why) {
+        fw_strlcpy(out->id, id->valuestring, sizeof(out->id));
+        fw_strlcpy(out->by, by->valuestring, sizeof(out->by));
+    }
+    cJSON_Delete(j);
+    return *why ? -EINVAL : 0;
 }

@@ -768,39 +768,30 @@ static void record_apply(struct daemon *d)
 }
 
 /*
- * A duty officer's acknowledgement: {"id": "<alert id>", "by": "<who>", "time": "<RFC 3339>"}.
- * It stops the alert's repeats and escalation. Bad ones are logged, rate-limited.
+ * A duty officer's acknowledgement (fw_ack_parse has its form). It stops the alert's repeats and
+ * escalation. Bad ones are logged, rate-limited.
  */
 static void handle_ack(struct daemon *d, const void *payload, size_t len)
 {
     static struct fw_ratelimit rl = {.interval_ms = 60000, .burst = 5};
-    int64_t now = wall_ms(), at = now;
-    cJSON *j = len <= 4096 ? cJSON_ParseWithLength(payload, len) : NULL;
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "id");
-    const cJSON *by = cJSON_GetObjectItemCaseSensitive(j, "by");
-    const cJSON *time = cJSON_GetObjectItemCaseSensitive(j, "time");
-    const char *why = NULL;
-    if (!cJSON_IsString(id) || !cJSON_IsString(by))
-        why = "needs \"id\" and \"by\" strings (at most 4 KiB of JSON)";
-    else if (time && (!cJSON_IsString(time) || fw_time_parse(time->valuestring, &at) < 0))
-        why = "\"time\" must be RFC 3339 with an offset";
-    if (why) {
+    int64_t now = wall_ms();
+    struct fw_ack ack;
+    const char *why;
+    if (fw_ack_parse(payload, len, now, &ack, &why) < 0) {
         if (fw_ratelimit_allow(&rl, now, NULL))
             FW_LOG(FW_LOG_WARNING, "ack: rejected: %s", why);
-        cJSON_Delete(j);
         return;
     }
-    int rc = fw_engine_ack(d->engine, id->valuestring, by->valuestring, at);
+    int rc = fw_engine_ack(d->engine, ack.id, ack.by, ack.at_ms);
     /* The audit keeps every acknowledgement, also of an alert that ended meanwhile. */
-    int arc = fw_outbox_set_acked(d->ob, id->valuestring, by->valuestring, at);
+    int arc = fw_outbox_set_acked(d->ob, ack.id, ack.by, ack.at_ms);
     if (arc < 0 && arc != -ENOENT && arc != -EALREADY)
-        FW_LOG(FW_LOG_ERR, "ack: alert %s: history: %s", id->valuestring, fw_outbox_errmsg(d->ob));
+        FW_LOG(FW_LOG_ERR, "ack: alert %s: history: %s", ack.id, fw_outbox_errmsg(d->ob));
     if (rc == 0)
-        FW_LOG(FW_LOG_NOTICE, "ack: alert %s acknowledged by %s", id->valuestring, by->valuestring);
+        FW_LOG(FW_LOG_NOTICE, "ack: alert %s acknowledged by %s", ack.id, ack.by);
     else
-        FW_LOG(FW_LOG_INFO, "ack: alert %s: %s", id->valuestring,
+        FW_LOG(FW_LOG_INFO, "ack: alert %s: %s", ack.id,
                rc == -EALREADY ? "already acknowledged" : "no open alert with this id");
-    cJSON_Delete(j);
 }
 
 /* A LoRa device not in the config: said once, and offered to the operators for registration. */

@@ -97,6 +97,24 @@ void fw_alert_from_instance(struct fw_alert *out, const char *gateway_id,
 void fw_actions_notify(struct fw_actions *a, const struct fw_cfg_rule *rule,
                        const struct fw_alert *alert);
 
+/* The largest acknowledgement message accepted, in bytes. */
+#define FW_ACK_MAX_BYTES 4096
+
+/* A duty officer's acknowledgement, as read from the ack topic. */
+struct fw_ack {
+    char id[FW_ALERT_MAX_ID];
+    char by[FW_READING_MAX_ID];
+    int64_t at_ms; /* its "time", or the `now_ms` given to fw_ack_parse when it has none */
+};
+
+/**
+ * Read an acknowledgement message: {"id": "<alert id>", "by": "<who>", "time": "<RFC 3339>"}
+ * ("time" optional) of `len` bytes (need not be NUL-terminated). Returns 0, or -EINVAL with
+ * *why set to a static reason. Pure; any thread.
+ */
+int fw_ack_parse(const void *payload, size_t len, int64_t now_ms, struct fw_ack *out,
+                 const char **why);
+
 const char *fw_alert_status_str(enum fw_alert_status s);
 const char *fw_alert_kind_str(enum fw_alert_kind k);
 const char *fw_alert_cause_str(enum fw_alert_cause c);

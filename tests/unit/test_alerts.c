@@ -2,12 +2,17 @@
 /*
  * The alert manager through the engine with a fake clock: repeats until acknowledged,
  * escalation of an unacknowledged severe alert at its time, updates on a material change,
- * inhibition by a confirmed fire, and every later message pointing at the episode's first.
+ * inhibition by a confirmed fire, every later message pointing at the episode's first, and the
+ * reading of acknowledgement messages.
  */
 #include "forestwatch/engine.h"
 #include "forestwatch/util.h"
 #include "cfg_test.h"
 #include "test.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define T0 1780300800000LL
 #define SEC 1000LL
@@ -236,4 +241,39 @@ FW_TEST(held_back_all_along_ends_silently)
     feed(&r, "z1", "fire_danger_level", 2, T0 + 2 * SEC);
     ASSERT_STR_EQ(kinds(&r, "forestry"), "new");
     run_free(&r);
+}
+
+FW_TEST(ack_messages_are_read_or_refused_with_a_reason)
+{
+    struct fw_ack ack;
+    const char *why;
+    const char *ok = "{\"id\":\"gw:r:z:1\",\"by\":\"li\",\"time\":\"2026-06-01T16:00:00+08:00\"}";
+    ASSERT_EQ(fw_ack_parse(ok, strlen(ok), 5, &ack, &why), 0);
+    ASSERT_STR_EQ(ack.id, "gw:r:z:1");
+    ASSERT_STR_EQ(ack.by, "li");
+    ASSERT_EQ(ack.at_ms, 1780300800000LL);
+    const char *no_time = "{\"id\":\"a\",\"by\":\"li\"}";
+    ASSERT_EQ(fw_ack_parse(no_time, strlen(no_time), 5, &ack, &why), 0);
+    ASSERT_EQ(ack.at_ms, 5);
+    static const char *const bad[] = {
+        "",
+        "{",
+        "[]",
+        "{\"id\":\"a\"}",
+        "{\"id\":1,\"by\":\"li\"}",
+        "{\"id\":\"\",\"by\":\"li\"}",
+        "{\"id\":\"a\",\"by\":\"li\",\"time\":\"yesterday\"}",
+        "{\"id\":\"a\",\"by\":"
+        "\"0123456789012345678901234567890123456789012345678901234567890123\"}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        why = NULL;
+        ASSERT_EQ(fw_ack_parse(bad[i], strlen(bad[i]), 5, &ack, &why), -EINVAL);
+        ASSERT_TRUE(why != NULL);
+    }
+    /* Too big to be an acknowledgement: refused unread. */
+    char *big = fw_xcalloc(1, FW_ACK_MAX_BYTES + 2);
+    memset(big, ' ', FW_ACK_MAX_BYTES + 1);
+    ASSERT_EQ(fw_ack_parse(big, FW_ACK_MAX_BYTES + 1, 5, &ack, &why), -EINVAL);
+    free(big);
 }
