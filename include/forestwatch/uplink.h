@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Uplink decoders turn what a field node sent into readings. This issue's decoder reads the
- * project's native JSON (docs/uplink.md):
+ * Uplink decoders turn what a field node sent into readings. This one reads the native JSON
+ * of MQTT field nodes (docs/uplink.md; LoRa uplinks go through lns.h and codec.h):
  *
  *   {"node": "bs03-smoke-01", "time": "2026-06-01T04:00:00Z",
  *    "readings": [{"metric": "smoke_ppm", "value": 352.5, "unit": "ppm"}]}
