@@ -51,6 +51,20 @@ static const struct fw_metric metrics[] = {
     {"pest_days_to_stage", "d", NULL, 0, 366,
      "days until the next stage of a pest of the zone is expected (degree-day forecast)",
      FW_METRIC_ZONE},
+    /* Also from the pest models (docs/pests.md); degree_days is the same pest's as above. */
+    {"degree_days", "dd", NULL, 0, 100000,
+     "degree-days since the biofix of the pest of the zone with the soonest next stage",
+     FW_METRIC_ZONE},
+    {"pest_model_missing", "bool", NULL, 0, 1,
+     "1 when yesterday's temperatures were too few for degree-days (accumulation paused)",
+     FW_METRIC_ZONE},
+    {"trap_count_day", "count", NULL, 0, 1e9, "insects caught in the zone's traps in a local day",
+     FW_METRIC_ZONE},
+    {"trap_count_week", "count", NULL, 0, 1e9,
+     "insects caught in the zone's traps in the last 7 local days", FW_METRIC_ZONE},
+    {"disease_risk_hours", "h", NULL, 0, 24,
+     "hours of the last 24 with the humidity and temperature of the zone's disease weather",
+     FW_METRIC_ZONE},
 };
 
 const struct fw_metric *fw_metric_find(const char *name)
