@@ -1663,16 +1663,24 @@ int fw_config_load(const char *path, struct fw_config **out, struct fw_cfg_error
     cfg->rules_dir = resolved;
     load_rule_files(&c, cfg, shown, explicit_dir);
     free(shown);
-    /* The outbox lives beside the config unless told otherwise: durable by default. */
+    /*
+     * The outbox lives beside the config unless told otherwise: durable by default. Under a
+     * service manager that gives the service a state directory (systemd's StateDirectory=,
+     * which sets STATE_DIRECTORY), written files go there instead: /etc stays read-only.
+     */
+    const char *state_dir = getenv("STATE_DIRECTORY");
+    if (state_dir && (state_dir[0] != '/' || strchr(state_dir, ':')))
+        state_dir = NULL; /* one absolute folder only */
+    const char *wdir = state_dir ? state_dir : dir;
     if (!cfg->store.path)
         cfg->store.path = fw_xstrdup("forestwatch.db");
     if (cfg->store.path[0] != '/') {
-        char *db = fw_xasprintf("%s/%s", dir, cfg->store.path);
+        char *db = fw_xasprintf("%s/%s", wdir, cfg->store.path);
         free(cfg->store.path);
         cfg->store.path = db;
     }
     if (cfg->record.dir && cfg->record.dir[0] != '/') {
-        char *rec = fw_xasprintf("%s/%s", dir, cfg->record.dir);
+        char *rec = fw_xasprintf("%s/%s", wdir, cfg->record.dir);
         free(cfg->record.dir);
         cfg->record.dir = rec;
     }

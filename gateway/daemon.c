@@ -20,6 +20,7 @@
 #include "forestwatch/message.h"
 #include "forestwatch/modbus.h"
 #include "forestwatch/mqtt.h"
+#include "forestwatch/notify.h"
 #include "forestwatch/outbox.h"
 #include "forestwatch/record.h"
 #include "forestwatch/timefmt.h"
@@ -124,6 +125,7 @@ struct daemon {
     uv_signal_t sig_term, sig_int, sig_hup;
     struct watch *watches;   /* config and rules folders, when gateway.watch_config is on */
     uv_timer_t watch_timer;  /* lets a burst of file events settle into one reload */
+    uv_timer_t wd_timer;     /* feeds the service manager's watchdog, when it has one */
     struct zone_mark *marks; /* per zone of the config, when the state section is on */
     size_t nmarks;
     unsigned ticks;
@@ -1235,6 +1237,7 @@ static void reload(struct daemon *d)
     struct fw_cfg_errors errs = {0};
     struct fw_config *cfg = NULL;
     FW_LOG(FW_LOG_NOTICE, "daemon: reload: reading %s", d->config_path);
+    fw_notify("RELOADING=1");
     if (fw_config_load(d->config_path, &cfg, &errs) < 0) {
         for (size_t i = 0; i < errs.n; i++)
             FW_LOG(FW_LOG_ERR, "config: reload rejected: %s", errs.msgs[i]);
@@ -1242,6 +1245,7 @@ static void reload(struct daemon *d)
             FW_LOG(FW_LOG_ERR, "config: reload rejected: ... and %zu more errors", errs.dropped);
         FW_LOG(FW_LOG_ERR, "daemon: reload: the running configuration stays in force");
         fw_cfg_errors_clear(&errs);
+        fw_notify("READY=1\nSTATUS=reload rejected: the previous configuration stays in force");
         return;
     }
     /* Held groups point into the old config's rules: send them before it goes. */
@@ -1273,6 +1277,7 @@ static void reload(struct daemon *d)
     watches_apply(d);
     FW_LOG(FW_LOG_NOTICE, "daemon: reload: done: %zu rules, %zu nodes, %zu zones", cfg->nrules,
            cfg->nnodes, cfg->nzones);
+    fw_notify("READY=1\nSTATUS=running (configuration reloaded)");
 }
 
 static void log_stats(struct daemon *d)
@@ -1355,6 +1360,8 @@ static void close_all(struct daemon *d)
     uv_close((uv_handle_t *)&d->tick_timer, NULL);
     uv_timer_stop(&d->watch_timer);
     uv_close((uv_handle_t *)&d->watch_timer, NULL);
+    uv_timer_stop(&d->wd_timer);
+    uv_close((uv_handle_t *)&d->wd_timer, NULL);
     watches_close(d);
     uv_close((uv_handle_t *)&d->stats_timer, NULL);
     uv_close((uv_handle_t *)&d->drain_timer, NULL);
@@ -1389,6 +1396,7 @@ static void on_signal(uv_signal_t *h, int signum)
     groups_flush_all(d); /* held alerts are committed, and sent if there is time */
     d->stopping = 1;
     FW_LOG(FW_LOG_NOTICE, "daemon: %s: shutting down", strsignal(signum));
+    fw_notify("STOPPING=1");
     /* Give alerts already published a moment to be acknowledged before closing the links. */
     d->drain_deadline = (int64_t)uv_now(d->loop) + DRAIN_MS;
     uv_timer_start(&d->drain_timer, on_drain_timer, 0, 50);
@@ -1397,6 +1405,30 @@ static void on_signal(uv_signal_t *h, int signum)
 /* ------------------------------------------------------------------------------------------ */
 /* main                                                                                        */
 /* ------------------------------------------------------------------------------------------ */
+
+/* The watchdog is fed from the loop itself: if the loop stalls, the feeding stops. */
+static void on_wd_timer(uv_timer_t *t)
+{
+    (void)t;
+    fw_notify("WATCHDOG=1");
+}
+
+/* Tell the service manager (systemd Type=notify) that the daemon is up, and feed its watchdog. */
+static void service_ready(struct daemon *d)
+{
+    char status[160];
+    snprintf(status, sizeof(status), "READY=1\nSTATUS=running: gateway %s, %zu rules, %zu nodes",
+             d->cfg->gateway_id, d->cfg->nrules, d->cfg->nnodes);
+    int rc = fw_notify(status);
+    if (rc < 0)
+        FW_LOG(FW_LOG_WARNING, "daemon: NOTIFY_SOCKET: cannot tell the service manager: %s",
+               uv_strerror(rc));
+    int64_t every = fw_notify_watchdog_ms();
+    if (every > 0) {
+        uv_timer_start(&d->wd_timer, on_wd_timer, 0, (uint64_t)every);
+        FW_LOG(FW_LOG_INFO, "daemon: watchdog: fed every %lld ms", (long long)every);
+    }
+}
 
 static void usage(FILE *f)
 {
@@ -1501,6 +1533,7 @@ int main(int argc, char **argv)
     uv_timer_init(d.loop, &d.group_timer);
     uv_timer_init(d.loop, &d.tick_timer);
     uv_timer_init(d.loop, &d.watch_timer);
+    uv_timer_init(d.loop, &d.wd_timer);
     uv_signal_init(d.loop, &d.sig_term);
     uv_signal_init(d.loop, &d.sig_int);
     uv_signal_init(d.loop, &d.sig_hup);
@@ -1521,6 +1554,7 @@ int main(int argc, char **argv)
         modbus_start(&d);
         FW_LOG(FW_LOG_NOTICE, "daemon: started: gateway \"%s\", %zu brokers, %zu rules, %zu nodes",
                d.cfg->gateway_id, d.cfg->nbrokers, d.cfg->nrules, d.cfg->nnodes);
+        service_ready(&d);
     }
     uv_run(d.loop, UV_RUN_DEFAULT);
 
