@@ -4,9 +4,13 @@
 # Modbus end to end through the same engine as the MQTT path: the daemon polls a simulated
 # smoke sensor (fw-modbus-sim, fire scenario) over Modbus TCP; its smoke crossing the rule's
 # threshold becomes an alert on the bureaus' topics, and when the device falls silent its
-# offline state reaches a rule too.
+# offline state reaches a rule too. Then the faults of a real bus: the simulator is killed with
+# a request outstanding (the bus vanishes mid-request) and comes back on the same port, where
+# the device is polled again and its offline alert resolves; and a device that answers garbage
+# is taken offline again. The daemon stays up throughout.
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -16,10 +20,10 @@ import fwtest  # noqa: E402
 from fwtest import check, is_alert  # noqa: E402
 
 
-def test(env):
-    profiles = os.path.join(fwtest.source_dir(), "config", "profiles")
+def start_sim(env, profiles, port=0):
+    """fw-modbus-sim with the smoke sensor as unit 7; returns (process, host, port)."""
     sim = subprocess.Popen([fwtest.binary("fw-modbus-sim"), "--scenario", "fire",
-                            "--fire-after", "1", "--speed", "20", "--tcp", "127.0.0.1:0",
+                            "--fire-after", "1", "--speed", "20", "--tcp", "127.0.0.1:%d" % port,
                             "--unit", "7:" + os.path.join(profiles, "example-smoke.json")],
                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     env.processes.append(sim)
@@ -31,10 +35,16 @@ def test(env):
             break
         where = line.split(" ", 1)[1]
     host, port = where.rsplit(":", 1)
+    return sim, host, int(port)
+
+
+def test(env):
+    profiles = os.path.join(fwtest.source_dir(), "config", "profiles")
+    sim, host, port = start_sim(env, profiles)
 
     cfg = fwtest.load_json_file(env.config_path)
     cfg["profiles_dir"] = profiles
-    cfg["buses"] = {"sim": {"kind": "tcp", "host": host, "port": int(port)}}
+    cfg["buses"] = {"sim": {"kind": "tcp", "host": host, "port": port}}
     cfg["devices"] = {"bs03-mb-smoke": {"bus": "sim", "unit_id": 7, "profile": "example-smoke",
                                         "zone": "bs-03", "interval_ms": 200, "timeout_ms": 300,
                                         "retries": 0}}
@@ -60,6 +70,22 @@ def test(env):
                                                  "bs03-mb-smoke")(m.json),
                               what="device_offline for the silent device")
     fwtest.log("offline: %s" % alert.json["headline"]["en-US"])
+
+    # The bus vanishes with a request outstanding (the silent device never answers it), and a
+    # new bus comes up on the same port: the device is polled again and is back online.
+    sim.send_signal(signal.SIGKILL)
+    sim.wait()
+    check(daemon.alive(), "the daemon died when the Modbus bus vanished mid-request")
+    sim, _, _ = start_sim(env, profiles, port)
+    forestry.wait_for(lambda m: is_alert("resolved", "device_offline", "bs03-mb-smoke")(m.json),
+                      what="device_offline resolved once the bus is back")
+
+    # A device that answers garbage is as good as gone.
+    sim.stdin.write("unit 7 garbage\n")
+    sim.stdin.flush()
+    forestry.wait_for(lambda m: is_alert("firing", "device_offline", "bs03-mb-smoke")(m.json),
+                      what="device_offline for the device answering garbage")
+    check(daemon.alive(), "the daemon died on a device answering garbage")
     sim.stdin.write("quit\n")
     sim.stdin.flush()
     daemon.stop()
