@@ -26,12 +26,14 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------------------------------------------ */
 /* Error collection and JSON paths                                                             */
@@ -456,6 +458,55 @@ static void parse_limits(struct ctx *c, const cJSON *v, void *base)
     apply_keys(c, v, keys, &((struct fw_config *)base)->limits);
 }
 
+/*
+ * A password written into the config would end up in backups, version control and support
+ * tickets. The key is refused with a pointer to the two supported places; its value is not
+ * repeated in the message.
+ */
+static void parse_broker_password(struct ctx *c, const cJSON *v, void *base)
+{
+    (void)v;
+    (void)base;
+    err(c, "passwords are not kept in the config: put it in a file named by \"password_file\" "
+           "or in an environment variable named by \"password_env\"");
+}
+
+static void parse_broker_password_env(struct ctx *c, const cJSON *v, void *base)
+{
+    struct fw_cfg_broker *b = base;
+    const char *s = cJSON_IsString(v) ? v->valuestring : NULL;
+    int ok = s && *s && strlen(s) <= 128 && !isdigit((unsigned char)*s);
+    for (const char *p = s; ok && *p; p++)
+        ok = isalnum((unsigned char)*p) || *p == '_';
+    if (!ok) {
+        char got[64];
+        describe(v, got, sizeof(got));
+        err(c,
+            "must be the name of an environment variable (1..128 letters, digits or '_', not "
+            "starting with a digit), got %s",
+            got);
+        return;
+    }
+    free(b->password_env);
+    b->password_env = fw_xstrdup(s);
+}
+
+static void parse_broker_tls(struct ctx *c, const cJSON *v, void *base)
+{
+    static const struct key keys[] = {
+        {"ca_file", K_STR, 1, FIELD(struct fw_cfg_tls, ca_file), 1, 1024},
+        {"cert_file", K_STR, 0, FIELD(struct fw_cfg_tls, cert_file), 1, 1024},
+        {"key_file", K_STR, 0, FIELD(struct fw_cfg_tls, key_file), 1, 1024},
+        {"server_name", K_STR, 0, FIELD(struct fw_cfg_tls, server_name), 1, 253},
+        {NULL},
+    };
+    struct fw_cfg_tls *tls = &((struct fw_cfg_broker *)base)->tls;
+    apply_keys(c, v, keys, tls);
+    if (!tls->cert_file != !tls->key_file)
+        err(c, "\"cert_file\" and \"key_file\" go together: give both (a client certificate) or "
+               "neither");
+}
+
 static void parse_broker(struct ctx *c, const cJSON *m, void *arg)
 {
     static const struct key keys[] = {
@@ -463,7 +514,10 @@ static void parse_broker(struct ctx *c, const cJSON *m, void *arg)
         {"port", K_INT, 0, FIELD(struct fw_cfg_broker, port), 1, 65535},
         {"client_id", K_STR, 0, FIELD(struct fw_cfg_broker, client_id), 1, 128},
         {"username", K_STR, 0, FIELD(struct fw_cfg_broker, username), 1, 256},
-        {"password", K_STR, 0, FIELD(struct fw_cfg_broker, password), 0, 256},
+        {"password", K_CUSTOM, 0, 0, 0, 0, NULL, parse_broker_password},
+        {"password_file", K_STR, 0, FIELD(struct fw_cfg_broker, password_file), 1, 1024},
+        {"password_env", K_CUSTOM, 0, 0, 0, 0, NULL, parse_broker_password_env},
+        {"tls", K_CUSTOM, 0, 0, 0, 0, NULL, parse_broker_tls},
         {"keepalive_s", K_INT, 0, FIELD(struct fw_cfg_broker, keepalive_s), 5, 3600},
         {"reconnect_min_ms", K_MS, 0, FIELD(struct fw_cfg_broker, reconnect_min_ms), 50, 600000},
         {"reconnect_max_ms", K_MS, 0, FIELD(struct fw_cfg_broker, reconnect_max_ms), 50, 3600000},
@@ -481,6 +535,10 @@ static void parse_broker(struct ctx *c, const cJSON *m, void *arg)
     if (b.reconnect_min_ms > b.reconnect_max_ms)
         err(c, "reconnect_min_ms (%lld) must not exceed reconnect_max_ms (%lld)",
             (long long)b.reconnect_min_ms, (long long)b.reconnect_max_ms);
+    if (b.password_file && b.password_env)
+        err(c, "give either \"password_file\" or \"password_env\", not both");
+    else if ((b.password_file || b.password_env) && !b.username)
+        err(c, "a password needs \"username\" too (MQTT 3.1.1 sends no password without one)");
     cfg->brokers = fw_xrealloc(cfg->brokers, (cfg->nbrokers + 1) * sizeof(*cfg->brokers));
     cfg->brokers[cfg->nbrokers++] = b;
 }
@@ -1623,6 +1681,147 @@ static void load_devices(struct ctx *c, struct fw_config *cfg, const char *dir)
     free(rel);
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Broker credentials and TLS files                                                            */
+/* ------------------------------------------------------------------------------------------ */
+
+#define FW_CONFIG_MAX_PASSWORD 1024
+
+/*
+ * Open a file named by the config for reading, or report why not at the current path. Only
+ * regular files are accepted: a FIFO or a device would block the loader (and a reload).
+ */
+static int open_config_file(struct ctx *c, const char *file, const char *shown)
+{
+    int fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0) {
+        err(c, "cannot read \"%s\": %s", shown, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        err(c, "cannot read \"%s\": not a regular file", shown);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* A path from the config, resolved against the config's folder `dir`. */
+static char *resolve_path(const char *dir, const char *written)
+{
+    return written[0] == '/' ? fw_xstrdup(written) : fw_xasprintf("%s/%s", dir, written);
+}
+
+/*
+ * `key` of the object at the current path names a file: resolve it (in place) and check that it
+ * can be read. Messages name the file as resolved, or as written when the config itself was
+ * named without a folder (`bare`).
+ */
+static void check_config_file(struct ctx *c, const char *key, char **file, const char *dir,
+                              int bare)
+{
+    if (!*file)
+        return;
+    char *written = *file;
+    *file = resolve_path(dir, written);
+    size_t mark = path_key(c, key);
+    int fd = open_config_file(c, *file, bare ? written : *file);
+    if (fd >= 0)
+        close(fd);
+    path_pop(c, mark);
+    free(written);
+}
+
+/*
+ * The password is the first line of the file, without its line ending. Messages name the file
+ * but never quote what it holds.
+ */
+static char *read_password_file(struct ctx *c, const char *file, const char *shown)
+{
+    int fd = open_config_file(c, file, shown);
+    if (fd < 0)
+        return NULL;
+    char buf[FW_CONFIG_MAX_PASSWORD + 2];
+    size_t n = 0;
+    int e = 0;
+    while (n < sizeof(buf) - 1) {
+        ssize_t r = read(fd, buf + n, sizeof(buf) - 1 - n);
+        if (r < 0)
+            e = errno;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        if (memchr(buf + n - (size_t)r, '\n', (size_t)r))
+            break;
+    }
+    close(fd);
+    buf[n] = '\0';
+    char *secret = NULL;
+    size_t len = 0;
+    while (len < n && buf[len] != '\n')
+        len++;
+    if (len > 0 && buf[len - 1] == '\r')
+        len--;
+    if (e)
+        err(c, "cannot read \"%s\": %s", shown, strerror(e));
+    else if (len == 0)
+        err(c, "\"%s\" holds no password: its first line must be the password", shown);
+    else if (len > FW_CONFIG_MAX_PASSWORD)
+        err(c, "the first line of \"%s\" is longer than %d bytes", shown, FW_CONFIG_MAX_PASSWORD);
+    else if (memchr(buf, '\0', len))
+        err(c, "the first line of \"%s\" contains a NUL byte", shown);
+    else
+        secret = fw_xasprintf("%.*s", (int)len, buf);
+    explicit_bzero(buf, sizeof(buf));
+    return secret;
+}
+
+/*
+ * Per broker: resolve the TLS files and check that they can be read, and fetch the password from
+ * its file or its environment variable. Done at load so that check-config, a start and a reload
+ * all fail on a missing file rather than the link failing later, broker by broker.
+ */
+static void load_broker_secrets(struct ctx *c, struct fw_config *cfg, const char *dir, int bare)
+{
+    for (size_t i = 0; i < cfg->nbrokers; i++) {
+        struct fw_cfg_broker *b = &cfg->brokers[i];
+        size_t mark = path_key(c, "brokers");
+        path_key(c, b->name);
+        if (b->tls.ca_file) {
+            size_t m2 = path_key(c, "tls");
+            check_config_file(c, "ca_file", &b->tls.ca_file, dir, bare);
+            check_config_file(c, "cert_file", &b->tls.cert_file, dir, bare);
+            check_config_file(c, "key_file", &b->tls.key_file, dir, bare);
+            path_pop(c, m2);
+        }
+        if (b->password_file && !b->password_env) {
+            size_t m2 = path_key(c, "password_file");
+            char *written = b->password_file;
+            b->password_file = resolve_path(dir, written);
+            b->password =
+                read_password_file(c, b->password_file, bare ? written : b->password_file);
+            free(written);
+            path_pop(c, m2);
+        }
+        if (b->password_env && !b->password_file) {
+            size_t m2 = path_key(c, "password_env");
+            const char *v = getenv(b->password_env);
+            if (!v)
+                err(c, "environment variable \"%s\" is not set", b->password_env);
+            else if (!*v)
+                err(c, "environment variable \"%s\" is empty", b->password_env);
+            else if (strlen(v) > FW_CONFIG_MAX_PASSWORD)
+                err(c, "environment variable \"%s\" is longer than %d bytes", b->password_env,
+                    FW_CONFIG_MAX_PASSWORD);
+            else
+                b->password = fw_xstrdup(v);
+            path_pop(c, m2);
+        }
+        path_pop(c, mark);
+    }
+}
+
 int fw_config_load(const char *path, struct fw_config **out, struct fw_cfg_errors *errs)
 {
     struct fw_config *cfg = fw_xcalloc(1, sizeof(*cfg));
@@ -1686,6 +1885,7 @@ int fw_config_load(const char *path, struct fw_config **out, struct fw_cfg_error
     }
 
     load_devices(&c, cfg, dir);
+    load_broker_secrets(&c, cfg, dir, slash == NULL);
     free(dir);
 
     /* Defaults that depend on other keys. */
@@ -1732,7 +1932,15 @@ void fw_config_free(struct fw_config *cfg)
         free(b->host);
         free(b->client_id);
         free(b->username);
+        free(b->password_file);
+        free(b->password_env);
+        if (b->password)
+            explicit_bzero(b->password, strlen(b->password));
         free(b->password);
+        free(b->tls.ca_file);
+        free(b->tls.cert_file);
+        free(b->tls.key_file);
+        free(b->tls.server_name);
     }
     for (size_t i = 0; i < cfg->nuplinks; i++) {
         free(cfg->uplinks[i].broker);
@@ -1927,8 +2135,10 @@ int fw_cfg_broker_equal(const struct fw_cfg_broker *a, const struct fw_cfg_broke
 {
     return str_eq(a->host, b->host) && a->port == b->port && str_eq(a->client_id, b->client_id) &&
            str_eq(a->username, b->username) && str_eq(a->password, b->password) &&
-           a->keepalive_s == b->keepalive_s && a->reconnect_min_ms == b->reconnect_min_ms &&
-           a->reconnect_max_ms == b->reconnect_max_ms;
+           str_eq(a->tls.ca_file, b->tls.ca_file) && str_eq(a->tls.cert_file, b->tls.cert_file) &&
+           str_eq(a->tls.key_file, b->tls.key_file) &&
+           str_eq(a->tls.server_name, b->tls.server_name) && a->keepalive_s == b->keepalive_s &&
+           a->reconnect_min_ms == b->reconnect_min_ms && a->reconnect_max_ms == b->reconnect_max_ms;
 }
 
 int fw_cfg_rule_same_logic(const struct fw_cfg_rule *a, const struct fw_cfg_rule *b)

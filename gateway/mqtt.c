@@ -5,8 +5,9 @@
  * while libmosquitto has bytes queued. A per-link timer runs mosquitto_loop_misc() once a second
  * while a client exists (keepalive pings, and the CONNACK timeout, see below) and otherwise waits
  * out the reconnect backoff. libmosquitto's own thread is never started. This file is the only
- * place where MOSQ_ERR_* codes are turned into negative errno values and logged. See
- * docs/mqtt.md for the design note.
+ * place where MOSQ_ERR_* codes are turned into negative errno values and logged. TLS links hand
+ * libmosquitto an OpenSSL context of our own, built for every attempt (see link_tls_context).
+ * See docs/mqtt.md for the design note.
  */
 #include "forestwatch/mqtt.h"
 
@@ -14,6 +15,10 @@
 #include <limits.h>
 #include <mosquitto.h>
 #include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -55,6 +60,16 @@ struct fw_mqtt_conn {
     int status_mid;  /* mid of our own "online", hidden from on_published */
     int offline_mid; /* mid of the "offline" published by a close */
     int offline_acked;
+    /*
+     * Why a TLS handshake failed. libmosquitto returns only MOSQ_ERR_TLS or errno EPROTO, and
+     * clears OpenSSL's error queue on reads; the reason is what our verify callback saw, or the
+     * fatal alert the broker sent (how it refuses our certificate), or else the first line
+     * libmosquitto logged at error level (it prints OpenSSL's error queue on some paths).
+     */
+    char tls_verify[96];
+    char tls_alert[64];
+    char lib_error[160];
+    char why[224]; /* the failure text composed from them, for conn_failed */
 };
 
 struct fw_mqtt_link {
@@ -64,6 +79,10 @@ struct fw_mqtt_link {
     char *client_id;
     char *username;
     char *password;
+    char *tls_ca_file; /* NULL: plain TCP */
+    char *tls_cert_file;
+    char *tls_key_file;
+    char *tls_server_name; /* NULL: host */
     char *status_topic;
     char *where; /* `broker "NAME" HOST:PORT`, the object part of every log line */
     int port;
@@ -91,7 +110,7 @@ struct fw_mqtt_link {
 
     int64_t backoff_ms; /* last delay used, 0 after a successful CONNACK */
     unsigned fail_streak;
-    char last_reason[128]; /* last failure logged at warning, to log a change again */
+    char last_reason[256]; /* last failure logged at warning, to log a change again */
     uint32_t rng;
 
     int closing;       /* fw_mqtt_link_close() was called: no more user callbacks */
@@ -169,6 +188,40 @@ static const char *conn_reason(int rc, int err, int connack_rc, int acked)
     }
 }
 
+/*
+ * The reason of an OpenSSL error line as libmosquitto logs it, "OpenSSL Error[0]:
+ * error:0A000086:SSL routines::certificate verify failed": the text after the last colon. Other
+ * lines are kept whole.
+ */
+static const char *openssl_reason(const char *line)
+{
+    const char *colon = strrchr(line, ':');
+    if (strncmp(line, "OpenSSL Error", 13) != 0 || !colon || !colon[1])
+        return line;
+    return colon[1] == ' ' ? colon + 2 : colon + 1;
+}
+
+/*
+ * Text for a failed attempt or a lost connection. On a TLS link the handshake's own reason
+ * comes first: what the verify callback saw (the server is not trusted, or not the one named),
+ * else a fatal alert from the broker (it refuses our client certificate), else what
+ * libmosquitto logged at error level. Otherwise as conn_reason. The text lives in `conn`.
+ */
+static const char *conn_failure(struct fw_mqtt_conn *conn, int rc, int err)
+{
+    if (conn->tls_verify[0])
+        snprintf(conn->why, sizeof(conn->why), "TLS: certificate verify failed: %s",
+                 conn->tls_verify);
+    else if (conn->tls_alert[0])
+        snprintf(conn->why, sizeof(conn->why), "TLS: alert from the broker: %s", conn->tls_alert);
+    else if (conn->lib_error[0] && !conn->connack_rc)
+        snprintf(conn->why, sizeof(conn->why), "%s%s", conn->link->tls_ca_file ? "TLS: " : "",
+                 openssl_reason(conn->lib_error));
+    else
+        return conn_reason(rc, err, conn->connack_rc, conn->acked);
+    return conn->why;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Backoff                                                                                     */
 /* ------------------------------------------------------------------------------------------ */
@@ -224,7 +277,13 @@ static void link_free(struct fw_mqtt_link *link)
     free(link->host);
     free(link->client_id);
     free(link->username);
+    if (link->password)
+        explicit_bzero(link->password, strlen(link->password));
     free(link->password);
+    free(link->tls_ca_file);
+    free(link->tls_cert_file);
+    free(link->tls_key_file);
+    free(link->tls_server_name);
     free(link->status_topic);
     free(link->where);
     free(link);
@@ -410,7 +469,7 @@ static void conn_after_loop(struct fw_mqtt_conn *conn, int rc, int err)
     if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(conn->mosq) < 0) {
         if (rc == MOSQ_ERR_SUCCESS)
             rc = conn->disc_rc;
-        conn_failed(conn, conn_reason(rc, err, conn->connack_rc, conn->acked));
+        conn_failed(conn, conn_failure(conn, rc, err));
         return;
     }
     conn_update_poll(conn);
@@ -503,6 +562,7 @@ static void on_mosq_connect(struct mosquitto *mosq, void *obj, int rc)
             FW_LOG(FW_LOG_WARNING, "mqtt: %s: publish \"%s\": %s", link->where, link->status_topic,
                    mosquitto_strerror(src));
     }
+    conn->lib_error[0] = '\0'; /* anything logged before CONNACK is no reason for a later loss */
     FW_LOG(FW_LOG_NOTICE, "mqtt: %s: connected", link->where);
     link->connected = 1;
     link->fail_streak = 0;
@@ -571,6 +631,147 @@ static void on_mosq_subscribe(struct mosquitto *mosq, void *obj, int mid, int co
     }
 }
 
+/*
+ * libmosquitto's log. Only error lines matter: they carry OpenSSL's reasons, which the loop
+ * calls do not return. They go to the debug log as they come; the first one of an attempt
+ * becomes part of its failure message (conn_failure).
+ */
+static void on_mosq_log(struct mosquitto *mosq, void *obj, int level, const char *str)
+{
+    (void)mosq;
+    struct fw_mqtt_conn *conn = obj;
+    if (level != MOSQ_LOG_ERR || !str || conn->gone)
+        return;
+    FW_LOG(FW_LOG_DEBUG, "mqtt: %s: libmosquitto: %s", conn->link->where, str);
+    if (!conn->lib_error[0])
+        fw_strlcpy(conn->lib_error, str, sizeof(conn->lib_error));
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* TLS                                                                                         */
+/* ------------------------------------------------------------------------------------------ */
+
+/*
+ * Records why OpenSSL rejected the server's certificate. The context belongs to one attempt, so
+ * its app data leads back to that attempt.
+ */
+static int on_tls_verify(int ok, X509_STORE_CTX *store)
+{
+    if (ok)
+        return ok;
+    SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+    struct fw_mqtt_conn *conn = ssl ? SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)) : NULL;
+    if (conn && !conn->tls_verify[0])
+        fw_strlcpy(conn->tls_verify, X509_verify_cert_error_string(X509_STORE_CTX_get_error(store)),
+                   sizeof(conn->tls_verify));
+    return ok;
+}
+
+/*
+ * Records the first fatal alert the broker sends. With TLS 1.3 the client's side of the
+ * handshake is over before the broker has checked our certificate, so a refusal ("certificate
+ * required", "unknown CA") arrives as an alert on a later read, which libmosquitto reports
+ * only as EPROTO.
+ */
+static void on_tls_info(const SSL *ssl, int where, int ret)
+{
+    if (!(where & SSL_CB_READ_ALERT) || strcmp(SSL_alert_type_string(ret), "F") != 0)
+        return;
+    struct fw_mqtt_conn *conn = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+    if (conn && !conn->tls_alert[0])
+        fw_strlcpy(conn->tls_alert, SSL_alert_desc_string_long(ret), sizeof(conn->tls_alert));
+}
+
+/* An encrypted key would make OpenSSL prompt on the terminal: refuse it instead. */
+static int on_tls_passphrase(char *buf, int size, int rwflag, void *arg)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)arg;
+    return -1;
+}
+
+/*
+ * `TLS: ca_file "/etc/x.pem": no certificate or crl found` into conn->why, with the reason
+ * from OpenSSL's error queue; `file` may be NULL.
+ */
+static const char *tls_error(struct fw_mqtt_conn *conn, const char *what, const char *file)
+{
+    unsigned long e = ERR_peek_last_error();
+    const char *reason = e ? ERR_reason_error_string(e) : NULL;
+    if (!reason)
+        reason = "failed";
+    if (file)
+        snprintf(conn->why, sizeof(conn->why), "TLS: %s \"%s\": %s", what, file, reason);
+    else
+        snprintf(conn->why, sizeof(conn->why), "TLS: %s: %s", what, reason);
+    ERR_clear_error();
+    return conn->why;
+}
+
+/*
+ * Build the OpenSSL context of one attempt: TLS 1.2 or later, the server verified against the
+ * CA file and its certificate required to name tls_server_name (or host) as a DNS name or an IP
+ * address, and our client certificate if configured. mosquitto_tls_set() would verify the name
+ * against the host connected to, with no way to name another one; libmosquitto uses a context
+ * given as MOSQ_OPT_SSL_CTX as it is (taking its own reference). Built anew for every attempt,
+ * so renewed files are read at the next reconnect. Returns NULL, or the reason in conn->why.
+ */
+static const char *link_tls_context(struct fw_mqtt_conn *conn)
+{
+    struct fw_mqtt_link *link = conn->link;
+    const char *name = link->tls_server_name ? link->tls_server_name : link->host;
+    const char *why = NULL;
+    ERR_clear_error();
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx)
+        return tls_error(conn, "new context", NULL);
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_default_passwd_cb(ctx, on_tls_passphrase);
+    if (SSL_CTX_load_verify_locations(ctx, link->tls_ca_file, NULL) != 1) {
+        why = tls_error(conn, "ca_file", link->tls_ca_file);
+        goto fail;
+    }
+    if (link->tls_cert_file) {
+        if (SSL_CTX_use_certificate_chain_file(ctx, link->tls_cert_file) != 1) {
+            why = tls_error(conn, "cert_file", link->tls_cert_file);
+            goto fail;
+        }
+        if (SSL_CTX_use_PrivateKey_file(ctx, link->tls_key_file, SSL_FILETYPE_PEM) != 1 ||
+            SSL_CTX_check_private_key(ctx) != 1) {
+            why = tls_error(conn, "key_file", link->tls_key_file);
+            goto fail;
+        }
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, on_tls_verify);
+    SSL_CTX_set_info_callback(ctx, on_tls_info);
+    X509_VERIFY_PARAM *param = SSL_CTX_get0_param(ctx);
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    /* An address must be in the certificate as an IP address, a name as a DNS name. */
+    if (X509_VERIFY_PARAM_set1_ip_asc(param, name) != 1 &&
+        X509_VERIFY_PARAM_set1_host(param, name, 0) != 1) {
+        why = tls_error(conn, "server name", name);
+        goto fail;
+    }
+    SSL_CTX_set_app_data(ctx, conn);
+    /*
+     * Without its defaults: 2.0.11 starts with them on, and would then want mosquitto_tls_set()
+     * and install its own verify callback, which checks the name against the host.
+     */
+    int rc = mosquitto_int_option(conn->mosq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);
+    if (rc == MOSQ_ERR_SUCCESS)
+        rc = mosquitto_void_option(conn->mosq, MOSQ_OPT_SSL_CTX, ctx);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        snprintf(conn->why, sizeof(conn->why), "TLS: %s", mosquitto_strerror(rc));
+        why = conn->why;
+    }
+fail:
+    SSL_CTX_free(ctx); /* libmosquitto holds its own reference */
+    ERR_clear_error();
+    return why;
+}
+
 /* Start one connection attempt with a fresh client. Failures are reported via conn_failed. */
 static void link_connect(struct fw_mqtt_link *link)
 {
@@ -596,6 +797,15 @@ static void link_connect(struct fw_mqtt_link *link)
     mosquitto_message_callback_set(mosq, on_mosq_message);
     mosquitto_publish_callback_set(mosq, on_mosq_publish);
     mosquitto_subscribe_callback_set(mosq, on_mosq_subscribe);
+    mosquitto_log_callback_set(mosq, on_mosq_log);
+
+    if (link->tls_ca_file) {
+        const char *why = link_tls_context(conn);
+        if (why) {
+            conn_failed(conn, why);
+            return;
+        }
+    }
 
     int rc = MOSQ_ERR_SUCCESS;
     if (link->username)
@@ -621,7 +831,7 @@ static void link_connect(struct fw_mqtt_link *link)
     rc = mosquitto_connect_async(mosq, link->host, link->port, link->keepalive_s);
     int err = errno;
     if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(mosq) < 0) {
-        conn_failed(conn, conn_reason(rc, err, 0, 0));
+        conn_failed(conn, conn_failure(conn, rc, err));
         return;
     }
     int urc = uv_poll_init_socket(link->loop, &conn->poll, mosquitto_socket(mosq));
@@ -688,6 +898,11 @@ int fw_mqtt_link_new(uv_loop_t *loop, const struct fw_mqtt_link_opts *opts,
     if (opts->status_topic && (!valid_string(opts->status_topic) ||
                                mosquitto_pub_topic_check(opts->status_topic) != MOSQ_ERR_SUCCESS))
         return -EINVAL;
+    if (!opts->tls_ca_file && (opts->tls_cert_file || opts->tls_key_file || opts->tls_server_name))
+        return -EINVAL;
+    if (opts->tls_ca_file && (!*opts->tls_ca_file || !opts->tls_cert_file != !opts->tls_key_file ||
+                              (opts->tls_server_name && !valid_string(opts->tls_server_name))))
+        return -EINVAL;
 
     struct fw_mqtt_link *link = fw_xcalloc(1, sizeof(*link));
     link->loop = loop;
@@ -696,6 +911,10 @@ int fw_mqtt_link_new(uv_loop_t *loop, const struct fw_mqtt_link_opts *opts,
     link->client_id = fw_xstrdup(opts->client_id);
     link->username = fw_xstrdup(opts->username);
     link->password = fw_xstrdup(opts->password);
+    link->tls_ca_file = fw_xstrdup(opts->tls_ca_file);
+    link->tls_cert_file = fw_xstrdup(opts->tls_cert_file);
+    link->tls_key_file = fw_xstrdup(opts->tls_key_file);
+    link->tls_server_name = fw_xstrdup(opts->tls_server_name);
     link->status_topic = fw_xstrdup(opts->status_topic);
     /* Bracket IPv6 literals so the port stays readable in log lines. */
     link->where =

@@ -54,13 +54,28 @@ struct fw_cfg_node {
     int lora_codec; /* enum fw_lora_codec: how its payloads are decoded */
 };
 
+/*
+ * TLS towards one broker. The server's certificate is always verified against ca_file, and so is
+ * its name (server_name, else the broker's host). Paths are resolved against the config's folder
+ * and were readable when the config was loaded; they are read again at every connection attempt.
+ */
+struct fw_cfg_tls {
+    char *ca_file;   /* NULL: plain TCP, no TLS */
+    char *cert_file; /* the client certificate (PEM) and its key, both or neither */
+    char *key_file;
+    char *server_name; /* name the server certificate must carry; NULL: the broker's host */
+};
+
 struct fw_cfg_broker {
     char *name;
     char *host;
     int port;
     char *client_id;
     char *username;
-    char *password;
+    char *password_file; /* resolved path of the file holding the password, or NULL */
+    char *password_env;  /* name of the environment variable holding it, or NULL */
+    char *password;      /* the secret read from either at load; never logged or printed */
+    struct fw_cfg_tls tls;
     int keepalive_s;
     int64_t reconnect_min_ms;
     int64_t reconnect_max_ms;

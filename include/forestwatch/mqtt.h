@@ -4,9 +4,12 @@
  * client socket for reads and writes, and a timer for libmosquitto's housekeeping (keepalive)
  * and for reconnecting. libmosquitto's own thread is never started.
  *
- * A link reconnects by itself with capped exponential backoff and jitter, subscribes again to
- * every topic registered with fw_mqtt_subscribe() after each connect, and, when a status topic
- * is set, publishes a retained "online" on connect and leaves a retained "offline" last will.
+ * A link speaks plain MQTT or MQTT over TLS (server certificate and name always verified, client
+ * certificate optional). It reconnects by itself with capped exponential backoff and jitter; a
+ * failed TLS handshake is a failed attempt like any other, logged with OpenSSL's reason. It
+ * subscribes again to every topic registered with fw_mqtt_subscribe() after each connect, and,
+ * when a status topic is set, publishes a retained "online" on connect and leaves a retained
+ * "offline" last will.
  * The link does not parse payloads and keeps no queue of its own: the caller decides what to
  * resend after a reconnect (see the published and connected callbacks).
  */
@@ -47,7 +50,17 @@ struct fw_mqtt_link_opts {
     int port;              /* 1..65535 */
     const char *client_id; /* must be unique on the broker */
     const char *username;  /* NULL: no authentication */
-    const char *password;
+    const char *password;  /* NULL: none; never written to the log */
+    /*
+     * TLS, when tls_ca_file is set: the server's certificate must chain to a CA of that file
+     * and name tls_server_name (NULL: host) as a DNS name or IP address; neither check can be
+     * turned off. The files are read at every connection attempt, so a renewed certificate is
+     * picked up at the next reconnect, and a file that cannot be read fails that attempt.
+     */
+    const char *tls_ca_file;
+    const char *tls_cert_file; /* client certificate (PEM chain) and its unencrypted key: */
+    const char *tls_key_file;  /* both or neither */
+    const char *tls_server_name;
     int keepalive_s;          /* MQTT keepalive, 5..3600 */
     int64_t reconnect_min_ms; /* first retry delay after a failure */
     int64_t reconnect_max_ms; /* cap of the exponential backoff */
@@ -63,7 +76,8 @@ struct fw_mqtt_link_opts {
  * this call). All strings in `opts` are copied. Returns 0 and the link in *out, or a negative
  * errno-style code (nothing is started then): -EINVAL for a missing host or client id, a port,
  * keepalive or backoff out of range (1 <= min <= max <= 24 h), a password without user name,
- * or a status topic with wildcards. Loop thread only.
+ * a status topic with wildcards, or TLS options without a CA file or with only one of the
+ * certificate and its key. Loop thread only.
  */
 int fw_mqtt_link_new(uv_loop_t *loop, const struct fw_mqtt_link_opts *opts,
                      struct fw_mqtt_link **out);

@@ -248,19 +248,33 @@ def stop_process(proc, sig=signal.SIGTERM, timeout=HANG_GUARD_S):
 
 class Broker:
     """A private mosquitto on loopback. stop() and start() again keep the port, so clients see
-    their broker go away and come back, with nothing retained (persistence is off)."""
+    their broker go away and come back, with nothing retained (persistence is off).
 
-    def __init__(self, workdir, port=None, name="mosquitto", persistent=False):
+    With tls={"cafile", "certfile", "keyfile"} the listener speaks only TLS and requires a client
+    certificate from that CA; with password_file (made by mosquitto_passwd) anonymous clients
+    are refused. client_args are what mosquitto_sub and mosquitto_pub need on top of host and
+    port to get in (their TLS files and credentials); the test sets them."""
+
+    def __init__(self, workdir, port=None, name="mosquitto", persistent=False, tls=None,
+                 password_file=None):
         self.workdir = workdir
         self.name = name
         self.port = port or free_port()
         self.proc = None
         self.generation = 0
+        self.client_args = []
         self.conf = os.path.join(workdir, name + ".conf")
         self.log_path = os.path.join(workdir, name + ".log")
         with open(self.conf, "w") as f:
             f.write("listener %d 127.0.0.1\n" % self.port)
-            f.write("allow_anonymous true\n")
+            if tls:
+                f.write("cafile %s\ncertfile %s\nkeyfile %s\n"
+                        % (tls["cafile"], tls["certfile"], tls["keyfile"]))
+                f.write("require_certificate true\n")
+            if password_file:
+                f.write("allow_anonymous false\npassword_file %s\n" % password_file)
+            else:
+                f.write("allow_anonymous true\n")
             if persistent:
                 # Sessions and queued QoS 1 messages survive a restart (saved at SIGTERM).
                 store = os.path.join(workdir, name + ".store") + "/"
@@ -371,7 +385,8 @@ class Subscriber:
     def start(self):
         self.proc = subprocess.Popen(
             ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(self.broker.port), "-q", "1",
-             "-t", self.topic, "-t", self.sync_topic, "-F", "%r %q %t %x"],
+             "-t", self.topic, "-t", self.sync_topic, "-F", "%r %q %t %x"]
+            + self.broker.client_args,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
         self.env.processes.append(self.proc)
         deadline = time.monotonic() + HANG_GUARD_S
@@ -609,9 +624,10 @@ class Env:
         self.subscribers.append(sub)
         return sub
 
-    def add_broker(self, name, persistent=False):
+    def add_broker(self, name, persistent=False, tls=None, password_file=None):
         """Another private broker (the bureaus may each run their own), stopped at close."""
-        b = Broker(self.workdir, name=name, persistent=persistent)
+        b = Broker(self.workdir, name=name, persistent=persistent, tls=tls,
+                   password_file=password_file)
         self.extra_brokers.append(b)
         b.start()
         return b
@@ -649,9 +665,9 @@ class Env:
         the broker has the message before the next publish starts."""
         if isinstance(payload, str):
             payload = payload.encode("utf-8")
-        port = (broker or self.broker).port
-        cmd = ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-q", str(qos),
-               "-t", topic]
+        broker = broker or self.broker
+        cmd = ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", str(qos),
+               "-t", topic] + broker.client_args
         if retain:
             cmd.append("-r")
         data = None

@@ -2,6 +2,7 @@
 /* The config API: what a valid config turns into (the error table is in tests/data/config). */
 #include "forestwatch/config.h"
 #include "forestwatch/log.h"
+#include "cfg_test.h"
 #include "test.h"
 
 #include <errno.h>
@@ -82,4 +83,130 @@ FW_TEST(errors_are_capped)
     ASSERT_EQ(errs.n, FW_CONFIG_MAX_ERRORS);
     ASSERT_GT(errs.dropped, 0);
     fw_cfg_errors_clear(&errs);
+}
+
+/* Ends with `suffix`: resolved paths begin with the test data folder, which varies. */
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+FW_TEST(broker_tls_and_password_file)
+{
+    struct fw_cfg_errors errs = {0};
+    struct fw_config *cfg = NULL;
+    ASSERT_EQ(fw_config_load(FW_TEST_DATA "/config/valid/three_brokers.json", &cfg, &errs), 0);
+    const struct fw_cfg_broker *b = fw_config_broker(cfg, "forestry");
+    ASSERT_TRUE(b);
+    /* Files are resolved against the config's folder; the password is the file's first line. */
+    ASSERT_TRUE(ends_with(b->tls.ca_file, "/config/valid/tls/bureau-ca.pem"));
+    ASSERT_TRUE(b->tls.cert_file == NULL && b->tls.key_file == NULL);
+    ASSERT_TRUE(b->tls.server_name == NULL);
+    ASSERT_TRUE(ends_with(b->password_file, "/config/valid/forestry.password"));
+    ASSERT_STR_EQ(b->password, "s3cret");
+    ASSERT_STR_EQ(b->username, "gw3");
+    /* Plain brokers stay plain. */
+    b = fw_config_broker(cfg, "emergency");
+    ASSERT_TRUE(b->tls.ca_file == NULL && b->password == NULL);
+    fw_config_free(cfg);
+}
+
+/* Write `text` to dir/name. */
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    ASSERT_TRUE(f != NULL);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void remove_file(const char *dir, const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    unlink(path);
+}
+
+#define SECRETS_CONFIG_HEAD                                                                        \
+    "{\"gateway\":{\"id\":\"g\",\"status_broker\":\"f\"},"                                         \
+    "\"zones\":{\"z\":{\"name\":\"Z\",\"forest_chief\":{\"name\":\"C\"}}},"                        \
+    "\"routes\":{\"r\":{\"broker\":\"f\",\"topic\":\"a\"}},"
+
+FW_TEST(broker_password_sources)
+{
+    char dir[] = "/tmp/fw-cfgsecret-XXXXXX";
+    ASSERT_TRUE(mkdtemp(dir) != NULL);
+    char path[256];
+    snprintf(path, sizeof(path), "%s/forestwatch.json", dir);
+    /* CRLF and a second line: only the first line counts, without its line ending. */
+    write_file(dir, "f.password", "pa ss:word\r\nsecond line\n");
+    write_file(dir, "ca.pem", "-----BEGIN CERTIFICATE-----\n");
+    write_file(dir, "forestwatch.json",
+               SECRETS_CONFIG_HEAD
+               "\"brokers\":{"
+               "\"f\":{\"host\":\"10.0.0.1\",\"username\":\"u\",\"password_file\":\"f.password\","
+               "\"tls\":{\"ca_file\":\"ca.pem\",\"cert_file\":\"ca.pem\",\"key_file\":\"ca.pem\","
+               "\"server_name\":\"mqtt.example\"}},"
+               "\"e\":{\"host\":\"10.0.0.2\",\"username\":\"u\","
+               "\"password_env\":\"FW_TEST_CONFIG_PASSWORD\"}}}");
+    setenv("FW_TEST_CONFIG_PASSWORD", "from the environment", 1);
+
+    struct fw_cfg_errors errs = {0};
+    struct fw_config *a = NULL, *b = NULL;
+    ASSERT_EQ(fw_config_load(path, &a, &errs), 0);
+    const struct fw_cfg_broker *f = fw_config_broker(a, "f");
+    ASSERT_STR_EQ(f->password, "pa ss:word");
+    ASSERT_STR_EQ(f->tls.server_name, "mqtt.example");
+    ASSERT_STR_EQ(f->tls.ca_file + strlen(dir), "/ca.pem");
+    ASSERT_STR_EQ(f->tls.key_file + strlen(dir), "/ca.pem");
+    ASSERT_STR_EQ(fw_config_broker(a, "e")->password, "from the environment");
+
+    /* A reload reads the secrets again: a changed password means a different connection. */
+    ASSERT_EQ(fw_config_load(path, &b, &errs), 0);
+    ASSERT_TRUE(fw_cfg_broker_equal(fw_config_broker(a, "f"), fw_config_broker(b, "f")));
+    ASSERT_TRUE(fw_cfg_broker_equal(fw_config_broker(a, "e"), fw_config_broker(b, "e")));
+    fw_config_free(b);
+    write_file(dir, "f.password", "new password\n");
+    setenv("FW_TEST_CONFIG_PASSWORD", "changed", 1);
+    ASSERT_EQ(fw_config_load(path, &b, &errs), 0);
+    ASSERT_TRUE(!fw_cfg_broker_equal(fw_config_broker(a, "f"), fw_config_broker(b, "f")));
+    ASSERT_TRUE(!fw_cfg_broker_equal(fw_config_broker(a, "e"), fw_config_broker(b, "e")));
+    fw_config_free(b);
+
+    /* An empty variable and a file without a password are errors that quote neither. */
+    setenv("FW_TEST_CONFIG_PASSWORD", "", 1);
+    write_file(dir, "f.password", "\nsecret on the second line\n");
+    ASSERT_EQ(fw_config_load(path, &b, &errs), -EINVAL);
+    ASSERT_TRUE(b == NULL);
+    ASSERT_EQ(errs.n, 2);
+    ASSERT_STR_CONTAINS(errs.msgs[0], "$.brokers.f.password_file: \"");
+    ASSERT_STR_CONTAINS(errs.msgs[0], "/f.password\" holds no password");
+    ASSERT_STR_CONTAINS(errs.msgs[1], "$.brokers.e.password_env: environment variable "
+                                      "\"FW_TEST_CONFIG_PASSWORD\" is empty");
+    for (size_t i = 0; i < errs.n; i++)
+        ASSERT_TRUE(strstr(errs.msgs[i], "secret on") == NULL);
+    fw_cfg_errors_clear(&errs);
+
+    unsetenv("FW_TEST_CONFIG_PASSWORD");
+    fw_config_free(a);
+    remove_file(dir, "f.password");
+    remove_file(dir, "ca.pem");
+    remove_file(dir, "forestwatch.json");
+    rmdir(dir);
+}
+
+FW_TEST(broker_password_in_config_is_refused)
+{
+    char msg[512];
+    size_t n = cfg_errors_of(SECRETS_CONFIG_HEAD "\"brokers\":{\"f\":{\"host\":\"h\",\"username\":"
+                                                 "\"u\",\"password\":\"hunter2\"}}}",
+                             msg, sizeof(msg));
+    ASSERT_EQ(n, 1);
+    ASSERT_STR_CONTAINS(msg, "$.brokers.f.password: passwords are not kept in the config");
+    ASSERT_STR_CONTAINS(msg, "\"password_file\"");
+    ASSERT_STR_CONTAINS(msg, "\"password_env\"");
+    ASSERT_TRUE(strstr(msg, "hunter2") == NULL);
 }

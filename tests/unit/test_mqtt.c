@@ -120,6 +120,17 @@ FW_TEST(new_rejects_bad_opts)
     o = base_opts(1883);
     o.status_topic = "gw/+/status";
     ASSERT_EQ(fw_mqtt_link_new(&loop, &o, &link), -EINVAL);
+    /* TLS: a client certificate or a server name without a CA, a certificate without key. */
+    o = base_opts(8883);
+    o.tls_server_name = "mqtt.example";
+    ASSERT_EQ(fw_mqtt_link_new(&loop, &o, &link), -EINVAL);
+    o = base_opts(8883);
+    o.tls_ca_file = "ca.pem";
+    o.tls_cert_file = "client.pem";
+    ASSERT_EQ(fw_mqtt_link_new(&loop, &o, &link), -EINVAL);
+    o = base_opts(8883);
+    o.tls_ca_file = "";
+    ASSERT_EQ(fw_mqtt_link_new(&loop, &o, &link), -EINVAL);
 
     /* A valid link: filters are checked, and nothing is sent before the loop runs. */
     o = base_opts(1883);
