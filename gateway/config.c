@@ -453,6 +453,9 @@ static void parse_limits(struct ctx *c, const cJSON *v, void *base)
         {"max_readings", K_INT, 0, FIELD(struct fw_cfg_limits, max_readings), 1, 1024},
         {"max_future_ms", K_MS, 0, FIELD(struct fw_cfg_limits, max_future_ms), 0, 86400000},
         {"max_age_ms", K_MS, 0, FIELD(struct fw_cfg_limits, max_age_ms), 1000, 31622400000.0},
+        {"node_messages_per_s", K_NUM, 0, FIELD(struct fw_cfg_limits, node_messages_per_s), 0.001,
+         100000},
+        {"node_burst", K_NUM, 0, FIELD(struct fw_cfg_limits, node_burst), 1, 1000000},
         {NULL},
     };
     apply_keys(c, v, keys, &((struct fw_config *)base)->limits);
@@ -1836,6 +1839,8 @@ int fw_config_load(const char *path, struct fw_config **out, struct fw_cfg_error
     cfg->limits.max_readings = 64;
     cfg->limits.max_future_ms = 5 * 60 * 1000;
     cfg->limits.max_age_ms = 7LL * 24 * 3600 * 1000;
+    cfg->limits.node_messages_per_s = 10;
+    cfg->limits.node_burst = 600;
     cfg->cap.circle_radius_km = 1;
     cfg->store.rate_per_route = 10;
     cfg->store.history_days = 90;

@@ -134,6 +134,8 @@ struct daemon {
     int64_t drain_deadline;
 
     struct fw_uplink_result res;
+    struct node_flood *flood; /* per node of the config, its message budget */
+    uint64_t flood_dropped;   /* messages dropped because their node flooded, in all */
     struct fw_actions actions;
     uint64_t uplinks, rejected[FW_UPLINK__COUNT];
     struct fw_ratelimit reject_rl[FW_UPLINK__COUNT];
@@ -323,6 +325,47 @@ static void publish_all_state(struct daemon *d, int force)
 }
 
 /* After a (re)load: one mark per zone of the config, all to be published again. */
+/* A node's message budget (limits.node_messages_per_s, node_burst) and what it lost. */
+struct node_flood {
+    struct fw_tokens budget;
+    struct fw_ratelimit said; /* one warning a minute per node */
+    uint64_t dropped;
+};
+
+static void flood_reset(struct daemon *d)
+{
+    free(d->flood);
+    d->flood = fw_xcalloc(d->cfg->nnodes + 1, sizeof(*d->flood));
+    for (size_t i = 0; i < d->cfg->nnodes; i++)
+        d->flood[i].said = (struct fw_ratelimit){.interval_ms = 60000, .burst = 1};
+}
+
+/*
+ * Whether the message just decoded, from node d->res.node, is within its node's budget. A node
+ * that floods (a stuck firmware loop, a replay attack) loses its excess messages, with a
+ * warning a minute naming it, so that it cannot crowd out the others or fill the recordings.
+ */
+static int flood_allows(struct daemon *d, int64_t now)
+{
+    const struct fw_cfg_node *node = d->res.node[0] ? fw_config_node(d->cfg, d->res.node) : NULL;
+    if (!node)
+        return 1;
+    struct node_flood *f = &d->flood[node - d->cfg->nodes];
+    if (fw_tokens_take(&f->budget, d->cfg->limits.node_messages_per_s, d->cfg->limits.node_burst,
+                       now))
+        return 1;
+    f->dropped++;
+    d->flood_dropped++;
+    uint64_t quiet = 0;
+    if (fw_ratelimit_allow(&f->said, now, &quiet))
+        FW_LOG(FW_LOG_WARNING,
+               "uplink: node \"%s\" floods: more than %g messages a second (burst %g); its "
+               "excess is dropped (%llu so far)",
+               node->id, d->cfg->limits.node_messages_per_s, d->cfg->limits.node_burst,
+               (unsigned long long)f->dropped);
+    return 0;
+}
+
 static void marks_reset(struct daemon *d)
 {
     free(d->marks);
@@ -888,6 +931,8 @@ static void on_link_message(struct fw_mqtt_link *link, const char *topic, const 
     }
     if (d->res.nissues)
         log_rejection(d, topic);
+    if (d->res.n > 0 && !flood_allows(d, now))
+        return;
     for (int i = 0; i < d->res.n; i++) {
         record_reading(d, &d->res.readings[i], now);
         fw_engine_feed(d->engine, &d->res.readings[i], now, &d->actions);
@@ -1269,6 +1314,7 @@ static void reload(struct daemon *d)
     fw_outbox_set_rate(d->ob, cfg->store.rate_per_route);
     links_apply(d, old, cfg);
     marks_reset(d);
+    flood_reset(d);
     /* Resolutions of removed rules point into the old config: render them before freeing it. */
     dispatch(d, &d->actions);
     publish_all_state(d, 0);
@@ -1294,14 +1340,15 @@ static void log_stats(struct daemon *d)
     size_t pending = 0;
     fw_outbox_pending(d->ob, &pending);
     FW_LOG(FW_LOG_INFO,
-           "daemon: stats: uplinks %llu, issues %llu, readings %llu, fired %llu, resolved %llu, "
-           "firing %zu, outbox %zu (in flight %zu), published %llu, acked %llu, given up %llu, "
-           "not saved %llu",
+           "daemon: stats: uplinks %llu, issues %llu, flood-dropped %llu, readings %llu, fired "
+           "%llu, resolved %llu, firing %zu, outbox %zu (in flight %zu), published %llu, acked "
+           "%llu, given up %llu, not saved %llu",
            (unsigned long long)d->uplinks, (unsigned long long)rejected,
-           (unsigned long long)st.readings, (unsigned long long)st.fired,
-           (unsigned long long)st.resolved, st.firing, pending, fw_outbox_inflight(d->ob, NULL),
-           (unsigned long long)d->out_published, (unsigned long long)d->out_acked,
-           (unsigned long long)d->out_dropped, (unsigned long long)d->out_unsaved);
+           (unsigned long long)d->flood_dropped, (unsigned long long)st.readings,
+           (unsigned long long)st.fired, (unsigned long long)st.resolved, st.firing, pending,
+           fw_outbox_inflight(d->ob, NULL), (unsigned long long)d->out_published,
+           (unsigned long long)d->out_acked, (unsigned long long)d->out_dropped,
+           (unsigned long long)d->out_unsaved);
 }
 
 static void on_group_timer(uv_timer_t *t)
@@ -1550,6 +1597,7 @@ int main(int argc, char **argv)
 
     watches_apply(&d);
     marks_reset(&d);
+    flood_reset(&d);
     int rc = links_apply(&d, NULL, d.cfg);
     if (rc < 0) {
         d.stopping = 1;
@@ -1576,6 +1624,7 @@ int main(int argc, char **argv)
     fw_lora_free(d.lora);
     fw_config_free(d.cfg);
     free(d.marks);
+    free(d.flood);
     fw_uplink_result_free(&d.res);
     fw_actions_free(&d.actions);
     fw_mqtt_lib_cleanup();

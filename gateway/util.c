@@ -130,3 +130,22 @@ int fw_edit_distance(const char *a, const char *b)
         }
     return d[la][lb];
 }
+
+int fw_tokens_take(struct fw_tokens *t, double rate_per_s, double burst, int64_t now_ms)
+{
+    if (!t->primed) {
+        t->primed = 1;
+        t->level = burst;
+        t->last_ms = now_ms;
+    }
+    if (now_ms > t->last_ms) { /* a clock that went back refills nothing */
+        t->level += (double)(now_ms - t->last_ms) * rate_per_s / 1000.0;
+        if (t->level > burst)
+            t->level = burst;
+    }
+    t->last_ms = now_ms;
+    if (t->level < 1.0)
+        return 0;
+    t->level -= 1.0;
+    return 1;
+}

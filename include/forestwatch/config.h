@@ -260,6 +260,9 @@ struct fw_cfg_limits {
     int max_readings;         /* per uplink message */
     int64_t max_future_ms;    /* a reading further ahead of the gateway clock is rejected */
     int64_t max_age_ms;       /* an older reading is rejected */
+    /* Per node, a token bucket: messages beyond it are dropped and reported (a flooding node). */
+    double node_messages_per_s;
+    double node_burst;
 };
 
 struct fw_config {

@@ -63,4 +63,16 @@ int fw_edit_distance(const char *a, const char *b);
 /** FNV-1a 64-bit hash of `len` bytes: for hash tables and fingerprints, not for security. */
 uint64_t fw_hash64(const void *data, size_t len, uint64_t seed);
 
+/*
+ * A token bucket: `burst` tokens at most, refilled at `rate_per_s`. fw_tokens_take returns 1 and
+ * takes a token when there is one at `now_ms`, else 0. A zeroed bucket starts full. Pure.
+ */
+struct fw_tokens {
+    double level;
+    int64_t last_ms;
+    int primed;
+};
+
+int fw_tokens_take(struct fw_tokens *t, double rate_per_s, double burst, int64_t now_ms);
+
 #endif

@@ -60,6 +60,8 @@ def test(env):
     cfg["brokers"]["local"].update(reconnect_min_ms=100, reconnect_max_ms=400)
     cfg["routes"] = {"forestry": {"broker": "bureau", "topic": "bureau/forestry/alerts"}}
     cfg["store"] = {"path": "outbox.db", "rate_per_route": 1000}
+    # Three nodes send 2,000 messages in seconds: far past a field node's budget.
+    cfg["limits"] = dict(cfg.get("limits", {}), node_messages_per_s=100000, node_burst=100000)
     for key in ("escalation", "state"):
         cfg.pop(key, None)
     fwtest.write_json_file(env.config_path, cfg)
