@@ -226,3 +226,32 @@ FW_TEST(reload_removed_rule_resolves)
     fw_engine_free(e2);
     fw_config_free(c2);
 }
+
+/*
+ * The gateway's clock jumps back an hour (an NTP correction after a boot with a wrong clock, a
+ * battery-backed clock reset): the firing alert neither resolves nor repeats, and a new
+ * over-threshold reading stamped with the new, earlier time still fires at once: a fire must
+ * not wait for the clock to catch up with where it was.
+ */
+FW_TEST(clock_jumping_back_loses_no_alert)
+{
+    struct fw_config *cfg = load(CFG);
+    struct fw_engine *e = fw_engine_new(cfg);
+    struct fw_actions a = {0};
+    struct fw_reading r = reading("s1", "z1", "smoke_ppm", 500, T0);
+    ASSERT_EQ(fw_engine_feed(e, &r, T0, &a), 2);
+    int64_t back = T0 - 3600000;
+    fw_actions_clear(&a);
+    ASSERT_EQ(fw_engine_tick(e, back, &a), 0);
+    ASSERT_EQ(fw_engine_tick(e, back + 60000, &a), 0);
+    r = reading("s2", "z1", "smoke_ppm", 450, back + 61000);
+    ASSERT_EQ(fw_engine_feed(e, &r, back + 61000, &a), 2);
+    ASSERT_EQ(a.items[0].alert.status, FW_ALERT_FIRING);
+    ASSERT_STR_EQ(a.items[0].alert.station, "s2");
+    struct fw_engine_stats st;
+    fw_engine_stats(e, &st);
+    ASSERT_EQ(st.firing, 2);
+    fw_actions_free(&a);
+    fw_engine_free(e);
+    fw_config_free(cfg);
+}
