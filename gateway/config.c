@@ -350,6 +350,41 @@ static void apply_keys(struct ctx *c, const cJSON *obj, const struct key *keys, 
  * Iterate an object used as a map of named entries (zones, nodes, ...): checks each name and
  * calls `each` with the path pointing at the entry.
  */
+struct named_entry {
+    const cJSON *m;
+    size_t pos; /* its place in the object */
+};
+
+static int named_entry_cmp(const void *a, const void *b)
+{
+    const struct named_entry *x = a, *y = b;
+    int d = strcmp(x->m->string, y->m->string);
+    return d ? d : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/*
+ * dup[i] = 1 for each member of `obj` whose name an earlier member already has. By sorting, so
+ * that a map of 100,000 nodes is checked in n log n, not n^2.
+ */
+static unsigned char *duplicate_names(const cJSON *obj, size_t *n_out)
+{
+    size_t n = 0;
+    for (const cJSON *m = obj->child; m; m = m->next)
+        n++;
+    struct named_entry *e = fw_xcalloc(n + 1, sizeof(*e));
+    unsigned char *dup = fw_xcalloc(n + 1, 1);
+    n = 0;
+    for (const cJSON *m = obj->child; m; m = m->next, n++)
+        e[n] = (struct named_entry){m, n};
+    qsort(e, n, sizeof(*e), named_entry_cmp);
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(e[i].m->string, e[i - 1].m->string) == 0)
+            dup[e[i].pos] = 1; /* sorted by place among equals: e[i] comes later */
+    free(e);
+    *n_out = n;
+    return dup;
+}
+
 static void for_each_named(struct ctx *c, const cJSON *obj, const char *what,
                            void (*each)(struct ctx *, const cJSON *, void *), void *arg)
 {
@@ -359,13 +394,11 @@ static void for_each_named(struct ctx *c, const cJSON *obj, const char *what,
         err(c, "must be an object of %s by name, got %s", what, got);
         return;
     }
-    for (const cJSON *m = obj->child; m; m = m->next) {
+    size_t n, i = 0;
+    unsigned char *dup = duplicate_names(obj, &n);
+    for (const cJSON *m = obj->child; m; m = m->next, i++) {
         size_t mark = path_key(c, m->string);
-        int dup = 0;
-        for (const cJSON *p = obj->child; p != m; p = p->next)
-            if (strcmp(p->string, m->string) == 0)
-                dup = 1;
-        if (dup)
+        if (dup[i])
             err(c, "duplicate name");
         else if (!valid_id(m->string))
             err(c, "invalid name: use 1..%d letters, digits, '_', '-' or '.'", FW_CONFIG_MAX_ID);
@@ -373,6 +406,7 @@ static void for_each_named(struct ctx *c, const cJSON *obj, const char *what,
             each(c, m, arg);
         path_pop(c, mark);
     }
+    free(dup);
 }
 
 static char **parse_string_list(struct ctx *c, const cJSON *v, size_t *n_out, int ids)
