@@ -17,6 +17,8 @@
 #include "forestwatch/config.h"
 
 #include "forestwatch/expr.h"
+#include "forestwatch/models.h"
+#include "forestwatch/pests.h"
 #include "forestwatch/profile.h"
 #include "forestwatch/log.h"
 #include "forestwatch/reading.h"
@@ -138,6 +140,7 @@ enum key_type {
     K_MS,     /* int64_t milliseconds in lo..hi */
     K_SIZE,   /* size_t in lo..hi */
     K_NUM,    /* double in lo..hi */
+    K_NUMN,   /* double in lo..hi, or null: not set (NaN) */
     K_DUR,    /* int64_t milliseconds from a duration string ("30s", "5m", "1h30m"), lo..hi */
     K_BOOL,   /* bool */
     K_ENUM,   /* int: index in names[], matched without regard to case */
@@ -252,6 +255,18 @@ static void apply_key(struct ctx *c, const struct key *k, const cJSON *v, void *
             *(size_t *)field = (size_t)d;
         return;
     }
+    case K_NUMN:
+        if (cJSON_IsNull(v)) {
+            *(double *)field = NAN;
+            return;
+        }
+        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < k->lo ||
+            v->valuedouble > k->hi) {
+            err(c, "must be a number %g..%g, or null (not set), got %s", k->lo, k->hi, got);
+            return;
+        }
+        *(double *)field = v->valuedouble;
+        return;
     case K_NUM:
         if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < k->lo ||
             v->valuedouble > k->hi) {
@@ -704,6 +719,527 @@ static void parse_duty(struct ctx *c, const cJSON *v, void *base)
     parse_contact_at(c, v, &((struct fw_cfg_zone *)base)->duty);
 }
 
+/* A key read after the rest of its object, by the object's own parser. */
+static void parse_later(struct ctx *c, const cJSON *v, void *base)
+{
+    (void)c;
+    (void)v;
+    (void)base;
+}
+
+/* ---- The fire-danger model of a zone (docs/models.md) ------------------------------------ */
+
+/* The "fire" object is read into this, then checked and copied into struct fw_models_zone. */
+struct fire_sec {
+    char **stations;
+    size_t nstations;
+    char *fallback;
+    int utc_offset_min;
+    double lat;
+    bool lat_adjust;
+    int ffmc_coef; /* index in ffmc_coef_names */
+    int noon_window_min;
+    int rain_max_gap_min;
+    bool hourly_ffmc;
+    double startup_ffmc, startup_dmc, startup_dc;
+    int season_start_month, season_start_day;
+    int season_end_month, season_end_day;
+    struct fw_models_levels levels;
+};
+
+static const char *const ffmc_coef_names[] = {"cffdrs", "1985", NULL};
+
+static void parse_fire_stations(struct ctx *c, const cJSON *v, void *base)
+{
+    struct fire_sec *f = base;
+    free_string_list(f->stations, f->nstations);
+    f->stations = parse_string_list(c, v, &f->nstations, 1);
+    if (cJSON_IsArray(v) &&
+        (cJSON_GetArraySize(v) < 1 || cJSON_GetArraySize(v) > FW_MODELS_MAX_STATIONS))
+        err(c, "must name 1..%d stations, got %d", FW_MODELS_MAX_STATIONS, cJSON_GetArraySize(v));
+}
+
+/* "MM-DD", a day of a year (29 February allowed). */
+static void parse_month_day(struct ctx *c, const cJSON *v, int *month, int *day)
+{
+    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    char got[64];
+    int mo = 0, d = 0, n = 0;
+    const char *s = cJSON_IsString(v) ? v->valuestring : NULL;
+    if (!s || strlen(s) != 5 || sscanf(s, "%2d-%2d%n", &mo, &d, &n) != 2 || n != 5 ||
+        !isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[3]) || mo < 1 || mo > 12 ||
+        d < 1 || d > mdays[mo - 1]) {
+        describe(v, got, sizeof(got));
+        err(c, "must be a month and day \"MM-DD\" such as \"03-15\", got %s", got);
+        return;
+    }
+    *month = mo;
+    *day = d;
+}
+
+static void parse_fire_season_start(struct ctx *c, const cJSON *v, void *base)
+{
+    struct fire_sec *f = base;
+    parse_month_day(c, v, &f->season_start_month, &f->season_start_day);
+}
+
+static void parse_fire_season_end(struct ctx *c, const cJSON *v, void *base)
+{
+    struct fire_sec *f = base;
+    parse_month_day(c, v, &f->season_end_month, &f->season_end_day);
+}
+
+static void parse_levels_index(struct ctx *c, const cJSON *v, void *base)
+{
+    struct fw_models_levels *l = base;
+    enum fw_models_index i;
+    if (!cJSON_IsString(v) || fw_models_index_parse(v->valuestring, &i) < 0) {
+        char got[64];
+        describe(v, got, sizeof(got));
+        err(c,
+            "must be one of \"fwi\", \"isi\", \"bui\", \"ffmc\", \"dmc\", \"dc\", \"dsr\", got %s",
+            got);
+        return;
+    }
+    l->index = i;
+}
+
+static void parse_levels_min(struct ctx *c, const cJSON *v, void *base)
+{
+    struct fw_models_levels *l = base;
+    char got[64];
+    if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != FW_MODELS_LEVELS) {
+        describe(v, got, sizeof(got));
+        err(c, "must be an array of %d ascending numbers (where levels 1..5 start), got %s",
+            FW_MODELS_LEVELS, got);
+        return;
+    }
+    int i = 0, ok = 1;
+    double min[FW_MODELS_LEVELS];
+    for (const cJSON *e = v->child; e; e = e->next, i++) {
+        if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble) || fabs(e->valuedouble) > 1e6) {
+            size_t mark = path_index(c, i);
+            describe(e, got, sizeof(got));
+            err(c, "must be a number -1e6..1e6, got %s", got);
+            path_pop(c, mark);
+            ok = 0;
+            continue;
+        }
+        min[i] = e->valuedouble;
+        if (i > 0 && ok && !(min[i] > min[i - 1])) {
+            size_t mark = path_index(c, i);
+            err(c, "must be greater than the one before (%g), got %g", min[i - 1], min[i]);
+            path_pop(c, mark);
+            ok = 0;
+        }
+    }
+    if (ok)
+        memcpy(l->min, min, sizeof(min));
+}
+
+static void parse_levels_provisional(struct ctx *c, const cJSON *v, void *base)
+{
+    struct fw_models_levels *l = base;
+    if (!cJSON_IsBool(v)) {
+        char got[64];
+        describe(v, got, sizeof(got));
+        err(c, "must be true or false, got %s", got);
+        return;
+    }
+    l->provisional = cJSON_IsTrue(v);
+}
+
+static void parse_fire_levels(struct ctx *c, const cJSON *v, void *base)
+{
+    static const struct key keys[] = {
+        {"index", K_CUSTOM, 0, 0, 0, 0, NULL, parse_levels_index},
+        {"min", K_CUSTOM, 1, 0, 0, 0, NULL, parse_levels_min},
+        {"provisional", K_CUSTOM, 0, 0, 0, 0, NULL, parse_levels_provisional},
+        {NULL},
+    };
+    struct fire_sec *f = base;
+    /* An operator's table is not the provisional default unless it says so. */
+    f->levels.provisional = 0;
+    apply_keys(c, v, keys, &f->levels);
+}
+
+static void parse_zone_fire(struct ctx *c, const cJSON *v, void *base)
+{
+    static const struct key keys[] = {
+        {"stations", K_CUSTOM, 1, 0, 0, 0, NULL, parse_fire_stations},
+        {"fallback", K_ID, 0, FIELD(struct fire_sec, fallback)},
+        {"utc_offset_min", K_INT, 1, FIELD(struct fire_sec, utc_offset_min), FW_MODELS_OFFSET_MIN,
+         FW_MODELS_OFFSET_MAX},
+        {"lat", K_NUM, 0, FIELD(struct fire_sec, lat), -90, 90},
+        {"lat_adjust", K_BOOL, 0, FIELD(struct fire_sec, lat_adjust)},
+        {"ffmc_coef", K_ENUM, 0, FIELD(struct fire_sec, ffmc_coef), 0, 0, ffmc_coef_names},
+        {"noon_window_min", K_INT, 0, FIELD(struct fire_sec, noon_window_min), 1,
+         FW_MODELS_NOON_WINDOW_MAX},
+        {"rain_max_gap_min", K_INT, 0, FIELD(struct fire_sec, rain_max_gap_min), 15,
+         FW_MODELS_RAIN_GAP_MAX},
+        {"hourly_ffmc", K_BOOL, 0, FIELD(struct fire_sec, hourly_ffmc)},
+        {"startup_ffmc", K_NUM, 0, FIELD(struct fire_sec, startup_ffmc), 0, 101},
+        {"startup_dmc", K_NUM, 0, FIELD(struct fire_sec, startup_dmc), 0, 1e6},
+        {"startup_dc", K_NUM, 0, FIELD(struct fire_sec, startup_dc), 0, 1e6},
+        {"season_start", K_CUSTOM, 0, 0, 0, 0, NULL, parse_fire_season_start},
+        {"season_end", K_CUSTOM, 0, 0, 0, 0, NULL, parse_fire_season_end},
+        {"levels", K_CUSTOM, 0, 0, 0, 0, NULL, parse_fire_levels},
+        {NULL},
+    };
+    struct fw_cfg_zone *z = base;
+    struct fw_models_zone mz;
+    fw_models_zone_init(&mz, z->id);
+    struct fire_sec f = {
+        .lat = z->has_location ? z->location.lat : NAN,
+        .lat_adjust = mz.lat_adjust != 0,
+        .noon_window_min = mz.noon_window_min,
+        .rain_max_gap_min = mz.rain_max_gap_min,
+        .hourly_ffmc = mz.hourly_ffmc != 0,
+        .startup_ffmc = mz.startup_ffmc,
+        .startup_dmc = mz.startup_dmc,
+        .startup_dc = mz.startup_dc,
+        .levels = mz.levels,
+    };
+    size_t before = c->errs->n + c->errs->dropped;
+    apply_keys(c, v, keys, &f);
+    if (cJSON_IsObject(v) && isnan(f.lat))
+        err(c, "missing required key \"lat\" (the zone has no \"location\" to take it from)");
+    if (c->errs->n + c->errs->dropped == before) {
+        for (size_t i = 0; i < f.nstations; i++)
+            fw_strlcpy(mz.stations[i], f.stations[i], sizeof(mz.stations[i]));
+        mz.nstations = f.nstations;
+        if (f.fallback)
+            fw_strlcpy(mz.fallback, f.fallback, sizeof(mz.fallback));
+        mz.utc_offset_min = f.utc_offset_min;
+        mz.lat = f.lat;
+        mz.lat_adjust = f.lat_adjust;
+        mz.ffmc_coef = f.ffmc_coef == 1 ? FW_FWI_FFMC_COEF_1985 : FW_FWI_FFMC_COEF_CFFDRS;
+        mz.noon_window_min = f.noon_window_min;
+        mz.rain_max_gap_min = f.rain_max_gap_min;
+        mz.hourly_ffmc = f.hourly_ffmc;
+        mz.startup_ffmc = f.startup_ffmc;
+        mz.startup_dmc = f.startup_dmc;
+        mz.startup_dc = f.startup_dc;
+        mz.season_start_month = f.season_start_month;
+        mz.season_start_day = f.season_start_day;
+        mz.season_end_month = f.season_end_month;
+        mz.season_end_day = f.season_end_day;
+        mz.levels = f.levels;
+        const char *why = NULL;
+        if (fw_models_zone_check(&mz, &why) < 0) {
+            /* The model names the field first ("levels.min: ..."): make it part of the path. */
+            const char *sep = strstr(why, ": ");
+            size_t mark = c->pathlen;
+            if (sep && (size_t)(sep - why) < 64) {
+                char field[64];
+                memcpy(field, why, (size_t)(sep - why));
+                field[sep - why] = '\0';
+                char *save = NULL;
+                for (char *tok = strtok_r(field, ".", &save); tok; tok = strtok_r(NULL, ".", &save))
+                    path_key(c, tok);
+                why = sep + 2;
+            }
+            err(c, "%s", why);
+            path_pop(c, mark);
+        } else {
+            free(z->fire);
+            z->fire = fw_xmalloc(sizeof(*z->fire));
+            *z->fire = mz;
+        }
+    }
+    free_string_list(f.stations, f.nstations);
+    free(f.fallback);
+}
+
+/* ---- The pest model of a zone (docs/pests.md) ---------------------------------------------- */
+
+/* Copy a list of names into a fixed table of ids; too many is reported by the caller's check. */
+static void copy_ids(struct ctx *c, const cJSON *v, char (*ids)[FW_READING_MAX_ID], size_t max,
+                     size_t *n, const char *what)
+{
+    size_t k = 0;
+    char **list = parse_string_list(c, v, &k, 1);
+    if (cJSON_IsArray(v) &&
+        ((size_t)cJSON_GetArraySize(v) < 1 || (size_t)cJSON_GetArraySize(v) > max))
+        err(c, "must name 1..%zu %s, got %d", max, what, cJSON_GetArraySize(v));
+    *n = 0;
+    for (size_t i = 0; i < k && *n < max; i++)
+        fw_strlcpy(ids[(*n)++], list[i], FW_READING_MAX_ID);
+    free_string_list(list, k);
+}
+
+static void parse_pests_stations(struct ctx *c, const cJSON *v, void *base)
+{
+    struct fw_pests_zone *z = base;
+    copy_ids(c, v, z->stations, FW_PESTS_MAX_STATIONS, &z->nstations, "stations");
+}
+
+static void parse_pests_fallback(struct ctx *c, const cJSON *v, void *base)
+{
+    struct fw_pests_zone *z = base;
+    if (!cJSON_IsString(v) || !valid_id(v->valuestring) ||
+        strlen(v->valuestring) >= FW_READING_MAX_ID) {
+        char got[64];
+        describe(v, got, sizeof(got));
+        err(c, "must be a station name, got %s", got);
+        return;
+    }
+    fw_strlcpy(z->fallback, v->valuestring, sizeof(z->fallback));
+}
+
+static void parse_pest_traps(struct ctx *c, const cJSON *v, void *base)
+{
+    struct fw_pests_pest *p = base;
+    copy_ids(c, v, p->traps, FW_PESTS_MAX_TRAPS, &p->ntraps, "trap nodes");
+}
+
+static void parse_pest_method(struct ctx *c, const cJSON *v, void *base)
+{
+    struct fw_pests_pest *p = base;
+    if (!cJSON_IsString(v) || fw_dd_method_parse(v->valuestring, &p->method) < 0) {
+        char got[64];
+        describe(v, got, sizeof(got));
+        err(c,
+            "must be one of \"average\", \"single-sine\", \"double-sine\", \"single-triangle\", "
+            "\"double-triangle\", got %s",
+            got);
+    }
+}
+
+static void parse_pest_cutoff(struct ctx *c, const cJSON *v, void *base)
+{
+    struct fw_pests_pest *p = base;
+    if (!cJSON_IsString(v) || fw_dd_cutoff_parse(v->valuestring, &p->cutoff) < 0) {
+        char got[64];
+        describe(v, got, sizeof(got));
+        err(c, "must be one of \"horizontal\", \"vertical\", \"intermediate\", got %s", got);
+    }
+}
+
+static void parse_pest_biofix(struct ctx *c, const cJSON *v, void *base)
+{
+    struct fw_pests_pest *p = base;
+    const char *s = cJSON_IsString(v) ? v->valuestring : "";
+    if (strcmp(s, "date") == 0) {
+        p->biofix = FW_PESTS_BIOFIX_DATE;
+    } else if (strcmp(s, "trap") == 0) {
+        p->biofix = FW_PESTS_BIOFIX_TRAP;
+    } else {
+        char got[64];
+        describe(v, got, sizeof(got));
+        err(c, "must be \"date\" or \"trap\", got %s", got);
+    }
+}
+
+static void parse_pest_stage(struct ctx *c, const cJSON *v, struct fw_pests_stage *st)
+{
+    /* Read into strings first: the stage's fields are fixed arrays. */
+    struct stage_sec {
+        char *name, *action;
+        double dd;
+    } sec = {.dd = NAN};
+    static const struct key keys[] = {
+        {"name", K_STR, 1, FIELD(struct stage_sec, name), 1, FW_READING_MAX_ID - 1},
+        {"dd", K_NUMN, 1, FIELD(struct stage_sec, dd), 0, 1e5},
+        {"action", K_STR, 0, FIELD(struct stage_sec, action), 0, FW_PESTS_MAX_ACTION - 1},
+        {NULL},
+    };
+    apply_keys(c, v, keys, &sec);
+    if (sec.name)
+        fw_strlcpy(st->name, sec.name, sizeof(st->name));
+    if (sec.action)
+        fw_strlcpy(st->action, sec.action, sizeof(st->action));
+    st->dd = isnan(sec.dd) ? 0.0 : sec.dd; /* null: not set, refused by the model's check */
+    free(sec.name);
+    free(sec.action);
+}
+
+static void parse_pest_stages(struct ctx *c, const cJSON *v, void *base)
+{
+    struct fw_pests_pest *p = base;
+    char got[64];
+    int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 0;
+    if (!cJSON_IsArray(v) || n < 1 || n > FW_PESTS_MAX_STAGES) {
+        describe(v, got, sizeof(got));
+        err(c, "must be an array of 1..%d stages, got %s", FW_PESTS_MAX_STAGES, got);
+        return;
+    }
+    int i = 0;
+    p->nstages = 0;
+    for (const cJSON *e = v->child; e; e = e->next, i++) {
+        size_t mark = path_index(c, i);
+        parse_pest_stage(c, e, &p->stages[p->nstages++]);
+        path_pop(c, mark);
+    }
+}
+
+static void parse_pest_biofix_date(struct ctx *c, const cJSON *v, void *base)
+{
+    struct fw_pests_pest *p = base;
+    parse_month_day(c, v, &p->biofix_month, &p->biofix_day);
+}
+
+static void parse_pest(struct ctx *c, const cJSON *v, struct fw_pests_pest *p)
+{
+    static const struct key keys[] = {
+        {"id", K_CUSTOM, 1, 0, 0, 0, NULL, parse_later},
+        {"method", K_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_method},
+        {"cutoff", K_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_cutoff},
+        {"lower", K_NUMN, 1, FIELD(struct fw_pests_pest, lower), -90, 70},
+        {"upper", K_NUMN, 0, FIELD(struct fw_pests_pest, upper), -90, 70},
+        {"biofix", K_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_biofix},
+        {"biofix_date", K_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_biofix_date},
+        {"traps", K_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_traps},
+        {"trap_count", K_NUMN, 0, FIELD(struct fw_pests_pest, trap_count), 0, 1e6},
+        {"trap_days", K_INT, 0, FIELD(struct fw_pests_pest, trap_days), 1, FW_PESTS_MAX_RUN},
+        {"stages", K_CUSTOM, 1, 0, 0, 0, NULL, parse_pest_stages},
+        {NULL},
+    };
+    const cJSON *id = cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, "id") : NULL;
+    if (id && (!cJSON_IsString(id) || !valid_id(id->valuestring) ||
+               strlen(id->valuestring) >= FW_READING_MAX_ID)) {
+        char got[64];
+        size_t mark = path_key(c, "id");
+        describe(id, got, sizeof(got));
+        err(c, "must be a name of 1..%d letters, digits, '_', '-' or '.', got %s",
+            FW_READING_MAX_ID - 1, got);
+        path_pop(c, mark);
+        id = NULL;
+    }
+    fw_pests_pest_init(p, id ? id->valuestring : "");
+    apply_keys(c, v, keys, p);
+    if (isnan(p->upper))
+        p->upper = FW_DD_NO_UPPER; /* null: no upper threshold */
+    if (isnan(p->trap_count))
+        p->trap_count = 0.0; /* null: not set, refused by the model's check for a trap biofix */
+    if (cJSON_IsObject(v) && p->biofix == FW_PESTS_BIOFIX_DATE &&
+        !cJSON_GetObjectItemCaseSensitive(v, "biofix_date"))
+        err(c, "a date biofix needs \"biofix_date\" (\"MM-DD\")");
+}
+
+static void parse_pests_list(struct ctx *c, const cJSON *v, void *base)
+{
+    struct fw_pests_zone *z = base;
+    char got[64];
+    int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 0;
+    if (!cJSON_IsArray(v) || n > FW_PESTS_MAX_PESTS) {
+        describe(v, got, sizeof(got));
+        err(c, "must be an array of 0..%d pests, got %s", FW_PESTS_MAX_PESTS, got);
+        return;
+    }
+    int i = 0;
+    z->npests = 0;
+    for (const cJSON *e = v->child; e; e = e->next, i++) {
+        size_t mark = path_index(c, i);
+        parse_pest(c, e, &z->pests[z->npests++]);
+        path_pop(c, mark);
+    }
+}
+
+static void parse_disease_enabled(struct ctx *c, const cJSON *v, void *base)
+{
+    struct fw_pests_disease *d = base;
+    if (!cJSON_IsBool(v)) {
+        char got[64];
+        describe(v, got, sizeof(got));
+        err(c, "must be true or false, got %s", got);
+        return;
+    }
+    d->enabled = cJSON_IsTrue(v);
+}
+
+static void parse_pests_disease(struct ctx *c, const cJSON *v, void *base)
+{
+    static const struct key keys[] = {
+        {"enabled", K_CUSTOM, 0, 0, 0, 0, NULL, parse_disease_enabled},
+        {"rh_min", K_NUMN, 0, FIELD(struct fw_pests_disease, rh_min), 0, 100},
+        {"temp_lo", K_NUMN, 0, FIELD(struct fw_pests_disease, temp_lo), -90, 70},
+        {"temp_hi", K_NUMN, 0, FIELD(struct fw_pests_disease, temp_hi), -90, 70},
+        {NULL},
+    };
+    struct fw_pests_zone *z = base;
+    z->disease.enabled = 1; /* a "disease" object turns it on unless it says otherwise */
+    apply_keys(c, v, keys, &z->disease);
+}
+
+/*
+ * Report a failed fw_pests_zone_check at the field it names: "min_hours: ..." at .min_hours,
+ * "pest lower: ..." at .pests[i].lower of the first pest that fails on its own, "pest stage dd:
+ * ..." at .pests[i].stages.dd.
+ */
+static void pests_check_error(struct ctx *c, const struct fw_pests_zone *z, const char *why)
+{
+    size_t mark = c->pathlen;
+    if (strncmp(why, "pest ", 5) == 0 || strncmp(why, "pest: ", 6) == 0) {
+        struct fw_pests_zone *one = fw_xmalloc(sizeof(*one));
+        size_t i;
+        for (i = 0; i < z->npests; i++) {
+            const char *e = NULL;
+            *one = *z;
+            one->pests[0] = z->pests[i];
+            one->npests = 1;
+            if (fw_pests_zone_check(one, &e) < 0) {
+                why = e;
+                break;
+            }
+        }
+        free(one);
+        path_key(c, "pests");
+        if (i == z->npests) {
+            /* Only the pests together fail: two with one id. */
+            err(c, "%s", why + 5);
+            path_pop(c, mark);
+            return;
+        }
+        path_index(c, (int)i);
+        why += why[4] == ':' ? 6 : 5;
+        if (strncmp(why, "stage ", 6) == 0) {
+            path_key(c, "stages");
+            why += 6;
+        }
+    }
+    const char *sep = strstr(why, ": ");
+    if (sep && (size_t)(sep - why) < 32 && !memchr(why, ' ', (size_t)(sep - why))) {
+        char field[32];
+        memcpy(field, why, (size_t)(sep - why));
+        field[sep - why] = '\0';
+        path_key(c, field);
+        why = sep + 2;
+    }
+    err(c, "%s", why);
+    path_pop(c, mark);
+}
+
+static void parse_zone_pests(struct ctx *c, const cJSON *v, void *base)
+{
+    static const struct key keys[] = {
+        {"stations", K_CUSTOM, 1, 0, 0, 0, NULL, parse_pests_stations},
+        {"fallback", K_CUSTOM, 0, 0, 0, 0, NULL, parse_pests_fallback},
+        {"utc_offset_min", K_INT, 1, FIELD(struct fw_pests_zone, utc_offset_min),
+         FW_MODELS_OFFSET_MIN, FW_MODELS_OFFSET_MAX},
+        {"min_hours", K_INT, 0, FIELD(struct fw_pests_zone, min_hours), 1, 24},
+        {"close_delay_min", K_INT, 0, FIELD(struct fw_pests_zone, close_delay_min), 0, 360},
+        {"pests", K_CUSTOM, 0, 0, 0, 0, NULL, parse_pests_list},
+        {"disease", K_CUSTOM, 0, 0, 0, 0, NULL, parse_pests_disease},
+        {NULL},
+    };
+    struct fw_cfg_zone *z = base;
+    struct fw_pests_zone *pz = fw_xmalloc(sizeof(*pz));
+    fw_pests_zone_init(pz, z->id);
+    size_t before = c->errs->n + c->errs->dropped;
+    apply_keys(c, v, keys, pz);
+    const char *why = NULL;
+    if (c->errs->n + c->errs->dropped != before) {
+        free(pz);
+    } else if (fw_pests_zone_check(pz, &why) < 0) {
+        pests_check_error(c, pz, why);
+        free(pz);
+    } else {
+        free(z->pests);
+        z->pests = pz;
+    }
+}
+
 static void parse_zone(struct ctx *c, const cJSON *m, void *arg)
 {
     static const struct key keys[] = {
@@ -713,12 +1249,21 @@ static void parse_zone(struct ctx *c, const cJSON *m, void *arg)
         {"polygon", K_CUSTOM, 0, 0, 0, 0, NULL, parse_polygon},
         {"forest_chief", K_CUSTOM, 1, 0, 0, 0, NULL, parse_chief},
         {"duty", K_CUSTOM, 0, 0, 0, 0, NULL, parse_duty},
+        {"fire", K_CUSTOM, 0, 0, 0, 0, NULL, parse_later},
+        {"pests", K_CUSTOM, 0, 0, 0, 0, NULL, parse_zone_pests},
         {NULL},
     };
     struct fw_config *cfg = arg;
     struct fw_cfg_zone z = {0};
     z.id = fw_xstrdup(m->string);
     apply_keys(c, m, keys, &z);
+    /* After the other keys: "fire" takes its default latitude from "location". */
+    const cJSON *fire = cJSON_IsObject(m) ? cJSON_GetObjectItemCaseSensitive(m, "fire") : NULL;
+    if (fire) {
+        size_t mark = path_key(c, "fire");
+        parse_zone_fire(c, fire, &z);
+        path_pop(c, mark);
+    }
     cfg->zones = fw_xrealloc(cfg->zones, (cfg->nzones + 1) * sizeof(*cfg->zones));
     cfg->zones[cfg->nzones++] = z;
 }
@@ -1570,6 +2115,53 @@ static void check_refs(struct fw_config *cfg, struct fw_cfg_errors *errs)
             path_pop(&c, mark);
         }
     }
+    /* A fire model's stations must be nodes (or Modbus devices): a misspelt one would make every
+     * day missing. The fallback may be any station id, such as the meteorology feed's. */
+    for (size_t i = 0; i < cfg->nzones; i++) {
+        const struct fw_models_zone *f = cfg->zones[i].fire;
+        for (size_t k = 0; f && k < f->nstations; k++) {
+            int found = 0;
+            for (size_t j = 0; j < cfg->nnodes && !found; j++)
+                found = strcmp(cfg->nodes[j].id, f->stations[k]) == 0;
+            if (found)
+                continue;
+            size_t mark = path_key(&c, "zones");
+            path_key(&c, cfg->zones[i].id);
+            path_key(&c, "fire");
+            path_key(&c, "stations");
+            path_index(&c, (int)k);
+            err(&c, "no node named \"%s\"", f->stations[k]);
+            path_pop(&c, mark);
+        }
+    }
+    /* The same for the pest model's temperature stations and its pests' trap nodes. */
+    for (size_t i = 0; i < cfg->nzones; i++) {
+        const struct fw_pests_zone *pz = cfg->zones[i].pests;
+        for (size_t p = 0; pz && p <= pz->npests; p++) {
+            size_t n = p == 0 ? pz->nstations : pz->pests[p - 1].ntraps;
+            for (size_t k = 0; k < n; k++) {
+                const char *id = p == 0 ? pz->stations[k] : pz->pests[p - 1].traps[k];
+                int found = 0;
+                for (size_t j = 0; j < cfg->nnodes && !found; j++)
+                    found = strcmp(cfg->nodes[j].id, id) == 0;
+                if (found)
+                    continue;
+                size_t mark = path_key(&c, "zones");
+                path_key(&c, cfg->zones[i].id);
+                path_key(&c, "pests");
+                if (p > 0) {
+                    path_key(&c, "pests");
+                    path_index(&c, (int)p - 1);
+                    path_key(&c, "traps");
+                } else {
+                    path_key(&c, "stations");
+                }
+                path_index(&c, (int)k);
+                err(&c, "no node named \"%s\"", id);
+                path_pop(&c, mark);
+            }
+        }
+    }
     /* Two links with one client id on one broker would take turns kicking each other off. */
     for (size_t i = 0; i < cfg->nbrokers; i++)
         for (size_t j = 0; j < i; j++) {
@@ -1991,6 +2583,8 @@ void fw_config_free(struct fw_config *cfg)
         free(z->name);
         free(z->name_en);
         free(z->polygon);
+        free(z->fire);
+        free(z->pests);
         free_contact(&z->forest_chief);
         free_contact(&z->duty);
     }

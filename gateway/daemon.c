@@ -9,6 +9,12 @@
  * is tried and removed only when the broker acknowledged it (PUBACK); after a lost connection or
  * a restart, everything not acknowledged is sent again, in order per route.
  *
+ * The fire-danger model (gateway/models.c) and the pest model (gateway/pests.c) see every
+ * accepted reading before the engine does; the tick timer runs their due daily and hourly steps
+ * and feeds the derived zone readings to the engine like any other. Their states are kept in the
+ * outbox database under FIRE_STATE_KEY and PESTS_STATE_KEY, saved after every step and at
+ * shutdown, restored at start and carried over a reload.
+ *
  * Signals: SIGTERM and SIGINT shut down cleanly (waiting a moment for outstanding
  * acknowledgements), SIGHUP reloads the config, keeping the old one if the new one is invalid.
  */
@@ -19,7 +25,9 @@
 #include "forestwatch/lora.h"
 #include "forestwatch/message.h"
 #include "forestwatch/modbus.h"
+#include "forestwatch/models.h"
 #include "forestwatch/mqtt.h"
+#include "forestwatch/pests.h"
 #include "forestwatch/notify.h"
 #include "forestwatch/outbox.h"
 #include "forestwatch/record.h"
@@ -41,6 +49,8 @@
 #define DRAIN_MS 3000 /* at shutdown, how long to wait for acknowledgements */
 #define STATS_INTERVAL_MS (10 * 60 * 1000)
 #define TICK_MS 1000 /* how often the engine is given the time; its instants are its own */
+#define FIRE_STATE_KEY "models.fire"   /* the fire model's state in the store's key/value table */
+#define PESTS_STATE_KEY "models.pests" /* the pest model's */
 
 struct daemon;
 
@@ -110,6 +120,10 @@ struct daemon {
     struct fw_config *cfg;
     struct fw_engine *engine;
     struct link_slot *links;
+    struct fw_models *fire;        /* the fire-danger model; NULL when no zone has one */
+    struct fw_models_out fire_out; /* its derived readings of one tick */
+    struct fw_pests *pests;        /* the pest model; NULL when no zone has one */
+    struct fw_pests_out pests_out; /* its derived readings of one tick */
 
     struct fw_outbox *ob;
     struct fw_modbus *modbus;    /* the Modbus pollers, NULL when no device is configured */
@@ -816,6 +830,251 @@ static void record_apply(struct daemon *d)
  * A duty officer's acknowledgement (fw_ack_parse has its form). It stops the alert's repeats and
  * escalation. Bad ones are logged, rate-limited.
  */
+/* ------------------------------------------------------------------------------------------ */
+/* The fire-danger model                                                                       */
+/* ------------------------------------------------------------------------------------------ */
+
+/* A model for the zones of `cfg` that have a "fire" section, or NULL when none has. */
+static struct fw_models *fire_build(const struct fw_config *cfg)
+{
+    struct fw_models_zone *zones = fw_xcalloc(cfg->nzones ? cfg->nzones : 1, sizeof(*zones));
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->nzones; i++)
+        if (cfg->zones[i].fire)
+            zones[n++] = *cfg->zones[i].fire;
+    struct fw_models *m = NULL;
+    const char *why = NULL;
+    /* The config loader ran fw_models_zone_check on every zone, and zone ids are unique. */
+    if (n && fw_models_new(zones, n, &m, &why) < 0)
+        FW_LOG(FW_LOG_ERR, "models: fire: %s: the fire-danger model does not run", why);
+    free(zones);
+    return m;
+}
+
+/* Store the model's state. A failure is logged and the state is saved again after the next
+ * step: what is lost is at most the readings since the last save (docs/models.md). */
+static int fire_save(struct daemon *d)
+{
+    if (!d->fire)
+        return 0;
+    char *json = NULL;
+    fw_models_save(d->fire, &json);
+    int rc = fw_outbox_kv_put(d->ob, FIRE_STATE_KEY, json);
+    if (rc < 0)
+        FW_LOG(FW_LOG_WARNING, "models: fire: save state to store key \"%s\": %s: %s",
+               FIRE_STATE_KEY, uv_strerror(rc), fw_outbox_errmsg(d->ob));
+    free(json);
+    return rc;
+}
+
+/* Log what each zone continues from, so that an operator (and a test) can see the codes. */
+static void fire_log_zones(const struct daemon *d, const char *what)
+{
+    for (size_t i = 0; i < d->cfg->nzones; i++) {
+        struct fw_models_zone_state st;
+        if (!d->cfg->zones[i].fire || fw_models_zone_state(d->fire, d->cfg->zones[i].id, &st) < 0 ||
+            !st.has_codes)
+            continue;
+        char when[FW_TIME_STRLEN] = "none";
+        if (st.last_day_noon_ms)
+            fw_time_format(st.last_day_noon_ms, when);
+        FW_LOG(FW_LOG_NOTICE,
+               "models: fire: zone \"%s\": %s: last day %s%s: ffmc %.17g dmc %.17g dc %.17g "
+               "fwi %.17g level %d",
+               d->cfg->zones[i].id, what, when, st.last_day_missing ? " (missing)" : "",
+               st.codes.ffmc, st.codes.dmc, st.codes.dc, st.codes.fwi, st.level);
+    }
+}
+
+/* At start: the state saved by the previous run, or a fresh start (never a refusal to run). */
+static void fire_restore(struct daemon *d)
+{
+    if (!d->fire)
+        return;
+    char *json = NULL;
+    int rc = fw_outbox_kv_get(d->ob, FIRE_STATE_KEY, &json);
+    if (rc == -ENOENT) {
+        FW_LOG(FW_LOG_NOTICE, "models: fire: no saved state under store key \"%s\": starting fresh",
+               FIRE_STATE_KEY);
+        return;
+    }
+    if (rc == 0)
+        rc = fw_models_restore(d->fire, json);
+    free(json);
+    if (rc < 0) {
+        FW_LOG(FW_LOG_WARNING,
+               "models: fire: restore state from store key \"%s\": %s: starting fresh",
+               FIRE_STATE_KEY, uv_strerror(rc));
+        return;
+    }
+    FW_LOG(FW_LOG_NOTICE, "models: fire: state restored from store key \"%s\"", FIRE_STATE_KEY);
+    fire_log_zones(d, "restored");
+}
+
+/*
+ * On reload: the new model takes the old one's state, zone by zone (fw_models_restore matches
+ * by id). A zone whose parameters changed keeps its codes and its buffered readings of stations
+ * it still has; the new parameters apply from its next step. Removed zones are dropped, new ones
+ * start fresh.
+ */
+static void fire_reload(struct daemon *d, const struct fw_config *cfg)
+{
+    struct fw_models *m = fire_build(cfg);
+    if (m && d->fire) {
+        char *json = NULL;
+        fw_models_save(d->fire, &json);
+        int rc = fw_models_restore(m, json);
+        free(json);
+        if (rc < 0)
+            FW_LOG(FW_LOG_WARNING, "models: fire: reload: carry the state over: %s: starting fresh",
+                   uv_strerror(rc));
+    }
+    fw_models_free(d->fire);
+    d->fire = m;
+    if (m)
+        fire_log_zones(d, "carried over");
+}
+
+/* Run the model's due steps and feed what they derive to the engine like station readings. */
+static void fire_tick(struct daemon *d, int64_t now)
+{
+    if (!d->fire)
+        return;
+    d->fire_out.n = 0;
+    if (fw_models_tick(d->fire, now, &d->fire_out) == 0)
+        return;
+    for (size_t i = 0; i < d->fire_out.n; i++) {
+        const struct fw_reading *r = &d->fire_out.v[i];
+        if (strcmp(r->metric->name, "fire_danger_level") == 0 ||
+            (strcmp(r->metric->name, "fire_model_missing") == 0 && r->value > 0)) {
+            char when[FW_TIME_STRLEN];
+            fw_time_format(r->time_ms, when);
+            FW_LOG(FW_LOG_NOTICE, "models: fire: zone \"%s\": day %s: %s %g", r->zone, when,
+                   r->metric->name, r->value);
+        }
+        record_reading(d, r, now);
+        fw_engine_feed(d->engine, r, now, &d->actions);
+    }
+    fire_save(d);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The pest model: the same life as the fire model's                                           */
+/* ------------------------------------------------------------------------------------------ */
+
+static struct fw_pests *pests_build(const struct fw_config *cfg)
+{
+    struct fw_pests_zone *zones = fw_xcalloc(cfg->nzones ? cfg->nzones : 1, sizeof(*zones));
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->nzones; i++)
+        if (cfg->zones[i].pests)
+            zones[n++] = *cfg->zones[i].pests;
+    struct fw_pests *m = NULL;
+    const char *why = NULL;
+    /* The config loader ran fw_pests_zone_check on every zone, and zone ids are unique. */
+    if (n && fw_pests_new(zones, n, &m, &why) < 0)
+        FW_LOG(FW_LOG_ERR, "models: pests: %s: the pest model does not run", why);
+    free(zones);
+    return m;
+}
+
+static int pests_save(struct daemon *d)
+{
+    if (!d->pests)
+        return 0;
+    char *json = NULL;
+    fw_pests_save(d->pests, &json);
+    int rc = fw_outbox_kv_put(d->ob, PESTS_STATE_KEY, json);
+    if (rc < 0)
+        FW_LOG(FW_LOG_WARNING, "models: pests: save state to store key \"%s\": %s: %s",
+               PESTS_STATE_KEY, uv_strerror(rc), fw_outbox_errmsg(d->ob));
+    free(json);
+    return rc;
+}
+
+static void pests_log_zones(const struct daemon *d, const char *what)
+{
+    for (size_t i = 0; i < d->cfg->nzones; i++) {
+        const struct fw_pests_zone *z = d->cfg->zones[i].pests;
+        for (size_t k = 0; z && k < z->npests; k++) {
+            struct fw_pests_pest_state st;
+            if (fw_pests_pest_state(d->pests, z->id, z->pests[k].id, &st) < 0 || !st.has_biofix)
+                continue;
+            FW_LOG(FW_LOG_NOTICE,
+                   "models: pests: zone \"%s\" pest \"%s\": %s: degree_days %.17g, stages "
+                   "reached %zu",
+                   z->id, z->pests[k].id, what, st.dd, st.reached);
+        }
+    }
+}
+
+static void pests_restore(struct daemon *d)
+{
+    if (!d->pests)
+        return;
+    char *json = NULL;
+    int rc = fw_outbox_kv_get(d->ob, PESTS_STATE_KEY, &json);
+    if (rc == -ENOENT) {
+        FW_LOG(FW_LOG_NOTICE,
+               "models: pests: no saved state under store key \"%s\": starting fresh",
+               PESTS_STATE_KEY);
+        return;
+    }
+    if (rc == 0)
+        rc = fw_pests_restore(d->pests, json);
+    free(json);
+    if (rc < 0) {
+        FW_LOG(FW_LOG_WARNING,
+               "models: pests: restore state from store key \"%s\": %s: starting fresh",
+               PESTS_STATE_KEY, uv_strerror(rc));
+        return;
+    }
+    FW_LOG(FW_LOG_NOTICE, "models: pests: state restored from store key \"%s\"", PESTS_STATE_KEY);
+    pests_log_zones(d, "restored");
+}
+
+/* On reload, as for the fire model: zones, stations and pests are matched by id. */
+static void pests_reload(struct daemon *d, const struct fw_config *cfg)
+{
+    struct fw_pests *m = pests_build(cfg);
+    if (m && d->pests) {
+        char *json = NULL;
+        fw_pests_save(d->pests, &json);
+        int rc = fw_pests_restore(m, json);
+        free(json);
+        if (rc < 0)
+            FW_LOG(FW_LOG_WARNING,
+                   "models: pests: reload: carry the state over: %s: starting fresh",
+                   uv_strerror(rc));
+    }
+    fw_pests_free(d->pests);
+    d->pests = m;
+    if (m)
+        pests_log_zones(d, "carried over");
+}
+
+static void pests_tick(struct daemon *d, int64_t now)
+{
+    if (!d->pests)
+        return;
+    d->pests_out.n = 0;
+    if (fw_pests_tick(d->pests, now, &d->pests_out) == 0)
+        return;
+    for (size_t i = 0; i < d->pests_out.n; i++) {
+        const struct fw_reading *r = &d->pests_out.v[i];
+        if (strcmp(r->metric->name, "degree_days") == 0 ||
+            (strcmp(r->metric->name, "pest_model_missing") == 0 && r->value > 0)) {
+            char when[FW_TIME_STRLEN];
+            fw_time_format(r->time_ms, when);
+            FW_LOG(FW_LOG_NOTICE, "models: pests: zone \"%s\": day ending %s: %s %.17g", r->zone,
+                   when, r->metric->name, r->value);
+        }
+        record_reading(d, r, now);
+        fw_engine_feed(d->engine, r, now, &d->actions);
+    }
+    pests_save(d);
+}
+
 static void handle_ack(struct daemon *d, const void *payload, size_t len)
 {
     static struct fw_ratelimit rl = {.interval_ms = 60000, .burst = 5};
@@ -935,6 +1194,10 @@ static void on_link_message(struct fw_mqtt_link *link, const char *topic, const 
         return;
     for (int i = 0; i < d->res.n; i++) {
         record_reading(d, &d->res.readings[i], now);
+        if (d->fire)
+            fw_models_feed(d->fire, &d->res.readings[i]);
+        if (d->pests)
+            fw_pests_feed(d->pests, &d->res.readings[i]);
         fw_engine_feed(d->engine, &d->res.readings[i], now, &d->actions);
     }
     if (d->actions.n)
@@ -968,6 +1231,10 @@ static void on_modbus_readings(struct fw_modbus *m, const struct fw_reading *r, 
     int64_t now = wall_ms();
     for (size_t i = 0; i < n; i++) {
         record_reading(d, &r[i], now);
+        if (d->fire)
+            fw_models_feed(d->fire, &r[i]);
+        if (d->pests)
+            fw_pests_feed(d->pests, &r[i]);
         fw_engine_feed(d->engine, &r[i], now, &d->actions);
     }
     if (d->actions.n)
@@ -1305,6 +1572,8 @@ static void reload(struct daemon *d)
     struct fw_engine *old_engine = d->engine;
     d->engine = engine;
     d->cfg = cfg;
+    fire_reload(d, cfg);
+    pests_reload(d, cfg);
     lora_build(d); /* on failure (logged) the previous registry stays */
     record_apply(d);
     if (!d->log_override)
@@ -1369,6 +1638,8 @@ static void on_tick_timer(uv_timer_t *t)
     if (d->stopping)
         return;
     int64_t now = wall_ms();
+    fire_tick(d, now);
+    pests_tick(d, now);
     fw_engine_tick(d->engine, now, &d->actions);
     record_tick(d, now, 0);
     if (d->actions.n)
@@ -1569,7 +1840,13 @@ int main(int argc, char **argv)
                left);
     d.out_rl = (struct fw_ratelimit){.interval_ms = 60000, .burst = 5};
     d.engine = fw_engine_new(d.cfg);
+    d.fire = fire_build(d.cfg);
+    fire_restore(&d);
+    d.pests = pests_build(d.cfg);
+    pests_restore(&d);
     if (lora_build(&d) < 0) {
+        fw_models_free(d.fire);
+        fw_pests_free(d.pests);
         fw_engine_free(d.engine);
         fw_outbox_close(d.ob);
         fw_config_free(d.cfg);
@@ -1613,6 +1890,11 @@ int main(int argc, char **argv)
     int close_rc = uv_loop_close(d.loop);
     if (close_rc != 0)
         FW_LOG(FW_LOG_ERR, "daemon: loop close: %s", uv_strerror(close_rc));
+    /* No reading was taken since the shutdown began: this is the state at the signal. */
+    if (d.fire && fire_save(&d) == 0)
+        FW_LOG(FW_LOG_NOTICE, "models: fire: state saved to store key \"%s\"", FIRE_STATE_KEY);
+    if (d.pests && pests_save(&d) == 0)
+        FW_LOG(FW_LOG_NOTICE, "models: pests: state saved to store key \"%s\"", PESTS_STATE_KEY);
     fw_outbox_close(d.ob);
     while (d.announced) {
         struct announced *x = d.announced;
@@ -1621,6 +1903,10 @@ int main(int argc, char **argv)
     }
     record_stop(&d);
     fw_engine_free(d.engine);
+    fw_models_free(d.fire);
+    fw_models_out_free(&d.fire_out);
+    fw_pests_free(d.pests);
+    fw_pests_out_free(&d.pests_out);
     fw_lora_free(d.lora);
     fw_config_free(d.cfg);
     free(d.marks);

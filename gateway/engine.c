@@ -243,7 +243,10 @@ static double zone_level(const struct fw_engine *e, const char *zone, int64_t no
     if (!s || !fw_series_len(s))
         return NAN;
     fw_series_at(s, fw_series_len(s) - 1, &t, &v);
-    return now - t > e->env.lookback_ms ? NAN : v;
+    int64_t lookback = e->env.lookback_ms > FW_METRIC_ZONE_LOOKBACK_MS
+                           ? e->env.lookback_ms
+                           : FW_METRIC_ZONE_LOOKBACK_MS; /* the level is a zone metric */
+    return now - t > lookback ? NAN : v;
 }
 
 /* ------------------------------------------------------------------------------------------ */

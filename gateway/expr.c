@@ -1298,7 +1298,11 @@ static double eval_node(struct eval *ev, int i, const struct fw_cfg_node *statio
         r = NAN;
         if (s && fw_series_len(s)) {
             fw_series_at(s, fw_series_len(s) - 1, &t, &r);
-            if (ctx->now_ms - t > ctx->env->lookback_ms)
+            int64_t lookback = ctx->env->lookback_ms;
+            if (nd->metric && nd->metric->scope == FW_METRIC_ZONE &&
+                lookback < FW_METRIC_ZONE_LOOKBACK_MS)
+                lookback = FW_METRIC_ZONE_LOOKBACK_MS; /* a daily value holds for the day */
+            if (ctx->now_ms - t > lookback)
                 r = NAN; /* stale: the station has stopped telling us */
         }
         ev->sample_t = t;

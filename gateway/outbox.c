@@ -78,6 +78,8 @@ enum stmt {
     ST_COUNT,
     ST_ACKED,
     ST_HAS_ALERT,
+    ST_KV_PUT,
+    ST_KV_GET,
     ST__COUNT
 };
 
@@ -109,6 +111,8 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_ACKED] = "UPDATE history SET acked_ms = ?2, acked_by = ?3 WHERE alert_id = ?1 AND "
                  "acked_ms IS NULL",
     [ST_HAS_ALERT] = "SELECT 1 FROM history WHERE alert_id = ?1 LIMIT 1",
+    [ST_KV_PUT] = "INSERT OR REPLACE INTO kv (key, value) VALUES (?1, ?2)",
+    [ST_KV_GET] = "SELECT value FROM kv WHERE key = ?1",
 };
 
 static const char schema_sql[] =
@@ -146,6 +150,11 @@ static const char schema_sql[] =
     " acked_by TEXT);"
     "CREATE INDEX history_created ON history (created_ms);"
     "CREATE INDEX history_alert ON history (alert_id, kind);";
+
+/* Schema version 2: small named texts that must survive a restart (the models' state). */
+static const char kv_sql[] = "CREATE TABLE kv ("
+                             " key TEXT PRIMARY KEY NOT NULL,"
+                             " value TEXT NOT NULL);";
 
 struct fw_outbox {
     sqlite3 *db;
@@ -437,12 +446,21 @@ static int schema_setup(struct fw_outbox *ob, const char *path)
         tx_rollback(ob); /* nothing was written */
         return 0;
     }
+    if (version == 1) {
+        /* Migration 1 -> 2: the key/value table; the queue and the history stay as they are. */
+        rc = exec_sql(ob, kv_sql, "migrate schema 1 to 2");
+        if (rc == 0)
+            rc = exec_sql(ob, "PRAGMA user_version = 2", "set schema version");
+        return tx_end(ob, rc);
+    }
     if (version < 0 || objects > 0) {
         set_errmsg(ob, "%s: not a forestwatch outbox (schema version %lld, %lld objects)", path,
                    (long long)version, (long long)objects);
         return tx_end(ob, -EINVAL);
     }
     rc = exec_sql(ob, schema_sql, "create schema");
+    if (rc == 0)
+        rc = exec_sql(ob, kv_sql, "create schema");
     if (rc == 0) {
         char sql[48];
         snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", FW_OUTBOX_SCHEMA_VERSION);
@@ -1235,4 +1253,61 @@ int fw_outbox_history(struct fw_outbox *ob, enum fw_outbox_view view, int64_t si
         rc = db_fail(ob, src, "list history");
     sqlite3_finalize(st);
     return rc;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Key/value texts                                                                             */
+/* ------------------------------------------------------------------------------------------ */
+
+int fw_outbox_kv_put(struct fw_outbox *ob, const char *key, const char *text)
+{
+    int rc = check_str(key, FW_OUTBOX_MAX_NAME);
+    if (rc == 0)
+        rc = check_str(text, FW_OUTBOX_MAX_KV + 1);
+    if (rc == 0 && !*key)
+        rc = -EINVAL;
+    if (rc < 0) {
+        set_errmsg(ob, "kv put: %s", rc == -E2BIG ? "too big" : "invalid");
+        return rc;
+    }
+    /* NORMAL sync: a state lost to a power cut is the one before, never a torn one. */
+    if ((rc = tx_begin(ob, 0)) < 0)
+        return tx_end(ob, rc);
+    sqlite3_stmt *st = ob->st[ST_KV_PUT];
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+    rc = stmt_run(ob, ST_KV_PUT, "kv put");
+    return tx_end(ob, rc);
+}
+
+int fw_outbox_kv_get(struct fw_outbox *ob, const char *key, char **text)
+{
+    *text = NULL;
+    int rc = check_str(key, FW_OUTBOX_MAX_NAME);
+    if (rc < 0)
+        return rc;
+    if ((rc = tx_begin(ob, 0)) < 0)
+        return tx_end(ob, rc);
+    sqlite3_stmt *st = ob->st[ST_KV_GET];
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int s = sqlite3_step(st);
+    if (s == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(st, 0);
+        *text = fw_xstrdup(v ? v : "");
+    } else if (s == SQLITE_DONE) {
+        rc = -ENOENT;
+    } else {
+        rc = db_fail(ob, s, "kv get");
+    }
+    stmt_done(ob, ST_KV_GET);
+    /* A read changed nothing: end the transaction without a commit's sync. */
+    if (rc == 0 || rc == -ENOENT) {
+        int end = tx_end(ob, 0);
+        if (end < 0) {
+            FW_FREE(*text);
+            return end;
+        }
+        return rc;
+    }
+    return tx_end(ob, rc);
 }

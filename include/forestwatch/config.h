@@ -17,6 +17,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "forestwatch/models.h"
+#include "forestwatch/pests.h"
+
 /* Hard caps on what a config may make the daemon allocate or parse. */
 #define FW_CONFIG_MAX_FILE_BYTES (4 * 1024 * 1024)
 #define FW_CONFIG_MAX_ERRORS 200
@@ -41,6 +44,8 @@ struct fw_cfg_zone {
     size_t npolygon;
     struct fw_cfg_contact forest_chief; /* the zone's responsible forest chief (林长) */
     struct fw_cfg_contact duty;         /* the duty contact for alerts */
+    struct fw_models_zone *fire;        /* the fire-danger model's parameters; NULL: none */
+    struct fw_pests_zone *pests;        /* the pest model's parameters; NULL: none */
 };
 
 struct fw_cfg_node {

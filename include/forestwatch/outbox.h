@@ -23,11 +23,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FW_OUTBOX_SCHEMA_VERSION 1     /* PRAGMA user_version of the database this code writes */
-#define FW_OUTBOX_MAX_PAYLOAD 65536    /* bytes of one message; an alert renders to about 2 KiB */
-#define FW_OUTBOX_MAX_NAME 128         /* bytes of a route, broker, rule, zone or kind, NUL incl. */
-#define FW_OUTBOX_MAX_TOPIC 1024       /* bytes of a topic, NUL included */
-#define FW_OUTBOX_MAX_ALERT_ID 256     /* bytes of an alert id, NUL included */
+#define FW_OUTBOX_SCHEMA_VERSION 2  /* PRAGMA user_version of the database this code writes */
+#define FW_OUTBOX_MAX_PAYLOAD 65536 /* bytes of one message; an alert renders to about 2 KiB */
+#define FW_OUTBOX_MAX_NAME 128      /* bytes of a route, broker, rule, zone or kind, NUL incl. */
+#define FW_OUTBOX_MAX_TOPIC 1024    /* bytes of a topic, NUL included */
+#define FW_OUTBOX_MAX_KV (4 * 1024 * 1024) /* bytes of one key/value text, NUL excluded */
+#define FW_OUTBOX_MAX_ALERT_ID 256         /* bytes of an alert id, NUL included */
 #define FW_OUTBOX_MAX_PRIORITY 15      /* priorities are 0..15; the daemon uses enum fw_severity */
 #define FW_OUTBOX_MAX_INFLIGHT 20      /* per broker: libmosquitto's own in-flight window */
 #define FW_OUTBOX_MAX_RATE 1000        /* publishes per second per route, at most */
@@ -234,6 +235,25 @@ typedef int (*fw_outbox_entry_cb)(const struct fw_outbox_entry *e, void *arg);
  */
 int fw_outbox_history(struct fw_outbox *ob, enum fw_outbox_view view, int64_t since_ms,
                       size_t limit, fw_outbox_entry_cb cb, void *arg);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Key/value texts: state that must survive a restart                                          */
+/* ------------------------------------------------------------------------------------------ */
+
+/**
+ * Store `text` under `key` (replacing what was there) in one transaction. The commit does not
+ * wait for an fsync (PRAGMA synchronous NORMAL): a power cut may lose the latest put, never leave
+ * half of one. Returns 0, -EINVAL (an empty key), -E2BIG (a key of FW_OUTBOX_MAX_NAME bytes or
+ * more, a text over FW_OUTBOX_MAX_KV), -ENOSPC, -EIO or -EBUSY. Loop thread.
+ */
+int fw_outbox_kv_put(struct fw_outbox *ob, const char *key, const char *text);
+
+/**
+ * Read the text stored under `key` into `*text` (the caller frees it), in one transaction.
+ * Returns 0, -ENOENT when nothing is stored under `key` (`*text` is NULL then), -E2BIG (a key too
+ * long), -EIO or -EBUSY. Loop thread.
+ */
+int fw_outbox_kv_get(struct fw_outbox *ob, const char *key, char **text);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Pacing: pure functions, so that a fake clock can test them                                  */

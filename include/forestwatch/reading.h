@@ -12,6 +12,11 @@
 
 #define FW_READING_MAX_ID 64 /* node, station and zone ids, metric names */
 
+/* A zone metric is derived at most once a day (the fire model's codes at local noon): its latest
+ * value stays current this long for an instant read, whatever engine.lookback_ms says, so that
+ * a daily level is not stale an hour after it was computed. A day plus the longest noon window. */
+#define FW_METRIC_ZONE_LOOKBACK_MS (26 * 3600 * 1000LL)
+
 /* Where a reading came from; rules can select on it with source="...". */
 enum fw_source_kind {
     FW_SOURCE_MQTT_NATIVE, /* "mqtt": a field node's native JSON uplink */

@@ -6,6 +6,7 @@
 #include "test.h"
 
 #include <errno.h>
+#include <math.h>
 
 FW_TEST(shipped_config_loads)
 {
@@ -48,6 +49,104 @@ FW_TEST(defaults_and_case_insensitive_enums)
     ASSERT_EQ(cfg->rules[0].nroutes, 2);
     ASSERT_STR_EQ(cfg->routes[cfg->rules[0].route_idx[1]].name, "emergency");
     ASSERT_EQ(cfg->limits.max_readings, 64);
+    fw_config_free(cfg);
+}
+
+FW_TEST(zone_fire_model)
+{
+    struct fw_cfg_errors errs = {0};
+    struct fw_config *cfg = NULL;
+    ASSERT_EQ(fw_config_load(FW_TEST_DATA "/config/valid/fire.json", &cfg, &errs), 0);
+    const struct fw_models_zone *f = fw_config_zone(cfg, "full")->fire;
+    ASSERT_TRUE(f);
+    ASSERT_STR_EQ(f->id, "full");
+    ASSERT_EQ(f->nstations, 2);
+    ASSERT_STR_EQ(f->stations[1], "wx2");
+    ASSERT_STR_EQ(f->fallback, "meteo-54342");
+    ASSERT_EQ(f->utc_offset_min, 480);
+    ASSERT_DBL_NEAR(f->lat, 47.5, 0);
+    ASSERT_EQ(f->lat_adjust, 0);
+    ASSERT_DBL_NEAR(f->ffmc_coef, FW_FWI_FFMC_COEF_1985, 0);
+    ASSERT_EQ(f->noon_window_min, 30);
+    ASSERT_EQ(f->rain_max_gap_min, 240);
+    ASSERT_EQ(f->hourly_ffmc, 0);
+    ASSERT_DBL_NEAR(f->startup_ffmc, 80.0, 0);
+    ASSERT_DBL_NEAR(f->startup_dmc, 10.0, 0);
+    ASSERT_DBL_NEAR(f->startup_dc, 200.0, 0);
+    ASSERT_EQ(f->season_start_month * 100 + f->season_start_day, 315);
+    ASSERT_EQ(f->season_end_month * 100 + f->season_end_day, 1130);
+    ASSERT_EQ(f->levels.index, FW_MODELS_INDEX_ISI);
+    ASSERT_DBL_NEAR(f->levels.min[4], 16.0, 0);
+    ASSERT_EQ(f->levels.provisional, 1);
+    /* The defaults are the model's, and the latitude is the zone's location. */
+    struct fw_models_zone want;
+    fw_models_zone_init(&want, "defaults");
+    f = fw_config_zone(cfg, "defaults")->fire;
+    ASSERT_TRUE(f);
+    ASSERT_EQ(f->utc_offset_min, -210);
+    ASSERT_DBL_NEAR(f->lat, 41.7, 0);
+    ASSERT_EQ(f->lat_adjust, want.lat_adjust);
+    ASSERT_DBL_NEAR(f->ffmc_coef, want.ffmc_coef, 0);
+    ASSERT_EQ(f->noon_window_min, want.noon_window_min);
+    ASSERT_EQ(f->rain_max_gap_min, want.rain_max_gap_min);
+    ASSERT_EQ(f->hourly_ffmc, want.hourly_ffmc);
+    ASSERT_DBL_NEAR(f->startup_dc, want.startup_dc, 0);
+    ASSERT_EQ(f->season_start_month, 0);
+    ASSERT_EQ(f->levels.index, FW_MODELS_INDEX_FWI);
+    ASSERT_DBL_NEAR(f->levels.min[1], want.levels.min[1], 0);
+    ASSERT_EQ(f->levels.provisional, 1);
+    ASSERT_STR_EQ(f->fallback, "");
+    ASSERT_TRUE(fw_config_zone(cfg, "none")->fire == NULL);
+    fw_config_free(cfg);
+}
+
+FW_TEST(zone_pest_model)
+{
+    struct fw_cfg_errors errs = {0};
+    struct fw_config *cfg = NULL;
+    ASSERT_EQ(fw_config_load(FW_TEST_DATA "/config/valid/pests.json", &cfg, &errs), 0);
+    const struct fw_pests_zone *z = fw_config_zone(cfg, "full")->pests;
+    ASSERT_TRUE(z);
+    ASSERT_STR_EQ(z->id, "full");
+    ASSERT_EQ(z->nstations, 2);
+    ASSERT_STR_EQ(z->fallback, "meteo-54342");
+    ASSERT_EQ(z->utc_offset_min, 480);
+    ASSERT_EQ(z->min_hours, 18);
+    ASSERT_EQ(z->close_delay_min, 90);
+    ASSERT_EQ(z->npests, 2);
+    const struct fw_pests_pest *p = &z->pests[0];
+    ASSERT_STR_EQ(p->id, "loxostege-sticticalis");
+    ASSERT_EQ(p->method, FW_DD_SINGLE_SINE);
+    ASSERT_EQ(p->cutoff, FW_DD_VERTICAL);
+    ASSERT_DBL_NEAR(p->lower, 10.5, 0);
+    ASSERT_DBL_NEAR(p->upper, 33, 0);
+    ASSERT_EQ(p->biofix, FW_PESTS_BIOFIX_TRAP);
+    ASSERT_EQ(p->ntraps, 1);
+    ASSERT_STR_EQ(p->traps[0], "trap1");
+    ASSERT_DBL_NEAR(p->trap_count, 5, 0);
+    ASSERT_EQ(p->trap_days, 2);
+    ASSERT_EQ(p->nstages, 1);
+    ASSERT_STR_EQ(p->stages[0].name, "next generation moths");
+    ASSERT_DBL_NEAR(p->stages[0].dd, 531.2, 0);
+    ASSERT_STR_EQ(p->stages[0].action, "light traps on");
+    p = &z->pests[1];
+    ASSERT_EQ(p->method, FW_DD_AVERAGE);
+    ASSERT_EQ(p->cutoff, FW_DD_HORIZONTAL);
+    ASSERT_TRUE(isinf(p->upper)); /* null: no upper threshold */
+    ASSERT_EQ(p->biofix, FW_PESTS_BIOFIX_DATE);
+    ASSERT_EQ(p->biofix_month * 100 + p->biofix_day, 401);
+    ASSERT_EQ(p->nstages, 2);
+    ASSERT_DBL_NEAR(p->stages[1].dd, 400, 0);
+    ASSERT_EQ(z->disease.enabled, 1);
+    ASSERT_DBL_NEAR(z->disease.rh_min, 90, 0);
+    ASSERT_DBL_NEAR(z->disease.temp_hi, 25, 0);
+    z = fw_config_zone(cfg, "bare")->pests;
+    ASSERT_TRUE(z);
+    ASSERT_EQ(z->npests, 0);
+    ASSERT_EQ(z->min_hours, 20);
+    ASSERT_EQ(z->close_delay_min, 60);
+    ASSERT_EQ(z->disease.enabled, 0);
+    ASSERT_TRUE(fw_config_zone(cfg, "bare")->fire == NULL);
     fw_config_free(cfg);
 }
 

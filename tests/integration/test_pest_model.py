@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+#
+# The pest model in the daemon (docs/pests.md): a zone's station reports the temperatures of a
+# local day; the day's step runs on the daemon's own clock, starts the pest's season (a date
+# biofix on that day), adds the day's degree-days and projects the next stage, and the shipped
+# pest_stage_approaching rule fires with the days computed here by hand. After SIGTERM the state
+# is in the store; the restarted daemon restores the pest's sum, and a SIGHUP carries it over.
+#
+# As in test_fire_model.py, the zone's utc_offset_min and close_delay_min are chosen from the
+# current time: the local midnight ending the day is a quarter hour just past, and the day's step
+# is due at the next whole minute at least 15 s away. The readings are timed in the recent past.
+
+import os
+import re
+import signal
+import sys
+import time
+
+# No __pycache__ in the source tree; the scripts are run from it.
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fwtest  # noqa: E402
+from fwtest import assert_alert, check, is_alert  # noqa: E402
+
+# The step may be up to 75 s away; the script and its ctest TIMEOUT allow for it.
+fwtest.SCRIPT_GUARD_S = 150
+
+ZONE = "bs-07"
+STATION = "bs07-wx-01"
+PEST = "test-moth"
+MIN = 60
+HOUR = 3600
+
+TMIN, TMAX = 8.0, 28.0  # the day's extremes
+LOWER = 10.0            # the pest's lower threshold
+STAGE_DD = 20.0         # its one stage
+
+
+def iso(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+def plan(now):
+    """The local midnight M ending the day (UTC seconds, on a quarter hour, not after now), the
+    step time D = M + delay (a whole minute 15..75 s from now), the offset and delay in minutes."""
+    d = (int(now) + 15 + MIN - 1) // MIN * MIN
+    m = (d - MIN) // (15 * MIN) * (15 * MIN)
+    delay = (d - m) // MIN
+    minute_of_day = (m % 86400) // MIN
+    offset = (-minute_of_day + 720) % 1440 - 720  # local 00:00 at M, in -720..719
+    return m, d, offset, delay
+
+
+def test(env):
+    cfg = fwtest.load_json_file(env.config_path)
+    m, d, offset, delay = plan(time.time())
+    day = time.gmtime(m - 1 + offset * MIN)  # the local day that ends at M
+    cfg["zones"][ZONE]["pests"] = {
+        "stations": [STATION], "utc_offset_min": offset, "min_hours": 2,
+        "close_delay_min": delay,
+        "pests": [{"id": PEST, "lower": LOWER, "biofix": "date",
+                   "biofix_date": "%02d-%02d" % (day.tm_mon, day.tm_mday),
+                   "stages": [{"name": "adults", "dd": STAGE_DD, "action": "hang traps"}]}],
+    }
+    fwtest.write_json_file(env.config_path, cfg)
+    fwtest.log("day ends %s (utc_offset_min %d), step due at %s" % (iso(m), offset, iso(d)))
+
+    # By hand: the simple average method, and the projection at the day's own rate.
+    dd = (TMIN + TMAX) / 2 - LOWER
+    days = 0
+    while dd * (days + 1) < STAGE_DD:
+        days += 1
+    check(1 <= days <= 5, "the chosen day should put the stage 1..5 days ahead, got %d" % days)
+
+    forestry = env.route_subscriber("forestry")
+    daemon = env.start_daemon()
+    daemon.wait_log(r'models: pests: no saved state under store key "models.pests"',
+                    what="a first start without saved state")
+
+    # Two readings in two hours of the day: its minimum early, its maximum in the afternoon.
+    env.send_reading(STATION, "air_temp_c", TMIN, when=iso(m - 20 * HOUR))
+    env.send_reading(STATION, "air_temp_c", TMAX, when=iso(m - 9 * HOUR))
+    check(time.time() < d, "the readings took until after the step was due; rerun")
+
+    wait = max(d - time.time(), 0) + fwtest.HANG_GUARD_S
+    msg = forestry.wait_for(lambda m_: is_alert("firing", "pest_stage_approaching")(m_.json),
+                            timeout=wait, what="pest_stage_approaching firing")
+    assert_alert(msg.json, status="firing", rule="pest_stage_approaching", value=float(days),
+                 zone__id=ZONE)
+    line = daemon.wait_log(r'models: pests: zone "%s": day ending \S+: degree_days ' % ZONE,
+                           what="the day's degree_days")
+    check(abs(float(line.split()[-1]) - dd) < 1e-9, "degree_days: expected %g: %s" % (dd, line))
+
+    daemon.stop()
+    check(re.search(r'models: pests: state saved to store key "models.pests"',
+                    daemon.log_text()), "no 'state saved' line at shutdown")
+    daemon = env.start_daemon()
+    line = daemon.wait_log(r'models: pests: zone "%s" pest "%s": restored: ' % (ZONE, PEST),
+                           what="the restored sum")
+    check("starting fresh" not in daemon.log_text(), "the model started fresh after a restart")
+    got = float(re.search(r"degree_days (\S+),", line).group(1))
+    check(abs(got - dd) < 1e-9, "restored degree_days: expected %g, got %g" % (dd, got))
+
+    since = daemon.log_size()
+    daemon.send_signal(signal.SIGHUP)
+    line = daemon.wait_log(r'models: pests: zone "%s" pest "%s": carried over: ' % (ZONE, PEST),
+                           since=since, what="the sum carried over a reload")
+    got = float(re.search(r"degree_days (\S+),", line).group(1))
+    check(abs(got - dd) < 1e-9, "carried-over degree_days: expected %g, got %g" % (dd, got))
+    daemon.stop()
+
+
+if __name__ == "__main__":
+    fwtest.run(test)
