@@ -15,7 +15,10 @@
   start-up   from exec to "online" on the status topic, and the time a SIGHUP reload of the
              same large config takes (from the daemon's own log timestamps).
 
-usage: bench_gateway.py [--quick] [--json FILE]
+With --node-red RED_JS (red.js of an npm install of node-red) the same harness measures the
+same pipeline built in Node-RED (MQTT in, a threshold rule, MQTT out) in the same run.
+
+usage: bench_gateway.py [--quick] [--json FILE] [--node-red RED_JS]
 Needs FW_BUILD_DIR (the build folder) and FW_SOURCE_DIR; scripts/bench.sh sets them.
 """
 import json
@@ -210,6 +213,77 @@ class World:
         subprocess.run(["rm", "-rf", self.dir])
 
 
+# -- the peer: the same pipeline in Node-RED ------------------------------------------------------
+
+# MQTT in (the uplink topic), a function node with the threshold rule, MQTT out (the bureau's
+# topic). Like forestwatch it says "firing" when a node's smoke goes over 300 ppm and "resolved"
+# when it comes back; unlike forestwatch it keeps nothing on disk, renders no CAP and checks no
+# units or ranges, so it does less work per message than the gateway it is compared with.
+NODE_RED_RULE = """
+let m;
+try { m = JSON.parse(msg.payload); } catch (e) { return null; }
+const r = (m.readings || []).find(x => x.metric === "smoke_ppm");
+if (!r || typeof m.node !== "string") return null;
+const state = context.get("over") || {};
+const over = r.value > 300;
+if (!!state[m.node] === over) return null;
+state[m.node] = over;
+context.set("over", state);
+msg.topic = "%(topic)s";
+msg.payload = JSON.stringify({rule: "smoke_high", node: m.node, value: r.value,
+                              status: over ? "firing" : "resolved", time: m.time});
+return msg;
+"""
+
+
+class NodeRedWorld(World):
+    """The same broker and inputs, with Node-RED (red.js of an npm install) in the daemon's place."""
+
+    def __init__(self, red_js, nodes=0):
+        World.__init__(self, nodes)
+        self.red_js = red_js
+
+    def start_daemon(self, wrapper=()):
+        user_dir = os.path.join(self.dir, "node-red")
+        os.makedirs(user_dir, exist_ok=True)
+        flows = [
+            {"id": "tab", "type": "tab", "label": "forestwatch peer"},
+            {"id": "broker", "type": "mqtt-broker", "broker": "127.0.0.1",
+             "port": str(self.broker.port), "clientid": "node-red-bench", "protocolVersion": "4",
+             "keepalive": "60", "cleansession": True, "autoConnect": True},
+            {"id": "in", "type": "mqtt in", "z": "tab", "topic": "forestwatch/field/+/up",
+             "qos": "1", "datatype": "utf8", "broker": "broker", "wires": [["rule"]]},
+            {"id": "rule", "type": "function", "z": "tab", "name": "smoke_high",
+             "func": NODE_RED_RULE % {"topic": self.forestry_topic}, "outputs": 1,
+             "wires": [["out"]]},
+            {"id": "out", "type": "mqtt out", "z": "tab", "qos": "1", "retain": "false",
+             "broker": "broker", "wires": []},
+        ]
+        with open(os.path.join(user_dir, "flows.json"), "w") as f:
+            json.dump(flows, f)
+        self.log_path = os.path.join(self.dir, "node-red.log")
+        t0 = time.monotonic()
+        logf = open(self.log_path, "w")
+        self.proc = subprocess.Popen(["node", self.red_js, "--userDir", user_dir, "--port",
+                                      str(fwtest.free_port()), "flows.json"],
+                                     stdout=logf, stderr=subprocess.STDOUT)
+        logf.close()
+        wait(lambda: "Connected to broker" in self.log(), "Node-RED to connect", timeout=120)
+        # Its subscription follows the connection: a probe through the flow shows it in place.
+        probe = Client(self.broker.port, "bench-probe", self.forestry_topic)
+        pub = Client(self.broker.port, "bench-probe-pub")
+        node = "probe-%d" % os.getpid()
+        deadline = time.monotonic() + 60
+        while not probe.count() and time.monotonic() < deadline:
+            pub.publish(UPLINK_TOPIC, uplink(node, 999.0, int(time.time() * 1000)))
+            time.sleep(0.2)
+        pub.publish(UPLINK_TOPIC, uplink(node, 1.0, int(time.time() * 1000)))
+        wait(lambda: probe.count() >= 2, "Node-RED's probe alerts")
+        probe.close()
+        pub.close()
+        return time.monotonic() - t0
+
+
 # -- the measurements ---------------------------------------------------------------------------
 
 def pub_lines(port, lines, topic=UPLINK_TOPIC):
@@ -303,8 +377,8 @@ def latency(world, samples, load_rate):
             "load_achieved_per_s": achieved["sent"] / achieved["s"] if achieved["s"] else 0.0}
 
 
-def memory(n_nodes):
-    world = World(n_nodes)
+def memory(make_world, n_nodes, reload=True):
+    world = make_world(n_nodes)
     try:
         start_s = world.start_daemon()
         rss0 = world.rss_kib()
@@ -318,6 +392,9 @@ def memory(n_nodes):
              timeout=600)
         bureau.close()
         rss = world.rss_kib()
+        if not reload:
+            return {"nodes": len(world.nodes), "rss_start_kib": rss0, "rss_kib": rss,
+                    "start_s": start_s}
         before = len(world.log())
         world.proc.send_signal(signal.SIGHUP)
         wait(lambda: "reload: done" in world.log()[before:], "the reload", timeout=300)
@@ -364,6 +441,48 @@ def fwtest_parse(stamp):
     return datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
 
 
+def run_pipeline(name, make_world, quick, cpu=True, reload=True):
+    """Every measurement of one pipeline; returns its figures."""
+    n = 2000 if quick else 50000
+    results = {"name": name}
+    world = make_world(0)
+    try:
+        world.start_daemon()
+        ceiling, rate = ingest(world, n)
+        results["ingest"] = {"messages": n, "ceiling_per_s": ceiling, "rate_per_s": rate,
+                             "ratio": rate / ceiling}
+        print("%s: ingest: %d messages: ceiling %.0f/s, %.0f/s, ratio %.2f"
+              % (name, n, ceiling, rate, rate / ceiling), flush=True)
+        samples = 10 if quick else 200
+        results["latency"] = {}
+        for label, frac in (("idle", 0), ("50%", 0.5), ("90%", 0.9)):
+            lat = latency(world, samples, rate * frac)
+            lat["load_per_s"] = rate * frac
+            results["latency"][label] = lat
+            print("%s: latency %-4s (load %6.0f/s asked, %6.0f/s sent): p50 %.2f ms, "
+                  "p99 %.2f ms, max %.2f ms (%d)"
+                  % (name, label, rate * frac, lat["load_achieved_per_s"], lat["p50"],
+                     lat["p99"], lat["max"], lat["n"]), flush=True)
+    finally:
+        world.close()
+    if cpu and shutil.which("valgrind") and not fwtest.sanitizer_of(fwtest.binary("forestwatchd")):
+        m = 500 if quick else 5000
+        base_ir, run_ir = instructions(0), instructions(m)
+        per = (run_ir - base_ir) / m
+        results["cpu"] = {"messages": m, "instructions_per_message": per}
+        print("%s: cpu: %.0f instructions per uplink (callgrind, %d uplinks against an idle run)"
+              % (name, per, m), flush=True)
+    results["memory"] = []
+    for nodes in ((1000,) if quick else (1000, 10000, 100000)):
+        m = memory(make_world, nodes, reload)
+        results["memory"].append(m)
+        print("%s: memory: %6d nodes: RSS %.1f MiB after start, %.1f MiB with a series each; "
+              "start %.2f s, reload %s"
+              % (name, m["nodes"], m["rss_start_kib"] / 1024, m["rss_kib"] / 1024, m["start_s"],
+                 "%.2f s" % m["reload_s"] if reload else "-"), flush=True)
+    return results
+
+
 def main(argv):
     quick = "--quick" in argv
     if not shutil.which("mosquitto") and os.path.exists("/usr/sbin/mosquitto"):
@@ -373,45 +492,15 @@ def main(argv):
             print("bench_gateway: SKIP: %s not installed" % tool)
             return 77
     out_json = argv[argv.index("--json") + 1] if "--json" in argv else None
-    n = 2000 if quick else 50000
-    results = {}
-    world = World()
-    try:
-        world.start_daemon()
-        ceiling, rate = ingest(world, n)
-        results["ingest"] = {"messages": n, "ceiling_per_s": ceiling, "forestwatch_per_s": rate,
-                             "ratio": rate / ceiling}
-        print("ingest: %d messages: ceiling %.0f/s, forestwatch %.0f/s, ratio %.2f"
-              % (n, ceiling, rate, rate / ceiling), flush=True)
-        samples = 10 if quick else 200
-        results["latency"] = {}
-        for name, frac in (("idle", 0), ("50%", 0.5), ("90%", 0.9)):
-            lat = latency(world, samples, rate * frac)
-            lat["load_per_s"] = rate * frac
-            results["latency"][name] = lat
-            print("latency %-4s (load %6.0f/s asked, %6.0f/s sent): p50 %.2f ms, p99 %.2f ms, "
-                  "max %.2f ms (%d)" % (name, rate * frac, lat["load_achieved_per_s"], lat["p50"],
-                                        lat["p99"], lat["max"], lat["n"]), flush=True)
-    finally:
-        world.close()
-    if shutil.which("valgrind") and not fwtest.sanitizer_of(fwtest.binary("forestwatchd")):
-        m = 500 if quick else 5000
-        base_ir, run_ir = instructions(0), instructions(m)
-        per = (run_ir - base_ir) / m
-        results["cpu"] = {"messages": m, "instructions_per_message": per}
-        print("cpu: %.0f instructions per uplink (callgrind, %d uplinks against an idle run)"
-              % (per, m), flush=True)
-    results["memory"] = []
-    for nodes in ((1000,) if quick else (1000, 10000, 100000)):
-        m = memory(nodes)
-        results["memory"].append(m)
-        print("memory: %6d nodes: RSS %.1f MiB after start, %.1f MiB with a series each; "
-              "start %.2f s, reload %.2f s"
-              % (m["nodes"], m["rss_start_kib"] / 1024, m["rss_kib"] / 1024, m["start_s"],
-                 m["reload_s"]), flush=True)
+    red_js = argv[argv.index("--node-red") + 1] if "--node-red" in argv else None
+    results = [run_pipeline("forestwatch", World, quick)]
+    if red_js:
+        results.append(run_pipeline("node-red", lambda n: NodeRedWorld(red_js, n), quick,
+                                    cpu=False, reload=False))
     if out_json:
         with open(out_json, "w") as f:
-            json.dump(results, f, indent=1)
+            json.dump({"date": time.strftime("%Y-%m-%d", time.gmtime()), "runs": results}, f,
+                      indent=1)
     return 0
 
 
