@@ -21,7 +21,8 @@
 #include "forestwatch/pests.h"
 
 /* Hard caps on what a config may make the daemon allocate or parse. */
-#define FW_CONFIG_MAX_FILE_BYTES (4 * 1024 * 1024)
+/* A region's central instance lists 100,000 nodes: about 7 MB of JSON. */
+#define FW_CONFIG_MAX_FILE_BYTES (32 * 1024 * 1024)
 #define FW_CONFIG_MAX_ERRORS 200
 #define FW_CONFIG_MAX_ID 64 /* names of brokers, zones, nodes, routes, rules */
 

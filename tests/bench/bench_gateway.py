@@ -187,7 +187,10 @@ class World:
         logf.close()
         # Ready when it says "online": it does so once its subscriptions are in place.
         status = Client(self.broker.port, "bench-status", self.status_topic)
-        wait(lambda: any(p == b"online" for _, p in status.arrivals), "the daemon to start")
+        wait(lambda: any(p == b"online" for _, p in status.arrivals) or self.proc.poll() is not None,
+             "the daemon to start")
+        if self.proc.poll() is not None:
+            raise RuntimeError("the daemon exited at start: " + self.log()[-500:])
         status.close()
         return time.monotonic() - t0
 

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <unistd.h>
 
 FW_TEST(shipped_config_loads)
 {
@@ -160,6 +161,24 @@ FW_TEST(missing_file_is_reported)
     ASSERT_STR_CONTAINS(errs.msgs[0], "/nonexistent/forestwatch.json: cannot open");
     fw_cfg_errors_clear(&errs);
     ASSERT_EQ(errs.n, 0);
+}
+
+FW_TEST(oversized_file_is_refused_unread)
+{
+    /* A sparse file one byte over the cap: refused by its size, before anything is read. */
+    char path[] = "/tmp/fw-cfg-XXXXXX";
+    int fd = mkstemp(path);
+    ASSERT_TRUE(fd >= 0);
+    ASSERT_EQ(ftruncate(fd, (off_t)FW_CONFIG_MAX_FILE_BYTES + 1), 0);
+    close(fd);
+    struct fw_cfg_errors errs = {0};
+    struct fw_config *cfg = NULL;
+    ASSERT_EQ(fw_config_load(path, &cfg, &errs), -E2BIG);
+    ASSERT_TRUE(cfg == NULL);
+    ASSERT_EQ(errs.n, 1);
+    ASSERT_STR_CONTAINS(errs.msgs[0], "more than the limit of 33554432");
+    fw_cfg_errors_clear(&errs);
+    unlink(path);
 }
 
 FW_TEST(errors_are_capped)
