@@ -8,8 +8,8 @@
   latency    from the publish of an over-threshold reading to the alert's arrival at the
              bureau's subscriber: p50, p99 and max, idle and under 50% and 90% of the measured
              ingest rate;
-  memory     the daemon's resident set with 1,000, 10,000 and 100,000 nodes, each having sent
-             a reading (so each has its series);
+  memory     the daemon's resident set with 1,000, 10,000 and 100,000 nodes (50 per zone),
+             each having sent a reading (so each has its series);
   cpu        instructions per uplink (valgrind's callgrind, repeatable on a noisy machine): a
              run with m uplinks against an idle run, divided by m;
   start-up   from exec to "online" on the status topic, and the time a SIGHUP reload of the
@@ -167,9 +167,14 @@ class World:
         self.nodes = list(cfg["nodes"].keys())
         self.smoke = [n for n in self.nodes if "smoke" in n]
         if nodes:
-            zones = list(cfg["zones"].keys())
+            # A zone per 50 nodes (a forest chief's grid cell), copied from the shipped bs-03
+            # without its fire model: zone rules aggregate over a zone's stations, so how nodes
+            # are spread over zones matters as much as how many there are.
+            template = {k: v for k, v in cfg["zones"]["bs-03"].items() if k != "fire"}
+            for z in range((nodes + 49) // 50):
+                cfg["zones"]["g%05d" % z] = dict(template)
             for i in range(nodes):
-                cfg["nodes"]["n%06d" % i] = {"zone": zones[i % len(zones)], "kind": "smoke"}
+                cfg["nodes"]["n%06d" % i] = {"zone": "g%05d" % (i // 50), "kind": "smoke"}
             self.nodes = list(cfg["nodes"].keys())
         fwtest.write_json_file(self.config_path, cfg)
         self.forestry_topic = cfg["routes"]["forestry"]["topic"]
