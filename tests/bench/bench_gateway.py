@@ -44,19 +44,8 @@ CEILING_TOPIC = "bench/ceiling/up"
 
 # -- a minimal MQTT 3.1.1 client: QoS 0 publish, QoS 0 subscribe, arrival times ----------------
 
-def _str(s):
-    b = s.encode()
-    return struct.pack("!H", len(b)) + b
-
-
-def _packet(kind, body):
-    n, length = len(body), b""
-    while True:
-        byte = n % 128
-        n //= 128
-        length += bytes([byte | (0x80 if n else 0)])
-        if not n:
-            return bytes([kind]) + length + body
+_str = fwtest.mqtt_str
+_packet = fwtest.mqtt_packet
 
 
 class Client:

@@ -862,6 +862,44 @@ if __name__ == "__main__":
 
 # -- a small MQTT 3.1.1 client (standard library only) ---------------------------------------
 
+def mqtt_str(s):
+    """An MQTT string: length, then UTF-8."""
+    b = s.encode()
+    return struct.pack("!H", len(b)) + b
+
+
+def mqtt_packet(kind, body):
+    """A packet: first header byte, remaining length (variable-length), body."""
+    n, length = len(body), b""
+    while True:
+        byte = n % 128
+        n //= 128
+        length += bytes([byte | (0x80 if n else 0)])
+        if not n:
+            return bytes([kind]) + length + body
+
+
+def _read_exact(sock, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError("closed")
+        buf += chunk
+    return buf
+
+
+def mqtt_read_packet(sock):
+    """One packet from a blocking socket: (first header byte, body)."""
+    head = _read_exact(sock, 1)[0]
+    mult, length = 1, 0
+    while True:
+        byte = _read_exact(sock, 1)[0]
+        length += (byte & 0x7F) * mult
+        mult *= 128
+        if not byte & 0x80:
+            return head, _read_exact(sock, length)
+
 class MqttSession:
     """A subscriber with a persistent session (clean session off, QoS 1) that reconnects by
     itself, so a broker with persistence keeps what arrives while the broker or this client is
@@ -876,52 +914,16 @@ class MqttSession:
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
-    @staticmethod
-    def _str(s):
-        b = s.encode()
-        return struct.pack("!H", len(b)) + b
-
-    @staticmethod
-    def _packet(kind, body):
-        n, length = len(body), b""
-        while True:
-            byte = n % 128
-            n //= 128
-            length += bytes([byte | (0x80 if n else 0)])
-            if not n:
-                return bytes([kind]) + length + body
-
-    @staticmethod
-    def _read_exact(sock, n):
-        buf = b""
-        while len(buf) < n:
-            chunk = sock.recv(n - len(buf))
-            if not chunk:
-                raise ConnectionError("closed")
-            buf += chunk
-        return buf
-
-    def _read_packet(self, sock):
-        head = self._read_exact(sock, 1)[0]
-        mult, length = 1, 0
-        while True:
-            byte = self._read_exact(sock, 1)[0]
-            length += (byte & 0x7F) * mult
-            mult *= 128
-            if not byte & 0x80:
-                break
-        return head, self._read_exact(sock, length)
-
     def _session(self):
         sock = socket.create_connection(("127.0.0.1", self.port), timeout=2)
         try:
-            body = self._str("MQTT") + bytes([4, 0x00]) + struct.pack("!H", 30) + \
-                self._str(self.client_id)  # flags 0: clean session off
-            sock.sendall(self._packet(0x10, body))
-            head, body = self._read_packet(sock)
+            body = mqtt_str("MQTT") + bytes([4, 0x00]) + struct.pack("!H", 30) + \
+                mqtt_str(self.client_id)  # flags 0: clean session off
+            sock.sendall(mqtt_packet(0x10, body))
+            head, body = mqtt_read_packet(sock)
             if head >> 4 != 2 or body[1] != 0:
                 raise ConnectionError("connack %r" % body)
-            sock.sendall(self._packet(0x82, struct.pack("!H", 1) + self._str(self.topic) + b"\x01"))
+            sock.sendall(mqtt_packet(0x82, struct.pack("!H", 1) + mqtt_str(self.topic) + b"\x01"))
             self.connects += 1
             sock.settimeout(0.5)
             last_ping = time.monotonic()
@@ -930,7 +932,7 @@ class MqttSession:
                     sock.sendall(b"\xc0\x00")
                     last_ping = time.monotonic()
                 try:
-                    head, body = self._read_packet(sock)
+                    head, body = mqtt_read_packet(sock)
                 except socket.timeout:
                     continue
                 if head >> 4 == 3:  # PUBLISH

@@ -26,28 +26,6 @@ GUARD_S = 30
 TOPIC = "bureau/forestry/alerts"
 
 
-def read_exact(sock, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = sock.recv(n - len(buf))
-        if not chunk:
-            raise ConnectionError("closed")
-        buf += chunk
-    return buf
-
-
-def read_packet(sock):
-    """One MQTT packet: (first header byte, body)."""
-    head = read_exact(sock, 1)[0]
-    mult, length = 1, 0
-    while True:
-        byte = read_exact(sock, 1)[0]
-        length += (byte & 0x7F) * mult
-        mult *= 128
-        if not byte & 0x80:
-            return head, read_exact(sock, length)
-
-
 class BlackHole:
     """An MQTT 3.1.1 server that says yes to CONNECT, SUBSCRIBE and PINGREQ and never answers a
     PUBLISH: it counts them."""
@@ -75,7 +53,7 @@ class BlackHole:
     def _serve(self, conn):
         try:
             while True:
-                head, body = read_packet(conn)
+                head, body = fwtest.mqtt_read_packet(conn)
                 kind = head >> 4
                 if kind == 1:  # CONNECT
                     conn.sendall(b"\x20\x02\x00\x00")
