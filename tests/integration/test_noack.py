@@ -7,10 +7,10 @@
 # emergency route (on another broker) flowing meanwhile, and, once a real broker takes the
 # port, deliver every alert to the bureau's duty desk (a persistent session): nothing lost.
 
-import json
 import os
 import re
 import socket
+import sqlite3
 import struct
 import sys
 import threading
@@ -150,7 +150,6 @@ def test(env):
           "the daemon took a message as acknowledged that the broker never acknowledged")
 
     # What the daemon committed for forestry (its history) is what must arrive.
-    import sqlite3
     con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=2)
     try:
         cols = [r[1] for r in con.execute("PRAGMA table_info(history)")]
