@@ -494,11 +494,36 @@ def main(argv):
     if red_js:
         results.append(run_pipeline("node-red", lambda n: NodeRedWorld(red_js, n), quick,
                                     cpu=False, reload=False))
+    print_table(results)
     if out_json:
         with open(out_json, "w") as f:
             json.dump({"date": time.strftime("%Y-%m-%d", time.gmtime()), "runs": results}, f,
                       indent=1)
     return 0
+
+
+def print_table(results):
+    """The figures of every pipeline side by side."""
+    rows = [("ingest, uplinks/s", lambda r: "%.0f" % r["ingest"]["rate_per_s"]),
+            ("ingest / broker ceiling", lambda r: "%.2f" % r["ingest"]["ratio"])]
+    for label in ("idle", "50%", "90%"):
+        rows.append(("latency %s p50/p99/max ms" % label,
+                     lambda r, k=label: "%.2f/%.2f/%.2f" % tuple(
+                         r["latency"][k][x] for x in ("p50", "p99", "max"))))
+    rows.append(("instructions per uplink",
+                 lambda r: "%.0f" % r["cpu"]["instructions_per_message"] if "cpu" in r else "-"))
+    for i, m in enumerate(results[0]["memory"]):
+        rows.append(("RSS MiB, %d nodes" % m["nodes"],
+                     lambda r, i=i: "%.1f" % (r["memory"][i]["rss_kib"] / 1024)))
+    m = results[0]["memory"][-1]
+    rows.append(("start-up s, %d nodes" % m["nodes"],
+                 lambda r: "%.2f" % r["memory"][-1]["start_s"]))
+    rows.append(("reload s, %d nodes" % m["nodes"],
+                 lambda r: "%.2f" % r["memory"][-1]["reload_s"]
+                 if "reload_s" in r["memory"][-1] else "-"))
+    print("\n%-32s" % "" + "".join("%20s" % r["name"] for r in results))
+    for label, get in rows:
+        print("%-32s" % label + "".join("%20s" % get(r) for r in results))
 
 
 if __name__ == "__main__":
