@@ -48,7 +48,7 @@ struct ctx {
     size_t pathlen;
 };
 
-static void errs_add(struct fw_cfg_errors *errs, char *msg)
+void fw_cfg_errors_add(struct fw_cfg_errors *errs, char *msg)
 {
     if (errs->n >= FW_CONFIG_MAX_ERRORS) {
         errs->dropped++;
@@ -67,7 +67,7 @@ static void err(struct ctx *c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    errs_add(c->errs, fw_xasprintf("%s: %s: %s", c->file, c->path, msg));
+    fw_cfg_errors_add(c->errs, fw_xasprintf("%s: %s: %s", c->file, c->path, msg));
 }
 
 static int is_ident_key(const char *k)
@@ -1838,7 +1838,7 @@ static const struct key rulefile_keys[] = {
 /* Reading and parsing files                                                                   */
 /* ------------------------------------------------------------------------------------------ */
 
-static void line_col(const char *text, size_t off, int *line, int *col)
+void fw_cfg_line_col(const char *text, size_t off, int *line, int *col)
 {
     *line = 1;
     *col = 1;
@@ -1886,58 +1886,74 @@ static size_t blank_comments(char *s, size_t len)
     return 0;
 }
 
-/* Read and parse one file; NULL after reporting the reason as an error of `c`. */
-static cJSON *read_json(struct ctx *c, const char *path, int *rc)
+char *fw_cfg_read_text(const char *path, const char *shown, size_t max_bytes, size_t *len_out,
+                       struct fw_cfg_errors *errs, int *rc)
 {
     FILE *f = fopen(path, "rb");
     char *text = NULL;
-    cJSON *root = NULL;
     struct stat st;
     if (!f) {
         *rc = errno == ENOENT ? -ENOENT : -EIO;
-        errs_add(c->errs, fw_xasprintf("%s: cannot open: %s", c->file, strerror(errno)));
+        fw_cfg_errors_add(errs, fw_xasprintf("%s: cannot open: %s", shown, strerror(errno)));
         return NULL;
     }
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
         *rc = -EIO;
-        errs_add(c->errs, fw_xasprintf("%s: not a regular file", c->file));
+        fw_cfg_errors_add(errs, fw_xasprintf("%s: not a regular file", shown));
         goto fail;
     }
-    if (st.st_size > FW_CONFIG_MAX_FILE_BYTES) {
+    if ((unsigned long long)st.st_size > max_bytes) {
         *rc = -E2BIG;
-        errs_add(c->errs, fw_xasprintf("%s: file is %lld bytes, more than the limit of %d", c->file,
-                                       (long long)st.st_size, FW_CONFIG_MAX_FILE_BYTES));
+        fw_cfg_errors_add(errs, fw_xasprintf("%s: file is %lld bytes, more than the limit of %zu",
+                                             shown, (long long)st.st_size, max_bytes));
         goto fail;
     }
     size_t len = (size_t)st.st_size;
     text = fw_xmalloc(len + 1);
     if (fread(text, 1, len, f) != len) {
         *rc = -EIO;
-        errs_add(c->errs, fw_xasprintf("%s: read error", c->file));
+        fw_cfg_errors_add(errs, fw_xasprintf("%s: read error", shown));
         goto fail;
     }
     text[len] = '\0';
     if (memchr(text, '\0', len)) {
         *rc = -EINVAL;
-        errs_add(c->errs, fw_xasprintf("%s: contains a NUL byte: not a text file", c->file));
+        fw_cfg_errors_add(errs, fw_xasprintf("%s: contains a NUL byte: not a text file", shown));
         goto fail;
     }
     size_t open_comment = blank_comments(text, len);
     if (open_comment) {
         int line, col;
-        line_col(text, open_comment - 1, &line, &col);
+        fw_cfg_line_col(text, open_comment - 1, &line, &col);
         *rc = -EINVAL;
-        errs_add(c->errs, fw_xasprintf("%s:%d:%d: unterminated /* comment", c->file, line, col));
+        fw_cfg_errors_add(errs,
+                          fw_xasprintf("%s:%d:%d: unterminated /* comment", shown, line, col));
         goto fail;
     }
+    fclose(f);
+    *len_out = len;
+    return text;
+fail:
+    free(text);
+    fclose(f);
+    return NULL;
+}
+
+/* Read and parse one file; NULL after reporting the reason as an error of `c`. */
+static cJSON *read_json(struct ctx *c, const char *path, int *rc)
+{
+    size_t len;
+    char *text = fw_cfg_read_text(path, c->file, FW_CONFIG_MAX_FILE_BYTES, &len, c->errs, rc);
+    if (!text)
+        return NULL;
     const char *end = NULL;
-    root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1); /* + the NUL it requires */
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1); /* + the NUL it requires */
     if (!root) {
         size_t off = end ? (size_t)(end - text) : 0;
         int line, col;
         if (off > len)
             off = len;
-        line_col(text, off, &line, &col);
+        fw_cfg_line_col(text, off, &line, &col);
         /* cJSON stops near the first byte it cannot use; name the common human mistakes. The
          * closing bracket of a trailing comma is at or just before that point. */
         size_t p = off < len ? off : len;
@@ -1949,23 +1965,17 @@ static cJSON *read_json(struct ctx *c, const char *path, int *rc)
         const char *why = "invalid JSON";
         if ((text[p] == '}' || text[p] == ']') && q > 0 && text[q - 1] == ',') {
             why = "invalid JSON: trailing comma";
-            line_col(text, q - 1, &line, &col);
+            fw_cfg_line_col(text, q - 1, &line, &col);
         } else if (off >= len) {
             why = "invalid JSON: unexpected end of file (missing '}' or ']'?)";
         } else if (text[off] == '\'') {
             why = "invalid JSON: strings take double quotes";
         }
-        errs_add(c->errs, fw_xasprintf("%s:%d:%d: %s", c->file, line, col, why));
+        fw_cfg_errors_add(c->errs, fw_xasprintf("%s:%d:%d: %s", c->file, line, col, why));
         *rc = -EINVAL;
-        goto fail;
     }
     free(text);
-    fclose(f);
     return root;
-fail:
-    free(text);
-    fclose(f);
-    return NULL;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -1980,7 +1990,8 @@ static void load_rule_files(struct ctx *c, struct fw_config *cfg, const char *sh
     if (!d) {
         /* The folder is optional unless the config names one. */
         if (explicit_dir || errno != ENOENT)
-            errs_add(c->errs, fw_xasprintf("%s: $.rules_dir: cannot open folder \"%s\": %s",
+            fw_cfg_errors_add(c->errs,
+                              fw_xasprintf("%s: $.rules_dir: cannot open folder \"%s\": %s",
                                            cfg->path, shown_dir, strerror(errno)));
         return;
     }
@@ -1992,7 +2003,7 @@ static void load_rule_files(struct ctx *c, struct fw_config *cfg, const char *sh
         if (e->d_name[0] == '.' || l < 6 || strcmp(e->d_name + l - 5, ".json") != 0)
             continue;
         if (n >= 1000) {
-            errs_add(c->errs, fw_xasprintf("%s: more than 1000 rule files", shown_dir));
+            fw_cfg_errors_add(c->errs, fw_xasprintf("%s: more than 1000 rule files", shown_dir));
             break;
         }
         names = fw_xrealloc(names, (n + 1) * sizeof(*names));
@@ -2082,15 +2093,17 @@ static void check_refs(struct fw_config *cfg, struct fw_cfg_errors *errs)
 
     if (cfg->status_broker && !fw_config_broker(cfg, cfg->status_broker)) {
         list_names(list, sizeof(list), "brokers", bnames, cfg->nbrokers);
-        errs_add(errs, fw_xasprintf("%s: $.gateway.status_broker: no broker named \"%s\"%s",
-                                    cfg->path, cfg->status_broker, list));
+        fw_cfg_errors_add(errs,
+                          fw_xasprintf("%s: $.gateway.status_broker: no broker named \"%s\"%s",
+                                       cfg->path, cfg->status_broker, list));
     }
     for (size_t i = 0; i < cfg->nuplinks; i++) {
         const char *b = cfg->uplinks[i].broker;
         if (b && !fw_config_broker(cfg, b)) {
             list_names(list, sizeof(list), "brokers", bnames, cfg->nbrokers);
-            errs_add(errs, fw_xasprintf("%s: $.uplinks[%zu].broker: no broker named \"%s\"%s",
-                                        cfg->path, i, b, list));
+            fw_cfg_errors_add(errs,
+                              fw_xasprintf("%s: $.uplinks[%zu].broker: no broker named \"%s\"%s",
+                                           cfg->path, i, b, list));
         }
     }
     for (size_t i = 0; i < cfg->nroutes; i++) {
@@ -2220,13 +2233,15 @@ static void check_refs(struct fw_config *cfg, struct fw_cfg_errors *errs)
     for (int k = 0; k < 2; k++) {
         if (side_brokers[k] && !fw_config_broker(cfg, side_brokers[k])) {
             list_names(list, sizeof(list), "brokers", bnames, cfg->nbrokers);
-            errs_add(errs, fw_xasprintf("%s: $.%s.broker: no broker named \"%s\"%s", cfg->path,
-                                        side_sections[k], side_brokers[k], list));
+            fw_cfg_errors_add(errs,
+                              fw_xasprintf("%s: $.%s.broker: no broker named \"%s\"%s", cfg->path,
+                                           side_sections[k], side_brokers[k], list));
         }
         if (side_topics[k] && !topic_ok(side_topics[k], 0))
-            errs_add(errs, fw_xasprintf("%s: $.%s.%s: invalid MQTT topic \"%s\" (no wildcards)",
-                                        cfg->path, side_sections[k], k ? "topic_prefix" : "topic",
-                                        side_topics[k]));
+            fw_cfg_errors_add(errs,
+                              fw_xasprintf("%s: $.%s.%s: invalid MQTT topic \"%s\" (no wildcards)",
+                                           cfg->path, side_sections[k],
+                                           k ? "topic_prefix" : "topic", side_topics[k]));
     }
     free(bnames);
     free(znames);
@@ -2523,8 +2538,9 @@ int fw_config_load(const char *path, struct fw_config **out, struct fw_cfg_error
     if (cfg->gateway_id && !cfg->status_topic)
         cfg->status_topic = fw_xasprintf("forestwatch/%s/status", cfg->gateway_id);
     if (cfg->status_topic && !topic_ok(cfg->status_topic, 0))
-        errs_add(errs, fw_xasprintf("%s: $.gateway.status_topic: invalid MQTT topic \"%s\"", path,
-                                    cfg->status_topic));
+        fw_cfg_errors_add(errs,
+                          fw_xasprintf("%s: $.gateway.status_topic: invalid MQTT topic \"%s\"",
+                                       path, cfg->status_topic));
     for (size_t i = 0; i < cfg->nbrokers; i++)
         if (!cfg->brokers[i].client_id && cfg->gateway_id)
             cfg->brokers[i].client_id =

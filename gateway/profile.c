@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 /* ------------------------------------------------------------------------------------------ */
 /* Names                                                                                       */
@@ -305,17 +304,6 @@ struct ctx {
     size_t pathlen;
 };
 
-static void errs_add(struct fw_cfg_errors *errs, char *msg)
-{
-    if (errs->n >= FW_CONFIG_MAX_ERRORS) {
-        errs->dropped++;
-        free(msg);
-        return;
-    }
-    errs->msgs = fw_xrealloc(errs->msgs, (errs->n + 1) * sizeof(*errs->msgs));
-    errs->msgs[errs->n++] = msg;
-}
-
 static void err(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void err(struct ctx *c, const char *fmt, ...)
 {
@@ -324,7 +312,7 @@ static void err(struct ctx *c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    errs_add(c->errs, fw_xasprintf("%s: %s: %s", c->file, c->path, msg));
+    fw_cfg_errors_add(c->errs, fw_xasprintf("%s: %s: %s", c->file, c->path, msg));
 }
 
 static size_t path_push(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -702,110 +690,24 @@ fail:
 /* Loader: the file                                                                            */
 /* ------------------------------------------------------------------------------------------ */
 
-static void line_col(const char *text, size_t off, int *line, int *col)
-{
-    *line = 1;
-    *col = 1;
-    for (size_t i = 0; i < off && text[i]; i++) {
-        if (text[i] == '\n') {
-            (*line)++;
-            *col = 1;
-        } else if (((unsigned char)text[i] & 0xC0) != 0x80) {
-            (*col)++;
-        }
-    }
-}
-
-/* As in config.c: comments become spaces, newlines stay, so line:col still point into the file
- * as written. Returns 0, or the offset + 1 of an unterminated block comment. */
-static size_t blank_comments(char *s, size_t len)
-{
-    int in_str = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (in_str) {
-            if (s[i] == '\\' && i + 1 < len)
-                i++;
-            else if (s[i] == '"')
-                in_str = 0;
-        } else if (s[i] == '"') {
-            in_str = 1;
-        } else if (s[i] == '/' && i + 1 < len && s[i + 1] == '/') {
-            for (; i < len && s[i] != '\n'; i++)
-                s[i] = ' ';
-        } else if (s[i] == '/' && i + 1 < len && s[i + 1] == '*') {
-            size_t start = i;
-            s[i] = s[i + 1] = ' ';
-            for (i += 2; i < len && !(s[i] == '*' && i + 1 < len && s[i + 1] == '/'); i++)
-                if (s[i] != '\n')
-                    s[i] = ' ';
-            if (i >= len)
-                return start + 1;
-            s[i] = s[i + 1] = ' ';
-            i++;
-        }
-    }
-    return 0;
-}
-
+/* Read and parse one profile; NULL after reporting the reason as an error of `c`. */
 static cJSON *read_json(struct ctx *c, const char *path, int *rc)
 {
-    FILE *f = fopen(path, "rb");
-    char *text = NULL;
-    cJSON *root = NULL;
-    struct stat st;
-    if (!f) {
-        *rc = errno == ENOENT ? -ENOENT : -EIO;
-        errs_add(c->errs, fw_xasprintf("%s: cannot open: %s", c->file, strerror(errno)));
+    size_t len;
+    char *text = fw_cfg_read_text(path, c->file, PROFILE_MAX_FILE_BYTES, &len, c->errs, rc);
+    if (!text)
         return NULL;
-    }
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        *rc = -EIO;
-        errs_add(c->errs, fw_xasprintf("%s: not a regular file", c->file));
-        goto fail;
-    }
-    if (st.st_size > PROFILE_MAX_FILE_BYTES) {
-        *rc = -E2BIG;
-        errs_add(c->errs, fw_xasprintf("%s: file is %lld bytes, more than the limit of %d", c->file,
-                                       (long long)st.st_size, PROFILE_MAX_FILE_BYTES));
-        goto fail;
-    }
-    size_t len = (size_t)st.st_size;
-    text = fw_xmalloc(len + 1);
-    if (fread(text, 1, len, f) != len) {
-        *rc = -EIO;
-        errs_add(c->errs, fw_xasprintf("%s: read error", c->file));
-        goto fail;
-    }
-    text[len] = '\0';
-    if (memchr(text, '\0', len)) {
-        *rc = -EINVAL;
-        errs_add(c->errs, fw_xasprintf("%s: contains a NUL byte: not a text file", c->file));
-        goto fail;
-    }
-    size_t open_comment = blank_comments(text, len);
-    int line, col;
-    if (open_comment) {
-        line_col(text, open_comment - 1, &line, &col);
-        *rc = -EINVAL;
-        errs_add(c->errs, fw_xasprintf("%s:%d:%d: unterminated /* comment", c->file, line, col));
-        goto fail;
-    }
     const char *end = NULL;
-    root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1); /* + the NUL it requires */
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1); /* + the NUL it requires */
     if (!root) {
         size_t off = end ? (size_t)(end - text) : 0;
-        line_col(text, off > len ? len : off, &line, &col);
-        errs_add(c->errs, fw_xasprintf("%s:%d:%d: invalid JSON", c->file, line, col));
+        int line, col;
+        fw_cfg_line_col(text, off > len ? len : off, &line, &col);
+        fw_cfg_errors_add(c->errs, fw_xasprintf("%s:%d:%d: invalid JSON", c->file, line, col));
         *rc = -EINVAL;
-        goto fail;
     }
     free(text);
-    fclose(f);
     return root;
-fail:
-    free(text);
-    fclose(f);
-    return NULL;
 }
 
 static char *name_of_file(const char *path)

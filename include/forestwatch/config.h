@@ -342,6 +342,25 @@ int fw_config_check(const char *path, FILE *out, FILE *err);
 /** Release the messages held by `errs` and reset it to empty. */
 void fw_cfg_errors_clear(struct fw_cfg_errors *errs);
 
+/*
+ * Shared with the other JSON-with-comments loaders (device profiles): append `msg` (owned, from
+ * malloc) to `errs`, counting it as dropped past FW_CONFIG_MAX_ERRORS.
+ */
+void fw_cfg_errors_add(struct fw_cfg_errors *errs, char *msg);
+
+/** 1-based line and column (in characters, not bytes) of byte `off` of `text`. */
+void fw_cfg_line_col(const char *text, size_t off, int *line, int *col);
+
+/**
+ * Read the text file `path` (named `shown` in messages) of at most `max_bytes`, with its // and
+ * block comments turned into spaces (newlines kept, so line:col still point into the file as
+ * written). Returns the NUL-terminated text (free()) and its length in *len, or NULL with the
+ * reason added to `errs` and *rc set: -ENOENT, -EIO (not a regular file, a read error), -E2BIG
+ * (too big) or -EINVAL (a NUL byte, an unterminated comment).
+ */
+char *fw_cfg_read_text(const char *path, const char *shown, size_t max_bytes, size_t *len,
+                       struct fw_cfg_errors *errs, int *rc);
+
 /** Look-ups by id (binary search or linear scan); NULL when absent. */
 const struct fw_cfg_node *fw_config_node(const struct fw_config *cfg, const char *id);
 const struct fw_cfg_zone *fw_config_zone(const struct fw_config *cfg, const char *id);
