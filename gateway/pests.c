@@ -13,6 +13,7 @@
  */
 #include "forestwatch/pests.h"
 
+#include "forestwatch/timefmt.h"
 #include "forestwatch/util.h"
 
 #include <cjson/cJSON.h>
@@ -144,34 +145,10 @@ static int64_t floor_mod(int64_t a, int64_t b)
     return a - floor_div(a, b) * b;
 }
 
-/* Hinnant's days_from_civil and civil_from_days; timefmt.c keeps its copy private. */
-int64_t fw_pests_day_number(int y, int m, int d)
-{
-    int64_t yy = (int64_t)y - (m <= 2);
-    int64_t era = floor_div(yy, 400);
-    int64_t yoe = yy - era * 400;
-    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = floor_div(z, 146097);
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
 static int year_of(int64_t day)
 {
     int y, m, d;
-    civil_from_days(day, &y, &m, &d);
+    fw_time__civil_from_days(day, &y, &m, &d);
     return y;
 }
 
@@ -638,11 +615,11 @@ static void biofix_update(const struct zone *z, const struct fw_pests_pest *p,
                           struct pest_state *ps, int64_t x)
 {
     int y, mo, d;
-    civil_from_days(x, &y, &mo, &d);
+    fw_time__civil_from_days(x, &y, &mo, &d);
     if (p->biofix == FW_PESTS_BIOFIX_DATE) {
         if (mo * 100 + d >= p->biofix_month * 100 + p->biofix_day &&
             (!ps->has_biofix || year_of(ps->biofix_day) < y))
-            biofix_set(p, ps, fw_pests_day_number(y, p->biofix_month, p->biofix_day));
+            biofix_set(p, ps, fw_time__days_from_civil(y, (unsigned)p->biofix_month, (unsigned)p->biofix_day));
         return;
     }
     if (ps->has_biofix && year_of(ps->biofix_day) < y) {

@@ -21,7 +21,7 @@ int64_t fw_time__days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
+void fw_time__civil_from_days(int64_t z, int *y, int *m, int *d)
 {
     z += 719468;
     const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -29,8 +29,8 @@ static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
     const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
     const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     const unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
     *y = (int)(yoe + era * 400 + (*m <= 2));
 }
 
@@ -122,13 +122,12 @@ void fw_time_format(int64_t ms, char buf[FW_TIME_STRLEN])
     int frac = (int)(ms - secs * 1000);
     int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
     int64_t rem = secs - days * 86400;
-    int y;
-    unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
+    int y, m, d;
+    fw_time__civil_from_days(days, &y, &m, &d);
     int h = (int)(rem / 3600), mi = (int)(rem / 60 % 60), s = (int)(rem % 60);
     if (frac)
-        snprintf(buf, FW_TIME_STRLEN, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", y, m, d, h, mi, s,
+        snprintf(buf, FW_TIME_STRLEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, d, h, mi, s,
                  frac);
     else
-        snprintf(buf, FW_TIME_STRLEN, "%04d-%02u-%02uT%02d:%02d:%02dZ", y, m, d, h, mi, s);
+        snprintf(buf, FW_TIME_STRLEN, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, h, mi, s);
 }

@@ -105,9 +105,6 @@ void fw_pests_zone_init(struct fw_pests_zone *z, const char *id);
  */
 int fw_pests_zone_check(const struct fw_pests_zone *z, const char **err);
 
-/** The local date y-m-d as a day number (days since 1970-01-01), for fw_pests_forecast(). */
-int64_t fw_pests_day_number(int y, int m, int d);
-
 struct fw_pests;
 
 /**
@@ -131,7 +128,7 @@ void fw_pests_free(struct fw_pests *m);
 void fw_pests_feed(struct fw_pests *m, const struct fw_reading *r);
 
 /**
- * Give the forecast minimum and maximum (degC) of local day `day` (fw_pests_day_number()) for
+ * Give the forecast minimum and maximum (degC) of local day `day` (fw_time__days_from_civil()) for
  * `zone`. Forecast days only extend the projection behind pest_days_to_stage; they never enter
  * degree_days, and a day already observed ignores them. A later call for the same day replaces
  * the earlier one; up to 16 days are kept. Returns 0, -ENOENT for an unknown zone, or -EINVAL for

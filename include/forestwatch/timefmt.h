@@ -21,7 +21,10 @@ int fw_time_parse(const char *s, int64_t *ms_out);
 /** Print `ms` as "YYYY-MM-DDTHH:MM:SSZ" (milliseconds shown only when not zero). */
 void fw_time_format(int64_t ms, char buf[FW_TIME_STRLEN]);
 
-/** Days since 1970-01-01 of a proleptic Gregorian date. Pure. */
+/** Days since 1970-01-01 of a proleptic Gregorian date (the models' day numbers). Pure. */
 int64_t fw_time__days_from_civil(int64_t y, unsigned m, unsigned d);
+
+/** The date of day number `days` (days since 1970-01-01), the inverse of the above. Pure. */
+void fw_time__civil_from_days(int64_t days, int *y, int *m, int *d);
 
 #endif

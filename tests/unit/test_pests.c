@@ -12,6 +12,7 @@
  */
 #include "forestwatch/engine.h"
 #include "forestwatch/pests.h"
+#include "forestwatch/timefmt.h"
 #include "forestwatch/util.h"
 #include "cfg_test.h"
 #include "test.h"
@@ -52,7 +53,7 @@ static void opt_reset(void)
 
 static int64_t day0(void)
 {
-    return fw_pests_day_number(2026, 4, 1);
+    return fw_time__days_from_civil(2026, 4, 1);
 }
 
 /* The UTC time of local day `d` (0 = 2026-04-01) at hour `h`. */
@@ -660,8 +661,8 @@ FW_TEST(parameters_checked)
     ASSERT_EQ(fw_pests_new(two, 2, &m, &err), -EINVAL);
     ASSERT_TRUE(m == NULL);
     fw_pests_free(NULL);
-    ASSERT_EQ(fw_pests_day_number(1970, 1, 1), 0);
-    ASSERT_EQ(fw_pests_day_number(2026, 4, 1), 20544);
+    ASSERT_EQ(fw_time__days_from_civil(1970, 1, 1), 0);
+    ASSERT_EQ(fw_time__days_from_civil(2026, 4, 1), 20544);
 }
 
 /* ---------------------------------------------------------------------------------------------
