@@ -9,9 +9,14 @@
  * never make the model grow, and the state is plain numbers, so it saves to JSON and restores
  * exactly. The conventions (why noon + window, what "missing" means, the season rule) are in
  * docs/models.md.
+ *
+ * Tomorrow's expected level runs the same daily step on a scratch copy of the zone, with the
+ * meteorology bureau's forecast noon weather in place of the stations' readings, from the codes
+ * of the last computed day through every forecast day up to tomorrow.
  */
 #include "forestwatch/models.h"
 
+#include "forestwatch/timefmt.h"
 #include "forestwatch/util.h"
 
 #include <cjson/cJSON.h>
@@ -59,6 +64,12 @@ struct slot {
     struct cand hour[Q__COUNT];
 };
 
+/* A forecast of one local day's noon weather (wind in km/h, rain of the 24 h to noon). */
+struct forecast {
+    int64_t day; /* local day number (fw_time__days_from_civil) */
+    struct fw_fwi_weather w;
+};
+
 /* Everything that changes; saved and restored as a whole. */
 struct zone_state {
     int64_t next_noon; /* the next noon to compute; 0 until the first tick */
@@ -72,6 +83,14 @@ struct zone_state {
     struct fw_fwi_weather last_weather;
     double hffmc; /* NaN when there is none */
     int64_t hffmc_ms;
+    /* Forecasts for days not yet computed, ascending by day. */
+    struct forecast fc[FW_MODELS_MAX_FORECASTS];
+    size_t nfc;
+    /* The last tomorrow's level emitted: its day (0: none yet), its level (0: no forecast). */
+    int64_t tomorrow_day;
+    int tomorrow_level;
+    double tomorrow_fwi;
+    int tomorrow_dirty; /* a forecast or a daily step since: derive it again (not saved) */
     /* stations[0..nstations-1], then the fallback */
     struct slot slots[FW_MODELS_MAX_STATIONS + 1];
 };
@@ -87,7 +106,7 @@ struct fw_models {
     struct zone *zones;
     size_t nzones;
     const struct fw_metric *quantity[Q__COUNT], *rain;
-    const struct fw_metric *out_metric[10];
+    const struct fw_metric *out_metric[12];
 };
 
 /* The order of the derived readings of a computed day. */
@@ -101,9 +120,20 @@ enum out_index {
     O_LEVEL,
     O_MISSING,
     O_HFFMC,
+    O_TOMORROW_LEVEL,
+    O_TOMORROW_FWI,
 };
-static const char *const out_names[] = {
-    "ffmc", "dmc", "dc", "isi", "bui", "fwi", "fire_danger_level", "fire_model_missing", "hffmc"};
+static const char *const out_names[] = {"ffmc",
+                                        "dmc",
+                                        "dc",
+                                        "isi",
+                                        "bui",
+                                        "fwi",
+                                        "fire_danger_level",
+                                        "fire_model_missing",
+                                        "hffmc",
+                                        "fire_danger_level_tomorrow",
+                                        "fwi_tomorrow"};
 
 static const char *const index_names[FW_MODELS_INDEX__COUNT] = {
     [FW_MODELS_INDEX_FWI] = "fwi",   [FW_MODELS_INDEX_ISI] = "isi", [FW_MODELS_INDEX_BUI] = "bui",
@@ -136,20 +166,6 @@ static int64_t grid_nearest(int64_t t, int64_t phase, int64_t period)
 static int64_t grid_ceil(int64_t t, int64_t phase, int64_t period)
 {
     return phase - floor_div(phase - t, period) * period;
-}
-
-/* Hinnant's civil_from_days; timefmt.c keeps its copy private. */
-static void civil_from_days(int64_t z, int *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = floor_div(z, 146097);
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -557,10 +573,15 @@ static void season_begin(struct zone *z, int y)
 
 static void local_date(const struct zone *z, int64_t t, int *y, int *mo, int *d)
 {
-    civil_from_days(floor_div(t + (int64_t)z->p.utc_offset_min * MIN_MS, DAY_MS), y, mo, d);
+    fw_time__civil_from_days(floor_div(t + (int64_t)z->p.utc_offset_min * MIN_MS, DAY_MS), y, mo, d);
 }
 
-static void daily_step(struct fw_models *m, struct zone *z, int64_t noon, struct fw_models_out *out)
+/*
+ * The daily step of the noon `noon`, from the stations' readings, or with `forecast` from that
+ * weather instead (the scratch runs of tomorrow's expected level).
+ */
+static void daily_step(struct fw_models *m, struct zone *z, int64_t noon,
+                       const struct fw_fwi_weather *forecast, struct fw_models_out *out)
 {
     struct zone_state *s = &z->s;
     int y, mo, d;
@@ -583,8 +604,11 @@ static void daily_step(struct fw_models *m, struct zone *z, int64_t noon, struct
     o.ffmc_coef = z->p.ffmc_coef;
     o.lat_adjust = z->p.lat_adjust;
     s->last_noon = noon;
+    s->tomorrow_dirty = 1;
+    if (forecast)
+        w = *forecast;
     /* A range error (a 65 degC sensor) is as unusable as no reading: the day is missing too. */
-    if (gather(z, 0, noon, noon - DAY_MS, noon, &w) < 0 ||
+    if ((!forecast && gather(z, 0, noon, noon - DAY_MS, noon, &w) < 0) ||
         fw_fwi_daily(&s->codes, &w, &o, &today) < 0) {
         s->last_missing = 1;
         emit(m, z, O_MISSING, 1.0, noon, out);
@@ -632,6 +656,128 @@ static void hourly_step(struct fw_models *m, struct zone *z, int64_t hour,
     emit(m, z, O_HFFMC, f, hour, out);
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Tomorrow's expected level                                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+static int64_t local_day(const struct zone *z, int64_t t)
+{
+    return floor_div(t + (int64_t)z->p.utc_offset_min * MIN_MS, DAY_MS);
+}
+
+static const struct forecast *forecast_of(const struct zone_state *s, int64_t day)
+{
+    for (size_t i = 0; i < s->nfc; i++)
+        if (s->fc[i].day == day)
+            return &s->fc[i];
+    return NULL;
+}
+
+int fw_models_forecast(struct fw_models *m, const char *zone, int64_t day, double temp_c,
+                       double rh_pct, double wind_ms, double rain_mm)
+{
+    struct zone *z = NULL;
+    for (size_t i = 0; i < m->nzones && !z; i++)
+        if (strcmp(m->zones[i].p.id, zone) == 0)
+            z = &m->zones[i];
+    if (!z)
+        return -ENOENT;
+    struct forecast f = {.day = day, .w = {temp_c, rh_pct, wind_ms * 3.6, rain_mm}};
+    if (!isfinite(wind_ms) || fw_fwi_weather_check(&f.w) < 0)
+        return -EINVAL;
+    struct zone_state *s = &z->s;
+    if (s->next_noon && day < local_day(z, s->next_noon))
+        return -ERANGE; /* that day is computed from observations already */
+    size_t i = 0;
+    while (i < s->nfc && s->fc[i].day < day)
+        i++;
+    if (i < s->nfc && s->fc[i].day == day) {
+        s->fc[i] = f;
+    } else {
+        /* Full: the farthest day gives way, the nearer days matter first. */
+        if (i == FW_MODELS_MAX_FORECASTS)
+            return 0;
+        size_t n = s->nfc < FW_MODELS_MAX_FORECASTS ? s->nfc : s->nfc - 1;
+        memmove(&s->fc[i + 1], &s->fc[i], (n - i) * sizeof(s->fc[0]));
+        s->fc[i] = f;
+        s->nfc = n + 1;
+    }
+    s->tomorrow_dirty = 1;
+    return 0;
+}
+
+/*
+ * Tomorrow's level from the last computed day's codes and the forecasts: the daily step of every
+ * day from the next noon to tomorrow's, each with its forecast, on a scratch copy of the zone.
+ * Returns 1 with *level and *fwi, or 0 when a day on the way has no forecast, the season has not
+ * begun or tomorrow is out of season.
+ */
+static int tomorrow_expected(struct fw_models *m, const struct zone *z, int64_t tomorrow,
+                             int *level, double *fwi)
+{
+    if (!z->s.has_codes || local_day(z, z->s.next_noon) > tomorrow)
+        return 0;
+    struct zone *tmp = fw_xmalloc(sizeof(*tmp));
+    *tmp = *z;
+    struct fw_models_out scratch = {0};
+    int ok = 1;
+    int64_t noon = z->s.next_noon;
+    for (int64_t day = local_day(z, noon); ok && day <= tomorrow; day++, noon += DAY_MS) {
+        const struct forecast *f = forecast_of(&z->s, day);
+        if (!f) {
+            ok = 0;
+            break;
+        }
+        tmp->s.last_noon = 0;
+        daily_step(m, tmp, noon, &f->w, &scratch);
+        ok = tmp->s.last_noon == noon && !tmp->s.last_missing;
+    }
+    if (ok) {
+        *level = tmp->s.level;
+        *fwi = tmp->s.codes.fwi;
+    }
+    fw_models_out_free(&scratch);
+    free(tmp);
+    return ok;
+}
+
+/*
+ * Derive tomorrow's expected level after a forecast, a daily step or midnight, and emit it when it
+ * changed: fire_danger_level_tomorrow with fwi_tomorrow, or fire_danger_level_tomorrow = 0 once
+ * there is no forecast for the new tomorrow (so that yesterday's expectation does not linger).
+ */
+static void tomorrow_step(struct fw_models *m, struct zone *z, int64_t now,
+                          struct fw_models_out *out)
+{
+    struct zone_state *s = &z->s;
+    int64_t tomorrow = local_day(z, now) + 1;
+    int64_t first = local_day(z, s->next_noon);
+    size_t keep = 0;
+    for (size_t i = 0; i < s->nfc; i++)
+        if (s->fc[i].day >= first)
+            s->fc[keep++] = s->fc[i];
+    s->nfc = keep;
+    if (!s->tomorrow_dirty && s->tomorrow_day == tomorrow)
+        return;
+    s->tomorrow_dirty = 0;
+    int level = 0;
+    double fwi = 0.0;
+    int has = tomorrow_expected(m, z, tomorrow, &level, &fwi);
+    int same = s->tomorrow_level == level && (!has || s->tomorrow_fwi == fwi);
+    if (!has && s->tomorrow_level == 0) {
+        s->tomorrow_day = tomorrow;
+        return; /* nothing expected, nothing said before */
+    }
+    if (same && s->tomorrow_day == tomorrow)
+        return;
+    s->tomorrow_day = tomorrow;
+    s->tomorrow_level = level;
+    s->tomorrow_fwi = has ? fwi : 0.0;
+    if (has)
+        emit(m, z, O_TOMORROW_FWI, fwi, now, out);
+    emit(m, z, O_TOMORROW_LEVEL, level, now, out);
+}
+
 size_t fw_models_tick(struct fw_models *m, int64_t now_ms, struct fw_models_out *out)
 {
     size_t before = out->n;
@@ -660,13 +806,14 @@ size_t fw_models_tick(struct fw_models *m, int64_t now_ms, struct fw_models_out 
             if (dn > now_ms && dh > now_ms)
                 break;
             if (dn <= dh) {
-                daily_step(m, z, s->next_noon, out);
+                daily_step(m, z, s->next_noon, NULL, out);
                 s->next_noon += DAY_MS;
             } else {
                 hourly_step(m, z, s->next_hour, out);
                 s->next_hour += HOUR_MS;
             }
         }
+        tomorrow_step(m, z, now_ms, out);
     }
     return out->n - before;
 }
@@ -760,6 +907,19 @@ static cJSON *save_zone(const struct zone *z)
     add_dbl(w, NULL, s->last_weather.rain_mm);
     add_dbl(o, "hffmc", s->hffmc);
     add_int(o, "hffmc_ms", s->hffmc_ms);
+    cJSON *fc = cJSON_AddArrayToObject(o, "forecasts");
+    for (size_t k = 0; k < s->nfc; k++) {
+        cJSON *e = cJSON_CreateArray();
+        add_int(e, NULL, s->fc[k].day);
+        add_dbl(e, NULL, s->fc[k].w.temp_c);
+        add_dbl(e, NULL, s->fc[k].w.rh_pct);
+        add_dbl(e, NULL, s->fc[k].w.wind_kmh);
+        add_dbl(e, NULL, s->fc[k].w.rain_mm);
+        cJSON_AddItemToArray(fc, e);
+    }
+    add_int(o, "tomorrow_day", s->tomorrow_day);
+    add_int(o, "tomorrow_level", s->tomorrow_level);
+    add_dbl(o, "tomorrow_fwi", s->tomorrow_fwi);
     cJSON *st = cJSON_AddArrayToObject(o, "stations");
     for (size_t k = 0; k < z->nslots; k++) {
         const struct slot *sl = &s->slots[k];
@@ -884,6 +1044,35 @@ static int restore_slot(const cJSON *so, struct slot *sl)
     return 0;
 }
 
+/* The forecasts and the last tomorrow's level; absent in a state saved before forecasts existed. */
+static int restore_forecasts(const cJSON *o, struct zone_state *s)
+{
+    const cJSON *fc = cJSON_GetObjectItemCaseSensitive(o, "forecasts");
+    if (!fc)
+        return 0;
+    int64_t day, level;
+    if (!cJSON_IsArray(fc) || cJSON_GetArraySize(fc) > FW_MODELS_MAX_FORECASTS ||
+        get_int(o, "tomorrow_day", 0, INT32_MAX, &day) < 0 ||
+        get_int(o, "tomorrow_level", 0, FW_MODELS_LEVELS, &level) < 0 ||
+        get_dbl(cJSON_GetObjectItemCaseSensitive(o, "tomorrow_fwi"), 0, &s->tomorrow_fwi) < 0)
+        return -EINVAL;
+    s->tomorrow_day = day;
+    s->tomorrow_level = (int)level;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, fc)
+    {
+        double v[5];
+        struct forecast *f = &s->fc[s->nfc];
+        if (get_dbls(e, v, 5) < 0 || v[0] != floor(v[0]) || fabs(v[0]) > INT32_MAX)
+            return -EINVAL;
+        *f = (struct forecast){.day = (int64_t)v[0], .w = {v[1], v[2], v[3], v[4]}};
+        if (fw_fwi_weather_check(&f->w) < 0 || (s->nfc && f->day <= s->fc[s->nfc - 1].day))
+            return -EINVAL;
+        s->nfc++;
+    }
+    return 0;
+}
+
 static int restore_zone(const cJSON *o, struct zone *z, struct zone_state *s)
 {
     int64_t v[8];
@@ -917,6 +1106,8 @@ static int restore_zone(const cJSON *o, struct zone *z, struct zone_state *s)
     s->codes =
         (struct fw_fwi_codes){codes[0], codes[1], codes[2], codes[3], codes[4], codes[5], codes[6]};
     s->last_weather = (struct fw_fwi_weather){w[0], w[1], w[2], w[3]};
+    if (restore_forecasts(o, s) < 0)
+        return -EINVAL;
     const cJSON *so;
     cJSON_ArrayForEach(so, st)
     {

@@ -40,8 +40,11 @@ static const struct fw_metric metrics[] = {
     {"fwi", "index", NULL, 0, 10000, "Fire Weather Index", FW_METRIC_ZONE},
     {"fire_danger_level", "level", NULL, 1, 5, "fire-danger level 1 (low) .. 5 (extreme)",
      FW_METRIC_ZONE},
-    {"fire_danger_level_tomorrow", "level", NULL, 1, 5,
-     "tomorrow's expected fire-danger level, from the forecast", FW_METRIC_ZONE},
+    {"fire_danger_level_tomorrow", "level", NULL, 0, 5,
+     "tomorrow's expected fire-danger level from the meteorology forecast; 0: no forecast",
+     FW_METRIC_ZONE},
+    {"fwi_tomorrow", "index", NULL, 0, 10000,
+     "tomorrow's expected Fire Weather Index from the meteorology forecast", FW_METRIC_ZONE},
     {"hffmc", "code", NULL, 0, 101, "hourly Fine Fuel Moisture Code (Van Wagner 1977)",
      FW_METRIC_ZONE},
     {"fire_model_missing", "bool", NULL, 0, 1,
@@ -91,6 +94,7 @@ static const char *const source_names[FW_SOURCE__COUNT] = {
     [FW_SOURCE_DERIVED] = "derived",
     [FW_SOURCE_MODBUS] = "modbus",
     [FW_SOURCE_LORA] = "lora",
+    [FW_SOURCE_METEO] = "meteo",
 };
 
 const char *fw_source_str(enum fw_source_kind k)

@@ -30,6 +30,7 @@
 #define FW_MODELS_NOON_WINDOW_MAX 120 /* minutes either side of noon */
 #define FW_MODELS_RAIN_GAP_MAX 360    /* minutes without a rain report */
 #define FW_MODELS_MAX_CATCHUP_DAYS 7  /* noons processed at most after a long stop */
+#define FW_MODELS_MAX_FORECASTS 8     /* forecast days kept per zone */
 
 /** The index a zone's danger levels are read from. */
 enum fw_models_index {
@@ -137,6 +138,19 @@ struct fw_models_out {
 void fw_models_out_free(struct fw_models_out *o);
 
 /**
+ * Give the meteorology bureau's forecast for local day `day` (days since 1970-01-01,
+ * fw_time__days_from_civil(), of the zone's local standard time) of zone `zone`: noon temperature (degC), relative humidity (%) and
+ * wind (m/s), and the rain (mm) of the 24 hours to that noon. It never enters the day's codes,
+ * which are computed from observations; the next fw_models_tick() derives tomorrow's expected
+ * level from it. A later forecast for the same day replaces the earlier one; up to
+ * FW_MODELS_MAX_FORECASTS days are kept, the nearest first. Returns 0, -ENOENT for an unknown
+ * zone, -EINVAL for weather outside the fw_fwi_daily() ranges, or -ERANGE for a day whose codes
+ * are computed already.
+ */
+int fw_models_forecast(struct fw_models *m, const char *zone, int64_t day, double temp_c,
+                       double rh_pct, double wind_ms, double rain_mm);
+
+/**
  * Run every daily step and hourly FFMC step that is due by `now_ms`: a zone's noon N is computed
  * at N + noon_window (when the nearest reading can no longer change) and an hour H at H + 30 min.
  * Steps run in time order, so the results do not depend on how often the caller ticks. Appends
@@ -144,6 +158,12 @@ void fw_models_out_free(struct fw_models_out *o);
  * appends ffmc, dmc, dc, isi, bui, fwi, fire_danger_level and fire_model_missing = 0, or, for a
  * missing day, only fire_model_missing = 1. After a stop longer than FW_MODELS_MAX_CATCHUP_DAYS
  * the older noons are skipped silently (their codes carry over).
+ *
+ * Then, when a forecast arrived, a daily step ran or a new local day began, tomorrow's expected
+ * level is derived: the daily step of each day from the next noon to tomorrow's, each from its
+ * forecast, starting from the current codes. When it changed it is appended, timed `now_ms`:
+ * fwi_tomorrow and fire_danger_level_tomorrow (1..5), or only fire_danger_level_tomorrow = 0 once
+ * tomorrow has no forecast (or a day before it has none) after a level was given.
  */
 size_t fw_models_tick(struct fw_models *m, int64_t now_ms, struct fw_models_out *out);
 

@@ -23,6 +23,7 @@ enum fw_source_kind {
     FW_SOURCE_DERIVED,     /* "derived": computed by the gateway's models */
     FW_SOURCE_MODBUS,      /* "modbus": polled from a Modbus device (docs/modbus.md) */
     FW_SOURCE_LORA,        /* "lora": a LoRa node through a network server (docs/uplink.md) */
+    FW_SOURCE_METEO,       /* "meteo": the meteorology bureau's feed (docs/meteo.md) */
     FW_SOURCE__COUNT,
 };
 

@@ -663,3 +663,197 @@ FW_TEST(restore_checks)
     fw_models_out_free(&out);
     fw_models_free(m);
 }
+
+/* ---------------------------------------------------------------------------------------------
+ * Tomorrow's expected level from the meteorology bureau's forecasts
+ * ------------------------------------------------------------------------------------------- */
+
+/* Local day d of the north zone (day 0 = 2026-05-01), its noon and its local midnight. */
+static int64_t north_day(int d)
+{
+    return fw_time__days_from_civil(2026, 5, 1) + d;
+}
+static int64_t north_noon(int d)
+{
+    return t0() + d * DAY_MS + 4 * HOUR_MS;
+}
+static int64_t north_midnight(int d)
+{
+    return t0() + d * DAY_MS - 8 * HOUR_MS;
+}
+
+/* The oracle: one daily step from `codes` with the forecast weather (wind in m/s). */
+static void oracle_forecast(struct fw_fwi_codes *codes, double temp, double rh, double wind,
+                            double rain)
+{
+    struct fw_fwi_opts o;
+    fw_fwi_opts_init(&o, 45.0, 5);
+    struct fw_fwi_weather w = {temp, rh, wind * 3.6, rain};
+    ASSERT_EQ(fw_fwi_daily(codes, &w, &o, codes), 0);
+}
+
+static int default_level(double fwi)
+{
+    struct fw_models_levels l;
+    fw_models_levels_default(&l);
+    return fw_models_level(&l, fwi);
+}
+
+/* The acceptance line at model level: an evening forecast for tomorrow's noon gives tomorrow's
+ * level (and FWI) from today's codes, once; a new forecast for the same day replaces it; at
+ * local midnight, with no forecast for the new tomorrow, the level goes to 0 ("none"). */
+FW_TEST(forecast_gives_tomorrows_level)
+{
+    struct fw_models *m = new_models(0);
+    struct fw_models_out out = {0};
+    int64_t evening = north_noon(2) + 6 * HOUR_MS; /* 18:00 local, day 2 computed */
+    run(m, t0(), evening, &out);
+    ASSERT_EQ(count_metric(&out, "north", "fire_danger_level_tomorrow"), 0);
+    struct fw_models_zone_state st;
+    ASSERT_EQ(fw_models_zone_state(m, "north", &st), 0);
+    ASSERT_EQ(st.last_day_noon_ms, north_noon(2));
+
+    ASSERT_EQ(fw_models_forecast(m, "north", north_day(3), 24.0, 40.0, 3.0, 0.0), 0);
+    out.n = 0;
+    fw_models_tick(m, evening, &out);
+    struct fw_fwi_codes c = st.codes;
+    oracle_forecast(&c, 24.0, 40.0, 3.0, 0.0);
+    int cnt;
+    ASSERT_DBL_NEAR(find(&out, "north", "fwi_tomorrow", evening, &cnt), c.fwi, 1e-9);
+    ASSERT_EQ(cnt, 1);
+    ASSERT_DBL_NEAR(find(&out, "north", "fire_danger_level_tomorrow", evening, &cnt),
+                    default_level(c.fwi), 0);
+    ASSERT_EQ(cnt, 1);
+    ASSERT_EQ(count_metric(&out, "west", "fire_danger_level_tomorrow"), 0);
+    /* ticking again says nothing new */
+    out.n = 0;
+    fw_models_tick(m, evening + MIN_MS, &out);
+    ASSERT_EQ(out.n, 0);
+
+    /* a hot, dry, windy update for the same day: level 5 here (the oracle agrees) */
+    ASSERT_EQ(fw_models_forecast(m, "north", north_day(3), 36.0, 8.0, 14.0, 0.0), 0);
+    fw_models_tick(m, evening + 2 * MIN_MS, &out);
+    c = st.codes;
+    oracle_forecast(&c, 36.0, 8.0, 14.0, 0.0);
+    ASSERT_EQ(default_level(c.fwi), 5);
+    ASSERT_DBL_NEAR(find(&out, "north", "fire_danger_level_tomorrow", evening + 2 * MIN_MS, &cnt),
+                    5, 0);
+
+    /* a restart between the forecast and midnight changes nothing */
+    char *saved;
+    ASSERT_EQ(fw_models_save(m, &saved), 0);
+    struct fw_models *r = new_models(0);
+    ASSERT_EQ(fw_models_restore(r, saved), 0);
+    struct fw_models_out ra = {0}, rb = {0};
+    run(m, evening + 10 * MIN_MS, north_noon(4), &ra);
+    run(r, evening + 10 * MIN_MS, north_noon(4), &rb);
+    ASSERT_TRUE(outs_identical(&ra, &rb));
+
+    /* midnight: tomorrow is day 4, for which nothing is forecast */
+    int64_t midnight = north_midnight(3);
+    ASSERT_DBL_NEAR(find(&ra, "north", "fire_danger_level_tomorrow", midnight, &cnt), 0, 0);
+    ASSERT_EQ(cnt, 1);
+    ASSERT_EQ(count_metric(&ra, "north", "fire_danger_level_tomorrow"), 1);
+    ASSERT_EQ(count_metric(&ra, "north", "fwi_tomorrow"), 0);
+    /* the forecast never entered the day's codes: day 3 is what a run without forecasts has */
+    struct fw_models *plain = new_models(0);
+    struct fw_models_out po = {0};
+    run(plain, t0(), north_noon(4), &po);
+    ASSERT_EQ(count_metric(&po, "north", "fire_danger_level_tomorrow"), 0);
+    for (size_t k = 0; k < FW_ARRAY_LEN(daily_metrics); k++)
+        ASSERT_DBL_NEAR(find(&ra, "north", daily_metrics[k], north_noon(3), NULL),
+                        find(&po, "north", daily_metrics[k], north_noon(3), NULL), 0);
+    fw_models_out_free(&po);
+    fw_models_free(plain);
+    free(saved);
+    fw_models_out_free(&ra);
+    fw_models_out_free(&rb);
+    fw_models_free(r);
+    fw_models_out_free(&out);
+    fw_models_free(m);
+}
+
+/* In the morning today's noon is not computed yet: tomorrow's level needs today's forecast too,
+ * and chains through it; with only tomorrow's it waits for today's daily step. */
+FW_TEST(forecast_chains_through_today)
+{
+    int64_t morning = north_noon(3) - 4 * HOUR_MS; /* 08:00 local, day 3 */
+    struct fw_models *a = new_models(0), *b = new_models(0);
+    struct fw_models_out oa = {0}, ob = {0};
+    run(a, t0(), morning, &oa);
+    run(b, t0(), morning, &ob);
+    struct fw_models_zone_state st;
+    ASSERT_EQ(fw_models_zone_state(a, "north", &st), 0);
+    ASSERT_EQ(st.last_day_noon_ms, north_noon(2));
+
+    ASSERT_EQ(fw_models_forecast(a, "north", north_day(3), 30.0, 20.0, 6.0, 0.0), 0);
+    ASSERT_EQ(fw_models_forecast(a, "north", north_day(4), 33.0, 15.0, 8.0, 0.0), 0);
+    oa.n = 0;
+    fw_models_tick(a, morning, &oa);
+    struct fw_fwi_codes c = st.codes;
+    oracle_forecast(&c, 30.0, 20.0, 6.0, 0.0);
+    oracle_forecast(&c, 33.0, 15.0, 8.0, 0.0);
+    int cnt;
+    ASSERT_DBL_NEAR(find(&oa, "north", "fwi_tomorrow", morning, &cnt), c.fwi, 1e-9);
+    ASSERT_EQ(cnt, 1);
+
+    ASSERT_EQ(fw_models_forecast(b, "north", north_day(4), 33.0, 15.0, 8.0, 0.0), 0);
+    ob.n = 0;
+    run(b, morning, north_noon(3), &ob);
+    ASSERT_EQ(count_metric(&ob, "north", "fire_danger_level_tomorrow"), 0);
+    /* today's step runs at noon + the window; tomorrow's level follows in the same tick */
+    run(b, north_noon(3), north_noon(3) + 2 * HOUR_MS, &ob);
+    ASSERT_EQ(fw_models_zone_state(b, "north", &st), 0);
+    ASSERT_EQ(st.last_day_noon_ms, north_noon(3));
+    c = st.codes;
+    oracle_forecast(&c, 33.0, 15.0, 8.0, 0.0);
+    ASSERT_EQ(count_metric(&ob, "north", "fwi_tomorrow"), 1);
+    ASSERT_DBL_NEAR(find(&ob, "north", "fwi_tomorrow", north_noon(3) + HOUR_MS, &cnt), c.fwi,
+                    1e-9);
+    fw_models_out_free(&oa);
+    fw_models_out_free(&ob);
+    fw_models_free(a);
+    fw_models_free(b);
+}
+
+FW_TEST(forecast_checks)
+{
+    struct fw_models *m = new_models(0);
+    struct fw_models_out out = {0};
+    run(m, t0(), north_noon(2) + 2 * HOUR_MS, &out);
+    ASSERT_EQ(fw_models_forecast(m, "nowhere", north_day(3), 20, 50, 2, 0), -ENOENT);
+    ASSERT_EQ(fw_models_forecast(m, "north", north_day(3), 20, 150, 2, 0), -EINVAL);
+    ASSERT_EQ(fw_models_forecast(m, "north", north_day(3), 20, 50, NAN, 0), -EINVAL);
+    ASSERT_EQ(fw_models_forecast(m, "north", north_day(3), 20, 50, 2, -1), -EINVAL);
+    ASSERT_EQ(fw_models_forecast(m, "north", north_day(2), 20, 50, 2, 0), -ERANGE);
+    /* the nearest FW_MODELS_MAX_FORECASTS days are kept: the farthest gives way */
+    for (int d = 12; d >= 3; d--)
+        ASSERT_EQ(fw_models_forecast(m, "north", north_day(d), 20, 50, 2, 0), 0);
+    char *json;
+    ASSERT_EQ(fw_models_save(m, &json), 0);
+    char day[32];
+    snprintf(day, sizeof(day), "[%lld,", (long long)north_day(3 + FW_MODELS_MAX_FORECASTS - 1));
+    ASSERT_STR_CONTAINS(json, day);
+    snprintf(day, sizeof(day), "[%lld,", (long long)north_day(3 + FW_MODELS_MAX_FORECASTS));
+    ASSERT_TRUE(strstr(json, day) == NULL);
+    /* a saved state with forecasts out of order is refused */
+    const char *fc = strstr(json, "\"forecasts\":[[");
+    ASSERT_TRUE(fc != NULL);
+    struct fw_models *r = new_models(0);
+    ASSERT_EQ(fw_models_restore(r, json), 0);
+    char *again;
+    ASSERT_EQ(fw_models_save(r, &again), 0);
+    ASSERT_STR_EQ(again, json);
+    char *swapped = fw_xstrdup(json);
+    char *second = strstr(swapped + (fc - json) + 14, "],[");
+    ASSERT_TRUE(second != NULL);
+    /* make the second entry's day equal to the first's */
+    memcpy(second + 3, fc + 14, 5);
+    ASSERT_EQ(fw_models_restore(r, swapped), -EINVAL);
+    free(swapped);
+    free(again);
+    free(json);
+    fw_models_free(r);
+    fw_models_out_free(&out);
+    fw_models_free(m);
+}
