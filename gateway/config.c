@@ -618,7 +618,7 @@ static int topic_ok(const char *t, int filter)
     return 1;
 }
 
-static const char *const uplink_format_names[] = {"native", "chirpstack", "tts", NULL};
+static const char *const uplink_format_names[] = {"native", "chirpstack", "tts", "meteo", NULL};
 
 static void parse_uplinks(struct ctx *c, const cJSON *v, void *base)
 {

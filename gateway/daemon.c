@@ -148,6 +148,7 @@ struct daemon {
     int64_t drain_deadline;
 
     struct fw_uplink_result res;
+    struct fw_meteo_forecasts forecasts; /* of the meteorology feed's last forecast message */
     struct node_flood *flood; /* per node of the config, its message budget */
     uint64_t flood_dropped;   /* messages dropped because their node flooded, in all */
     struct fw_actions actions;
@@ -946,6 +947,7 @@ static void fire_tick(struct daemon *d, int64_t now)
     for (size_t i = 0; i < d->fire_out.n; i++) {
         const struct fw_reading *r = &d->fire_out.v[i];
         if (strcmp(r->metric->name, "fire_danger_level") == 0 ||
+            strcmp(r->metric->name, "fire_danger_level_tomorrow") == 0 ||
             (strcmp(r->metric->name, "fire_model_missing") == 0 && r->value > 0)) {
             char when[FW_TIME_STRLEN];
             fw_time_format(r->time_ms, when);
@@ -1157,6 +1159,60 @@ static int lora_build(struct daemon *d)
     return 0;
 }
 
+/* Readings of any source, on their one way: the recording, the models, the engine, the routes. */
+static void feed_readings(struct daemon *d, const struct fw_reading *r, size_t n, int64_t now)
+{
+    for (size_t i = 0; i < n; i++) {
+        record_reading(d, &r[i], now);
+        if (d->fire)
+            fw_models_feed(d->fire, &r[i]);
+        if (d->pests)
+            fw_pests_feed(d->pests, &r[i]);
+        fw_engine_feed(d->engine, &r[i], now, &d->actions);
+    }
+    if (d->actions.n)
+        dispatch(d, &d->actions);
+}
+
+/*
+ * Hand the meteorology feed's forecasts to the models: the noon weather to the fire model (its
+ * next tick derives tomorrow's expected level), the day's extremes to the pest model. A zone
+ * without the model is skipped quietly: a bureau's feed covers more zones than a gateway models.
+ */
+static void apply_forecasts(struct daemon *d)
+{
+    int fire = 0, pests = 0;
+    for (int i = 0; i < d->forecasts.n; i++) {
+        const struct fw_meteo_forecast *f = &d->forecasts.v[i];
+        int y, mo, dd;
+        fw_time__civil_from_days(f->day, &y, &mo, &dd);
+        if (f->has_noon && d->fire) {
+            int rc = fw_models_forecast(d->fire, f->zone, f->day, f->temp_c, f->rh_pct,
+                                        f->wind_ms, f->rain_mm);
+            if (rc == 0) {
+                fire++;
+                FW_LOG(FW_LOG_INFO,
+                       "meteo: forecast for zone \"%s\" on %04d-%02d-%02d: noon %g degC, %g %%, "
+                       "%g m/s, rain %g mm",
+                       f->zone, y, mo, dd, f->temp_c, f->rh_pct, f->wind_ms, f->rain_mm);
+            } else if (rc != -ENOENT) {
+                FW_LOG(FW_LOG_WARNING,
+                       "meteo: forecast for zone \"%s\" on %04d-%02d-%02d not used: %s", f->zone,
+                       y, mo, dd,
+                       rc == -ERANGE ? "that day is computed from observations already"
+                                     : "weather outside the fire model's ranges");
+            }
+        }
+        if (f->has_minmax && d->pests &&
+            fw_pests_forecast(d->pests, f->zone, f->day, f->tmin_c, f->tmax_c) == 0)
+            pests++;
+    }
+    if (fire)
+        fire_save(d);
+    if (pests)
+        pests_save(d);
+}
+
 static void on_link_message(struct fw_mqtt_link *link, const char *topic, const void *payload,
                             size_t len, void *arg)
 {
@@ -1180,6 +1236,9 @@ static void on_link_message(struct fw_mqtt_link *link, const char *topic, const 
     int64_t now = wall_ms();
     if (up->format == FW_UPLINK_NATIVE) {
         fw_uplink_decode_native(d->cfg, payload, len, now, &d->res);
+    } else if (up->format == FW_UPLINK_METEO) {
+        fw_uplink_decode_meteo(d->cfg, payload, len, now, &d->res, &d->forecasts);
+        apply_forecasts(d);
     } else {
         enum fw_lns_kind kind = up->format == FW_UPLINK_TTS ? FW_LNS_TTS : FW_LNS_CHIRPSTACK;
         int rc = fw_lora_decode(d->lora, kind, payload, len, now, &d->cfg->limits, &d->res);
@@ -1192,16 +1251,7 @@ static void on_link_message(struct fw_mqtt_link *link, const char *topic, const 
         log_rejection(d, topic);
     if (d->res.n > 0 && !flood_allows(d, now))
         return;
-    for (int i = 0; i < d->res.n; i++) {
-        record_reading(d, &d->res.readings[i], now);
-        if (d->fire)
-            fw_models_feed(d->fire, &d->res.readings[i]);
-        if (d->pests)
-            fw_pests_feed(d->pests, &d->res.readings[i]);
-        fw_engine_feed(d->engine, &d->res.readings[i], now, &d->actions);
-    }
-    if (d->actions.n)
-        dispatch(d, &d->actions);
+    feed_readings(d, d->res.readings, (size_t)d->res.n, now);
 }
 
 static void on_link_state(struct fw_mqtt_link *link, int connected, void *arg)
@@ -1228,17 +1278,7 @@ static void on_modbus_readings(struct fw_modbus *m, const struct fw_reading *r, 
     (void)m;
     if (d->stopping)
         return;
-    int64_t now = wall_ms();
-    for (size_t i = 0; i < n; i++) {
-        record_reading(d, &r[i], now);
-        if (d->fire)
-            fw_models_feed(d->fire, &r[i]);
-        if (d->pests)
-            fw_pests_feed(d->pests, &r[i]);
-        fw_engine_feed(d->engine, &r[i], now, &d->actions);
-    }
-    if (d->actions.n)
-        dispatch(d, &d->actions);
+    feed_readings(d, r, n, wall_ms());
 }
 
 /* The pollers borrow the profiles of the config they were built on: free it only now. */
@@ -1912,6 +1952,7 @@ int main(int argc, char **argv)
     free(d.marks);
     free(d.flood);
     fw_uplink_result_free(&d.res);
+    fw_meteo_forecasts_free(&d.forecasts);
     fw_actions_free(&d.actions);
     fw_mqtt_lib_cleanup();
     FW_LOG(FW_LOG_NOTICE, "daemon: stopped");

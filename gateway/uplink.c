@@ -86,90 +86,86 @@ static int parse_time(const cJSON *t, int64_t *ms)
     return -EINVAL;
 }
 
-int fw_uplink_decode_native(const struct fw_config *cfg, const void *payload, size_t len,
-                            int64_t now_ms, struct fw_uplink_result *res)
+/* The message's time: a valid form, not too far ahead of the gateway's clock, not too old. */
+static int check_time(const struct fw_config *cfg, const char *key, const cJSON *time,
+                      int64_t now_ms, struct fw_uplink_result *res, int64_t *t_ms)
 {
-    int rc = 0;
-    cJSON *root = NULL;
-    res->node[0] = '\0';
-    res->n = 0;
-    res->error = FW_UPLINK_OK;
-    res->nissues = 0;
-    res->rejected_readings = 0;
-
-    if (len > cfg->limits.max_payload_bytes) {
-        issue(res, FW_UPLINK_TOO_BIG, "payload of %zu bytes exceeds the limit of %zu", len,
-              cfg->limits.max_payload_bytes);
-        return reject(res, FW_UPLINK_TOO_BIG, -E2BIG);
+    if (parse_time(time, t_ms)) {
+        issue(res, FW_UPLINK_BAD_TIME,
+              "%s: must be RFC 3339 with an offset or epoch seconds, got %.40s", key,
+              cJSON_IsString(time) ? time->valuestring : "a non-string");
+        return reject(res, FW_UPLINK_BAD_TIME, -EINVAL);
     }
-    root = cJSON_ParseWithLength(payload, len);
-    if (!cJSON_IsObject(root)) {
-        issue(res, FW_UPLINK_BAD_JSON, "%s", root ? "not a JSON object" : "not valid JSON");
-        rc = reject(res, FW_UPLINK_BAD_JSON, -EINVAL);
-        goto done;
+    if (*t_ms > now_ms + cfg->limits.max_future_ms) {
+        issue(res, FW_UPLINK_BAD_TIME, "%s: %lld s ahead of the gateway clock (node clock?)", key,
+              (long long)((*t_ms - now_ms) / 1000));
+        return reject(res, FW_UPLINK_BAD_TIME, -EINVAL);
     }
+    if (*t_ms < now_ms - cfg->limits.max_age_ms) {
+        issue(res, FW_UPLINK_BAD_TIME, "%s: %lld s old, more than limits.max_age_ms", key,
+              (long long)((now_ms - *t_ms) / 1000));
+        return reject(res, FW_UPLINK_BAD_TIME, -EINVAL);
+    }
+    return 0;
+}
 
-    const cJSON *node = cJSON_GetObjectItemCaseSensitive(root, "node");
+/* An array of 1 .. limits.max_readings entries; else the message is rejected. */
+static int check_array(const struct fw_config *cfg, const char *key, const cJSON *a,
+                       struct fw_uplink_result *res)
+{
+    if (!cJSON_IsArray(a)) {
+        issue(res, FW_UPLINK_BAD_FIELD, "%s: must be an array", key);
+        return reject(res, FW_UPLINK_BAD_FIELD, -EINVAL);
+    }
+    int count = cJSON_GetArraySize(a);
+    if (count == 0) {
+        issue(res, FW_UPLINK_BAD_FIELD, "%s: empty", key);
+        return reject(res, FW_UPLINK_BAD_FIELD, -EINVAL);
+    }
+    if (count > cfg->limits.max_readings) {
+        issue(res, FW_UPLINK_TOO_MANY, "%d %s, more than the limit of %d", count, key,
+              cfg->limits.max_readings);
+        return reject(res, FW_UPLINK_TOO_MANY, -E2BIG);
+    }
+    return count;
+}
+
+/*
+ * A parsed uplink object: the node named by `id_key`, its time and its readings, given the
+ * provenance `source`. Shared by the field nodes' uplinks and the meteorology bureau's
+ * observations.
+ */
+static int decode_object(const struct fw_config *cfg, const cJSON *root, const char *id_key,
+                         enum fw_source_kind source, int64_t now_ms, struct fw_uplink_result *res)
+{
+    const cJSON *node = cJSON_GetObjectItemCaseSensitive(root, id_key);
     const cJSON *time = cJSON_GetObjectItemCaseSensitive(root, "time");
     const cJSON *readings = cJSON_GetObjectItemCaseSensitive(root, "readings");
     if (!node || !time || !readings) {
         issue(res, FW_UPLINK_MISSING, "missing \"%s\"",
-              !node   ? "node"
+              !node   ? id_key
               : !time ? "time"
                       : "readings");
-        rc = reject(res, FW_UPLINK_MISSING, -EINVAL);
-        goto done;
+        return reject(res, FW_UPLINK_MISSING, -EINVAL);
     }
     if (!cJSON_IsString(node) || fw_strlcpy(res->node, node->valuestring, sizeof(res->node))) {
         res->node[0] = '\0';
-        issue(res, FW_UPLINK_BAD_FIELD, "node: must be a string of at most %d bytes",
+        issue(res, FW_UPLINK_BAD_FIELD, "%s: must be a string of at most %d bytes", id_key,
               FW_READING_MAX_ID - 1);
-        rc = reject(res, FW_UPLINK_BAD_FIELD, -EINVAL);
-        goto done;
+        return reject(res, FW_UPLINK_BAD_FIELD, -EINVAL);
     }
     const struct fw_cfg_node *cn = fw_config_node(cfg, res->node);
     if (!cn) {
-        issue(res, FW_UPLINK_UNKNOWN_NODE, "node \"%s\" is not in the config", res->node);
-        rc = reject(res, FW_UPLINK_UNKNOWN_NODE, -ENOENT);
-        goto done;
+        issue(res, FW_UPLINK_UNKNOWN_NODE, "%s \"%s\" is not in the config", id_key, res->node);
+        return reject(res, FW_UPLINK_UNKNOWN_NODE, -ENOENT);
     }
     int64_t t_ms;
-    if (parse_time(time, &t_ms)) {
-        issue(res, FW_UPLINK_BAD_TIME,
-              "time: must be RFC 3339 with an offset or epoch seconds, got %s",
-              cJSON_IsString(time) ? time->valuestring : "a non-string");
-        rc = reject(res, FW_UPLINK_BAD_TIME, -EINVAL);
-        goto done;
-    }
-    if (t_ms > now_ms + cfg->limits.max_future_ms) {
-        issue(res, FW_UPLINK_BAD_TIME, "time: %lld s ahead of the gateway clock (node clock?)",
-              (long long)((t_ms - now_ms) / 1000));
-        rc = reject(res, FW_UPLINK_BAD_TIME, -EINVAL);
-        goto done;
-    }
-    if (t_ms < now_ms - cfg->limits.max_age_ms) {
-        issue(res, FW_UPLINK_BAD_TIME, "time: %lld s old, more than limits.max_age_ms",
-              (long long)((now_ms - t_ms) / 1000));
-        rc = reject(res, FW_UPLINK_BAD_TIME, -EINVAL);
-        goto done;
-    }
-    if (!cJSON_IsArray(readings)) {
-        issue(res, FW_UPLINK_BAD_FIELD, "readings: must be an array");
-        rc = reject(res, FW_UPLINK_BAD_FIELD, -EINVAL);
-        goto done;
-    }
-    int count = cJSON_GetArraySize(readings);
-    if (count == 0) {
-        issue(res, FW_UPLINK_BAD_FIELD, "readings: empty");
-        rc = reject(res, FW_UPLINK_BAD_FIELD, -EINVAL);
-        goto done;
-    }
-    if (count > cfg->limits.max_readings) {
-        issue(res, FW_UPLINK_TOO_MANY, "%d readings, more than the limit of %d", count,
-              cfg->limits.max_readings);
-        rc = reject(res, FW_UPLINK_TOO_MANY, -E2BIG);
-        goto done;
-    }
+    int rc = check_time(cfg, "time", time, now_ms, res, &t_ms);
+    if (rc < 0)
+        return rc;
+    int count = check_array(cfg, "readings", readings, res);
+    if (count < 0)
+        return count;
     if (res->cap < count) {
         res->readings = fw_xrealloc(res->readings, (size_t)count * sizeof(*res->readings));
         res->cap = count;
@@ -213,7 +209,7 @@ int fw_uplink_decode_native(const struct fw_config *cfg, const void *payload, si
         }
         struct fw_reading *r = &res->readings[res->n++];
         memset(r, 0, sizeof(*r));
-        r->source = FW_SOURCE_MQTT_NATIVE;
+        r->source = source;
         fw_strlcpy(r->station, cn->id, sizeof(r->station));
         fw_strlcpy(r->zone, cn->zone, sizeof(r->zone));
         r->metric = metric;
@@ -221,9 +217,206 @@ int fw_uplink_decode_native(const struct fw_config *cfg, const void *payload, si
         r->time_ms = t_ms;
         res->rejected_readings--;
     }
-done:
+    return 0;
+}
+
+/* Size check and parse: the root object, or NULL with the message rejected. */
+static cJSON *parse_root(const struct fw_config *cfg, const void *payload, size_t len,
+                         struct fw_uplink_result *res)
+{
+    res->node[0] = '\0';
+    res->n = 0;
+    res->error = FW_UPLINK_OK;
+    res->nissues = 0;
+    res->rejected_readings = 0;
+    if (len > cfg->limits.max_payload_bytes) {
+        issue(res, FW_UPLINK_TOO_BIG, "payload of %zu bytes exceeds the limit of %zu", len,
+              cfg->limits.max_payload_bytes);
+        reject(res, FW_UPLINK_TOO_BIG, -E2BIG);
+        return NULL;
+    }
+    cJSON *root = cJSON_ParseWithLength(payload, len);
+    if (!cJSON_IsObject(root)) {
+        issue(res, FW_UPLINK_BAD_JSON, "%s", root ? "not a JSON object" : "not valid JSON");
+        reject(res, FW_UPLINK_BAD_JSON, -EINVAL);
+        cJSON_Delete(root);
+        return NULL;
+    }
+    return root;
+}
+
+int fw_uplink_decode_native(const struct fw_config *cfg, const void *payload, size_t len,
+                            int64_t now_ms, struct fw_uplink_result *res)
+{
+    cJSON *root = parse_root(cfg, payload, len, res);
+    if (!root)
+        return res->error == FW_UPLINK_TOO_BIG ? -E2BIG : -EINVAL;
+    int rc = decode_object(cfg, root, "node", FW_SOURCE_MQTT_NATIVE, now_ms, res);
     cJSON_Delete(root);
     return rc;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The meteorology bureau's feed                                                               */
+/* ------------------------------------------------------------------------------------------ */
+
+/* A forecast value: absent (0), a number in the metric's range (1), or wrong (-1, reported). */
+static int forecast_value(const cJSON *e, int i, const char *key, const char *metric,
+                          struct fw_uplink_result *res, double *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, key);
+    if (!v)
+        return 0;
+    const struct fw_metric *m;
+    if (!cJSON_IsNumber(v)) {
+        issue(res, FW_UPLINK_BAD_FIELD, "forecasts[%d].%s: must be a number", i, key);
+        return -1;
+    }
+    if (fw_uplink_check_value(metric, NULL, v->valuedouble, &m) != FW_UPLINK_OK) {
+        issue(res, FW_UPLINK_OUT_OF_RANGE,
+              "forecasts[%d].%s: %g is outside the possible range %g..%g %s", i, key,
+              v->valuedouble, m->min, m->max, m->unit);
+        return -1;
+    }
+    *out = v->valuedouble;
+    return 1;
+}
+
+/* "YYYY-MM-DD" as a day number; -EINVAL for anything else. */
+static int parse_date(const char *s, int64_t *day)
+{
+    int y, m, d, n = 0;
+    if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 ||
+        s[4] != '-' || s[7] != '-' || m < 1 || m > 12 || d < 1 || d > 31)
+        return -EINVAL;
+    *day = fw_time__days_from_civil(y, (unsigned)m, (unsigned)d);
+    int yy, mm, dd;
+    fw_time__civil_from_days(*day, &yy, &mm, &dd);
+    return dd == d ? 0 : -EINVAL; /* 2026-02-30 */
+}
+
+/* One entry of "forecasts"; 0 with *f filled, or -1 with the reason reported. */
+static int decode_forecast(const struct fw_config *cfg, const cJSON *e, int i, int64_t issued_day,
+                           struct fw_uplink_result *res, struct fw_meteo_forecast *f)
+{
+    const cJSON *zone = cJSON_GetObjectItemCaseSensitive(e, "zone");
+    const cJSON *date = cJSON_GetObjectItemCaseSensitive(e, "date");
+    memset(f, 0, sizeof(*f));
+    if (!cJSON_IsString(zone) || !cJSON_IsString(date)) {
+        issue(res, zone && date ? FW_UPLINK_BAD_FIELD : FW_UPLINK_MISSING,
+              "forecasts[%d]: needs \"zone\" and \"date\" (strings)", i);
+        return -1;
+    }
+    if (!fw_config_zone(cfg, zone->valuestring)) {
+        issue(res, FW_UPLINK_BAD_FIELD, "forecasts[%d].zone: \"%.60s\" is not in the config", i,
+              zone->valuestring);
+        return -1;
+    }
+    fw_strlcpy(f->zone, zone->valuestring, sizeof(f->zone));
+    if (parse_date(date->valuestring, &f->day) < 0 || f->day < issued_day - 1 ||
+        f->day > issued_day + FW_METEO_MAX_LEAD_DAYS) {
+        issue(res, FW_UPLINK_BAD_FIELD,
+              "forecasts[%d].date: must be a date YYYY-MM-DD from the day before \"issued\" to "
+              "%d days after it, got \"%.20s\"",
+              i, FW_METEO_MAX_LEAD_DAYS, date->valuestring);
+        return -1;
+    }
+    static const char *const noon_keys[] = {"air_temp_c", "rel_humidity_pct", "wind_speed_ms",
+                                            "rain_mm"};
+    double *noon[] = {&f->temp_c, &f->rh_pct, &f->wind_ms, &f->rain_mm};
+    int has = 0;
+    for (size_t k = 0; k < FW_ARRAY_LEN(noon_keys); k++) {
+        int r = forecast_value(e, i, noon_keys[k], noon_keys[k], res, noon[k]);
+        if (r < 0)
+            return -1;
+        has += r;
+    }
+    int has_min = forecast_value(e, i, "air_temp_min_c", "air_temp_c", res, &f->tmin_c);
+    int has_max = forecast_value(e, i, "air_temp_max_c", "air_temp_c", res, &f->tmax_c);
+    if (has_min < 0 || has_max < 0)
+        return -1;
+    if ((has != 0 && has != 4) || has_min != has_max || (has == 0 && !has_min)) {
+        issue(res, FW_UPLINK_MISSING,
+              "forecasts[%d]: needs the noon weather (air_temp_c, rel_humidity_pct, "
+              "wind_speed_ms, rain_mm), the day's air_temp_min_c and air_temp_max_c, or both",
+              i);
+        return -1;
+    }
+    if (has_min && f->tmin_c > f->tmax_c) {
+        issue(res, FW_UPLINK_BAD_FIELD, "forecasts[%d]: air_temp_min_c %g above air_temp_max_c %g",
+              i, f->tmin_c, f->tmax_c);
+        return -1;
+    }
+    f->has_noon = has == 4;
+    f->has_minmax = has_min;
+    return 0;
+}
+
+static int decode_forecasts(const struct fw_config *cfg, const cJSON *root, int64_t now_ms,
+                            struct fw_uplink_result *res, struct fw_meteo_forecasts *out)
+{
+    const cJSON *issued = cJSON_GetObjectItemCaseSensitive(root, "issued");
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "forecasts");
+    if (!issued || !list) {
+        issue(res, FW_UPLINK_MISSING, "missing \"%s\"", !issued ? "issued" : "forecasts");
+        return reject(res, FW_UPLINK_MISSING, -EINVAL);
+    }
+    int64_t t_ms;
+    int rc = check_time(cfg, "issued", issued, now_ms, res, &t_ms);
+    if (rc < 0)
+        return rc;
+    int count = check_array(cfg, "forecasts", list, res);
+    if (count < 0)
+        return count;
+    if (out->cap < count) {
+        out->v = fw_xrealloc(out->v, (size_t)count * sizeof(*out->v));
+        out->cap = count;
+    }
+    /* The date window is checked against the issue time's UTC day, a day either way of any
+     * zone's local date. */
+    int64_t issued_day = t_ms >= 0 ? t_ms / 86400000 : (t_ms - 86399999) / 86400000;
+    int i = 0;
+    for (const cJSON *e = list->child; e; e = e->next, i++)
+        if (decode_forecast(cfg, e, i, issued_day, res, &out->v[out->n]) == 0)
+            out->n++;
+        else
+            res->rejected_readings++;
+    return 0;
+}
+
+int fw_uplink_decode_meteo(const struct fw_config *cfg, const void *payload, size_t len,
+                           int64_t now_ms, struct fw_uplink_result *res,
+                           struct fw_meteo_forecasts *fc)
+{
+    fc->n = 0;
+    cJSON *root = parse_root(cfg, payload, len, res);
+    if (!root)
+        return res->error == FW_UPLINK_TOO_BIG ? -E2BIG : -EINVAL;
+    int rc;
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "type");
+    if (!cJSON_IsString(type)) {
+        issue(res, type ? FW_UPLINK_BAD_FIELD : FW_UPLINK_MISSING,
+              "type: must be \"observation\" or \"forecast\"");
+        rc = reject(res, type ? FW_UPLINK_BAD_FIELD : FW_UPLINK_MISSING, -EINVAL);
+    } else if (strcmp(type->valuestring, "observation") == 0) {
+        rc = decode_object(cfg, root, "station", FW_SOURCE_METEO, now_ms, res);
+    } else if (strcmp(type->valuestring, "forecast") == 0) {
+        rc = decode_forecasts(cfg, root, now_ms, res, fc);
+    } else {
+        issue(res, FW_UPLINK_BAD_FIELD,
+              "type: must be \"observation\" or \"forecast\", got \"%.40s\"",
+              type->valuestring);
+        rc = reject(res, FW_UPLINK_BAD_FIELD, -EINVAL);
+    }
+    cJSON_Delete(root);
+    return rc;
+}
+
+void fw_meteo_forecasts_free(struct fw_meteo_forecasts *fc)
+{
+    FW_FREE(fc->v);
+    fc->cap = 0;
+    fc->n = 0;
 }
 
 void fw_uplink_result_free(struct fw_uplink_result *res)

@@ -91,6 +91,7 @@ enum fw_uplink_format {
     FW_UPLINK_NATIVE = 0, /* the project's own JSON, see docs/uplink.md */
     FW_UPLINK_CHIRPSTACK, /* ChirpStack v4 JSON integration uplinks (LoRa nodes) */
     FW_UPLINK_TTS,        /* The Things Stack v3 uplink messages (LoRa nodes) */
+    FW_UPLINK_METEO,      /* the meteorology bureau's observations and forecasts (docs/meteo.md) */
 };
 
 struct fw_cfg_uplink {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Uplink decoders turn what a field node sent into readings. This one reads the native JSON
- * of MQTT field nodes (docs/uplink.md; LoRa uplinks go through lns.h and codec.h):
+ * of MQTT field nodes (docs/uplink.md; LoRa uplinks go through lns.h and codec.h), and the
+ * meteorology bureau's feed (below):
  *
  *   {"node": "bs03-smoke-01", "time": "2026-06-01T04:00:00Z",
  *    "readings": [{"metric": "smoke_ppm", "value": 352.5, "unit": "ppm"}]}
@@ -68,6 +69,50 @@ int fw_uplink_decode_native(const struct fw_config *cfg, const void *payload, si
                             int64_t now_ms, struct fw_uplink_result *res);
 
 void fw_uplink_result_free(struct fw_uplink_result *res);
+
+/*
+ * The meteorology bureau's feed (docs/meteo.md): observations of its automatic weather stations,
+ *
+ *   {"type": "observation", "station": "54511", "time": "2026-06-01T12:00:00+08:00",
+ *    "readings": [{"metric": "air_temp_c", "value": 28.4, "unit": "degC"}]}
+ *
+ * decoded like a native uplink (the station is a node of the config; readings get the source
+ * "meteo"), and forecasts of local days per zone,
+ *
+ *   {"type": "forecast", "issued": "2026-06-01T17:00:00+08:00",
+ *    "forecasts": [{"zone": "bs-03", "date": "2026-06-02", "air_temp_c": 31, ...}]}
+ *
+ * whose entries are checked one by one: a bad entry is dropped (counted in rejected_readings,
+ * reported in issues) and the others kept.
+ */
+#define FW_METEO_MAX_LEAD_DAYS 16 /* a forecast date at most this many days after its issue */
+
+/* One day's forecast for one zone. */
+struct fw_meteo_forecast {
+    char zone[FW_READING_MAX_ID];
+    int64_t day;  /* the zone's local date, days since 1970-01-01 */
+    int has_noon; /* the noon weather and the 24-hour rain to noon, for the fire model */
+    double temp_c, rh_pct, wind_ms, rain_mm;
+    int has_minmax; /* the day's minimum and maximum temperature, for the pest model */
+    double tmin_c, tmax_c;
+};
+
+/* A growable array of forecasts; zero it before first use, free with fw_meteo_forecasts_free. */
+struct fw_meteo_forecasts {
+    struct fw_meteo_forecast *v;
+    int n, cap;
+};
+
+/**
+ * Decode one message of the meteorology feed. An observation fills `res` as
+ * fw_uplink_decode_native() does; a forecast fills `fc` (res->n stays 0) and reports dropped
+ * entries in `res`. Returns 0 when the message was acceptable, or a negative code with
+ * res->error set (as fw_uplink_decode_native()).
+ */
+int fw_uplink_decode_meteo(const struct fw_config *cfg, const void *payload, size_t len,
+                           int64_t now_ms, struct fw_uplink_result *res,
+                           struct fw_meteo_forecasts *fc);
+void fw_meteo_forecasts_free(struct fw_meteo_forecasts *fc);
 
 /**
  * The checks every decoder applies to one value a node sent: `metric` is a known metric, a

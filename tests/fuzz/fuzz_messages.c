@@ -2,9 +2,10 @@
 /*
  * libFuzzer target for the JSON messages the daemon reads off MQTT besides LoRa uplinks: the
  * native field-node uplink (fw_uplink_decode_native, against the test config in
- * tests/data/engine, whose nodes s1..s3 the dictionary names) and the duty officers'
- * acknowledgements (fw_ack_parse). The first input byte picks the parser; the rest is the
- * message. Each must return 0 with sane results or a negative code with a reason, never crash,
+ * tests/data/engine, whose nodes s1..s3 and zones z1, z2 the dictionary names), the meteorology
+ * bureau's observations and forecasts (fw_uplink_decode_meteo) and the duty officers'
+ * acknowledgements (fw_ack_parse). The first input byte picks the parser ('0' native, '1' ack,
+ * '2' meteo); the rest is the message. Each must return 0 with sane results or a negative code with a reason, never crash,
  * read outside the input (ASan) or leak (LeakSanitizer).
  */
 #include "forestwatch/alerts.h"
@@ -28,25 +29,55 @@ static void release(void)
     fw_config_free(cfg);
 }
 
-static void fuzz_native(const uint8_t *p, size_t n)
+static void load_config(void)
 {
-    if (!cfg) {
-        struct fw_cfg_errors errs = {0};
-        FW_ASSERT(fw_config_load(FW_TEST_DATA "/engine/forestwatch.json", &cfg, &errs) == 0);
-        fw_cfg_errors_clear(&errs);
-        atexit(release);
-    }
-    struct fw_uplink_result res = {0};
-    int rc = fw_uplink_decode_native(cfg, p, n, NOW, &res);
+    if (cfg)
+        return;
+    struct fw_cfg_errors errs = {0};
+    FW_ASSERT(fw_config_load(FW_TEST_DATA "/engine/forestwatch.json", &cfg, &errs) == 0);
+    fw_cfg_errors_clear(&errs);
+    atexit(release);
+}
+
+/* What every decoder's result must satisfy. */
+static void check_result(int rc, const struct fw_uplink_result *res)
+{
     FW_ASSERT(rc <= 0);
-    FW_ASSERT(rc == 0 || res.error != FW_UPLINK_OK);
+    FW_ASSERT(rc == 0 || res->error != FW_UPLINK_OK);
     if (rc == 0) {
-        FW_ASSERT(res.n >= 0 && res.nissues >= 0 && res.nissues <= FW_UPLINK_MAX_ISSUES);
-        for (int i = 0; i < res.n; i++) {
-            FW_ASSERT(res.readings[i].metric != NULL);
-            FW_ASSERT(isfinite(res.readings[i].value));
+        FW_ASSERT(res->n >= 0 && res->nissues >= 0 && res->nissues <= FW_UPLINK_MAX_ISSUES);
+        for (int i = 0; i < res->n; i++) {
+            FW_ASSERT(res->readings[i].metric != NULL);
+            FW_ASSERT(isfinite(res->readings[i].value));
         }
     }
+}
+
+static void fuzz_native(const uint8_t *p, size_t n)
+{
+    load_config();
+    struct fw_uplink_result res = {0};
+    check_result(fw_uplink_decode_native(cfg, p, n, NOW, &res), &res);
+    fw_uplink_result_free(&res);
+}
+
+static void fuzz_meteo(const uint8_t *p, size_t n)
+{
+    load_config();
+    struct fw_uplink_result res = {0};
+    struct fw_meteo_forecasts fc = {0};
+    int rc = fw_uplink_decode_meteo(cfg, p, n, NOW, &res, &fc);
+    check_result(rc, &res);
+    FW_ASSERT(rc == 0 || fc.n == 0);
+    FW_ASSERT(fc.n == 0 || res.n == 0);
+    for (int i = 0; i < fc.n; i++) {
+        const struct fw_meteo_forecast *f = &fc.v[i];
+        FW_ASSERT(f->zone[0] && (f->has_noon || f->has_minmax));
+        FW_ASSERT(!f->has_noon || (isfinite(f->temp_c) && f->rh_pct >= 0 && f->rh_pct <= 100 &&
+                                   f->wind_ms >= 0 && f->rain_mm >= 0));
+        FW_ASSERT(!f->has_minmax || f->tmin_c <= f->tmax_c);
+    }
+    fw_meteo_forecasts_free(&fc);
     fw_uplink_result_free(&res);
 }
 
@@ -68,10 +99,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!p)
         return 0;
     memcpy(p, data + 1, n);
-    if (data[0] % 2)
-        fuzz_ack(p, n);
-    else
+    switch (data[0] % 3) {
+    case 0:
         fuzz_native(p, n);
+        break;
+    case 1:
+        fuzz_ack(p, n);
+        break;
+    default:
+        fuzz_meteo(p, n);
+    }
     free(p);
     return 0;
 }

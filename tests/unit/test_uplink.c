@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The native JSON uplink decoder: accepted readings, and every kind of rejection. */
 #include "forestwatch/uplink.h"
+#include "forestwatch/timefmt.h"
 #include "forestwatch/util.h"
 #include "test.h"
 
@@ -149,6 +150,181 @@ FW_TEST(bad_readings_are_dropped_others_kept)
               0);
     ASSERT_EQ(res.n, 0);
     ASSERT_EQ(res.issues[0].code, FW_UPLINK_OUT_OF_RANGE);
+    fw_uplink_result_free(&res);
+    fw_config_free(cfg);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The meteorology bureau's feed
+ * ------------------------------------------------------------------------------------------- */
+
+static int decode_meteo(struct fw_config *cfg, struct fw_uplink_result *res,
+                        struct fw_meteo_forecasts *fc, const char *json)
+{
+    return fw_uplink_decode_meteo(cfg, json, strlen(json), NOW, res, fc);
+}
+
+/* An observation is a native uplink keyed by "station", with the provenance "meteo". */
+FW_TEST(meteo_observation)
+{
+    struct fw_config *cfg = cfg_load();
+    struct fw_uplink_result res = {0};
+    struct fw_meteo_forecasts fc = {0};
+    ASSERT_EQ(decode_meteo(cfg, &res, &fc,
+                           "{\"type\":\"observation\",\"station\":\"s3\",\"time\":\"2026-06-01T"
+                           "16:00:00+08:00\",\"readings\":[{\"metric\":\"rel_humidity_pct\","
+                           "\"value\":18,\"unit\":\"%\"},{\"metric\":\"fwi\",\"value\":3,"
+                           "\"unit\":\"index\"}]}"),
+              0);
+    ASSERT_EQ(res.n, 1);
+    ASSERT_EQ(fc.n, 0);
+    ASSERT_EQ(res.readings[0].source, FW_SOURCE_METEO);
+    ASSERT_STR_EQ(fw_source_str(res.readings[0].source), "meteo");
+    ASSERT_STR_EQ(res.readings[0].station, "s3");
+    ASSERT_STR_EQ(res.readings[0].zone, "z2");
+    ASSERT_EQ(res.readings[0].time_ms, NOW);
+    /* a derived metric is the gateway's own, from the bureau too */
+    ASSERT_EQ(res.rejected_readings, 1);
+    ASSERT_STR_CONTAINS(res.issues[0].detail, "fwi is derived by the gateway");
+    /* the station must be a node of the config, and named as a station */
+    ASSERT_EQ(decode_meteo(cfg, &res, &fc,
+                           "{\"type\":\"observation\",\"station\":\"54511\",\"time\":"
+                           "1780300800,\"readings\":[]}"),
+              -ENOENT);
+    ASSERT_STR_CONTAINS(res.issues[0].detail, "station \"54511\" is not in the config");
+    ASSERT_EQ(decode_meteo(cfg, &res, &fc,
+                           "{\"type\":\"observation\",\"node\":\"s3\",\"time\":1780300800,"
+                           "\"readings\":[]}"),
+              -EINVAL);
+    ASSERT_STR_CONTAINS(res.issues[0].detail, "missing \"station\"");
+    fw_meteo_forecasts_free(&fc);
+    fw_uplink_result_free(&res);
+    fw_config_free(cfg);
+}
+
+FW_TEST(meteo_forecast)
+{
+    struct fw_config *cfg = cfg_load();
+    struct fw_uplink_result res = {0};
+    struct fw_meteo_forecasts fc = {0};
+    ASSERT_EQ(decode_meteo(cfg, &res, &fc,
+                           "{\"type\":\"forecast\",\"issued\":\"2026-06-01T16:00:00+08:00\","
+                           "\"forecasts\":[{\"zone\":\"z1\",\"date\":\"2026-06-02\",\"air_temp_c\":"
+                           "31.5,\"rel_humidity_pct\":18,\"wind_speed_ms\":6.2,\"rain_mm\":0},"
+                           "{\"zone\":\"z2\",\"date\":\"2026-06-03\",\"air_temp_min_c\":12,"
+                           "\"air_temp_max_c\":29.5}]}"),
+              0);
+    ASSERT_EQ(res.n, 0);
+    ASSERT_EQ(res.nissues, 0);
+    ASSERT_EQ(fc.n, 2);
+    ASSERT_STR_EQ(fc.v[0].zone, "z1");
+    ASSERT_EQ(fc.v[0].day, fw_time__days_from_civil(2026, 6, 2));
+    ASSERT_TRUE(fc.v[0].has_noon && !fc.v[0].has_minmax);
+    ASSERT_DBL_NEAR(fc.v[0].temp_c, 31.5, 0);
+    ASSERT_DBL_NEAR(fc.v[0].rh_pct, 18, 0);
+    ASSERT_DBL_NEAR(fc.v[0].wind_ms, 6.2, 0);
+    ASSERT_DBL_NEAR(fc.v[0].rain_mm, 0, 0);
+    ASSERT_TRUE(!fc.v[1].has_noon && fc.v[1].has_minmax);
+    ASSERT_DBL_NEAR(fc.v[1].tmin_c, 12, 0);
+    ASSERT_DBL_NEAR(fc.v[1].tmax_c, 29.5, 0);
+    fw_meteo_forecasts_free(&fc);
+    fw_uplink_result_free(&res);
+    fw_config_free(cfg);
+}
+
+/* A bad entry is dropped with its reason and the others are kept. */
+FW_TEST(meteo_forecast_bad_entries)
+{
+    static const struct {
+        const char *entry, *detail;
+    } cases[] = {
+        {"{\"date\":\"2026-06-02\",\"air_temp_min_c\":1,\"air_temp_max_c\":2}",
+         "needs \"zone\" and \"date\""},
+        {"{\"zone\":\"z9\",\"date\":\"2026-06-02\",\"air_temp_min_c\":1,\"air_temp_max_c\":2}",
+         "zone: \"z9\" is not in the config"},
+        {"{\"zone\":\"z1\",\"date\":\"2026-6-2\",\"air_temp_min_c\":1,\"air_temp_max_c\":2}",
+         "date: must be a date YYYY-MM-DD"},
+        {"{\"zone\":\"z1\",\"date\":\"2026-02-30\",\"air_temp_min_c\":1,\"air_temp_max_c\":2}",
+         "date: must be"},
+        {"{\"zone\":\"z1\",\"date\":\"2026-07-01\",\"air_temp_min_c\":1,\"air_temp_max_c\":2}",
+         "to 16 days after it"},
+        {"{\"zone\":\"z1\",\"date\":\"2026-05-30\",\"air_temp_min_c\":1,\"air_temp_max_c\":2}",
+         "from the day before"},
+        {"{\"zone\":\"z1\",\"date\":\"2026-06-02\",\"air_temp_c\":30,\"rel_humidity_pct\":20}",
+         "needs the noon weather"},
+        {"{\"zone\":\"z1\",\"date\":\"2026-06-02\"}", "needs the noon weather"},
+        {"{\"zone\":\"z1\",\"date\":\"2026-06-02\",\"air_temp_min_c\":1}", "needs the noon"},
+        {"{\"zone\":\"z1\",\"date\":\"2026-06-02\",\"air_temp_min_c\":9,\"air_temp_max_c\":2}",
+         "air_temp_min_c 9 above air_temp_max_c 2"},
+        {"{\"zone\":\"z1\",\"date\":\"2026-06-02\",\"air_temp_min_c\":\"9\",\"air_temp_max_c\":2}",
+         "air_temp_min_c: must be a number"},
+        {"{\"zone\":\"z1\",\"date\":\"2026-06-02\",\"air_temp_c\":30,\"rel_humidity_pct\":140,"
+         "\"wind_speed_ms\":1,\"rain_mm\":0}",
+         "rel_humidity_pct: 140 is outside the possible range"},
+    };
+    struct fw_config *cfg = cfg_load();
+    struct fw_uplink_result res = {0};
+    struct fw_meteo_forecasts fc = {0};
+    for (size_t i = 0; i < FW_ARRAY_LEN(cases); i++) {
+        char json[512];
+        snprintf(json, sizeof(json),
+                 "{\"type\":\"forecast\",\"issued\":\"2026-06-01T08:00:00Z\",\"forecasts\":[%s,"
+                 "{\"zone\":\"z2\",\"date\":\"2026-06-02\",\"air_temp_min_c\":1,"
+                 "\"air_temp_max_c\":2}]}",
+                 cases[i].entry);
+        int rc = decode_meteo(cfg, &res, &fc, json);
+        if (rc != 0 || fc.n != 1 || res.nissues != 1 || res.rejected_readings != 1 ||
+            !strstr(res.issues[0].detail, cases[i].detail)) {
+            fprintf(stderr, "case %zu: rc %d n %d detail \"%s\"\n", i, rc, fc.n,
+                    res.nissues ? res.issues[0].detail : "");
+            ASSERT_TRUE(0);
+        }
+        ASSERT_STR_EQ(fc.v[0].zone, "z2");
+        ASSERT_STR_CONTAINS(res.issues[0].detail, "forecasts[0]");
+    }
+    fw_meteo_forecasts_free(&fc);
+    fw_uplink_result_free(&res);
+    fw_config_free(cfg);
+}
+
+FW_TEST(meteo_message_rejections)
+{
+    static const struct reject_case cases[] = {
+        {"{\"station\":\"s1\"}", -EINVAL, FW_UPLINK_MISSING, "type: must be"},
+        {"{\"type\":\"warning\"}", -EINVAL, FW_UPLINK_BAD_FIELD, "got \"warning\""},
+        {"{\"type\":7}", -EINVAL, FW_UPLINK_BAD_FIELD, "type: must be"},
+        {"{\"type\":\"forecast\",\"forecasts\":[]}", -EINVAL, FW_UPLINK_MISSING,
+         "missing \"issued\""},
+        {"{\"type\":\"forecast\",\"issued\":1780300800}", -EINVAL, FW_UPLINK_MISSING,
+         "missing \"forecasts\""},
+        {"{\"type\":\"forecast\",\"issued\":\"2026-06-03T08:00:00Z\",\"forecasts\":[{}]}", -EINVAL,
+         FW_UPLINK_BAD_TIME, "issued: 172800 s ahead"},
+        {"{\"type\":\"forecast\",\"issued\":1780300800,\"forecasts\":[]}", -EINVAL,
+         FW_UPLINK_BAD_FIELD, "forecasts: empty"},
+        {"{\"type\":\"forecast\",\"issued\":1780300800,\"forecasts\":{}}", -EINVAL,
+         FW_UPLINK_BAD_FIELD, "forecasts: must be an array"},
+        {"{\"type\":\"forecast\",\"issued\":1780300800,\"forecasts\":[1,2,3,4,5]}", -E2BIG,
+         FW_UPLINK_TOO_MANY, "5 forecasts, more than the limit of 4"},
+        {"[]", -EINVAL, FW_UPLINK_BAD_JSON, "not a JSON object"},
+    };
+    struct fw_config *cfg = cfg_load();
+    struct fw_uplink_result res = {0};
+    struct fw_meteo_forecasts fc = {0};
+    for (size_t i = 0; i < FW_ARRAY_LEN(cases); i++) {
+        int rc = decode_meteo(cfg, &res, &fc, cases[i].json);
+        if (rc != cases[i].rc || res.error != cases[i].code || fc.n != 0 || res.nissues != 1 ||
+            !strstr(res.issues[0].detail, cases[i].detail)) {
+            fprintf(stderr, "case %zu (%s): rc %d error %s detail \"%s\"\n", i, cases[i].json, rc,
+                    fw_uplink_error_str(res.error), res.nissues ? res.issues[0].detail : "");
+            ASSERT_TRUE(0);
+        }
+    }
+    /* too big: not parsed */
+    char *big = fw_xcalloc(1, 4096);
+    memset(big, ' ', 4095);
+    ASSERT_EQ(fw_uplink_decode_meteo(cfg, big, 4095, NOW, &res, &fc), -E2BIG);
+    free(big);
+    fw_meteo_forecasts_free(&fc);
     fw_uplink_result_free(&res);
     fw_config_free(cfg);
 }
