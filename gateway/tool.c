@@ -103,6 +103,7 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
+    const struct fw_tool_io io = {stdin, stdout, stderr};
     if (strcmp(cmd, "check-config") == 0) {
         if (argc != 3) {
             fprintf(stderr, "usage: forestwatch check-config FILE\n");
@@ -117,13 +118,13 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "cap-check") == 0)
         return cmd_cap_check(argc - 1, argv + 1);
     if (strcmp(cmd, "degday") == 0)
-        return fw_tool_degday(argc - 1, argv + 1);
+        return fw_tool_degday(argc - 1, argv + 1, &io);
     if (strcmp(cmd, "fwi") == 0)
-        return fw_tool_fwi(argc - 1, argv + 1);
+        return fw_tool_fwi(argc - 1, argv + 1, &io);
     if (strcmp(cmd, "hffmc") == 0)
-        return fw_tool_hffmc(argc - 1, argv + 1);
+        return fw_tool_hffmc(argc - 1, argv + 1, &io);
     if (strcmp(cmd, "replay") == 0)
-        return fw_tool_replay(argc - 1, argv + 1);
+        return fw_tool_replay(argc - 1, argv + 1, &io);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
         return 0;

@@ -4,24 +4,37 @@
  * tool.c's main() dispatches to them with the subcommand's own argc/argv: argv[0] is the
  * subcommand name, argv[1..] its arguments. Each returns the process exit status: 0 success,
  * 1 bad input (every error printed to stderr), 2 bad usage.
+ *
+ * The table readers (fwi, hffmc, degday, replay) take their streams in a struct fw_tool_io, so
+ * that the very same code runs on the process's stdin/stdout/stderr and, in the fuzz targets
+ * (tests/fuzz/fuzz_csv.c), on memory buffers. Messages still call the input "stdin".
  */
 #ifndef FORESTWATCH_TOOL_CMDS_H
 #define FORESTWATCH_TOOL_CMDS_H
 
-/** `forestwatch degday`: degree-days of a date,tmin,tmax series on stdin (tool_pest.c). */
-int fw_tool_degday(int argc, char **argv);
+#include <stdio.h>
+
+/* The streams of one run of a subcommand; borrowed for the call. */
+struct fw_tool_io {
+    FILE *in;  /* the table (fwi, hffmc, degday); replay reads its --from files instead */
+    FILE *out; /* results and help */
+    FILE *err; /* errors, notes and usage after a mistake */
+};
+
+/** `forestwatch degday`: degree-days of a date,tmin,tmax series on io->in (tool_pest.c). */
+int fw_tool_degday(int argc, char **argv, const struct fw_tool_io *io);
 
 /** `forestwatch fwi`: daily FWI codes of an id,lat,long,yr,mon,day,temp,rh,ws,prec table on
- * stdin, each id its own season (tool_fire.c). */
-int fw_tool_fwi(int argc, char **argv);
+ * io->in, each id its own season (tool_fire.c). */
+int fw_tool_fwi(int argc, char **argv, const struct fw_tool_io *io);
 
-/** `forestwatch hffmc`: hourly FFMC of a yr,mon,day,hr,temp,rh,ws,prec table on stdin
+/** `forestwatch hffmc`: hourly FFMC of a yr,mon,day,hr,temp,rh,ws,prec table on io->in
  * (tool_fire.c). */
-int fw_tool_hffmc(int argc, char **argv);
+int fw_tool_hffmc(int argc, char **argv, const struct fw_tool_io *io);
 
 /** `forestwatch replay`: run recorded readings through a config, or two (--diff), and print
  * the alerts (tool_replay.c). */
-int fw_tool_replay(int argc, char **argv);
+int fw_tool_replay(int argc, char **argv, const struct fw_tool_io *io);
 
 /** `forestwatch alerts`: open, recent or unacknowledged alerts from the daemon's store
  * (tool_alerts.c). */

@@ -59,14 +59,15 @@ struct table {
     struct station *st;
     int nst, stcap;
     int errors;
+    FILE *err; /* where every error goes */
 };
 
 /* ---------------------------------------------------------------------------------------------
  * Reading and field checks
  * ------------------------------------------------------------------------------------------- */
 
-/* All of stdin, NUL-terminated, in one buffer that belongs to the caller. */
-static int read_all(FILE *in, char **out, size_t *len)
+/* All of `in`, NUL-terminated, in one buffer that belongs to the caller. */
+static int read_all(FILE *in, FILE *err, char **out, size_t *len)
 {
     size_t cap = 65536, n = 0;
     char *buf = fw_xmalloc(cap);
@@ -83,7 +84,7 @@ static int read_all(FILE *in, char **out, size_t *len)
             break;
     }
     if (ferror(in)) {
-        fprintf(stderr, "stdin: read error\n");
+        fprintf(err, "stdin: read error\n");
         free(buf);
         return -EIO;
     }
@@ -92,7 +93,7 @@ static int read_all(FILE *in, char **out, size_t *len)
     *len = n;
     return 0;
 fail:
-    fprintf(stderr, "stdin: input larger than %u MiB; split it by station or season\n",
+    fprintf(err, "stdin: input larger than %u MiB; split it by station or season\n",
             FIRE_MAX_INPUT / (1024u * 1024u));
     free(buf);
     return -E2BIG;
@@ -116,10 +117,11 @@ static int parse_number(const char *s, double *out)
 }
 
 /* A number column within [lo, hi]; prints the error, naming line and column. */
-static int num_field(int line, const char *col, const char *s, double lo, double hi, double *v)
+static int num_field(FILE *err, int line, const char *col, const char *s, double lo, double hi,
+                     double *v)
 {
     if (parse_number(s, v) < 0 || *v < lo || *v > hi) {
-        fprintf(stderr, "stdin:%d: column \"%s\": must be a number %g..%g, got \"%s\"\n", line, col,
+        fprintf(err, "stdin:%d: column \"%s\": must be a number %g..%g, got \"%s\"\n", line, col,
                 lo, hi, s);
         return -EINVAL;
     }
@@ -127,12 +129,12 @@ static int num_field(int line, const char *col, const char *s, double lo, double
 }
 
 /* An integer column within [lo, hi]; prints the error. */
-static int int_field(int line, const char *col, const char *s, int lo, int hi, int *v)
+static int int_field(FILE *err, int line, const char *col, const char *s, int lo, int hi, int *v)
 {
     long long x;
     if (fw_parse_int(s, lo, hi, &x) < 0) {
-        fprintf(stderr, "stdin:%d: column \"%s\": must be an integer %d..%d, got \"%s\"\n", line,
-                col, lo, hi, s);
+        fprintf(err, "stdin:%d: column \"%s\": must be an integer %d..%d, got \"%s\"\n", line, col,
+                lo, hi, s);
         return -EINVAL;
     }
     *v = (int)x;
@@ -140,14 +142,14 @@ static int int_field(int line, const char *col, const char *s, int lo, int hi, i
 }
 
 /* yr/mon/day as days since the epoch, through the project's one calendar implementation. */
-static int date_field(int line, int yr, int mon, int day, int64_t *days)
+static int date_field(FILE *err, int line, int yr, int mon, int day, int64_t *days)
 {
     char stamp[40];
     int64_t ms;
     snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT00:00:00Z", yr, mon, day);
     if (yr < 1970 || fw_time_parse(stamp, &ms) < 0) {
-        fprintf(stderr, "stdin:%d: column \"day\": %04d-%02d-%02d is not a date from 1970 on\n",
-                line, yr, mon, day);
+        fprintf(err, "stdin:%d: column \"day\": %04d-%02d-%02d is not a date from 1970 on\n", line,
+                yr, mon, day);
         return -EINVAL;
     }
     *days = ms / DAY_MS;
@@ -155,24 +157,24 @@ static int date_field(int line, int yr, int mon, int day, int64_t *days)
 }
 
 /* The four weather columns starting at f[0]; prints every error (no short-circuit). */
-static int weather_fields(int line, char **f, struct fw_fwi_weather *w)
+static int weather_fields(FILE *err, int line, char **f, struct fw_fwi_weather *w)
 {
     int bad = 0;
-    bad |= num_field(line, "temp", f[0], FW_FWI_TEMP_MIN, FW_FWI_TEMP_MAX, &w->temp_c) < 0;
-    bad |= num_field(line, "rh", f[1], 0.0, 100.0, &w->rh_pct) < 0;
-    bad |= num_field(line, "ws", f[2], 0.0, FW_FWI_WIND_MAX, &w->wind_kmh) < 0;
-    bad |= num_field(line, "prec", f[3], 0.0, FW_FWI_RAIN_MAX, &w->rain_mm) < 0;
+    bad |= num_field(err, line, "temp", f[0], FW_FWI_TEMP_MIN, FW_FWI_TEMP_MAX, &w->temp_c) < 0;
+    bad |= num_field(err, line, "rh", f[1], 0.0, 100.0, &w->rh_pct) < 0;
+    bad |= num_field(err, line, "ws", f[2], 0.0, FW_FWI_WIND_MAX, &w->wind_kmh) < 0;
+    bad |= num_field(err, line, "prec", f[3], 0.0, FW_FWI_RAIN_MAX, &w->rain_mm) < 0;
     return bad ? -EINVAL : 0;
 }
 
 /* yr/mon/day columns starting at f[0] as days since the epoch; prints every error. */
-static int date_fields(int line, char **f, int *mon, int64_t *days)
+static int date_fields(FILE *err, int line, char **f, int *mon, int64_t *days)
 {
     int yr = 0, day = 0, bad = 0;
-    bad |= int_field(line, "yr", f[0], 1970, 9999, &yr) < 0;
-    bad |= int_field(line, "mon", f[1], 1, 12, mon) < 0;
-    bad |= int_field(line, "day", f[2], 1, 31, &day) < 0;
-    if (bad || date_field(line, yr, *mon, day, days) < 0)
+    bad |= int_field(err, line, "yr", f[0], 1970, 9999, &yr) < 0;
+    bad |= int_field(err, line, "mon", f[1], 1, 12, mon) < 0;
+    bad |= int_field(err, line, "day", f[2], 1, 31, &day) < 0;
+    if (bad || date_field(err, line, yr, *mon, day, days) < 0)
         return -EINVAL;
     return 0;
 }
@@ -211,17 +213,17 @@ static int station_find(struct table *t, const char *id)
 }
 
 /* The sequence check: `now` must be exactly one step after the station's last good row. */
-static int sequence_check(int line, struct station *s, int64_t now, const char *unit)
+static int sequence_check(FILE *err, int line, struct station *s, int64_t now, const char *unit)
 {
     int ok = !s->seen || now == s->last + 1;
     if (!ok) {
         if (s->id)
-            fprintf(stderr,
+            fprintf(err,
                     "stdin:%d: column \"day\": id \"%s\": not the %s after the previous row of "
                     "this id (%+lld %ss); the FWI System needs an unbroken series, fill the gap\n",
                     line, s->id, unit, (long long)(now - s->last), unit);
         else
-            fprintf(stderr,
+            fprintf(err,
                     "stdin:%d: column \"hr\": not the %s after the previous row (%+lld %ss); "
                     "hourly FFMC needs an unbroken series, fill the gap\n",
                     line, unit, (long long)(now - s->last), unit);
@@ -238,16 +240,17 @@ static int sequence_check(int line, struct station *s, int64_t now, const char *
  */
 static int fwi_row(struct table *t, int line, char **f, struct fire_row *row)
 {
+    FILE *err = t->err;
     int bad = 0;
     double lon;
     int64_t days = 0;
     if (*f[0] == '\0') {
-        fprintf(stderr, "stdin:%d: column \"id\": must not be empty\n", line);
+        fprintf(err, "stdin:%d: column \"id\": must not be empty\n", line);
         bad = 1;
     }
-    bad |= num_field(line, "lat", f[1], -90.0, 90.0, &row->lat) < 0;
-    bad |= num_field(line, "long", f[2], -180.0, 360.0, &lon) < 0;
-    if (date_fields(line, f + 3, &row->month, &days) < 0) {
+    bad |= num_field(err, line, "lat", f[1], -90.0, 90.0, &row->lat) < 0;
+    bad |= num_field(err, line, "long", f[2], -180.0, 360.0, &lon) < 0;
+    if (date_fields(err, line, f + 3, &row->month, &days) < 0) {
         /* The id's place in time is lost: restart its sequence rather than report the next
          * row as a gap as well. */
         if (*f[0] != '\0')
@@ -255,27 +258,28 @@ static int fwi_row(struct table *t, int line, char **f, struct fire_row *row)
         bad = 1;
     } else if (*f[0] != '\0') {
         row->station = station_find(t, f[0]);
-        bad |= sequence_check(line, &t->st[row->station], days, "day") < 0;
+        bad |= sequence_check(err, line, &t->st[row->station], days, "day") < 0;
     }
-    bad |= weather_fields(line, f + 6, &row->w) < 0;
+    bad |= weather_fields(err, line, f + 6, &row->w) < 0;
     return bad ? -EINVAL : 0;
 }
 
 /* One hffmc data row: `yr,mon,day,hr,temp,rh,ws,prec`. Prints every error. */
 static int hffmc_row(struct table *t, int line, char **f, struct fire_row *row)
 {
+    FILE *err = t->err;
     int bad = 0, hr = 0;
     int64_t days = 0;
-    bad |= date_fields(line, f, &row->month, &days) < 0;
-    bad |= int_field(line, "hr", f[3], 0, 23, &hr) < 0;
+    bad |= date_fields(err, line, f, &row->month, &days) < 0;
+    bad |= int_field(err, line, "hr", f[3], 0, 23, &hr) < 0;
     if (!bad) {
         if (t->nst == 0) {
             station_find(t, "");
             t->st[0].id = NULL; /* one unnamed series: sequence errors name the hour */
         }
-        bad |= sequence_check(line, &t->st[0], days * 24 + hr, "hour") < 0;
+        bad |= sequence_check(err, line, &t->st[0], days * 24 + hr, "hour") < 0;
     }
-    bad |= weather_fields(line, f + 4, &row->w) < 0;
+    bad |= weather_fields(err, line, f + 4, &row->w) < 0;
     row->station = 0;
     return bad ? -EINVAL : 0;
 }
@@ -289,6 +293,7 @@ typedef int (*row_fn)(struct table *t, int line, char **f, struct fire_row *row)
 static int load(char *buf, size_t len, const char *header, int nfields, row_fn parse,
                 struct table *t)
 {
+    FILE *err = t->err;
     int line = 0;
     char *p = buf, *end = buf + len;
 
@@ -296,7 +301,7 @@ static int load(char *buf, size_t len, const char *header, int nfields, row_fn p
     if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
         p += 3;
     if (memchr(buf, '\0', len)) {
-        fprintf(stderr, "stdin: contains a NUL byte; not a text table\n");
+        fprintf(err, "stdin: contains a NUL byte; not a text table\n");
         return -EINVAL;
     }
     while (p < end) {
@@ -311,20 +316,20 @@ static int load(char *buf, size_t len, const char *header, int nfields, row_fn p
             s[--n] = '\0';
         if (line == 1) {
             if (strcmp(s, header) != 0) {
-                fprintf(stderr, "stdin:1: the header must be \"%s\", got \"%s\"\n", header, s);
+                fprintf(err, "stdin:1: the header must be \"%s\", got \"%s\"\n", header, s);
                 return -EINVAL;
             }
             continue;
         }
         if (n == 0) {
-            fprintf(stderr, "stdin:%d: empty line\n", line);
+            fprintf(err, "stdin:%d: empty line\n", line);
             t->errors++;
             continue;
         }
         char *f[FIRE_MAX_FIELDS];
         int nf = split(s, f);
         if (nf != nfields) {
-            fprintf(stderr, "stdin:%d: %d columns, the header has %d\n", line, nf, nfields);
+            fprintf(err, "stdin:%d: %d columns, the header has %d\n", line, nf, nfields);
             t->errors++;
             continue;
         }
@@ -343,7 +348,7 @@ static int load(char *buf, size_t len, const char *header, int nfields, row_fn p
             t->nrows++;
     }
     if (line == 0) {
-        fprintf(stderr, "stdin:1: empty input, expected the header \"%s\"\n", header);
+        fprintf(err, "stdin:1: empty input, expected the header \"%s\"\n", header);
         return -EINVAL;
     }
     return t->errors ? -EINVAL : 0;
@@ -408,7 +413,7 @@ static const char *opt_value(int argc, char **argv, int *i, const char *name, in
 }
 
 /* --init: `ninit` comma-separated numbers (FFMC 0..101, DMC and DC 0..10000). */
-static int parse_init(const char *s, int ninit, double *init)
+static int parse_init(FILE *err, const char *s, int ninit, double *init)
 {
     static const char *names[3] = {"FFMC", "DMC", "DC"};
     static const double hi[3] = {101.0, 10000.0, 10000.0};
@@ -418,20 +423,21 @@ static int parse_init(const char *s, int ninit, double *init)
         goto fail;
     for (int i = 0; i < ninit; i++) {
         if (parse_number(f[i], &init[i]) < 0 || init[i] < 0.0 || init[i] > hi[i]) {
-            fprintf(stderr, "forestwatch: --init: %s must be a number 0..%g, got \"%s\"\n",
-                    names[i], hi[i], f[i]);
+            fprintf(err, "forestwatch: --init: %s must be a number 0..%g, got \"%s\"\n", names[i],
+                    hi[i], f[i]);
             return -EINVAL;
         }
     }
     return 0;
 fail:
-    fprintf(stderr, "forestwatch: --init: expected %s, got \"%s\"\n",
+    fprintf(err, "forestwatch: --init: expected %s, got \"%s\"\n",
             ninit == 3 ? "FFMC,DMC,DC" : "FFMC", s);
     return -EINVAL;
 }
 
 /* Parse the options of fwi (ninit 3, lat option) or hffmc (ninit 1). 0, 1 (help) or <0. */
-static int parse_opts(int argc, char **argv, int ninit, struct fire_opts *o, void (*usage)(FILE *))
+static int parse_opts(int argc, char **argv, const struct fw_tool_io *io, int ninit,
+                      struct fire_opts *o, void (*usage)(FILE *))
 {
     o->coef = FW_FWI_FFMC_COEF_CFFDRS;
     o->lat_adjust = 1;
@@ -442,7 +448,7 @@ static int parse_opts(int argc, char **argv, int ninit, struct fire_opts *o, voi
         int missing = 0;
         const char *v;
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            usage(stdout);
+            usage(io->out);
             return 1;
         }
         if ((v = opt_value(argc, argv, &i, "--ffmc-coef", &missing))) {
@@ -451,21 +457,21 @@ static int parse_opts(int argc, char **argv, int ninit, struct fire_opts *o, voi
             } else if (strcmp(v, "147.2") == 0) {
                 o->coef = FW_FWI_FFMC_COEF_1985;
             } else {
-                fprintf(stderr, "forestwatch: --ffmc-coef: must be 147.2 or cffdrs, got \"%s\"\n",
+                fprintf(io->err, "forestwatch: --ffmc-coef: must be 147.2 or cffdrs, got \"%s\"\n",
                         v);
                 return -EINVAL;
             }
         } else if ((v = opt_value(argc, argv, &i, "--init", &missing))) {
-            if (parse_init(v, ninit, o->init) < 0)
+            if (parse_init(io->err, v, ninit, o->init) < 0)
                 return -EINVAL;
         } else if (ninit == 3 && strcmp(argv[i], "--no-lat-adjust") == 0) {
             o->lat_adjust = 0;
         } else {
             if (missing)
-                fprintf(stderr, "forestwatch: %s needs a value\n", argv[i]);
+                fprintf(io->err, "forestwatch: %s needs a value\n", argv[i]);
             else
-                fprintf(stderr, "forestwatch: %s: unknown argument \"%s\"\n", argv[0], argv[i]);
-            usage(stderr);
+                fprintf(io->err, "forestwatch: %s: unknown argument \"%s\"\n", argv[0], argv[i]);
+            usage(io->err);
             return -EINVAL;
         }
     }
@@ -476,29 +482,29 @@ static int parse_opts(int argc, char **argv, int ninit, struct fire_opts *o, voi
  * The commands
  * ------------------------------------------------------------------------------------------- */
 
-static int finish_output(void)
+static int finish_output(const struct fw_tool_io *io)
 {
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "forestwatch: stdout: write error\n");
+    if (fflush(io->out) != 0 || ferror(io->out)) {
+        fprintf(io->err, "forestwatch: stdout: write error\n");
         return 1;
     }
     return 0;
 }
 
-int fw_tool_fwi(int argc, char **argv)
+int fw_tool_fwi(int argc, char **argv, const struct fw_tool_io *io)
 {
     struct fire_opts o;
-    struct table t = {0};
+    struct table t = {.err = io->err};
     char *buf = NULL;
     size_t len;
-    int rc = 1, r = parse_opts(argc, argv, 3, &o, fwi_usage);
+    int rc = 1, r = parse_opts(argc, argv, io, 3, &o, fwi_usage);
     if (r != 0)
         return r > 0 ? 0 : 2;
-    if (read_all(stdin, &buf, &len) < 0)
+    if (read_all(io->in, io->err, &buf, &len) < 0)
         goto fail;
     if (load(buf, len, fwi_header, 10, fwi_row, &t) < 0) {
         if (t.errors)
-            fprintf(stderr, "stdin: %d bad row%s, nothing computed\n", t.errors,
+            fprintf(io->err, "stdin: %d bad row%s, nothing computed\n", t.errors,
                     t.errors == 1 ? "" : "s");
         goto fail;
     }
@@ -509,7 +515,7 @@ int fw_tool_fwi(int argc, char **argv)
         c->dmc = o.init[1];
         c->dc = o.init[2];
     }
-    printf("id,yr,mon,day,lat,ffmc,dmc,dc,isi,bui,fwi,dsr\n");
+    fprintf(io->out, "id,yr,mon,day,lat,ffmc,dmc,dc,isi,bui,fwi,dsr\n");
     for (int i = 0; i < t.nrows; i++) {
         const struct fire_row *row = &t.rows[i];
         struct fw_fwi_codes *c = &t.st[row->station].codes;
@@ -519,51 +525,52 @@ int fw_tool_fwi(int argc, char **argv)
         fo.lat_adjust = o.lat_adjust;
         /* Every input was range-checked above with the limits fw_fwi_daily() applies. */
         if (fw_fwi_daily(c, &row->w, &fo, c) < 0) {
-            fprintf(stderr, "stdin:%d: internal error: fw_fwi_daily rejected a checked row\n",
+            fprintf(io->err, "stdin:%d: internal error: fw_fwi_daily rejected a checked row\n",
                     row->line);
             goto fail;
         }
-        printf("%s,%s,%s,%s,%s,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f\n", row->f[0], row->f[3],
-               row->f[4], row->f[5], row->f[1], c->ffmc, c->dmc, c->dc, c->isi, c->bui, c->fwi,
-               c->dsr);
+        fprintf(io->out, "%s,%s,%s,%s,%s,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f\n", row->f[0],
+                row->f[3], row->f[4], row->f[5], row->f[1], c->ffmc, c->dmc, c->dc, c->isi, c->bui,
+                c->fwi, c->dsr);
     }
-    rc = finish_output();
+    rc = finish_output(io);
 fail:
     table_free(&t);
     free(buf);
     return rc;
 }
 
-int fw_tool_hffmc(int argc, char **argv)
+int fw_tool_hffmc(int argc, char **argv, const struct fw_tool_io *io)
 {
     struct fire_opts o;
-    struct table t = {0};
+    struct table t = {.err = io->err};
     char *buf = NULL;
     size_t len;
-    int rc = 1, r = parse_opts(argc, argv, 1, &o, hffmc_usage);
+    int rc = 1, r = parse_opts(argc, argv, io, 1, &o, hffmc_usage);
     if (r != 0)
         return r > 0 ? 0 : 2;
-    if (read_all(stdin, &buf, &len) < 0)
+    if (read_all(io->in, io->err, &buf, &len) < 0)
         goto fail;
     if (load(buf, len, hffmc_header, 8, hffmc_row, &t) < 0) {
         if (t.errors)
-            fprintf(stderr, "stdin: %d bad row%s, nothing computed\n", t.errors,
+            fprintf(io->err, "stdin: %d bad row%s, nothing computed\n", t.errors,
                     t.errors == 1 ? "" : "s");
         goto fail;
     }
     double ffmc = o.init[0];
-    printf("%s,hffmc\n", hffmc_header);
+    fprintf(io->out, "%s,hffmc\n", hffmc_header);
     for (int i = 0; i < t.nrows; i++) {
         const struct fire_row *row = &t.rows[i];
         if (fw_fwi_hourly_ffmc(ffmc, &row->w, 1.0, o.coef, &ffmc) < 0) {
-            fprintf(stderr, "stdin:%d: internal error: fw_fwi_hourly_ffmc rejected a checked row\n",
+            fprintf(io->err,
+                    "stdin:%d: internal error: fw_fwi_hourly_ffmc rejected a checked row\n",
                     row->line);
             goto fail;
         }
-        printf("%s,%s,%s,%s,%s,%s,%s,%s,%.6f\n", row->f[0], row->f[1], row->f[2], row->f[3],
-               row->f[4], row->f[5], row->f[6], row->f[7], ffmc);
+        fprintf(io->out, "%s,%s,%s,%s,%s,%s,%s,%s,%.6f\n", row->f[0], row->f[1], row->f[2],
+                row->f[3], row->f[4], row->f[5], row->f[6], row->f[7], ffmc);
     }
-    rc = finish_output();
+    rc = finish_output(io);
 fail:
     table_free(&t);
     free(buf);

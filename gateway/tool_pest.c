@@ -115,14 +115,15 @@ static int parse_date(const char *s, int64_t *day)
 }
 
 /* A temperature column: a number within the possible range of the unit. Prints its error. */
-static int parse_temp(const struct opts *o, int line, const char *col, const char *s, double *v)
+static int parse_temp(FILE *err, const struct opts *o, int line, const char *col, const char *s,
+                      double *v)
 {
     if (parse_number(s, v) < 0 || strlen(s) >= DEGDAY_FIELD) {
-        fprintf(stderr, "stdin:%d: column \"%s\": must be a number, got \"%s\"\n", line, col, s);
+        fprintf(err, "stdin:%d: column \"%s\": must be a number, got \"%s\"\n", line, col, s);
         return -EINVAL;
     }
     if (*v < o->units->min || *v > o->units->max) {
-        fprintf(stderr,
+        fprintf(err,
                 "stdin:%d: column \"%s\": %s %s is outside the possible %g..%g %s (see --units)\n",
                 line, col, s, o->units->label, o->units->min, o->units->max, o->units->label);
         return -ERANGE;
@@ -134,7 +135,7 @@ static int parse_temp(const struct opts *o, int line, const char *col, const cha
  * Check one data line and fill *d from it. Returns 0, or <0 after printing why. `prev` is the last
  * good row (NULL for the first), for the date order.
  */
-static int parse_row(const struct opts *o, int line, char *text, const struct day *prev,
+static int parse_row(FILE *err, const struct opts *o, int line, char *text, const struct day *prev,
                      struct day *d)
 {
     char *f[4];
@@ -150,7 +151,7 @@ static int parse_row(const struct opts *o, int line, char *text, const struct da
     }
     n++;
     if (n != 3) {
-        fprintf(stderr, "stdin:%d: expected 3 columns (date,tmin,tmax), got %d\n", line, n);
+        fprintf(err, "stdin:%d: expected 3 columns (date,tmin,tmax), got %d\n", line, n);
         return -EINVAL;
     }
     const char *date = trim(f[0]), *tmin = trim(f[1]), *tmax = trim(f[2]);
@@ -158,25 +159,25 @@ static int parse_row(const struct opts *o, int line, char *text, const struct da
     memset(d, 0, sizeof(*d));
     d->line = line;
     if (parse_date(date, &d->day) < 0) {
-        fprintf(stderr, "stdin:%d: column \"date\": must be a date YYYY-MM-DD, got \"%s\"\n", line,
+        fprintf(err, "stdin:%d: column \"date\": must be a date YYYY-MM-DD, got \"%s\"\n", line,
                 date);
         bad = 1;
     }
-    if (parse_temp(o, line, "tmin", tmin, &d->tmin) < 0)
+    if (parse_temp(err, o, line, "tmin", tmin, &d->tmin) < 0)
         bad = 1;
-    if (parse_temp(o, line, "tmax", tmax, &d->tmax) < 0)
+    if (parse_temp(err, o, line, "tmax", tmax, &d->tmax) < 0)
         bad = 1;
     if (bad)
         return -EINVAL;
     if (d->tmin > d->tmax) {
-        fprintf(stderr, "stdin:%d: tmin %s is above tmax %s\n", line, tmin, tmax);
+        fprintf(err, "stdin:%d: tmin %s is above tmax %s\n", line, tmin, tmax);
         return -EINVAL;
     }
     memcpy(d->date, date, sizeof(d->date));
     snprintf(d->tmin_s, sizeof(d->tmin_s), "%s", tmin);
     snprintf(d->tmax_s, sizeof(d->tmax_s), "%s", tmax);
     if (prev && d->day <= prev->day) {
-        fprintf(stderr, "stdin:%d: column \"date\": %s does not come after %s (line %d)\n", line,
+        fprintf(err, "stdin:%d: column \"date\": %s does not come after %s (line %d)\n", line,
                 d->date, prev->date, prev->line);
         return -EINVAL;
     }
@@ -198,7 +199,7 @@ static int header_ok(const char *text)
     return i == FW_ARRAY_LEN(want);
 }
 
-static int parse_args(int argc, char **argv, struct opts *o)
+static int parse_args(int argc, char **argv, FILE *err, struct opts *o)
 {
     const char *method = NULL, *cutoff = NULL, *lower = NULL, *upper = NULL, *units = "C";
     for (int i = 1; i < argc; i++) {
@@ -210,29 +211,28 @@ static int parse_args(int argc, char **argv, struct opts *o)
                             : strcmp(a, "--units") == 0  ? &units
                                                          : NULL;
         if (!slot) {
-            fprintf(stderr, "forestwatch degday: unknown argument \"%s\"\n", a);
+            fprintf(err, "forestwatch degday: unknown argument \"%s\"\n", a);
             return -EINVAL;
         }
         if (i + 1 == argc) {
-            fprintf(stderr, "forestwatch degday: %s needs a value\n", a);
+            fprintf(err, "forestwatch degday: %s needs a value\n", a);
             return -EINVAL;
         }
         *slot = argv[++i];
     }
     if (!method || !cutoff || !lower || !upper) {
-        fprintf(stderr,
-                "forestwatch degday: --method, --cutoff, --lower and --upper are required\n");
+        fprintf(err, "forestwatch degday: --method, --cutoff, --lower and --upper are required\n");
         return -EINVAL;
     }
     if (fw_dd_method_parse(method, &o->method) < 0) {
-        fprintf(stderr,
+        fprintf(err,
                 "forestwatch degday: --method: unknown method \"%s\" (average, single-sine, "
                 "double-sine, single-triangle, double-triangle)\n",
                 method);
         return -EINVAL;
     }
     if (fw_dd_cutoff_parse(cutoff, &o->cutoff) < 0) {
-        fprintf(stderr,
+        fprintf(err,
                 "forestwatch degday: --cutoff: unknown cutoff \"%s\" (horizontal, vertical, "
                 "intermediate)\n",
                 cutoff);
@@ -243,33 +243,34 @@ static int parse_args(int argc, char **argv, struct opts *o)
         if (strcmp(units, units_table[k].name) == 0)
             o->units = &units_table[k];
     if (!o->units) {
-        fprintf(stderr, "forestwatch degday: --units: must be C or F, got \"%s\"\n", units);
+        fprintf(err, "forestwatch degday: --units: must be C or F, got \"%s\"\n", units);
         return -EINVAL;
     }
     const struct units *u = o->units;
     if (parse_number(lower, &o->lower) < 0 || o->lower < u->min || o->lower > u->max) {
-        fprintf(stderr, "forestwatch degday: --lower: must be a number in %g..%g %s, got \"%s\"\n",
+        fprintf(err, "forestwatch degday: --lower: must be a number in %g..%g %s, got \"%s\"\n",
                 u->min, u->max, u->label, lower);
         return -EINVAL;
     }
     if (strcmp(upper, "none") == 0) {
         o->upper = FW_DD_NO_UPPER;
     } else if (parse_number(upper, &o->upper) < 0 || o->upper < u->min || o->upper > u->max) {
-        fprintf(stderr,
+        fprintf(err,
                 "forestwatch degday: --upper: must be a number in %g..%g %s or \"none\", got "
                 "\"%s\"\n",
                 u->min, u->max, u->label, upper);
         return -EINVAL;
     }
     if (o->lower >= o->upper) {
-        fprintf(stderr, "forestwatch degday: --lower %s must be below --upper %s\n", lower, upper);
+        fprintf(err, "forestwatch degday: --lower %s must be below --upper %s\n", lower, upper);
         return -EINVAL;
     }
     return 0;
 }
 
-int fw_tool_degday(int argc, char **argv)
+int fw_tool_degday(int argc, char **argv, const struct fw_tool_io *io)
 {
+    FILE *in = io->in, *err = io->err;
     struct opts o;
     struct day *days = NULL;
     int ndays = 0, cap = 0, errors = 0, line = 0, rc = 1;
@@ -277,24 +278,24 @@ int fw_tool_degday(int argc, char **argv)
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            usage(stdout);
+            usage(io->out);
             return 0;
         }
     }
-    if (parse_args(argc, argv, &o) < 0) {
-        usage(stderr);
+    if (parse_args(argc, argv, err, &o) < 0) {
+        usage(err);
         return 2;
     }
-    while (fgets(buf, sizeof(buf), stdin)) {
+    while (fgets(buf, sizeof(buf), in)) {
         line++;
         size_t n = strlen(buf);
         if (n > 0 && buf[n - 1] == '\n') {
             buf[--n] = '\0';
-        } else if (!feof(stdin)) {
-            fprintf(stderr, "stdin:%d: line longer than %d bytes\n", line, DEGDAY_MAX_LINE - 2);
+        } else if (!feof(in)) {
+            fprintf(err, "stdin:%d: line longer than %d bytes\n", line, DEGDAY_MAX_LINE - 2);
             errors++;
             int ch;
-            while ((ch = getchar()) != EOF && ch != '\n')
+            while ((ch = getc(in)) != EOF && ch != '\n')
                 ;
             if (line == 1) /* without the header the columns are unknown */
                 goto fail;
@@ -308,44 +309,44 @@ int fw_tool_degday(int argc, char **argv)
             if (strncmp(text, "\xEF\xBB\xBF", 3) == 0)
                 text += 3;
             if (!header_ok(text)) {
-                fprintf(stderr, "stdin:1: header must be \"date,tmin,tmax\", got \"%s\"\n", text);
+                fprintf(err, "stdin:1: header must be \"date,tmin,tmax\", got \"%s\"\n", text);
                 goto fail;
             }
             continue;
         }
         if (*trim(text) == '\0') {
-            fprintf(stderr, "stdin:%d: empty line\n", line);
+            fprintf(err, "stdin:%d: empty line\n", line);
             errors++;
             continue;
         }
         if (ndays == cap) {
             if (cap == DEGDAY_MAX_ROWS) {
-                fprintf(stderr, "stdin:%d: more than %d days\n", line, DEGDAY_MAX_ROWS);
+                fprintf(err, "stdin:%d: more than %d days\n", line, DEGDAY_MAX_ROWS);
                 goto fail;
             }
             cap = cap ? 2 * cap : 512;
             cap = cap < DEGDAY_MAX_ROWS ? cap : DEGDAY_MAX_ROWS;
             days = fw_xrealloc(days, sizeof(*days) * (size_t)cap);
         }
-        if (parse_row(&o, line, text, ndays ? &days[ndays - 1] : NULL, &days[ndays]) < 0)
+        if (parse_row(err, &o, line, text, ndays ? &days[ndays - 1] : NULL, &days[ndays]) < 0)
             errors++;
         else
             ndays++;
     }
-    if (ferror(stdin)) {
-        fprintf(stderr, "stdin: read error\n");
+    if (ferror(in)) {
+        fprintf(err, "stdin: read error\n");
         goto fail;
     }
     if (line == 0) {
-        fprintf(stderr, "stdin: empty, expected the header \"date,tmin,tmax\"\n");
+        fprintf(err, "stdin: empty, expected the header \"date,tmin,tmax\"\n");
         goto fail;
     }
     if (errors) {
-        fprintf(stderr, "stdin: %d bad line%s, nothing computed\n", errors, errors == 1 ? "" : "s");
+        fprintf(err, "stdin: %d bad line%s, nothing computed\n", errors, errors == 1 ? "" : "s");
         goto fail;
     }
 
-    printf("date,tmin,tmax,dd,cum_dd\n");
+    fprintf(io->out, "date,tmin,tmax,dd,cum_dd\n");
     double cum = 0;
     for (int i = 0; i < ndays; i++) {
         const struct day *d = &days[i];
@@ -354,7 +355,7 @@ int fw_tool_degday(int argc, char **argv)
          * skipped bad row is not also reported as a gap.
          */
         if (i > 0 && d->day > days[i - 1].day + 1)
-            fprintf(stderr,
+            fprintf(err,
                     "stdin:%d: note: %lld day%s missing before %s; they add nothing to cum_dd "
                     "and %s uses its own minimum as the next\n",
                     d->line, (long long)(d->day - days[i - 1].day - 1),
@@ -365,14 +366,14 @@ int fw_tool_degday(int argc, char **argv)
         double dd;
         int r = fw_degday(o.method, o.cutoff, d->tmin, d->tmax, next, o.lower, o.upper, &dd);
         if (r < 0) {
-            fprintf(stderr, "stdin:%d: %s\n", d->line, strerror(-r));
+            fprintf(err, "stdin:%d: %s\n", d->line, strerror(-r));
             goto fail;
         }
         cum += dd;
-        printf("%s,%s,%s,%.6f,%.6f\n", d->date, d->tmin_s, d->tmax_s, dd, cum);
+        fprintf(io->out, "%s,%s,%s,%.6f,%.6f\n", d->date, d->tmin_s, d->tmax_s, dd, cum);
     }
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "forestwatch degday: stdout: %s\n", strerror(errno));
+    if (fflush(io->out) != 0 || ferror(io->out)) {
+        fprintf(err, "forestwatch degday: stdout: %s\n", strerror(errno));
         goto fail;
     }
     rc = 0;

@@ -43,6 +43,7 @@ struct opts {
     int64_t since, until;
     int json;
     const char *route;
+    const struct fw_tool_io *io;
 };
 
 /* One input record: a reading, or a tick (the engine's clock went on without a reading). */
@@ -199,12 +200,12 @@ static void on_alert(struct run *run, const struct fw_notification *items, size_
     if (run->o->json) {
         /* `sent` is the event time, so that two replays print the very same bytes. */
         char *json = fw_message_alert_json(cfg, a, a->event_ms);
-        printf("%s\n", json);
+        fprintf(run->o->io->out, "%s\n", json);
         free(json);
     } else {
         char t[FW_TIME_STRLEN];
         fw_time_format(a->event_ms, t);
-        printf("%s %s\n", t, text);
+        fprintf(run->o->io->out, "%s %s\n", t, text);
     }
     free(text);
 }
@@ -434,7 +435,7 @@ static void bad_line(struct run *run, const char *path, unsigned long line, cons
     if (run->quiet)
         return;
     if (run->shown_errors++ < MAX_ERRORS_SHOWN)
-        fprintf(stderr, "%s:%lu: %s\n", path, line, why);
+        fprintf(run->o->io->err, "%s:%lu: %s\n", path, line, why);
 }
 
 /* Read one line into buf (NUL-terminated, newline removed). Returns 0, EOF at the end, or 1 for
@@ -475,7 +476,7 @@ static int run_file(struct run *run, const char *path)
     if (!f) {
         int rc = -errno;
         if (!run->quiet)
-            fprintf(stderr, "forestwatch replay: %s: %s\n", path, strerror(-rc));
+            fprintf(run->o->io->err, "forestwatch replay: %s: %s\n", path, strerror(-rc));
         return rc;
     }
     /* .csv or .jsonl by the name; otherwise a JSON line starts with '{'. */
@@ -536,7 +537,7 @@ static int run_file(struct run *run, const char *path)
     fclose(f);
     if (err) {
         if (!run->quiet)
-            fprintf(stderr, "forestwatch replay: %s: read error\n", path);
+            fprintf(run->o->io->err, "forestwatch replay: %s: read error\n", path);
         return -EIO;
     }
     return 0;
@@ -556,7 +557,7 @@ static int run_all(struct run *run)
             int rc = fw_record_list(from, &paths, &n);
             if (rc < 0 || n == 0) {
                 if (!run->quiet)
-                    fprintf(stderr, "forestwatch replay: %s: %s\n", from,
+                    fprintf(run->o->io->err, "forestwatch replay: %s: %s\n", from,
                             rc < 0 ? strerror(-rc) : "no recording files (readings-*.jsonl)");
                 failed = 1;
             }
@@ -592,7 +593,7 @@ static int run_init(struct run *run, const struct opts *o, const char *config_pa
     memset(run, 0, sizeof(*run));
     run->o = o;
     if (fw_config_load(config_path, &cfg, &errs) < 0) {
-        fw_cfg_errors_print(&errs, stderr);
+        fw_cfg_errors_print(&errs, o->io->err);
         fw_cfg_errors_clear(&errs);
         return -EINVAL;
     }
@@ -601,8 +602,8 @@ static int run_init(struct run *run, const struct opts *o, const char *config_pa
         while (i < cfg->nroutes && strcmp(cfg->routes[i].name, o->route) != 0)
             i++;
         if (i == cfg->nroutes) {
-            fprintf(stderr, "forestwatch replay: --route: %s has no route \"%s\"\n", config_path,
-                    o->route);
+            fprintf(o->io->err, "forestwatch replay: --route: %s has no route \"%s\"\n",
+                    config_path, o->route);
             fw_config_free(cfg);
             return -ENOENT;
         }
@@ -667,11 +668,11 @@ static int cmd_replay(const struct opts *o)
     if (run_init(&run, o, o->config, &cfg) < 0)
         return 1;
     int failed = run_all(&run) < 0;
-    fflush(stdout);
-    print_summary(&run, o->json ? stderr : stdout);
+    fflush(o->io->out);
+    print_summary(&run, o->json ? o->io->err : o->io->out);
     int rc = failed || run.rejected ? 1 : 0;
     if (run.shown_errors > MAX_ERRORS_SHOWN)
-        fprintf(stderr, "forestwatch replay: %llu more bad lines not shown\n",
+        fprintf(o->io->err, "forestwatch replay: %llu more bad lines not shown\n",
                 (unsigned long long)(run.shown_errors - MAX_ERRORS_SHOWN));
     run_free(&run, cfg);
     return rc;
@@ -775,16 +776,17 @@ static int cmd_diff(const struct opts *o)
         if (ch[j].new_)
             fw_time_format(ch[j].kind == '~' ? ch[j].new_->moved_ms : ch[j].new_->time_ms, tnew);
         if (ch[j].kind == '-')
-            printf("- %s %s\n", told, ch[j].old->text);
+            fprintf(o->io->out, "- %s %s\n", told, ch[j].old->text);
         else if (ch[j].kind == '+')
-            printf("+ %s %s\n", tnew, ch[j].new_->text);
+            fprintf(o->io->out, "+ %s %s\n", tnew, ch[j].new_->text);
         else
-            printf("~ %s %s -> %s\n", ch[j].new_->text, told, tnew);
+            fprintf(o->io->out, "~ %s %s -> %s\n", ch[j].new_->text, told, tnew);
     }
-    printf("diff: %zu only in OLD, %zu only in NEW, %zu moved, %zu unchanged "
-           "(%llu records read, %llu rejected)\n",
-           only_old, only_new, moved, same, (unsigned long long)a.read,
-           (unsigned long long)a.rejected);
+    fprintf(o->io->out,
+            "diff: %zu only in OLD, %zu only in NEW, %zu moved, %zu unchanged "
+            "(%llu records read, %llu rejected)\n",
+            only_old, only_new, moved, same, (unsigned long long)a.read,
+            (unsigned long long)a.rejected);
     int rc = failed || a.rejected ? 1 : 0;
     free(ch);
     free(va);
@@ -798,10 +800,10 @@ static int cmd_diff(const struct opts *o)
 /* Command line                                                                                */
 /* ------------------------------------------------------------------------------------------ */
 
-static int usage(void)
+static int usage(FILE *err)
 {
     fprintf(
-        stderr,
+        err,
         "usage: forestwatch replay --config FILE --from FILE|DIR... [--since T] [--until T]\n"
         "                          [--route NAME] [--json]\n"
         "       forestwatch replay --diff OLD_CONFIG NEW_CONFIG --from FILE|DIR... [--since T]\n"
@@ -816,9 +818,10 @@ static int usage(void)
     return 2;
 }
 
-int fw_tool_replay(int argc, char **argv)
+int fw_tool_replay(int argc, char **argv, const struct fw_tool_io *io)
 {
-    struct opts o = {0};
+    struct opts o = {.io = io};
+    FILE *err = io->err;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int more = argc - i - 1;
@@ -826,7 +829,7 @@ int fw_tool_replay(int argc, char **argv)
             o.config = argv[++i];
         } else if (strcmp(a, "--from") == 0 && more >= 1) {
             if (o.nfrom == MAX_INPUTS) {
-                fprintf(stderr, "forestwatch replay: at most %d --from\n", MAX_INPUTS);
+                fprintf(err, "forestwatch replay: at most %d --from\n", MAX_INPUTS);
                 return 2;
             }
             o.from[o.nfrom++] = argv[++i];
@@ -834,8 +837,7 @@ int fw_tool_replay(int argc, char **argv)
             int since = a[2] == 's';
             int64_t *t = since ? &o.since : &o.until;
             if (fw_time_parse(argv[++i], t) < 0) {
-                fprintf(stderr, "forestwatch replay: %s: not an RFC 3339 time: \"%s\"\n", a,
-                        argv[i]);
+                fprintf(err, "forestwatch replay: %s: not an RFC 3339 time: \"%s\"\n", a, argv[i]);
                 return 2;
             }
             *(since ? &o.has_since : &o.has_until) = 1;
@@ -847,20 +849,20 @@ int fw_tool_replay(int argc, char **argv)
             o.diff_old = argv[++i];
             o.diff_new = argv[++i];
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage();
+            usage(err);
             return 0;
         } else {
-            fprintf(stderr, "forestwatch replay: unknown option or missing value: %s\n", a);
-            return usage();
+            fprintf(err, "forestwatch replay: unknown option or missing value: %s\n", a);
+            return usage(err);
         }
     }
     if (!o.nfrom || (!o.config == !o.diff_old) || (o.diff_old && o.json)) {
-        fprintf(stderr, "forestwatch replay: need --from and either --config or --diff "
-                        "(--json does not go with --diff)\n");
-        return usage();
+        fprintf(err, "forestwatch replay: need --from and either --config or --diff "
+                     "(--json does not go with --diff)\n");
+        return usage(err);
     }
     if (o.has_since && o.has_until && o.since > o.until) {
-        fprintf(stderr, "forestwatch replay: --since is after --until\n");
+        fprintf(err, "forestwatch replay: --since is after --until\n");
         return 2;
     }
     return o.diff_old ? cmd_diff(&o) : cmd_replay(&o);
