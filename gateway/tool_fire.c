@@ -252,9 +252,12 @@ static int fwi_row(struct table *t, int line, char **f, struct fire_row *row)
     bad |= num_field(err, line, "long", f[2], -180.0, 360.0, &lon) < 0;
     if (date_fields(err, line, f + 3, &row->month, &days) < 0) {
         /* The id's place in time is lost: restart its sequence rather than report the next
-         * row as a gap as well. */
-        if (*f[0] != '\0')
-            t->st[station_find(t, f[0])].seen = 0;
+         * row as a gap as well. station_find() may grow t->st, so it runs before t->st is
+         * read (in one expression the order is unspecified: a crash on an id's first row). */
+        if (*f[0] != '\0') {
+            int i = station_find(t, f[0]);
+            t->st[i].seen = 0;
+        }
         bad = 1;
     } else if (*f[0] != '\0') {
         row->station = station_find(t, f[0]);
