@@ -286,23 +286,21 @@ int fw_tool_degday(int argc, char **argv, const struct fw_tool_io *io)
         usage(err);
         return 2;
     }
-    while (fgets(buf, sizeof(buf), in)) {
+    size_t n;
+    int got;
+    while ((got = fw_read_line(in, buf, DEGDAY_MAX_LINE - 1, &n)) != -ENODATA) {
         line++;
-        size_t n = strlen(buf);
-        if (n > 0 && buf[n - 1] == '\n') {
-            buf[--n] = '\0';
-        } else if (!feof(in)) {
-            fprintf(err, "stdin:%d: line longer than %d bytes\n", line, DEGDAY_MAX_LINE - 2);
+        if (got == -E2BIG || strlen(buf) != n) {
+            if (got == -E2BIG)
+                fprintf(err, "stdin:%d: line longer than %d bytes\n", line, DEGDAY_MAX_LINE - 2);
+            else
+                fprintf(err, "stdin:%d: a NUL byte at column %zu; not a text line\n", line,
+                        strlen(buf) + 1);
             errors++;
-            int ch;
-            while ((ch = getc(in)) != EOF && ch != '\n')
-                ;
             if (line == 1) /* without the header the columns are unknown */
                 goto fail;
             continue;
         }
-        if (n > 0 && buf[n - 1] == '\r')
-            buf[--n] = '\0';
         char *text = buf;
         if (line == 1) {
             /* Spreadsheets put a byte-order mark before the header; it is not part of "date". */

@@ -438,27 +438,6 @@ static void bad_line(struct run *run, const char *path, unsigned long line, cons
         fprintf(run->o->io->err, "%s:%lu: %s\n", path, line, why);
 }
 
-/* Read one line into buf (NUL-terminated, newline removed). Returns 0, EOF at the end, or 1 for
- * a line longer than MAX_LINE (consumed to its end). */
-static int read_line(FILE *f, char *buf, size_t *len)
-{
-    size_t n = 0;
-    int c, too_long = 0;
-    while ((c = getc(f)) != EOF && c != '\n') {
-        if (n < MAX_LINE)
-            buf[n++] = (char)c;
-        else
-            too_long = 1;
-    }
-    if (c == EOF && n == 0 && !too_long)
-        return EOF;
-    if (n && buf[n - 1] == '\r')
-        n--;
-    buf[n] = '\0';
-    *len = n;
-    return too_long;
-}
-
 static void feed(struct run *run, const struct record *rec)
 {
     if (rec->tick)
@@ -495,9 +474,9 @@ static int run_file(struct run *run, const char *path)
     int ncols = 0; /* CSV: 6 or 7 once the header is read */
     size_t len;
     int rc;
-    while ((rc = read_line(f, buf, &len)) != EOF) {
+    while ((rc = fw_read_line(f, buf, MAX_LINE + 1, &len)) != -ENODATA) {
         lineno++;
-        if (rc == 1) {
+        if (rc == -E2BIG) {
             run->read++;
             snprintf(why, sizeof(why), "line longer than %d bytes", MAX_LINE);
             bad_line(run, path, lineno, why);
@@ -505,6 +484,16 @@ static int run_file(struct run *run, const char *path)
         }
         if (strspn(buf, " \t") == len)
             continue;
+        if (strlen(buf) != len) {
+            /* Text after a NUL would be silently cut off by every string function below. */
+            run->read++;
+            snprintf(why, sizeof(why), "a NUL byte at column %zu; not a text line",
+                     strlen(buf) + 1);
+            bad_line(run, path, lineno, why);
+            if (csv && !ncols) /* no header yet: the columns are unknown, as below */
+                break;
+            continue;
+        }
         if (csv && !ncols) {
             if (strcmp(buf, CSV_HEADER) == 0 || strcmp(buf, CSV_HEADER ",source") == 0) {
                 ncols = strcmp(buf, CSV_HEADER) == 0 ? 6 : 7;

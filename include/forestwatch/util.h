@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #define FW_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -55,6 +56,15 @@ int fw_strlcpy(char *dst, const char *src, size_t size);
  * Returns 0, -EINVAL for junk, or -ERANGE.
  */
 int fw_parse_int(const char *s, long long lo, long long hi, long long *out);
+
+/**
+ * Read one line of `f` into `buf` of `size` bytes: at most size - 1 bytes, NUL-terminated,
+ * without its "\n" or "\r\n". *len is the number of bytes stored; a NUL byte of the input is
+ * stored like any other, so compare *len with strlen(buf) to find one. Returns 0 for a line,
+ * -E2BIG for a line longer than size - 1 bytes (read to its end; buf holds its start), or
+ * -ENODATA at the end of the input or on a read error (tell them apart with ferror(f)).
+ */
+int fw_read_line(FILE *f, char *buf, size_t size, size_t *len);
 
 /** Levenshtein distance of two short strings (99 when either is over 63 bytes), for the
  * "did you mean" hints of config and rule errors. */

@@ -6,6 +6,8 @@
 #   bad_rows BIN        bad rows: every error names its line, exit 1, nothing on stdout
 #   gap BIN             a gap in the dates: a note, and the day before it uses its own minimum
 #   usage BIN           bad arguments: exit 2 with the reason
+#   odd_bytes BIN       a NUL byte and an over-long line: each named by its line, and the lines
+#                       after them still read and checked
 # Python 3 standard library only.
 import csv
 import subprocess
@@ -31,6 +33,14 @@ def run(binary, args, stdin):
     p = subprocess.run([binary, "degday"] + args, input=stdin, capture_output=True, text=True,
                        timeout=20)
     return p.returncode, p.stdout, p.stderr
+
+
+def check_rejected(binary, args, text, want):
+    """Bad input: exit 1, nothing on stdout, and exactly the `want` lines on stderr."""
+    rc, out, err = run(binary, args, text)
+    check(rc == 1, f"exit {rc}, expected 1")
+    check(out == "", f"stdout not empty: {out!r}")
+    check(err.splitlines() == want, "stderr:\n" + err + "expected:\n" + "\n".join(want))
 
 
 def table(text):
@@ -104,10 +114,7 @@ def mode_bad_rows(binary):
         "stdin: 8 bad lines, nothing computed",
     ]
     args = ["--method", "single-sine", "--cutoff", "horizontal", "--lower", "10", "--upper", "30"]
-    rc, out, err = run(binary, args, text)
-    check(rc == 1, f"exit {rc}, expected 1")
-    check(out == "", f"stdout not empty: {out!r}")
-    check(err.splitlines() == want, "stderr:\n" + err + "expected:\n" + "\n".join(want))
+    check_rejected(binary, args, text, want)
 
     # a single bad row is enough to compute nothing
     rc, out, err = run(binary, args, "date,tmin,tmax\n2020-05-01,10,20\n2020-05-02,x,20\n")
@@ -144,6 +151,23 @@ def mode_gap(binary):
     # with a next minimum it differs (14 > 12 makes the second half warmer)
     check(float(dbl[0]["dd"]) > float(sng[0]["dd"]), "row 0: the next minimum is used")
     check(abs(float(dbl[3]["cum_dd"]) - sum(float(r["dd"]) for r in dbl)) <= 4e-6, "cum_dd")
+
+
+def mode_odd_bytes(binary):
+    text = ("date,tmin,tmax\n"
+            "2020-05-01,10,20\n"               # 2
+            "2020-05-02,10\0junk,20\n"         # 3: a NUL byte in "tmin"
+            "2020-05-03,x,20\n"                # 4: must still be read, and reported
+            "2020-05-04,10," + "2" * 1100 + "\n"  # 5
+            "2020-05-05,10,20\n")              # 6: good
+    want = [
+        "stdin:3: a NUL byte at column 14; not a text line",
+        'stdin:4: column "tmin": must be a number, got "x"',
+        "stdin:5: line longer than 1022 bytes",
+        "stdin: 3 bad lines, nothing computed",
+    ]
+    args = ["--method", "average", "--cutoff", "horizontal", "--lower", "10", "--upper", "30"]
+    check_rejected(binary, args, text, want)
 
 
 def mode_usage(binary):
@@ -189,6 +213,8 @@ def main():
         mode_gap(binary)
     elif mode == "usage":
         mode_usage(binary)
+    elif mode == "odd_bytes":
+        mode_odd_bytes(binary)
     else:
         sys.exit(f"unknown mode {mode}")
     for f in failures[:30]:

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* The token bucket that budgets each node's messages. */
+/* The token bucket that budgets each node's messages, and the line reader of the tool's
+ * tables. */
 #include "forestwatch/util.h"
 #include "test.h"
+
+#include <errno.h>
+#include <string.h>
 
 FW_TEST(tokens_burst_then_rate)
 {
@@ -31,4 +35,58 @@ FW_TEST(tokens_clock_going_back_refills_nothing)
     ASSERT_EQ(fw_tokens_take(&t, 1.0, 5.0, now - 3600000), 0);
     ASSERT_EQ(fw_tokens_take(&t, 1.0, 5.0, now - 3600000 + 999), 0);
     ASSERT_EQ(fw_tokens_take(&t, 1.0, 5.0, now - 3600000 + 1000), 1);
+}
+
+/* fw_read_line over a memory stream holding `text` of `n` bytes. */
+static FILE *stream_of(const char *text, size_t n)
+{
+    return fmemopen((void *)text, n, "r");
+}
+
+FW_TEST(read_line_crlf_and_last_line)
+{
+    static const char text[] = "a,b\r\n\r\nlast";
+    char buf[16];
+    size_t len;
+    FILE *f = stream_of(text, sizeof(text) - 1);
+    ASSERT_TRUE(f != NULL);
+    ASSERT_EQ(fw_read_line(f, buf, sizeof(buf), &len), 0);
+    ASSERT_STR_EQ(buf, "a,b");
+    ASSERT_EQ(len, 3);
+    ASSERT_EQ(fw_read_line(f, buf, sizeof(buf), &len), 0);
+    ASSERT_EQ(len, 0);
+    ASSERT_EQ(fw_read_line(f, buf, sizeof(buf), &len), 0); /* no newline at the end */
+    ASSERT_STR_EQ(buf, "last");
+    ASSERT_EQ(fw_read_line(f, buf, sizeof(buf), &len), -ENODATA);
+    fclose(f);
+}
+
+FW_TEST(read_line_too_long_is_read_to_its_end)
+{
+    static const char text[] = "0123456789\nnext\n";
+    char buf[8];
+    size_t len;
+    FILE *f = stream_of(text, sizeof(text) - 1);
+    ASSERT_TRUE(f != NULL);
+    ASSERT_EQ(fw_read_line(f, buf, sizeof(buf), &len), -E2BIG);
+    ASSERT_STR_EQ(buf, "0123456");
+    ASSERT_EQ(fw_read_line(f, buf, sizeof(buf), &len), 0); /* the next line is not lost */
+    ASSERT_STR_EQ(buf, "next");
+    fclose(f);
+}
+
+FW_TEST(read_line_keeps_nul_bytes)
+{
+    static const char text[] = "ab\0cd\nx\n";
+    char buf[16];
+    size_t len;
+    FILE *f = stream_of(text, sizeof(text) - 1);
+    ASSERT_TRUE(f != NULL);
+    ASSERT_EQ(fw_read_line(f, buf, sizeof(buf), &len), 0);
+    ASSERT_EQ(len, 5);
+    ASSERT_EQ(strlen(buf), 2);
+    ASSERT_EQ(memcmp(buf, "ab\0cd", 5), 0);
+    ASSERT_EQ(fw_read_line(f, buf, sizeof(buf), &len), 0);
+    ASSERT_STR_EQ(buf, "x");
+    fclose(f);
 }
