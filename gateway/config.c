@@ -1787,6 +1787,8 @@ static void parse_engine(struct ctx *c, const cJSON *v, void *base)
         {"eval_interval_ms", K_MS, 0, FIELD(struct fw_cfg_engine, eval_interval_ms), 1000, 3600000},
         {"lookback_ms", K_MS, 0, FIELD(struct fw_cfg_engine, lookback_ms), 1000, 604800000},
         {"max_samples", K_INT, 0, FIELD(struct fw_cfg_engine, max_samples), 16, 1000000},
+        {"max_window_ms", K_MS, 0, FIELD(struct fw_cfg_engine, max_window_ms), 1000,
+         (double)FW_EXPR_MAX_RANGE_MS},
         {NULL},
     };
     apply_keys(c, v, keys, &((struct fw_config *)base)->engine);
@@ -2082,6 +2084,30 @@ static size_t *resolve_routes(struct ctx *c, const struct fw_config *cfg, char *
     return idx;
 }
 
+/*
+ * A window holds every sample of its range (up to engine.max_samples) and is scanned at each
+ * evaluation: its length is capped where the operator can see and raise the cap. Checked here,
+ * after the whole config is read, because the engine section may come after the rules.
+ */
+static void check_windows(struct ctx *c, const struct fw_config *cfg, const struct fw_cfg_rule *r)
+{
+    const struct fw_expr *ex[2] = {r->expr, r->clear};
+    static const char *const keys[2] = {"expr", "clear"};
+    for (int k = 0; k < 2; k++) {
+        int64_t range;
+        int pos = ex[k] ? fw_expr_window_over(ex[k], cfg->engine.max_window_ms, &range) : -1;
+        if (pos < 0)
+            continue;
+        char got[32], max[32];
+        format_duration(range, got, sizeof(got));
+        format_duration(cfg->engine.max_window_ms, max, sizeof(max));
+        size_t mark = path_key(c, keys[k]);
+        err(c, "position %d: a window of %s is longer than engine.max_window_ms (%s)", pos + 1,
+            got, max);
+        path_pop(c, mark);
+    }
+}
+
 static void check_refs(struct fw_config *cfg, struct fw_cfg_errors *errs)
 {
     struct ctx c = {.file = cfg->path, .errs = errs, .path = "$", .pathlen = 1};
@@ -2206,6 +2232,7 @@ static void check_refs(struct fw_config *cfg, struct fw_cfg_errors *errs)
                 path_pop(&rc, m2);
             }
         r->route_idx = resolve_routes(&rc, cfg, r->routes, r->nroutes, rnames);
+        check_windows(&rc, cfg, r);
         for (size_t k = 0; k < r->ninhibits; k++) {
             const char *name = r->inhibits[k];
             int found = 0;
@@ -2488,6 +2515,7 @@ int fw_config_load(const char *path, struct fw_config **out, struct fw_cfg_error
     cfg->engine.eval_interval_ms = 15000;
     cfg->engine.lookback_ms = 3600000;
     cfg->engine.max_samples = 4096;
+    cfg->engine.max_window_ms = 7LL * 24 * 3600 * 1000;
     cfg->record.max_file_bytes = 64LL * 1024 * 1024;
     cfg->record.max_files = 8;
 

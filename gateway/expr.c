@@ -1015,6 +1015,16 @@ int64_t fw_expr_range_ms(const struct fw_expr *e, const struct fw_metric *m)
     return r;
 }
 
+int fw_expr_window_over(const struct fw_expr *e, int64_t max_ms, int64_t *range_ms)
+{
+    for (int i = 0; i < e->n; i++)
+        if (e->nodes[i].op == N_WINDOW && e->nodes[i].range_ms > max_ms) {
+            *range_ms = e->nodes[i].range_ms;
+            return e->nodes[i].pos;
+        }
+    return -1;
+}
+
 static enum fw_expr_reach reach_walk(const struct fw_expr *e, int i, const struct fw_metric *m,
                                      enum fw_expr_reach inside)
 {

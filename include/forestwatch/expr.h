@@ -58,6 +58,12 @@ const char *fw_expr_source(const struct fw_expr *e);
  */
 int64_t fw_expr_range_ms(const struct fw_expr *e, const struct fw_metric *m);
 
+/**
+ * The first window (a range `[..]`, not absent_for's duration) longer than `max_ms`: its byte
+ * offset in the source (0-based) and its range in *range_ms; -1 when every window fits.
+ */
+int fw_expr_window_over(const struct fw_expr *e, int64_t max_ms, int64_t *range_ms);
+
 /*
  * Which contexts a new sample of a metric can change: its own (the station or zone it belongs
  * to), every context in its zone (it is read through an aggregation by zone, or it is a zone
