@@ -1745,6 +1745,8 @@ static void parse_store(struct ctx *c, const cJSON *v, void *base)
         {"path", K_STR, 0, FIELD(struct fw_cfg_store, path), 1, 1024},
         {"rate_per_route", K_INT, 0, FIELD(struct fw_cfg_store, rate_per_route), 1, 1000},
         {"history_days", K_INT, 0, FIELD(struct fw_cfg_store, history_days), 1, 3650},
+        {"max_queued_per_route", K_INT, 0, FIELD(struct fw_cfg_store, max_queued_per_route), 1,
+         1000000},
         {NULL},
     };
     apply_keys(c, v, keys, &((struct fw_config *)base)->store);
@@ -2512,6 +2514,7 @@ int fw_config_load(const char *path, struct fw_config **out, struct fw_cfg_error
     cfg->cap.circle_radius_km = 1;
     cfg->store.rate_per_route = 10;
     cfg->store.history_days = 90;
+    cfg->store.max_queued_per_route = 10000;
     cfg->engine.eval_interval_ms = 15000;
     cfg->engine.lookback_ms = 3600000;
     cfg->engine.max_samples = 4096;

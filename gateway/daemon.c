@@ -134,6 +134,7 @@ struct daemon {
     uv_timer_t pace_timer;       /* when pacing holds messages back, the time they may go */
     int64_t pace_at;             /* when pace_timer fires, 0: not armed */
     uint64_t out_published, out_acked, out_dropped, out_unsaved;
+    uint64_t out_full; /* of out_unsaved: refused by a route at its queue cap */
     struct fw_ratelimit out_rl;
 
     uv_signal_t sig_term, sig_int, sig_hup;
@@ -437,14 +438,15 @@ static char *render(struct daemon *d, const struct fw_notification *n,
  * at once, once, without the outbox's promise. Better an alert that may be lost than one that
  * surely is.
  */
-static void publish_unsaved(struct daemon *d, const struct fw_outbox_msg *m)
+static void publish_unsaved(struct daemon *d, const struct fw_outbox_msg *m, const char *why)
 {
     struct link_slot *s = slot_by_broker(d, m->broker);
     int rc = s ? fw_mqtt_publish(s->link, m->topic, m->payload, m->len, m->qos, 0, NULL) : -ENOENT;
     FW_LOG(FW_LOG_ERR,
-           "outbox: alert %s: route \"%s\": NOT SAVED; published without a "
+           "outbox: alert %s: route \"%s\": NOT SAVED%s%s%s; published without a "
            "guarantee: %s",
-           m->alert_id, m->route, rc == 0 ? "sent" : uv_strerror(rc));
+           m->alert_id, m->route, why ? " (" : "", why ? why : "", why ? ")" : "",
+           rc == 0 ? "sent" : uv_strerror(rc));
     d->out_unsaved++;
 }
 
@@ -470,16 +472,36 @@ static void batch_add(struct batch *b, const struct fw_outbox_msg *m, char *body
     b->body[b->n++] = body;
 }
 
-/* Commit the batch in one transaction (one fsync for every route), or publish it unsaved. */
+/*
+ * Commit the batch in one transaction (one fsync for every route), or publish it unsaved. A route
+ * whose queue is at store.max_queued_per_route refuses the batch: then each message is committed
+ * on its own, so the other routes keep their guarantee, and only what the full route refuses is
+ * published unsaved. What it already holds is never given up for a new message: the oldest
+ * alerts are the ones its broker has not had yet.
+ */
 static void batch_commit(struct daemon *d, struct batch *b)
 {
     int rc = b->n ? fw_outbox_push(d->ob, b->m, b->n, NULL) : 0;
-    if (rc < 0) {
+    if (rc == -ENOBUFS) {
+        for (size_t i = 0; i < b->n; i++) {
+            rc = fw_outbox_push(d->ob, &b->m[i], 1, NULL);
+            if (rc == 0)
+                continue;
+            char why[640];
+            if (rc == -ENOBUFS)
+                snprintf(why, sizeof(why), "queue full: %s (store.max_queued_per_route)",
+                         fw_outbox_errmsg(d->ob));
+            else
+                snprintf(why, sizeof(why), "%s: %s", uv_strerror(rc), fw_outbox_errmsg(d->ob));
+            d->out_full += rc == -ENOBUFS;
+            publish_unsaved(d, &b->m[i], why);
+        }
+    } else if (rc < 0) {
         FW_LOG(FW_LOG_ERR, "outbox: cannot save %zu alert messages: %s (%s)%s", b->n,
                uv_strerror(rc), fw_outbox_errmsg(d->ob),
                rc == -ENOSPC ? ": THE DISK IS FULL; alerts already saved are kept" : "");
         for (size_t i = 0; i < b->n; i++)
-            publish_unsaved(d, &b->m[i]);
+            publish_unsaved(d, &b->m[i], NULL);
     }
     for (size_t i = 0; i < b->n; i++) {
         free(b->body[i]);
@@ -1621,6 +1643,7 @@ static void reload(struct daemon *d)
     /* Messages for brokers that no longer exist can never be delivered. */
     outbox_keep_configured(d);
     fw_outbox_set_rate(d->ob, cfg->store.rate_per_route);
+    fw_outbox_set_max_queued(d->ob, (size_t)cfg->store.max_queued_per_route);
     links_apply(d, old, cfg);
     marks_reset(d);
     flood_reset(d);
@@ -1651,13 +1674,13 @@ static void log_stats(struct daemon *d)
     FW_LOG(FW_LOG_INFO,
            "daemon: stats: uplinks %llu, issues %llu, flood-dropped %llu, readings %llu, fired "
            "%llu, resolved %llu, firing %zu, outbox %zu (in flight %zu), published %llu, acked "
-           "%llu, given up %llu, not saved %llu",
+           "%llu, given up %llu, not saved %llu (queue full %llu)",
            (unsigned long long)d->uplinks, (unsigned long long)rejected,
            (unsigned long long)d->flood_dropped, (unsigned long long)st.readings,
            (unsigned long long)st.fired, (unsigned long long)st.resolved, st.firing, pending,
            fw_outbox_inflight(d->ob, NULL), (unsigned long long)d->out_published,
            (unsigned long long)d->out_acked, (unsigned long long)d->out_dropped,
-           (unsigned long long)d->out_unsaved);
+           (unsigned long long)d->out_unsaved, (unsigned long long)d->out_full);
 }
 
 static void on_group_timer(uv_timer_t *t)
@@ -1871,6 +1894,7 @@ int main(int argc, char **argv)
         return 1;
     }
     fw_outbox_set_rate(d.ob, d.cfg->store.rate_per_route);
+    fw_outbox_set_max_queued(d.ob, (size_t)d.cfg->store.max_queued_per_route);
     outbox_keep_configured(&d);
     size_t left = 0;
     if (fw_outbox_pending(d.ob, &left) == 0 && left)

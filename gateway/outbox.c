@@ -162,6 +162,7 @@ struct fw_outbox {
     int sync;        /* the PRAGMA synchronous in force, -1: not set yet */
     int forced_sync; /* fw_outbox__force_sync, -1: the module's policy */
     int rate;
+    size_t max_queued; /* per route: undelivered messages at most; 0: no limit */
 
     struct route *routes;
     size_t nroutes, caproutes;
@@ -597,6 +598,11 @@ void fw_outbox__force_sync(struct fw_outbox *ob, int level)
     ob->forced_sync = level;
 }
 
+void fw_outbox_set_max_queued(struct fw_outbox *ob, size_t per_route)
+{
+    ob->max_queued = per_route;
+}
+
 int fw_outbox_set_rate(struct fw_outbox *ob, int per_second)
 {
     if (per_second < 0 || per_second > FW_OUTBOX_MAX_RATE)
@@ -657,6 +663,47 @@ static int insert_one(struct fw_outbox *ob, const struct fw_outbox_msg *m, int64
     return stmt_run(ob, ST_INSERT_HISTORY, "insert history");
 }
 
+static void retry_delivered(struct fw_outbox *ob);
+
+/*
+ * Run the COUNT statement `s` (bound by the caller) and take off the rows acknowledged but not
+ * yet deleted, which are delivered: of route index `route`, or of every route for SIZE_MAX.
+ */
+static int count_undelivered(struct fw_outbox *ob, enum stmt s, size_t route, int64_t *out)
+{
+    int rc = sqlite3_step(ob->st[s]);
+    int64_t rows = rc == SQLITE_ROW ? sqlite3_column_int64(ob->st[s], 0) : 0;
+    rc = rc == SQLITE_ROW ? 0 : db_fail(ob, rc, "count");
+    stmt_done(ob, s);
+    for (size_t i = 0; i < ob->nflights; i++)
+        if (ob->flights[i].delivered && (route == SIZE_MAX || ob->flights[i].route == route) &&
+            rows > 0)
+            rows--;
+    *out = rows;
+    return rc;
+}
+
+/*
+ * Inside the push's transaction, before message `m` is inserted: is there room on its route?
+ * The count sees the batch's earlier rows; rows acknowledged but not yet deleted are delivered
+ * and do not count.
+ */
+static int route_room(struct fw_outbox *ob, const struct fw_outbox_msg *m)
+{
+    sqlite3_stmt *st = ob->st[ST_COUNT_ROUTE];
+    sqlite3_bind_text(st, 1, m->route, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, m->broker, -1, SQLITE_STATIC);
+    int64_t queued;
+    int rc = count_undelivered(ob, ST_COUNT_ROUTE, route_get(ob, m->route, m->broker), &queued);
+    if (rc < 0)
+        return rc;
+    if (queued < (int64_t)ob->max_queued)
+        return 0;
+    set_errmsg(ob, "route \"%s\" (broker \"%s\"): %lld messages wait, the limit is %zu",
+               m->route, m->broker, (long long)queued, ob->max_queued);
+    return -ENOBUFS;
+}
+
 int fw_outbox_push(struct fw_outbox *ob, const struct fw_outbox_msg *msgs, size_t n, int64_t *ids)
 {
     int rc;
@@ -669,10 +716,16 @@ int fw_outbox_push(struct fw_outbox *ob, const struct fw_outbox_msg *msgs, size_
         return 0;
     int64_t id_stack[8];
     int64_t *tmp = n <= FW_ARRAY_LEN(id_stack) ? id_stack : fw_xmalloc(n * sizeof(*tmp));
+    if (ob->max_queued)
+        retry_delivered(ob); /* delivered rows make room before anything is refused */
     rc = tx_begin(ob, 1);
     if (rc == 0) {
-        for (size_t i = 0; i < n && rc == 0; i++)
-            rc = insert_one(ob, &msgs[i], &tmp[i]);
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            if (ob->max_queued)
+                rc = route_room(ob, &msgs[i]);
+            if (rc == 0)
+                rc = insert_one(ob, &msgs[i], &tmp[i]);
+        }
         rc = tx_end(ob, rc);
     }
     if (rc == 0) {
@@ -872,17 +925,10 @@ size_t fw_outbox_inflight(const struct fw_outbox *ob, const char *broker)
 
 int fw_outbox_pending(struct fw_outbox *ob, size_t *count)
 {
-    sqlite3_stmt *st = ob->st[ST_COUNT];
-    int rc = sqlite3_step(st);
-    int64_t rows = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    rc = rc == SQLITE_ROW ? 0 : db_fail(ob, rc, "count");
-    stmt_done(ob, ST_COUNT);
+    int64_t rows;
+    int rc = count_undelivered(ob, ST_COUNT, SIZE_MAX, &rows);
     if (rc < 0)
         return rc;
-    /* Rows acknowledged but not yet deleted are delivered. */
-    for (size_t i = 0; i < ob->nflights; i++)
-        if (ob->flights[i].delivered && rows > 0)
-            rows--;
     *count = (size_t)rows;
     return 0;
 }

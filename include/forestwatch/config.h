@@ -234,6 +234,7 @@ struct fw_cfg_store {
     char *path; /* the SQLite file; relative paths are resolved against the config's folder */
     int rate_per_route; /* publishes per second per route when a backlog drains */
     int history_days;   /* how long the alert history is kept */
+    int max_queued_per_route; /* undelivered messages per route; more are published unsaved */
 };
 
 /* How CAP messages are written (docs/cap.md). */

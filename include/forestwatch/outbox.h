@@ -100,8 +100,10 @@ const char *fw_outbox_errmsg(const struct fw_outbox *ob);
  * Queue `n` messages in one transaction, committed with an fsync of the WAL before this returns:
  * all of them or none. The ids go to ids[0..n-1] (`ids` may be NULL). Returns 0, -EINVAL (a
  * missing field, qos or priority out of range), -E2BIG (a payload, name, topic or id over its
- * cap), -ENOSPC (the disk or database is full: SQLITE_FULL), -EIO (SQLITE_IOERR), -EBUSY. On an
- * error nothing is queued and what was queued before is untouched; the outbox goes on working.
+ * cap), -ENOBUFS (a message would take its route past fw_outbox_set_max_queued; the errmsg names
+ * the route), -ENOSPC (the disk or database is full: SQLITE_FULL), -EIO (SQLITE_IOERR), -EBUSY.
+ * On an error nothing is queued and what was queued before is untouched; the outbox goes on
+ * working.
  */
 int fw_outbox_push(struct fw_outbox *ob, const struct fw_outbox_msg *msgs, size_t n, int64_t *ids);
 
@@ -172,6 +174,15 @@ int fw_outbox_pending(struct fw_outbox *ob, size_t *count);
 
 /** Messages in flight on `broker`, or on every broker when `broker` is NULL. */
 size_t fw_outbox_inflight(const struct fw_outbox *ob, const char *broker);
+
+/**
+ * Cap each route's queue at `per_route` undelivered messages (0, the default: no cap); a push
+ * that would go past it fails with -ENOBUFS. Only rows not yet acknowledged count: a row whose
+ * acknowledgement could not be written yet is deleted (retried) before a push is refused. A
+ * lower cap after a reload keeps what is queued; it only refuses new messages until the route
+ * drains below it. Nothing queued is ever given up for the cap.
+ */
+void fw_outbox_set_max_queued(struct fw_outbox *ob, size_t per_route);
 
 /**
  * Set the pacing: at most `per_second` publishes per route in any second on average, in bursts

@@ -721,6 +721,66 @@ FW_TEST(ack_failure_retried)
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* Queue cap per route                                                                         */
+/* ------------------------------------------------------------------------------------------ */
+
+/* A route at its cap refuses new messages whole, names itself, and takes them again once its
+ * broker acknowledges; other routes are not held back; delivered rows never count. */
+FW_TEST(queue_cap_per_route)
+{
+    struct fx f;
+    ASSERT_EQ(fx_open(&f), 0);
+    fw_outbox_set_max_queued(f.ob, 3);
+    char id[16];
+    for (int i = 0; i < 3; i++) {
+        snprintf(id, sizeof(id), "a%d", i);
+        ASSERT_EQ(push1(f.ob, "forestry", "b1", 1, id, "firing", "{}", NULL), 0);
+    }
+    ASSERT_EQ(push1(f.ob, "forestry", "b1", 4, "a3", "firing", "{}", NULL), -ENOBUFS);
+    ASSERT_TRUE(strstr(fw_outbox_errmsg(f.ob), "route \"forestry\"") != NULL);
+    ASSERT_TRUE(strstr(fw_outbox_errmsg(f.ob), "the limit is 3") != NULL);
+    /* The same route name on another broker, and another route, have their own queues. */
+    ASSERT_EQ(push1(f.ob, "forestry", "b2", 1, "b0", "firing", "{}", NULL), 0);
+    ASSERT_EQ(push1(f.ob, "emergency", "b1", 1, "c0", "firing", "{}", NULL), 0);
+    /* A batch with one message too many is refused whole: its other message is not queued. */
+    struct fw_outbox_msg two[2] = {mk("emergency", "b1", 1, "c1", "firing", "{}"),
+                                   mk("forestry", "b1", 1, "a3", "firing", "{}")};
+    ASSERT_EQ(fw_outbox_push(f.ob, two, 2, NULL), -ENOBUFS);
+    size_t n = 0;
+    ASSERT_EQ(fw_outbox_pending(f.ob, &n), 0);
+    ASSERT_EQ(n, 5);
+    ASSERT_EQ(sql_int(f.ob, "SELECT COUNT(*) FROM history"), 5);
+
+    /* One delivery makes room for one. */
+    int mid = 1;
+    ASSERT_EQ(send_all(f.ob, "b1", T0, &mid), 4);
+    ASSERT_EQ(fw_outbox_ack_mid(f.ob, "b1", 1, T0 + 1, NULL), 0);
+    ASSERT_EQ(push1(f.ob, "forestry", "b1", 1, "a3", "firing", "{}", NULL), 0);
+    ASSERT_EQ(push1(f.ob, "forestry", "b1", 1, "a4", "firing", "{}", NULL), -ENOBUFS);
+
+    /* An acknowledgement whose deletion failed still frees its place. */
+    sqlite3 *db = fw_outbox__db(f.ob);
+    ASSERT_EQ(sqlite3_exec(db, "PRAGMA query_only = 1", NULL, NULL, NULL), SQLITE_OK);
+    int rc = fw_outbox_ack_mid(f.ob, "b1", 2, T0 + 2, NULL);
+    ASSERT_TRUE(rc < 0 && rc != -ENOENT);
+    ASSERT_EQ(sqlite3_exec(db, "PRAGMA query_only = 0", NULL, NULL, NULL), SQLITE_OK);
+    ASSERT_EQ(push1(f.ob, "forestry", "b1", 1, "a4", "firing", "{}", NULL), 0);
+    ASSERT_EQ(sql_int(f.ob, "SELECT COUNT(*) FROM outbox WHERE route = 'forestry' AND "
+                            "broker = 'b1'"),
+              3);
+
+    /* A lower cap keeps what waits; no cap takes everything. */
+    fw_outbox_set_max_queued(f.ob, 1);
+    ASSERT_EQ(fw_outbox_pending(f.ob, &n), 0);
+    ASSERT_EQ(n, 5);
+    ASSERT_EQ(push1(f.ob, "forestry", "b2", 1, "b1", "firing", "{}", NULL), -ENOBUFS);
+    fw_outbox_set_max_queued(f.ob, 0);
+    for (int i = 0; i < 10; i++)
+        ASSERT_EQ(push1(f.ob, "forestry", "b2", 1, "b1", "firing", "{}", NULL), 0);
+    fx_done(&f);
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Full disk                                                                                   */
 /* ------------------------------------------------------------------------------------------ */
 
