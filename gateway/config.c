@@ -1791,6 +1791,7 @@ static void parse_engine(struct ctx *c, const cJSON *v, void *base)
         {"max_samples", K_INT, 0, FIELD(struct fw_cfg_engine, max_samples), 16, 1000000},
         {"max_window_ms", K_MS, 0, FIELD(struct fw_cfg_engine, max_window_ms), 1000,
          (double)FW_EXPR_MAX_RANGE_MS},
+        {"max_series", K_INT, 0, FIELD(struct fw_cfg_engine, max_series), 1, 100000000},
         {NULL},
     };
     apply_keys(c, v, keys, &((struct fw_config *)base)->engine);

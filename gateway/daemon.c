@@ -1674,13 +1674,14 @@ static void log_stats(struct daemon *d)
     FW_LOG(FW_LOG_INFO,
            "daemon: stats: uplinks %llu, issues %llu, flood-dropped %llu, readings %llu, fired "
            "%llu, resolved %llu, firing %zu, outbox %zu (in flight %zu), published %llu, acked "
-           "%llu, given up %llu, not saved %llu (queue full %llu)",
+           "%llu, given up %llu, not saved %llu (queue full %llu), series %zu (refused %llu)",
            (unsigned long long)d->uplinks, (unsigned long long)rejected,
            (unsigned long long)d->flood_dropped, (unsigned long long)st.readings,
            (unsigned long long)st.fired, (unsigned long long)st.resolved, st.firing, pending,
            fw_outbox_inflight(d->ob, NULL), (unsigned long long)d->out_published,
            (unsigned long long)d->out_acked, (unsigned long long)d->out_dropped,
-           (unsigned long long)d->out_unsaved, (unsigned long long)d->out_full);
+           (unsigned long long)d->out_unsaved, (unsigned long long)d->out_full, st.series,
+           (unsigned long long)st.series_refused);
 }
 
 static void on_group_timer(uv_timer_t *t)

@@ -140,6 +140,27 @@ static void series_limits(const struct fw_config *cfg, struct fw_series_limits *
     }
 }
 
+/*
+ * The series cap: engine.max_series, or by default what the config can use, one series per
+ * configured node and station metric and per zone and zone metric. Readings only come from
+ * configured nodes in the daemon, so the default never refuses one there; it bounds a replay of
+ * a recording full of strangers.
+ */
+static size_t max_series(const struct fw_config *cfg)
+{
+    if (cfg->engine.max_series > 0)
+        return (size_t)cfg->engine.max_series;
+    int n;
+    const struct fw_metric *table = fw_metric_table(&n);
+    size_t station = 0, zone = 0;
+    for (int m = 0; m < n; m++)
+        if (table[m].scope == FW_METRIC_ZONE)
+            zone++;
+        else
+            station++;
+    return (cfg->nnodes + 1) * station + (cfg->nzones + 1) * zone;
+}
+
 struct fw_engine *fw_engine_new(const struct fw_config *cfg)
 {
     struct fw_engine *e = fw_xcalloc(1, sizeof(*e));
@@ -150,6 +171,7 @@ struct fw_engine *fw_engine_new(const struct fw_config *cfg)
     struct fw_series_limits *lim = fw_xcalloc((size_t)e->nmetrics, sizeof(*lim));
     series_limits(cfg, lim, e->nmetrics);
     e->series = fw_series_store_new(lim, e->nmetrics);
+    fw_series_store_set_max(e->series, max_series(cfg));
     free(lim);
 
     const struct fw_metric *table = fw_metric_table(&e->nmetrics);
@@ -531,8 +553,11 @@ size_t fw_engine_feed(struct fw_engine *e, const struct fw_reading *r, int64_t n
     catch_up(e, now_ms, out);
     e->stats.readings++;
     const char *key = r->metric->scope == FW_METRIC_ZONE ? r->zone : r->station;
-    if (fw_series_add(e->series, r->metric, key, r->zone, r->source, r->time_ms, r->value, now_ms) <
-        0)
+    int rc = fw_series_add(e->series, r->metric, key, r->zone, r->source, r->time_ms, r->value,
+                           now_ms);
+    if (rc == -ENOSPC)
+        e->stats.series_refused++;
+    else if (rc < 0)
         e->stats.stale++;
 
     const struct fw_cfg_node *station =
@@ -602,6 +627,7 @@ void fw_engine_adopt(struct fw_engine *e, struct fw_engine *old, int64_t now_ms,
     struct fw_series_limits *lim = fw_xcalloc((size_t)e->nmetrics, sizeof(*lim));
     series_limits(cfg, lim, e->nmetrics);
     fw_series_store_set_limits(e->series, lim, e->nmetrics);
+    fw_series_store_set_max(e->series, max_series(cfg));
     free(lim);
     e->env.start_ms = old->env.start_ms;
     if (old->next_eval_ms) {

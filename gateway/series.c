@@ -16,6 +16,8 @@ struct fw_series_store {
     size_t nslots, n;
     struct fw_series_limits *limits;
     int nlimits;
+    size_t max_series; /* 0: no cap */
+    uint64_t refused;  /* samples of series the cap kept out */
 };
 
 static int metric_index(const struct fw_metric *m)
@@ -48,6 +50,16 @@ void fw_series_store_set_limits(struct fw_series_store *st, const struct fw_seri
     st->limits = fw_xmalloc((size_t)nlimits * sizeof(*limits));
     memcpy(st->limits, limits, (size_t)nlimits * sizeof(*limits));
     st->nlimits = nlimits;
+}
+
+void fw_series_store_set_max(struct fw_series_store *st, size_t max_series)
+{
+    st->max_series = max_series;
+}
+
+uint64_t fw_series_store_refused(const struct fw_series_store *st)
+{
+    return st->refused;
 }
 
 void fw_series_store_free(struct fw_series_store *st)
@@ -149,6 +161,10 @@ int fw_series_add(struct fw_series_store *st, const struct fw_metric *m, const c
     const struct fw_series_limits *lim = &st->limits[metric_index(m)];
     uint32_t cap = lim->cap ? lim->cap : 1;
     struct fw_series *s = fw_series_find(st, m, key);
+    if (!s && st->max_series && st->n >= st->max_series) {
+        st->refused++;
+        return -ENOSPC;
+    }
     if (!s)
         s = create(st, m, key, zone);
     int64_t horizon = now_ms - lim->retain_ms;

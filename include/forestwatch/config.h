@@ -256,6 +256,7 @@ struct fw_cfg_engine {
     int64_t lookback_ms;      /* how old a station's latest value may be and still count */
     int max_samples;          /* per series: the cap on what windows can hold */
     int64_t max_window_ms;    /* the longest window a rule may use */
+    int max_series;           /* series the engine holds at most; 0: what the config can use */
 };
 
 struct fw_cfg_record {

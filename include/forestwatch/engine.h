@@ -29,6 +29,7 @@ struct fw_engine;
 struct fw_engine_stats {
     uint64_t readings;         /* readings fed */
     uint64_t stale;            /* samples older than any rule looks, dropped */
+    uint64_t series_refused;   /* samples that would have started a series past the cap */
     uint64_t evaluations;      /* rule evaluations in one context */
     uint64_t instants;         /* evaluation instants run */
     uint64_t skipped_instants; /* instants skipped after a jump of the clock */

@@ -41,6 +41,16 @@ struct fw_series_limits {
 struct fw_series_store *fw_series_store_new(const struct fw_series_limits *limits, int nlimits);
 void fw_series_store_free(struct fw_series_store *st);
 
+/**
+ * Hold at most `max_series` series (0: no cap). Once there are that many, a sample that would
+ * start another series is refused (-ENOSPC) and counted; the series held keep taking samples.
+ * So readings with ever new station ids cannot grow the store without bound.
+ */
+void fw_series_store_set_max(struct fw_series_store *st, size_t max_series);
+
+/** Samples refused because they would have started a series past the cap. */
+uint64_t fw_series_store_refused(const struct fw_series_store *st);
+
 /** Change the limits (after a reload); series shrink on their next insertion. */
 void fw_series_store_set_limits(struct fw_series_store *st, const struct fw_series_limits *limits,
                                 int nlimits);
@@ -51,8 +61,8 @@ struct fw_series *fw_series_find(const struct fw_series_store *st, const struct 
 
 /**
  * Add a sample to the series of (metric, key), creating it. `now_ms` is the gateway time, for
- * the retention. Returns 0, or -ESTALE when the sample was older than the retention and
- * dropped (nothing changed).
+ * the retention. Returns 0, -ESTALE when the sample was older than the retention and dropped,
+ * or -ENOSPC when it would start a series past the cap (nothing changed in either case).
  */
 int fw_series_add(struct fw_series_store *st, const struct fw_metric *m, const char *key,
                   const char *zone, enum fw_source_kind source, int64_t t_ms, double value,

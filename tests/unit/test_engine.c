@@ -255,3 +255,47 @@ FW_TEST(clock_jumping_back_loses_no_alert)
     fw_engine_free(e);
     fw_config_free(cfg);
 }
+
+/* Readings of ever new station ids (a recording full of strangers) stop making series at the
+ * cap; the series held, and the alerts they feed, go on working. */
+FW_TEST(series_capped_known_ones_keep_working)
+{
+    struct fw_config *cfg = load(CFG);
+    ASSERT_TRUE(cfg);
+    cfg->engine.max_series = 5;
+    struct fw_engine *e = fw_engine_new(cfg);
+    struct fw_actions a = {0};
+    struct fw_reading r = reading("s1", "z1", "smoke_ppm", 120, T0);
+    ASSERT_EQ(fw_engine_feed(e, &r, T0, &a), 0);
+    char id[32];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(id, sizeof(id), "stranger-%d", i);
+        r = reading(id, "z1", "smoke_ppm", 10, T0 + i);
+        fw_engine_feed(e, &r, T0 + i, &a);
+    }
+    struct fw_engine_stats st;
+    fw_engine_stats(e, &st);
+    ASSERT_EQ(st.series, 5);
+    ASSERT_EQ(st.series_refused, 996);
+    ASSERT_EQ(st.stale, 0);
+    r = reading("s1", "z1", "smoke_ppm", 352.5, T0 + 2000);
+    ASSERT_EQ(fw_engine_feed(e, &r, T0 + 2000, &a), 2);
+    ASSERT_STR_EQ(a.items[0].alert.station, "s1");
+    fw_actions_free(&a);
+    fw_engine_free(e);
+
+    /* By default the cap is what the config can use: far below the strangers' count. */
+    cfg->engine.max_series = 0;
+    e = fw_engine_new(cfg);
+    for (int i = 0; i < 100000; i++) {
+        snprintf(id, sizeof(id), "stranger-%d", i);
+        r = reading(id, "z1", "smoke_ppm", 10, T0 + i);
+        fw_engine_feed(e, &r, T0 + i, &a);
+    }
+    fw_engine_stats(e, &st);
+    ASSERT_GT(st.series_refused, 0);
+    ASSERT_EQ(st.series + st.series_refused, 100000);
+    fw_actions_free(&a);
+    fw_engine_free(e);
+    fw_config_free(cfg);
+}
