@@ -1392,6 +1392,9 @@ const char *const fw_template_placeholders[] = {
     "duty_phone",
     "severity",
     "time",
+    "pest",
+    "pest_stage",
+    "pest_action",
     NULL,
 };
 
@@ -1446,11 +1449,13 @@ static void check_template_text(struct ctx *c, const char *text)
             known |= (size_t)(end - p - 1) == strlen(fw_template_placeholders[i]) &&
                      strncmp(p + 1, fw_template_placeholders[i], (size_t)(end - p - 1)) == 0;
         if (!known) {
-            err(c,
-                "unknown placeholder {%.*s} (placeholders: rule, zone, zone_name, "
-                "zone_name_en, station, node, value, threshold, unit, metric, level, "
-                "forest_chief, forest_chief_phone, duty, duty_phone, severity, time)",
-                (int)(end - p - 1 > 40 ? 40 : end - p - 1), p + 1);
+            char all[512];
+            size_t n = 0;
+            for (int i = 0; fw_template_placeholders[i] && n < sizeof(all); i++)
+                n += (size_t)snprintf(all + n, sizeof(all) - n, "%s%s", i ? ", " : "",
+                                      fw_template_placeholders[i]);
+            err(c, "unknown placeholder {%.*s} (placeholders: %s)",
+                (int)(end - p - 1 > 40 ? 40 : end - p - 1), p + 1, all);
             return;
         }
         p = end;

@@ -698,11 +698,24 @@ static void group_add(struct daemon *d, const struct fw_notification *n, int64_t
  * send. New alerts for a route that groups them wait for their zone's window; anything else for
  * that route first releases the route's waiting groups, so a route's messages keep their order.
  */
+/* The pest stage of the alert's zone, for the {pest...} placeholders (docs/pests.md). */
+static void pest_context(const struct daemon *d, struct fw_alert *a)
+{
+    const char *pest;
+    struct fw_pests_pest_state st;
+    if (!d->pests || !a->zone[0] || fw_pests_zone_pest(d->pests, a->zone, &pest, &st) < 0)
+        return;
+    fw_strlcpy(a->pest, pest, sizeof(a->pest));
+    fw_strlcpy(a->pest_stage, st.next_stage, sizeof(a->pest_stage));
+    fw_strlcpy(a->pest_action, st.next_action, sizeof(a->pest_action));
+}
+
 static void dispatch(struct daemon *d, struct fw_actions *a)
 {
     int64_t now = wall_ms();
     struct batch b = {0};
     for (size_t i = 0; i < a->n; i++) {
+        pest_context(d, &a->items[i].alert);
         const struct fw_notification *n = &a->items[i];
         const struct fw_cfg_route *route = &d->cfg->routes[n->route];
         if (route->group_window_ms > 0 && n->alert.zone[0] && n->alert.kind == FW_KIND_NEW) {

@@ -93,6 +93,12 @@ static const char *placeholder(const struct fw_alert *a, const struct fw_cfg_zon
         s = z && z->duty.name ? z->duty.name : "";
     else if (IS("duty_phone"))
         s = z && z->duty.phone ? z->duty.phone : "";
+    else if (IS("pest"))
+        s = a->pest;
+    else if (IS("pest_stage"))
+        s = a->pest_stage;
+    else if (IS("pest_action"))
+        s = a->pest_action;
     else if (IS("severity"))
         s = fw_severity_str(a->cfg_rule->severity);
     else if (IS("value") && !isnan(a->value))

@@ -664,6 +664,26 @@ static int fc_get(const struct zone_state *s, int64_t day, double *tmin, double 
 }
 
 /*
+ * The pest the zone's readings describe: the one with the soonest next stage (docs/pests.md),
+ * else the first with a biofix; -1 for none. The zone metrics carry no pest label, and the
+ * soonest stage is the one to act on.
+ */
+static int zone_pest(const struct zone *z)
+{
+    const struct zone_state *s = &z->s;
+    int best = -1;
+    for (size_t i = 0; i < z->p.npests; i++) {
+        const struct pest_state *ps = &s->pests[i];
+        if (ps->days >= 0 && (best < 0 || ps->days < s->pests[best].days))
+            best = (int)i;
+    }
+    for (size_t i = 0; best < 0 && i < z->p.npests; i++)
+        if (s->pests[i].has_biofix)
+            best = (int)i;
+    return best;
+}
+
+/*
  * Days from closed day `x` until the pest's next stage: walk the days after the last finalized
  * one, adding observed degree-days (the double methods' day x, provisional with its own or the
  * forecast next minimum), forecast ones where a forecast day exists, and otherwise the mean of
@@ -761,17 +781,7 @@ static void daily_step(struct fw_pests *m, struct zone *z, int64_t x, struct fw_
     s->prev_tmin = valid ? tmin : 0.0;
     s->prev_tmax = valid ? tmax : 0.0;
 
-    /* The zone's readings describe its pest with the soonest next stage (docs/pests.md): the
-     * zone metrics carry no pest label, and the soonest stage is the one to act on. */
-    int best = -1;
-    for (size_t i = 0; i < z->p.npests; i++) {
-        const struct pest_state *ps = &s->pests[i];
-        if (ps->days >= 0 && (best < 0 || ps->days < s->pests[best].days))
-            best = (int)i;
-    }
-    for (size_t i = 0; best < 0 && i < z->p.npests; i++)
-        if (s->pests[i].has_biofix)
-            best = (int)i;
+    int best = zone_pest(z);
     if (best < 0)
         return;
     emit(m, z, O_DD, s->pests[best].cum, t, out);
@@ -844,6 +854,17 @@ size_t fw_pests_tick(struct fw_pests *m, int64_t now_ms, struct fw_pests_out *ou
         }
     }
     return out->n - before;
+}
+
+int fw_pests_zone_pest(const struct fw_pests *m, const char *zone, const char **pest,
+                       struct fw_pests_pest_state *st)
+{
+    const struct zone *z = zone_find(m, zone);
+    int best = z ? zone_pest(z) : -1;
+    if (best < 0)
+        return -ENOENT;
+    *pest = z->p.pests[best].id;
+    return fw_pests_pest_state(m, zone, *pest, st);
 }
 
 int fw_pests_pest_state(const struct fw_pests *m, const char *zone, const char *pest,

@@ -67,6 +67,12 @@ struct fw_alert {
     int acked;
     char acked_by[FW_READING_MAX_ID];
     int64_t acked_ms;
+    /* The pest stage of the alert's zone, for {pest}, {pest_stage} and {pest_action}: the pest
+     * its pest_days_to_stage is about, with that stage's name and action text. The engine leaves
+     * them ""; the shell fills them from the pest model before rendering. */
+    char pest[FW_READING_MAX_ID];
+    char pest_stage[FW_READING_MAX_ID];
+    char pest_action[FW_PESTS_MAX_ACTION];
 };
 
 struct fw_notification {

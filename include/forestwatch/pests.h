@@ -174,6 +174,16 @@ int fw_pests_pest_state(const struct fw_pests *m, const char *zone, const char *
                         struct fw_pests_pest_state *st);
 
 /**
+ * The pest zone `zone`'s readings (degree_days, pest_days_to_stage) describe: the one with the
+ * soonest next stage, else the first with a biofix. Sets `*pest` to its id (valid as long as the
+ * model) and fills `st` as fw_pests_pest_state() does. Returns 0, or -ENOENT for an unknown zone
+ * or a zone none of whose pests has a biofix yet. Alert texts name the stage and its action
+ * from it.
+ */
+int fw_pests_zone_pest(const struct fw_pests *m, const char *zone, const char **pest,
+                       struct fw_pests_pest_state *st);
+
+/**
  * Serialise the whole state as JSON into `*json`, which belongs to the caller (free()). Doubles
  * are printed with %.17g, so a restore reproduces them bit for bit. Returns 0.
  */

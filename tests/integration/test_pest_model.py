@@ -88,6 +88,12 @@ def test(env):
                             timeout=wait, what="pest_stage_approaching firing")
     assert_alert(msg.json, status="firing", rule="pest_stage_approaching", value=float(days),
                  zone__id=ZONE)
+    # The text names the pest, its coming stage and the action configured for it.
+    text = msg.json["description"]["en-US"]
+    check('%s of' % PEST in text and '"adults"' in text and text.endswith("hang traps"),
+          "the description should name the pest, the stage and its action: %r" % text)
+    check("“adults”" in msg.json["headline"]["zh-CN"], "zh-CN headline: %r"
+          % msg.json["headline"]["zh-CN"])
     line = daemon.wait_log(r'models: pests: zone "%s": day ending \S+: degree_days ' % ZONE,
                            what="the day's degree_days")
     check(abs(float(line.split()[-1]) - dd) < 1e-9, "degree_days: expected %g: %s" % (dd, line))

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Alert messages: every field present, strings escaped, output is valid JSON. */
 #include "forestwatch/message.h"
+#include "cfg_test.h"
 #include "forestwatch/util.h"
 #include "test.h"
 
@@ -92,5 +93,43 @@ FW_TEST(text_cut_utf8)
     ASSERT_STR_EQ(buf, "一号网格");
     fw_message_text(&a, z, FW_MESSAGE_EN_US, FW_MESSAGE_DESCRIPTION, buf, sizeof(buf));
     ASSERT_STR_CONTAINS(buf, "station s1: smoke_ppm = 352.5 ppm");
+    fw_config_free(cfg);
+}
+
+/* The pest placeholders: the stage the shell filled in from the pest model, or "" without one. */
+FW_TEST(pest_placeholders)
+{
+    struct fw_config *cfg = cfg_from_text(
+        "{\"gateway\": {\"id\": \"gw-t\", \"status_broker\": \"b\"}, \"brokers\": {\"b\": {\"host\": \"127.0.0.1\"}},"
+        " \"zones\": {\"z1\": {\"name\": \"一号网格\", \"forest_chief\": {\"name\": \"王\"}}},"
+        " \"routes\": {\"f\": {\"broker\": \"b\", \"topic\": \"f\"}},"
+        " \"rules\": [{\"name\": \"stage\", \"expr\": \"pest_days_to_stage <= 5\","
+        "   \"severity\": \"Moderate\", \"category\": \"Env\", \"routes\": [\"f\"],"
+        "   \"templates\": {"
+        "   \"en-US\": {\"headline\": \"{pest}: {pest_stage} in {value} d\","
+        "              \"description\": \"{zone_name}: {pest_action}\"},"
+        "   \"zh-CN\": {\"headline\": \"{pest}“{pest_stage}”\", \"description\": \"{pest_action}\"}}}]}");
+    ASSERT_TRUE(cfg);
+    struct fw_rule_instance in = {0};
+    fw_strlcpy(in.rule, "stage", sizeof(in.rule));
+    fw_strlcpy(in.key, "z1", sizeof(in.key));
+    fw_strlcpy(in.zone, "z1", sizeof(in.zone));
+    in.value = in.trigger_value = 4;
+    struct fw_alert a;
+    fw_alert_from_instance(&a, cfg->gateway_id, &cfg->rules[0], &in, FW_ALERT_FIRING,
+                           FW_CAUSE_CONDITION, NAN);
+    const struct fw_cfg_zone *z = fw_config_zone(cfg, "z1");
+    char buf[FW_MESSAGE_TEXT_MAX];
+    fw_message_text(&a, z, FW_MESSAGE_EN_US, FW_MESSAGE_HEADLINE, buf, sizeof(buf));
+    ASSERT_STR_EQ(buf, ":  in 4 d");
+    fw_strlcpy(a.pest, "loxostege-sticticalis", sizeof(a.pest));
+    fw_strlcpy(a.pest_stage, "moths", sizeof(a.pest_stage));
+    fw_strlcpy(a.pest_action, "light traps on", sizeof(a.pest_action));
+    fw_message_text(&a, z, FW_MESSAGE_EN_US, FW_MESSAGE_HEADLINE, buf, sizeof(buf));
+    ASSERT_STR_EQ(buf, "loxostege-sticticalis: moths in 4 d");
+    fw_message_text(&a, z, FW_MESSAGE_EN_US, FW_MESSAGE_DESCRIPTION, buf, sizeof(buf));
+    ASSERT_STR_EQ(buf, "一号网格: light traps on");
+    fw_message_text(&a, z, FW_MESSAGE_ZH_CN, FW_MESSAGE_HEADLINE, buf, sizeof(buf));
+    ASSERT_STR_EQ(buf, "loxostege-sticticalis“moths”");
     fw_config_free(cfg);
 }
