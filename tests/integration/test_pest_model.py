@@ -4,13 +4,16 @@
 # The pest model in the daemon (docs/pests.md): a zone's station reports the temperatures of a
 # local day; the day's step runs on the daemon's own clock, starts the pest's season (a date
 # biofix on that day), adds the day's degree-days and projects the next stage, and the shipped
-# pest_stage_approaching rule fires with the days computed here by hand. After SIGTERM the state
+# pest_stage_approaching rule fires with the days computed here by hand. The projection takes the
+# meteorology bureau's forecast of the next day's extremes, published on its feed
+# (docs/meteo.md), which brings the stage a day nearer than the day's own rate would. After SIGTERM the state
 # is in the store; the restarted daemon restores the pest's sum, and a SIGHUP carries it over.
 #
 # As in test_fire_model.py, the zone's utc_offset_min and close_delay_min are chosen from the
 # current time: the local midnight ending the day is a quarter hour just past, and the day's step
 # is due at the next whole minute at least 15 s away. The readings are timed in the recent past.
 
+import json
 import os
 import re
 import signal
@@ -35,6 +38,7 @@ HOUR = 3600
 TMIN, TMAX = 8.0, 28.0  # the day's extremes
 LOWER = 10.0            # the pest's lower threshold
 STAGE_DD = 20.0         # its one stage
+FC_TMIN, FC_TMAX = 20.0, 30.0  # the bureau's forecast for the next day
 
 
 def iso(t):
@@ -66,12 +70,22 @@ def test(env):
     fwtest.write_json_file(env.config_path, cfg)
     fwtest.log("day ends %s (utc_offset_min %d), step due at %s" % (iso(m), offset, iso(d)))
 
-    # By hand: the simple average method, and the projection at the day's own rate.
+    # By hand: the simple average method; the projection takes the forecast day's degree-days,
+    # then the day's own rate.
     dd = (TMIN + TMAX) / 2 - LOWER
-    days = 0
-    while dd * (days + 1) < STAGE_DD:
-        days += 1
-    check(1 <= days <= 5, "the chosen day should put the stage 1..5 days ahead, got %d" % days)
+    fc_dd = (FC_TMIN + FC_TMAX) / 2 - LOWER
+
+    def projection(first):
+        cum, n = dd, 0
+        while cum < STAGE_DD:
+            n += 1
+            cum += first if n == 1 else dd
+        return n
+    days = projection(fc_dd)
+    check(1 <= days <= 5 and days != projection(dd),
+          "the chosen days should put the stage 1..5 days ahead, and the forecast should move "
+          "it: %d, without the forecast %d" % (days, projection(dd)))
+    next_day = time.strftime("%Y-%m-%d", time.gmtime(m + offset * MIN))
 
     forestry = env.route_subscriber("forestry")
     daemon = env.start_daemon()
@@ -81,6 +95,10 @@ def test(env):
     # Two readings in two hours of the day: its minimum early, its maximum in the afternoon.
     env.send_reading(STATION, "air_temp_c", TMIN, when=iso(m - 20 * HOUR))
     env.send_reading(STATION, "air_temp_c", TMAX, when=iso(m - 9 * HOUR))
+    env.publish("meteo/beishan/forecast", json.dumps({
+        "type": "forecast", "issued": fwtest.now_rfc3339(),
+        "forecasts": [{"zone": ZONE, "date": next_day, "air_temp_min_c": FC_TMIN,
+                       "air_temp_max_c": FC_TMAX}]}))
     check(time.time() < d, "the readings took until after the step was due; rerun")
 
     wait = max(d - time.time(), 0) + fwtest.HANG_GUARD_S
