@@ -1079,10 +1079,31 @@ static void parse_pest_biofix_date(struct ctx *c, const cJSON *v, void *base)
     parse_month_day(c, v, &p->biofix_month, &p->biofix_day);
 }
 
+/*
+ * Whether a pest entry is modelled. "enabled": false keeps a pest in the file, checked for its
+ * form but with values it still lacks (a threshold no source verifies) left null, and not run.
+ */
+static int pest_enabled(const cJSON *e)
+{
+    const cJSON *en = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "enabled") : NULL;
+    return !cJSON_IsFalse(en);
+}
+
+static void parse_pest_enabled(struct ctx *c, const cJSON *v, void *base)
+{
+    (void)base;
+    if (!cJSON_IsBool(v)) {
+        char got[64];
+        describe(v, got, sizeof(got));
+        err(c, "must be true or false, got %s", got);
+    }
+}
+
 static void parse_pest(struct ctx *c, const cJSON *v, struct fw_pests_pest *p)
 {
     static const struct key keys[] = {
         {"id", K_CUSTOM, 1, 0, 0, 0, NULL, parse_later},
+        {"enabled", K_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_enabled},
         {"method", K_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_method},
         {"cutoff", K_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_cutoff},
         {"lower", K_NUMN, 1, FIELD(struct fw_pests_pest, lower), -90, 70},
@@ -1129,11 +1150,23 @@ static void parse_pests_list(struct ctx *c, const cJSON *v, void *base)
     }
     int i = 0;
     z->npests = 0;
+    struct fw_pests_pest *off = fw_xmalloc(sizeof(*off));
     for (const cJSON *e = v->child; e; e = e->next, i++) {
         size_t mark = path_index(c, i);
-        parse_pest(c, e, &z->pests[z->npests++]);
+        parse_pest(c, e, pest_enabled(e) ? &z->pests[z->npests++] : off);
         path_pop(c, mark);
     }
+    free(off);
+}
+
+/* The index in the config's "pests" array of the model's pest `i` (disabled ones are skipped). */
+static int pest_json_index(const cJSON *list, size_t i)
+{
+    int j = 0;
+    for (const cJSON *e = cJSON_IsArray(list) ? list->child : NULL; e; e = e->next, j++)
+        if (pest_enabled(e) && i-- == 0)
+            return j;
+    return (int)i;
 }
 
 static void parse_disease_enabled(struct ctx *c, const cJSON *v, void *base)
@@ -1167,7 +1200,8 @@ static void parse_pests_disease(struct ctx *c, const cJSON *v, void *base)
  * "pest lower: ..." at .pests[i].lower of the first pest that fails on its own, "pest stage dd:
  * ..." at .pests[i].stages.dd.
  */
-static void pests_check_error(struct ctx *c, const struct fw_pests_zone *z, const char *why)
+static void pests_check_error(struct ctx *c, const struct fw_pests_zone *z, const cJSON *list,
+                              const char *why)
 {
     size_t mark = c->pathlen;
     if (strncmp(why, "pest ", 5) == 0 || strncmp(why, "pest: ", 6) == 0) {
@@ -1191,7 +1225,7 @@ static void pests_check_error(struct ctx *c, const struct fw_pests_zone *z, cons
             path_pop(c, mark);
             return;
         }
-        path_index(c, (int)i);
+        path_index(c, pest_json_index(list, i));
         why += why[4] == ':' ? 6 : 5;
         if (strncmp(why, "stage ", 6) == 0) {
             path_key(c, "stages");
@@ -1208,6 +1242,19 @@ static void pests_check_error(struct ctx *c, const struct fw_pests_zone *z, cons
     }
     err(c, "%s", why);
     path_pop(c, mark);
+}
+
+/* Keep the ids of the zone's disabled pests, for the notes of check-config and the daemon. */
+static void pests_note_disabled(struct fw_cfg_zone *z, const cJSON *list)
+{
+    for (const cJSON *e = cJSON_IsArray(list) ? list->child : NULL; e; e = e->next) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
+        if (pest_enabled(e) || !cJSON_IsString(id))
+            continue;
+        z->pests_disabled =
+            fw_xrealloc(z->pests_disabled, (z->npests_disabled + 1) * sizeof(char *));
+        z->pests_disabled[z->npests_disabled++] = fw_xstrdup(id->valuestring);
+    }
 }
 
 static void parse_zone_pests(struct ctx *c, const cJSON *v, void *base)
@@ -1232,11 +1279,12 @@ static void parse_zone_pests(struct ctx *c, const cJSON *v, void *base)
     if (c->errs->n + c->errs->dropped != before) {
         free(pz);
     } else if (fw_pests_zone_check(pz, &why) < 0) {
-        pests_check_error(c, pz, why);
+        pests_check_error(c, pz, cJSON_GetObjectItemCaseSensitive(v, "pests"), why);
         free(pz);
     } else {
         free(z->pests);
         z->pests = pz;
+        pests_note_disabled(z, cJSON_GetObjectItemCaseSensitive(v, "pests"));
     }
 }
 
@@ -2638,6 +2686,9 @@ void fw_config_free(struct fw_config *cfg)
         free(z->polygon);
         free(z->fire);
         free(z->pests);
+        for (size_t k = 0; k < z->npests_disabled; k++)
+            free(z->pests_disabled[k]);
+        free(z->pests_disabled);
         free_contact(&z->forest_chief);
         free_contact(&z->duty);
     }
@@ -2746,9 +2797,15 @@ int fw_config_check(const char *path, FILE *out, FILE *errf)
     struct fw_cfg_errors errs = {0};
     struct fw_config *cfg = NULL;
     int rc = fw_config_load(path, &cfg, &errs);
-    if (rc == 0)
+    if (rc == 0) {
+        for (size_t i = 0; i < cfg->nzones; i++)
+            for (size_t k = 0; k < cfg->zones[i].npests_disabled; k++)
+                fprintf(errf,
+                        "note: zone \"%s\": pest \"%s\" is disabled (\"enabled\": false): not "
+                        "modelled\n",
+                        cfg->zones[i].id, cfg->zones[i].pests_disabled[k]);
         fprintf(out, "configuration OK\n");
-    else
+    } else
         fw_cfg_errors_print(&errs, errf);
     fw_cfg_errors_clear(&errs);
     fw_config_free(cfg);

@@ -1003,9 +1003,15 @@ static struct fw_pests *pests_build(const struct fw_config *cfg)
 {
     struct fw_pests_zone *zones = fw_xcalloc(cfg->nzones ? cfg->nzones : 1, sizeof(*zones));
     size_t n = 0;
-    for (size_t i = 0; i < cfg->nzones; i++)
+    for (size_t i = 0; i < cfg->nzones; i++) {
         if (cfg->zones[i].pests)
             zones[n++] = *cfg->zones[i].pests;
+        for (size_t k = 0; k < cfg->zones[i].npests_disabled; k++)
+            FW_LOG(FW_LOG_NOTICE,
+                   "models: pests: zone \"%s\": pest \"%s\" is disabled in the config: not "
+                   "modelled",
+                   cfg->zones[i].id, cfg->zones[i].pests_disabled[k]);
+    }
     struct fw_pests *m = NULL;
     const char *why = NULL;
     /* The config loader ran fw_pests_zone_check on every zone, and zone ids are unique. */

@@ -47,6 +47,8 @@ struct fw_cfg_zone {
     struct fw_cfg_contact duty;         /* the duty contact for alerts */
     struct fw_models_zone *fire;        /* the fire-danger model's parameters; NULL: none */
     struct fw_pests_zone *pests;        /* the pest model's parameters; NULL: none */
+    char **pests_disabled;              /* ids of the pests the config lists but disables */
+    size_t npests_disabled;
 };
 
 struct fw_cfg_node {

@@ -114,7 +114,9 @@ FW_TEST(zone_pest_model)
     ASSERT_EQ(z->utc_offset_min, 480);
     ASSERT_EQ(z->min_hours, 18);
     ASSERT_EQ(z->close_delay_min, 90);
-    ASSERT_EQ(z->npests, 2);
+    ASSERT_EQ(z->npests, 2); /* the disabled one is not given to the model */
+    ASSERT_EQ(fw_config_zone(cfg, "full")->npests_disabled, 1);
+    ASSERT_STR_EQ(fw_config_zone(cfg, "full")->pests_disabled[0], "dendrolimus-superans");
     const struct fw_pests_pest *p = &z->pests[0];
     ASSERT_STR_EQ(p->id, "loxostege-sticticalis");
     ASSERT_EQ(p->method, FW_DD_SINGLE_SINE);
@@ -144,6 +146,7 @@ FW_TEST(zone_pest_model)
     z = fw_config_zone(cfg, "bare")->pests;
     ASSERT_TRUE(z);
     ASSERT_EQ(z->npests, 0);
+    ASSERT_EQ(fw_config_zone(cfg, "bare")->npests_disabled, 0);
     ASSERT_EQ(z->min_hours, 20);
     ASSERT_EQ(z->close_delay_min, 60);
     ASSERT_EQ(z->disease.enabled, 0);
