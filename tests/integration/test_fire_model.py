@@ -6,7 +6,10 @@
 # the daemon's own clock and its derived fire_danger_level fires the shipped danger_red rule,
 # with the level that `forestwatch fwi` gives for the same inputs. After SIGTERM the state is in
 # the store; the restarted daemon restores it (the codes are the ones computed before the stop,
-# not the start-up codes), and a SIGHUP carries it over to the reloaded config.
+# not the start-up codes), and a SIGHUP carries it over to the reloaded config. Zone bs-07, whose
+# station is silent and which has no fallback here, has its noon at the same time: its day is
+# missing, never computed from zeros, and the shipped danger_unknown rule tells the forestry
+# bureau so.
 #
 # The model runs on the wall clock and a fresh model only computes noons still to come, so the
 # zone's utc_offset_min and noon_window_min are chosen from the current time: local noon is a
@@ -31,6 +34,7 @@ fwtest.SCRIPT_GUARD_S = 150
 
 ZONE = "bs-03"
 STATION = "bs03-wx-01"
+SILENT_ZONE, SILENT_STATION = "bs-07", "bs07-wx-01"
 MIN = 60
 HOUR = 3600
 
@@ -90,6 +94,8 @@ def test(env):
     lat = zone["location"]["lat"]
     n, d, offset, window = plan(time.time())
     zone["fire"] = {"stations": [STATION], "utc_offset_min": offset, "noon_window_min": window}
+    cfg["zones"][SILENT_ZONE]["fire"] = {"stations": [SILENT_STATION], "utc_offset_min": offset,
+                                         "noon_window_min": window}
     fwtest.write_json_file(env.config_path, cfg)
     fwtest.log("noon %s (utc_offset_min %d), step due at %s" % (iso(n), offset, iso(d)))
 
@@ -99,6 +105,7 @@ def test(env):
           % want["fwi"])
 
     emergency = env.route_subscriber("emergency")
+    forestry = env.route_subscriber("forestry")
     daemon = env.start_daemon()
     check(daemon.wait_log(r'models: fire: no saved state under store key "models.fire"'),
           "a first start has no saved state")
@@ -123,6 +130,15 @@ def test(env):
     daemon.wait_log(r'models: fire: zone "%s": day %s\S*: fire_danger_level %d'
                     % (ZONE, re.escape(iso(n)[:-1]), level),
                     what="the daily step's log line")
+
+    # The silent zone's day is missing: the duty officer is told, for that zone only.
+    unknown = forestry.wait_for(lambda m: is_alert("firing", "danger_unknown")(m.json),
+                                what="danger_unknown for the silent zone")
+    assert_alert(unknown.json, status="firing", rule="danger_unknown", zone__id=SILENT_ZONE)
+    daemon.wait_log(r'models: fire: zone "%s": day %s\S*: fire_model_missing 1'
+                    % (SILENT_ZONE, re.escape(iso(n)[:-1])), what="the missing day's log line")
+    check(not re.search(r'zone "%s": day \S+: fire_danger_level' % SILENT_ZONE,
+                        daemon.log_text()), "the silent zone got a level computed from nothing")
 
     # SIGTERM saves the state; the next start restores it: the codes of the day computed above.
     daemon.stop()
