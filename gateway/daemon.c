@@ -77,7 +77,7 @@ struct zone_mark {
 struct group {
     size_t route; /* index into the config's routes */
     char zone[FW_READING_MAX_ID];
-    int64_t deadline;
+    int64_t deadline; /* on the loop's monotonic clock (uv_now): a wall clock step cannot move it */
     struct fw_alert *alerts;
     size_t n, cap;
     struct group *next;
@@ -133,6 +133,7 @@ struct daemon {
     struct announced *announced; /* alerts announced inside a group message */
     uv_timer_t pace_timer;       /* when pacing holds messages back, the time they may go */
     int64_t pace_at;             /* when pace_timer fires, 0: not armed */
+    int64_t clock_offset;        /* wall - monotonic at the last tick, INT64_MIN: none yet */
     uint64_t out_published, out_acked, out_dropped, out_unsaved;
     uint64_t out_full; /* of out_unsaved: refused by a route at its queue cap */
     struct fw_ratelimit out_rl;
@@ -632,7 +633,8 @@ static void group_free(struct group *g)
     free(g);
 }
 
-/* Render and remove the groups of `route` (SIZE_MAX: all) that are due by `upto`. */
+/* Render and remove the groups of `route` (SIZE_MAX: all) due by `upto` (monotonic), as of the
+ * wall time `now`. */
 static void groups_flush(struct daemon *d, size_t route, int64_t upto, int64_t now, struct batch *b)
 {
     struct group **pp = &d->groups;
@@ -650,9 +652,9 @@ static void groups_flush(struct daemon *d, size_t route, int64_t upto, int64_t n
 
 static void on_group_timer(uv_timer_t *t);
 
-static void group_timer_arm(struct daemon *d, int64_t now)
+static void group_timer_arm(struct daemon *d)
 {
-    int64_t first = 0;
+    int64_t now = (int64_t)uv_now(d->loop), first = 0;
     for (const struct group *g = d->groups; g; g = g->next)
         if (!first || g->deadline < first)
             first = g->deadline;
@@ -671,7 +673,7 @@ static void groups_flush_all(struct daemon *d)
 }
 
 /* Hold a new alert for its route's group of its zone, opening the group if needed. */
-static void group_add(struct daemon *d, const struct fw_notification *n, int64_t now)
+static void group_add(struct daemon *d, const struct fw_notification *n)
 {
     const struct fw_cfg_route *route = &d->cfg->routes[n->route];
     struct group *g = d->groups;
@@ -681,7 +683,7 @@ static void group_add(struct daemon *d, const struct fw_notification *n, int64_t
         g = fw_xcalloc(1, sizeof(*g));
         g->route = n->route;
         fw_strlcpy(g->zone, n->alert.zone, sizeof(g->zone));
-        g->deadline = now + route->group_window_ms;
+        g->deadline = (int64_t)uv_now(d->loop) + route->group_window_ms;
         g->next = d->groups;
         d->groups = g;
     }
@@ -690,14 +692,9 @@ static void group_add(struct daemon *d, const struct fw_notification *n, int64_t
         g->alerts = fw_xrealloc(g->alerts, g->cap * sizeof(*g->alerts));
     }
     g->alerts[g->n++] = n->alert;
-    group_timer_arm(d, now);
+    group_timer_arm(d);
 }
 
-/*
- * Render the engine's notifications and commit them to the outbox in one transaction, then
- * send. New alerts for a route that groups them wait for their zone's window; anything else for
- * that route first releases the route's waiting groups, so a route's messages keep their order.
- */
 /* The pest stage of the alert's zone, for the {pest...} placeholders (docs/pests.md). */
 static void pest_context(const struct daemon *d, struct fw_alert *a)
 {
@@ -710,6 +707,11 @@ static void pest_context(const struct daemon *d, struct fw_alert *a)
     fw_strlcpy(a->pest_action, st.next_action, sizeof(a->pest_action));
 }
 
+/*
+ * Render the engine's notifications and commit them to the outbox in one transaction, then
+ * send. New alerts for a route that groups them wait for their zone's window; anything else for
+ * that route first releases the route's waiting groups, so a route's messages keep their order.
+ */
 static void dispatch(struct daemon *d, struct fw_actions *a)
 {
     int64_t now = wall_ms();
@@ -719,7 +721,7 @@ static void dispatch(struct daemon *d, struct fw_actions *a)
         const struct fw_notification *n = &a->items[i];
         const struct fw_cfg_route *route = &d->cfg->routes[n->route];
         if (route->group_window_ms > 0 && n->alert.zone[0] && n->alert.kind == FW_KIND_NEW) {
-            group_add(d, n, now);
+            group_add(d, n);
             continue;
         }
         groups_flush(d, n->route, INT64_MAX, now, &b);
@@ -1707,11 +1709,32 @@ static void on_group_timer(uv_timer_t *t)
 {
     struct daemon *d = FW_CONTAINER_OF(t, struct daemon, group_timer);
     struct batch b = {0};
-    int64_t now = wall_ms();
-    groups_flush(d, SIZE_MAX, now, now, &b);
+    uv_update_time(d->loop);
+    groups_flush(d, SIZE_MAX, (int64_t)uv_now(d->loop), wall_ms(), &b);
     batch_commit(d, &b);
     outbox_flush(d);
-    group_timer_arm(d, now);
+    group_timer_arm(d);
+}
+
+/*
+ * Say when the wall clock steps (an NTP correction, a reset clock): the difference between the
+ * wall clock and the loop's monotonic one changes. Readings stamped on the old clock are then
+ * refused as too far ahead or too old, and what waits on wall time (an escalation, a model's
+ * step) comes later or sooner by the step; the operator must know why.
+ */
+#define CLOCK_STEP_MS 2000
+
+static void clock_watch(struct daemon *d, int64_t wall)
+{
+    uv_update_time(d->loop);
+    int64_t offset = wall - (int64_t)uv_now(d->loop);
+    int64_t step = d->clock_offset == INT64_MIN ? 0 : offset - d->clock_offset;
+    if (llabs(step) >= CLOCK_STEP_MS)
+        FW_LOG(FW_LOG_WARNING,
+               "clock: the wall clock stepped %s by %lld s: readings stamped on the old clock "
+               "are refused, and timed escalations and model steps move by the step",
+               step < 0 ? "back" : "forward", (long long)(llabs(step) / 1000));
+    d->clock_offset = offset;
 }
 
 /* The engine runs its evaluation instants itself; the timer only gives it the time often. */
@@ -1721,6 +1744,7 @@ static void on_tick_timer(uv_timer_t *t)
     if (d->stopping)
         return;
     int64_t now = wall_ms();
+    clock_watch(d, now);
     fire_tick(d, now);
     pests_tick(d, now);
     fw_engine_tick(d->engine, now, &d->actions);
@@ -1942,6 +1966,8 @@ int main(int argc, char **argv)
     uv_timer_init(d.loop, &d.stats_timer);
     uv_timer_init(d.loop, &d.drain_timer);
     uv_timer_init(d.loop, &d.pace_timer);
+    d.clock_offset = INT64_MIN;
+    clock_watch(&d, wall_ms()); /* from the start: a step before the first tick counts too */
     uv_timer_init(d.loop, &d.group_timer);
     uv_timer_init(d.loop, &d.tick_timer);
     uv_timer_init(d.loop, &d.watch_timer);

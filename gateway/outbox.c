@@ -943,14 +943,18 @@ static int64_t pace_interval_us(int rate)
 }
 
 /*
- * The theoretical arrival time, clamped: in steady use it is at most `rate` intervals ahead of
- * now, so anything further is a wall clock stepped back, which must not stall a route for the
- * length of the step.
+ * The theoretical arrival time. In steady use it is at most `rate` intervals ahead of now, so
+ * anything further is a wall clock stepped back, which must not stall a route for the length of
+ * the step: the route goes on as if its burst were just spent, so one message may go now and the
+ * next ones at the rate. (Clamping to `rate` intervals ahead would keep the next message one
+ * interval away at every call, for as long as the step.)
  */
 static int64_t pace_tat(const struct fw_outbox_pacer *p, int rate, int64_t now_us)
 {
-    int64_t cap = now_us + (int64_t)rate * pace_interval_us(rate);
-    return p->tat_us > cap ? cap : p->tat_us;
+    int64_t t = pace_interval_us(rate);
+    if (p->tat_us > now_us + (int64_t)rate * t)
+        return now_us + (int64_t)(rate - 1) * t;
+    return p->tat_us;
 }
 
 int64_t fw_outbox_pace_when(const struct fw_outbox_pacer *p, int rate, int64_t now_ms)

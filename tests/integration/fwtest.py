@@ -517,8 +517,9 @@ class Daemon:
                    "--errors-for-leak-kinds=definite,indirect",
                    "--log-file=" + self.vg_log_path] + cmd
         logf = open(self.log_path, "w")
+        env = dict(os.environ, **self.env.daemon_env) if self.env.daemon_env else None
         self.proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL, env=env)
         logf.close()
         self.env.processes.append(self.proc)
         return self
@@ -594,6 +595,7 @@ class Env:
         self.keep = bool(os.environ.get("FW_KEEP_TMP"))
         self.processes = []
         self.daemons = []
+        self.daemon_env = {}  # added to the environment of every daemon started
         self.broker = Broker(self.workdir)
         self.extra_brokers = []
         self.subscribers = []
