@@ -1242,7 +1242,7 @@ static void apply_forecasts(struct daemon *d)
                 FW_LOG(FW_LOG_WARNING,
                        "meteo: forecast for zone \"%s\" on %04d-%02d-%02d not used: %s", f->zone,
                        y, mo, dd,
-                       rc == -ERANGE ? "that day is computed from observations already"
+                       rc == -ERANGE ? "that day's noon step is past"
                                      : "weather outside the fire model's ranges");
             }
         }

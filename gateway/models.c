@@ -709,13 +709,14 @@ int fw_models_forecast(struct fw_models *m, const char *zone, int64_t day, doubl
 /*
  * Tomorrow's level from the last computed day's codes and the forecasts: the daily step of every
  * day from the next noon to tomorrow's, each with its forecast, on a scratch copy of the zone.
- * Returns 1 with *level and *fwi, or 0 when a day on the way has no forecast, the season has not
- * begun or tomorrow is out of season.
+ * The scratch step follows the real one, so a zone that has computed no day yet starts its
+ * season from the start-up codes there as it would here. Returns 1 with *level and *fwi, or 0
+ * when a day on the way has no forecast or is out of season.
  */
 static int tomorrow_expected(struct fw_models *m, const struct zone *z, int64_t tomorrow,
                              int *level, double *fwi)
 {
-    if (!z->s.has_codes || local_day(z, z->s.next_noon) > tomorrow)
+    if (local_day(z, z->s.next_noon) > tomorrow)
         return 0;
     struct zone *tmp = fw_xmalloc(sizeof(*tmp));
     *tmp = *z;

@@ -94,7 +94,7 @@ for line in sys.stdin:
         cond = "%s %s %s" % (a.get("op"), a.get("threshold"), "" if firing else "no more")
         chief = (zone.get("forest_chief") or {}).get("name", "?")
         print("%s %-24s %-10s %-8s %-11s %-14s %s=%g (%s) %s, forest chief %s, at %s" % (
-            "!!" if firing else "ok", topic, fmt, kind, a.get("rule"), a.get("node"),
+            "!!" if firing else "ok", topic, fmt, kind, a.get("rule"), a.get("node") or "(zone)",
             a.get("metric"), a.get("value") or 0, cond.strip(),
             zone.get("name") or zone.get("id"), chief, a.get("time")))
     except Exception as e:
@@ -150,7 +150,20 @@ if ! mosquitto_sub -h 127.0.0.1 -p "$port" -t "$status_topic" -C 1 -W 10 2>/dev/
 fi
 say "forestwatchd online (log: $tmp/forestwatchd.log)"
 
-# 5. The field nodes, with a smoke plume at bs03-smoke-01 after $spike rounds.
+# 5. The meteorology bureau's forecast for grid 3: hot, dry and windy today and tomorrow (local
+#    dates at +08:00, the zone's standard time). The gateway derives tomorrow's expected
+#    fire-danger level from it: the danger_tomorrow alert, urgency Expected.
+today=$(date -u -d '+8 hours' +%F)
+tomorrow=$(date -u -d '+32 hours' +%F)
+forecast() {
+    printf '{"zone": "bs-03", "date": "%s", "air_temp_c": %s, "rel_humidity_pct": %s, ' "$1" "$2" "$3"
+    printf '"wind_speed_ms": %s, "rain_mm": 0}' "$4"
+}
+mosquitto_pub -h 127.0.0.1 -p "$port" -q 1 -t meteo/beishan/forecast -m \
+    "{\"type\": \"forecast\", \"issued\": $(date +%s), \"forecasts\": [$(forecast "$today" 31 18 9), $(forecast "$tomorrow" 34 12 12)]}"
+say "meteorology bureau: forecast for grid 3 ($today, $tomorrow): hot, dry, windy"
+
+# 6. The field nodes, with a smoke plume at bs03-smoke-01 after $spike rounds.
 say "field nodes reporting every ${interval} ms; smoke plume at bs03-smoke-01 after $spike rounds"
 say "running for $seconds s (Ctrl-C to stop)"
 "$build/fw-fieldsim" -h 127.0.0.1 -p "$port" -i "$interval" --spike-after "$spike" \

@@ -144,8 +144,8 @@ void fw_models_out_free(struct fw_models_out *o);
  * which are computed from observations; the next fw_models_tick() derives tomorrow's expected
  * level from it. A later forecast for the same day replaces the earlier one; up to
  * FW_MODELS_MAX_FORECASTS days are kept, the nearest first. Returns 0, -ENOENT for an unknown
- * zone, -EINVAL for weather outside the fw_fwi_daily() ranges, or -ERANGE for a day whose codes
- * are computed already.
+ * zone, -EINVAL for weather outside the fw_fwi_daily() ranges, or -ERANGE for a day whose noon
+ * step is past (computed, or missing).
  */
 int fw_models_forecast(struct fw_models *m, const char *zone, int64_t day, double temp_c,
                        double rh_pct, double wind_ms, double rain_mm);

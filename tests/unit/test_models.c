@@ -857,3 +857,32 @@ FW_TEST(forecast_checks)
     fw_models_out_free(&out);
     fw_models_free(m);
 }
+
+/* A zone that has computed no day yet: forecasts for today and tomorrow give tomorrow's level
+ * from the start-up codes, as the real steps would if the forecasts came true. */
+FW_TEST(forecast_on_a_fresh_zone)
+{
+    struct fw_models *m = new_models(0);
+    struct fw_models_out out = {0};
+    int64_t morning = north_noon(0) - 3 * HOUR_MS; /* 09:00 local on day 0 */
+    fw_models_tick(m, morning, &out);
+    ASSERT_EQ(out.n, 0);
+    ASSERT_EQ(fw_models_forecast(m, "north", north_day(1), 33.0, 15.0, 8.0, 0.0), 0);
+    fw_models_tick(m, morning + MIN_MS, &out);
+    ASSERT_EQ(out.n, 0); /* today has no forecast: tomorrow cannot be chained */
+    ASSERT_EQ(fw_models_forecast(m, "north", north_day(0), 30.0, 20.0, 6.0, 0.0), 0);
+    fw_models_tick(m, morning + 2 * MIN_MS, &out);
+    struct fw_fwi_codes c;
+    fw_fwi_codes_startup(&c);
+    oracle_forecast(&c, 30.0, 20.0, 6.0, 0.0);
+    oracle_forecast(&c, 33.0, 15.0, 8.0, 0.0);
+    int cnt;
+    ASSERT_DBL_NEAR(find(&out, "north", "fwi_tomorrow", morning + 2 * MIN_MS, &cnt), c.fwi, 1e-9);
+    ASSERT_EQ(cnt, 1);
+    /* the real model has still computed nothing */
+    struct fw_models_zone_state st;
+    ASSERT_EQ(fw_models_zone_state(m, "north", &st), 0);
+    ASSERT_EQ(st.has_codes, 0);
+    fw_models_out_free(&out);
+    fw_models_free(m);
+}
