@@ -145,27 +145,16 @@ static const char *const index_names[FW_MODELS_INDEX__COUNT] = {
 /* Time arithmetic                                                                             */
 /* ------------------------------------------------------------------------------------------ */
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-static int64_t floor_mod(int64_t a, int64_t b)
-{
-    return a - floor_div(a, b) * b;
-}
-
 /* The grid point phase + k * period nearest to t (a tie goes to the later one). */
 static int64_t grid_nearest(int64_t t, int64_t phase, int64_t period)
 {
-    return phase + floor_div(t - phase + period / 2, period) * period;
+    return phase + fw_floor_div(t - phase + period / 2, period) * period;
 }
 
 /* The first grid point at or after t. */
 static int64_t grid_ceil(int64_t t, int64_t phase, int64_t period)
 {
-    return phase - floor_div(phase - t, period) * period;
+    return phase - fw_floor_div(phase - t, period) * period;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -341,8 +330,8 @@ int fw_models_new(const struct fw_models_zone *zones, size_t n, struct fw_models
         z->p = zones[i];
         z->nslots = z->p.nstations + (z->p.fallback[0] != '\0');
         int64_t off = (int64_t)z->p.utc_offset_min * MIN_MS;
-        z->noon_phase = floor_mod(12 * HOUR_MS - off, DAY_MS);
-        z->hour_phase = floor_mod(-off, HOUR_MS);
+        z->noon_phase = fw_floor_mod(12 * HOUR_MS - off, DAY_MS);
+        z->hour_phase = fw_floor_mod(-off, HOUR_MS);
         state_init(&z->s);
     }
     for (int q = 0; q < Q__COUNT; q++)
@@ -394,8 +383,8 @@ static void cand_offer(struct cand *c, int64_t target, int64_t t, double v)
 
 static void rain_add(struct slot *sl, int64_t t, double mm)
 {
-    int64_t id = floor_div(t - 1, BUCKET_MS);
-    struct bucket *b = &sl->rain[floor_mod(id, NBUCKETS)];
+    int64_t id = fw_floor_div(t - 1, BUCKET_MS);
+    struct bucket *b = &sl->rain[fw_floor_mod(id, NBUCKETS)];
     if (b->id != id) {
         if (b->id != INT64_MIN && b->id > id)
             return; /* older than the ring: no window that is still to come can include it */
@@ -457,7 +446,7 @@ static double slot_rain(const struct zone *z, const struct slot *sl, int64_t fro
     double sum = 0.0;
     int64_t run = 0;
     for (int64_t id = first; id < hi; id++) {
-        const struct bucket *b = &sl->rain[floor_mod(id, NBUCKETS)];
+        const struct bucket *b = &sl->rain[fw_floor_mod(id, NBUCKETS)];
         if (b->id != id) {
             if (++run > gap)
                 return -1.0;
@@ -573,7 +562,8 @@ static void season_begin(struct zone *z, int y)
 
 static void local_date(const struct zone *z, int64_t t, int *y, int *mo, int *d)
 {
-    fw_time__civil_from_days(floor_div(t + (int64_t)z->p.utc_offset_min * MIN_MS, DAY_MS), y, mo, d);
+    fw_time__civil_from_days(fw_floor_div(t + (int64_t)z->p.utc_offset_min * MIN_MS, DAY_MS), y, mo,
+                             d);
 }
 
 /*
@@ -662,7 +652,7 @@ static void hourly_step(struct fw_models *m, struct zone *z, int64_t hour,
 
 static int64_t local_day(const struct zone *z, int64_t t)
 {
-    return floor_div(t + (int64_t)z->p.utc_offset_min * MIN_MS, DAY_MS);
+    return fw_floor_div(t + (int64_t)z->p.utc_offset_min * MIN_MS, DAY_MS);
 }
 
 static const struct forecast *forecast_of(const struct zone_state *s, int64_t day)
@@ -1035,7 +1025,7 @@ static int restore_slot(const cJSON *so, struct slot *sl)
             get_int(cJSON_GetArrayItem(e, 0), NULL, INT64_MIN + 1, INT64_MAX, &id) < 0 ||
             get_dbl(cJSON_GetArrayItem(e, 1), 0, &sum) < 0 || sum < 0.0)
             return -EINVAL;
-        struct bucket *b = &sl->rain[floor_mod(id, NBUCKETS)];
+        struct bucket *b = &sl->rain[fw_floor_mod(id, NBUCKETS)];
         if (b->id == INT64_MIN || b->id < id)
             *b = (struct bucket){.id = id, .sum = sum};
     }

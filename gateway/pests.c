@@ -134,17 +134,6 @@ struct fw_pests {
 /* Time arithmetic                                                                             */
 /* ------------------------------------------------------------------------------------------ */
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-static int64_t floor_mod(int64_t a, int64_t b)
-{
-    return a - floor_div(a, b) * b;
-}
-
 static int year_of(int64_t day)
 {
     int y, m, d;
@@ -412,7 +401,7 @@ static struct zone *zone_find(const struct fw_pests *m, const char *id)
  * newer day evicts an older one only after a long stop, when that day is past catching up. */
 static struct dayslot *day_slot(struct dayslot *slots, int64_t day)
 {
-    struct dayslot *s = &slots[floor_mod(day, NDAYSLOTS)];
+    struct dayslot *s = &slots[fw_floor_mod(day, NDAYSLOTS)];
     if (s->day == day)
         return s;
     if (s->day != NONE && s->day > day)
@@ -423,7 +412,7 @@ static struct dayslot *day_slot(struct dayslot *slots, int64_t day)
 
 static struct hourslot *hour_slot(struct hourslot *slots, int64_t hour)
 {
-    struct hourslot *s = &slots[floor_mod(hour, NHOURSLOTS)];
+    struct hourslot *s = &slots[fw_floor_mod(hour, NHOURSLOTS)];
     if (s->hour == hour)
         return s;
     if (s->hour != NONE && s->hour > hour)
@@ -438,7 +427,7 @@ static void node_feed(const struct fw_pests *m, struct zone *z, size_t k,
     struct zone_state *s = &z->s;
     int roles = z->nodes[k].roles;
     int64_t local = r->time_ms + z->off;
-    int64_t day = floor_div(local, DAY_MS), hour = floor_div(local, HOUR_MS);
+    int64_t day = fw_floor_div(local, DAY_MS), hour = fw_floor_div(local, HOUR_MS);
     int temp_role = roles & (ROLE_STATION | ROLE_FALLBACK);
     if (r->metric == m->trap ? (roles & ROLE_TRAP) : (temp_role && r->metric == m->temp)) {
         struct dayslot *d =
@@ -451,7 +440,7 @@ static void node_feed(const struct fw_pests *m, struct zone *z, size_t k,
         } else if (d) {
             d->tmin = d->hours && d->tmin <= r->value ? d->tmin : r->value;
             d->tmax = d->hours && d->tmax >= r->value ? d->tmax : r->value;
-            d->hours |= 1u << floor_mod(hour, 24);
+            d->hours |= 1u << fw_floor_mod(hour, 24);
         }
     }
     if (temp_role && z->p.disease.enabled && (r->metric == m->temp || r->metric == m->rh) &&
@@ -490,12 +479,12 @@ int fw_pests_forecast(struct fw_pests *m, const char *zone, int64_t day, double 
     if (!temp_ok(tmin) || !temp_ok(tmax) || tmin > tmax)
         return -EINVAL;
     /* The slot is taken by the newest day: an older forecast day is of no use any more. */
-    if (z->s.fc[floor_mod(day, NFORECAST)].day != NONE &&
-        z->s.fc[floor_mod(day, NFORECAST)].day > day)
+    if (z->s.fc[fw_floor_mod(day, NFORECAST)].day != NONE &&
+        z->s.fc[fw_floor_mod(day, NFORECAST)].day > day)
         return 0;
-    z->s.fc[floor_mod(day, NFORECAST)].day = day;
-    z->s.fc[floor_mod(day, NFORECAST)].tmin = tmin;
-    z->s.fc[floor_mod(day, NFORECAST)].tmax = tmax;
+    z->s.fc[fw_floor_mod(day, NFORECAST)].day = day;
+    z->s.fc[fw_floor_mod(day, NFORECAST)].tmin = tmin;
+    z->s.fc[fw_floor_mod(day, NFORECAST)].tmax = tmax;
     return 0;
 }
 
@@ -531,7 +520,7 @@ static int day_extremes(const struct zone *z, int64_t day, double *tmin, double 
         double lo = 0.0, hi = 0.0;
         int n = 0;
         for (size_t k = 0; k < z->nnodes; k++) {
-            const struct dayslot *d = &z->s.slots[k][floor_mod(day, NDAYSLOTS)];
+            const struct dayslot *d = &z->s.slots[k][fw_floor_mod(day, NDAYSLOTS)];
             if (!(z->nodes[k].roles & role) || d->day != day ||
                 popcount24(d->hours) < z->p.min_hours)
                 continue;
@@ -558,7 +547,7 @@ static double trap_total(const struct zone *z, int64_t day, const struct fw_pest
     double sum = 0.0;
     *has = 0;
     for (size_t k = 0; k < z->nnodes; k++) {
-        const struct dayslot *d = &z->s.slots[k][floor_mod(day, NDAYSLOTS)];
+        const struct dayslot *d = &z->s.slots[k][fw_floor_mod(day, NDAYSLOTS)];
         if (!(z->nodes[k].roles & ROLE_TRAP) || d->day != day || !d->has_trap)
             continue;
         int mine = !p;
@@ -646,7 +635,7 @@ static void finalize(const struct fw_pests_pest *p, struct pest_state *ps, int64
     if (valid &&
         fw_degday(p->method, p->cutoff, tmin, tmax, tmin_next, p->lower, p->upper, &dd) < 0)
         valid = 0;
-    ps->hist[floor_mod(f, NHIST)] = (struct hist){f, dd, valid};
+    ps->hist[fw_floor_mod(f, NHIST)] = (struct hist){f, dd, valid};
     if (ps->has_biofix && f >= ps->biofix_day && valid) {
         ps->cum += dd;
         stages_advance(p, ps);
@@ -655,7 +644,7 @@ static void finalize(const struct fw_pests_pest *p, struct pest_state *ps, int64
 
 static int fc_get(const struct zone_state *s, int64_t day, double *tmin, double *tmax)
 {
-    const struct fcday *f = &s->fc[floor_mod(day, NFORECAST)];
+    const struct fcday *f = &s->fc[fw_floor_mod(day, NFORECAST)];
     if (f->day != day)
         return -ENOENT;
     *tmin = f->tmin;
@@ -745,7 +734,7 @@ static void daily_step(struct fw_pests *m, struct zone *z, int64_t x, struct fw_
     if (z->ntrapnodes) {
         int has;
         double total = trap_total(z, x, NULL, &has);
-        int w = (int)floor_mod(x, NWEEK);
+        int w = (int)fw_floor_mod(x, NWEEK);
         s->week[w].day = x;
         s->week[w].count = total;
         s->week[w].has = has;
@@ -794,7 +783,7 @@ static void daily_step(struct fw_pests *m, struct zone *z, int64_t x, struct fw_
 static void hourly_step(struct fw_pests *m, struct zone *z, int64_t h, struct fw_pests_out *out)
 {
     struct zone_state *s = &z->s;
-    const struct hourslot *hs = &s->hours[floor_mod(h, NHOURSLOTS)];
+    const struct hourslot *hs = &s->hours[fw_floor_mod(h, NHOURSLOTS)];
     int known = 0, risk = 0;
     if (hs->hour == h) {
         int f = hs->n_t[0] && hs->n_rh[0] ? 0 : 1;
@@ -828,8 +817,8 @@ size_t fw_pests_tick(struct fw_pests *m, int64_t now_ms, struct fw_pests_out *ou
         int64_t delay = z->p.close_delay_min * MIN_MS;
         /* A fresh zone starts with the first day and hour not yet due: earlier ones were not
          * watched and would only be "missing" for that reason. */
-        int64_t first_day = floor_div(now_ms - delay + z->off, DAY_MS);
-        int64_t first_hour = floor_div(now_ms - HOUR_GRACE_MS + z->off, HOUR_MS);
+        int64_t first_day = fw_floor_div(now_ms - delay + z->off, DAY_MS);
+        int64_t first_hour = fw_floor_div(now_ms - HOUR_GRACE_MS + z->off, HOUR_MS);
         if (s->next_day == NONE)
             s->next_day = first_day;
         if (s->next_hour == NONE)
@@ -1111,7 +1100,7 @@ static int restore_dayslot(const cJSON *e, void *arg)
         return -EINVAL;
     d.hours = (uint32_t)hours;
     d.has_trap = (int)has;
-    slots[floor_mod(d.day, NDAYSLOTS)] = d;
+    slots[fw_floor_mod(d.day, NDAYSLOTS)] = d;
     return 0;
 }
 
@@ -1130,7 +1119,7 @@ static int restore_hourslot(const cJSON *e, void *arg)
         h.n_t[f] = (int)nt;
         h.n_rh[f] = (int)nrh;
     }
-    slots[floor_mod(h.hour, NHOURSLOTS)] = h;
+    slots[fw_floor_mod(h.hour, NHOURSLOTS)] = h;
     return 0;
 }
 
@@ -1142,7 +1131,7 @@ static int restore_week(const cJSON *e, void *arg)
         get_int(at(e, 2), 0, 0, 1, &has) < 0)
         return -EINVAL;
     w.has = (int)has;
-    week[floor_mod(w.day, NWEEK)] = w;
+    week[fw_floor_mod(w.day, NWEEK)] = w;
     return 0;
 }
 
@@ -1153,7 +1142,7 @@ static int restore_fc(const cJSON *e, void *arg)
         get_dbl(at(e, 2), 0, &f.tmax) < 0 || !temp_ok(f.tmin) || !temp_ok(f.tmax) ||
         f.tmin > f.tmax)
         return -EINVAL;
-    fc[floor_mod(f.day, NFORECAST)] = f;
+    fc[fw_floor_mod(f.day, NFORECAST)] = f;
     return 0;
 }
 
@@ -1165,7 +1154,7 @@ static int restore_hist(const cJSON *e, void *arg)
         h.dd < 0.0 || get_int(at(e, 2), 0, 0, 1, &valid) < 0)
         return -EINVAL;
     h.valid = (int)valid;
-    hist[floor_mod(h.day, NHIST)] = h;
+    hist[fw_floor_mod(h.day, NHIST)] = h;
     return 0;
 }
 

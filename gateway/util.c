@@ -121,6 +121,17 @@ int fw_read_line(FILE *f, char *buf, size_t size, size_t *len)
     return too_long ? -E2BIG : 0;
 }
 
+int64_t fw_floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+int64_t fw_floor_mod(int64_t a, int64_t b)
+{
+    return a - fw_floor_div(a, b) * b;
+}
+
 uint64_t fw_hash64(const void *data, size_t len, uint64_t seed)
 {
     const unsigned char *p = data;

@@ -70,6 +70,12 @@ int fw_read_line(FILE *f, char *buf, size_t size, size_t *len);
  * "did you mean" hints of config and rule errors. */
 int fw_edit_distance(const char *a, const char *b);
 
+/** a / b rounded towards minus infinity (C's `/` rounds towards zero), for b != 0. Pure. */
+int64_t fw_floor_div(int64_t a, int64_t b);
+
+/** a mod b with the sign of b: a - fw_floor_div(a, b) * b, in [0, b) for b > 0. Pure. */
+int64_t fw_floor_mod(int64_t a, int64_t b);
+
 /** FNV-1a 64-bit hash of `len` bytes: for hash tables and fingerprints, not for security. */
 uint64_t fw_hash64(const void *data, size_t len, uint64_t seed);
 

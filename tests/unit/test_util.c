@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The token bucket that budgets each node's messages, and the line reader of the tool's
- * tables. */
+/* The token bucket that budgets each node's messages, the line reader of the tool's
+ * tables and the floor division of the models' time arithmetic. */
 #include "forestwatch/util.h"
 #include "test.h"
 
@@ -89,4 +89,16 @@ FW_TEST(read_line_keeps_nul_bytes)
     ASSERT_EQ(fw_read_line(f, buf, sizeof(buf), &len), 0);
     ASSERT_STR_EQ(buf, "x");
     fclose(f);
+}
+
+FW_TEST(floor_div_and_mod_round_down)
+{
+    ASSERT_EQ(fw_floor_div(7, 2), 3);
+    ASSERT_EQ(fw_floor_div(-7, 2), -4);
+    ASSERT_EQ(fw_floor_div(-8, 2), -4);
+    ASSERT_EQ(fw_floor_div(7, -2), -4);
+    ASSERT_EQ(fw_floor_mod(-1, 4), 3);
+    ASSERT_EQ(fw_floor_mod(-4, 4), 0);
+    ASSERT_EQ(fw_floor_mod(9, 4), 1);
+    ASSERT_EQ(fw_floor_mod(9, -4), -3);
 }
