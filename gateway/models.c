@@ -16,14 +16,13 @@
  */
 #include "forestwatch/models.h"
 
+#include "forestwatch/modelutil.h"
 #include "forestwatch/timefmt.h"
 #include "forestwatch/util.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #define MIN_MS 60000LL
@@ -833,31 +832,6 @@ int fw_models_zone_state(const struct fw_models *m, const char *zone_id,
 /* Save and restore                                                                            */
 /* ------------------------------------------------------------------------------------------ */
 
-/* Numbers are written as raw text: %.17g is the shortest format that round-trips every double
- * (cJSON's own printing has changed between versions), and int64 times are exact as integers. */
-static void add_dbl(cJSON *o, const char *key, double v)
-{
-    char buf[32];
-    if (isfinite(v))
-        snprintf(buf, sizeof(buf), "%.17g", v);
-    else
-        snprintf(buf, sizeof(buf), "null");
-    if (key)
-        cJSON_AddRawToObject(o, key, buf);
-    else
-        cJSON_AddItemToArray(o, cJSON_CreateRaw(buf));
-}
-
-static void add_int(cJSON *o, const char *key, int64_t v)
-{
-    char buf[32];
-    snprintf(buf, sizeof(buf), "%" PRId64, v);
-    if (key)
-        cJSON_AddRawToObject(o, key, buf);
-    else
-        cJSON_AddItemToArray(o, cJSON_CreateRaw(buf));
-}
-
 static cJSON *save_cands(const struct cand *c)
 {
     cJSON *a = cJSON_CreateArray();
@@ -865,10 +839,10 @@ static cJSON *save_cands(const struct cand *c)
         if (!c[q].has)
             continue;
         cJSON *e = cJSON_CreateArray();
-        add_int(e, NULL, q);
-        add_int(e, NULL, c[q].target);
-        add_int(e, NULL, c[q].t);
-        add_dbl(e, NULL, c[q].v);
+        fw_modelutil_add_int(e, NULL, q);
+        fw_modelutil_add_int(e, NULL, c[q].target);
+        fw_modelutil_add_int(e, NULL, c[q].t);
+        fw_modelutil_add_dbl(e, NULL, c[q].v);
         cJSON_AddItemToArray(a, e);
     }
     return a;
@@ -879,38 +853,38 @@ static cJSON *save_zone(const struct zone *z)
     const struct zone_state *s = &z->s;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", z->p.id);
-    add_int(o, "next_noon", s->next_noon);
-    add_int(o, "next_hour", s->next_hour);
-    add_int(o, "season_year", s->season_year);
-    add_int(o, "has_codes", s->has_codes);
+    fw_modelutil_add_int(o, "next_noon", s->next_noon);
+    fw_modelutil_add_int(o, "next_hour", s->next_hour);
+    fw_modelutil_add_int(o, "season_year", s->season_year);
+    fw_modelutil_add_int(o, "has_codes", s->has_codes);
     cJSON *c = cJSON_AddArrayToObject(o, "codes");
     const double codes[] = {s->codes.ffmc, s->codes.dmc, s->codes.dc, s->codes.isi,
                             s->codes.bui,  s->codes.fwi, s->codes.dsr};
     for (size_t k = 0; k < FW_ARRAY_LEN(codes); k++)
-        add_dbl(c, NULL, codes[k]);
-    add_int(o, "level", s->level);
-    add_int(o, "last_noon", s->last_noon);
-    add_int(o, "last_missing", s->last_missing);
+        fw_modelutil_add_dbl(c, NULL, codes[k]);
+    fw_modelutil_add_int(o, "level", s->level);
+    fw_modelutil_add_int(o, "last_noon", s->last_noon);
+    fw_modelutil_add_int(o, "last_missing", s->last_missing);
     cJSON *w = cJSON_AddArrayToObject(o, "last_weather");
-    add_dbl(w, NULL, s->last_weather.temp_c);
-    add_dbl(w, NULL, s->last_weather.rh_pct);
-    add_dbl(w, NULL, s->last_weather.wind_kmh);
-    add_dbl(w, NULL, s->last_weather.rain_mm);
-    add_dbl(o, "hffmc", s->hffmc);
-    add_int(o, "hffmc_ms", s->hffmc_ms);
+    fw_modelutil_add_dbl(w, NULL, s->last_weather.temp_c);
+    fw_modelutil_add_dbl(w, NULL, s->last_weather.rh_pct);
+    fw_modelutil_add_dbl(w, NULL, s->last_weather.wind_kmh);
+    fw_modelutil_add_dbl(w, NULL, s->last_weather.rain_mm);
+    fw_modelutil_add_dbl(o, "hffmc", s->hffmc);
+    fw_modelutil_add_int(o, "hffmc_ms", s->hffmc_ms);
     cJSON *fc = cJSON_AddArrayToObject(o, "forecasts");
     for (size_t k = 0; k < s->nfc; k++) {
         cJSON *e = cJSON_CreateArray();
-        add_int(e, NULL, s->fc[k].day);
-        add_dbl(e, NULL, s->fc[k].w.temp_c);
-        add_dbl(e, NULL, s->fc[k].w.rh_pct);
-        add_dbl(e, NULL, s->fc[k].w.wind_kmh);
-        add_dbl(e, NULL, s->fc[k].w.rain_mm);
+        fw_modelutil_add_int(e, NULL, s->fc[k].day);
+        fw_modelutil_add_dbl(e, NULL, s->fc[k].w.temp_c);
+        fw_modelutil_add_dbl(e, NULL, s->fc[k].w.rh_pct);
+        fw_modelutil_add_dbl(e, NULL, s->fc[k].w.wind_kmh);
+        fw_modelutil_add_dbl(e, NULL, s->fc[k].w.rain_mm);
         cJSON_AddItemToArray(fc, e);
     }
-    add_int(o, "tomorrow_day", s->tomorrow_day);
-    add_int(o, "tomorrow_level", s->tomorrow_level);
-    add_dbl(o, "tomorrow_fwi", s->tomorrow_fwi);
+    fw_modelutil_add_int(o, "tomorrow_day", s->tomorrow_day);
+    fw_modelutil_add_int(o, "tomorrow_level", s->tomorrow_level);
+    fw_modelutil_add_dbl(o, "tomorrow_fwi", s->tomorrow_fwi);
     cJSON *st = cJSON_AddArrayToObject(o, "stations");
     for (size_t k = 0; k < z->nslots; k++) {
         const struct slot *sl = &s->slots[k];
@@ -921,8 +895,8 @@ static cJSON *save_zone(const struct zone *z)
             if (sl->rain[b].id == INT64_MIN)
                 continue;
             cJSON *e = cJSON_CreateArray();
-            add_int(e, NULL, sl->rain[b].id);
-            add_dbl(e, NULL, sl->rain[b].sum);
+            fw_modelutil_add_int(e, NULL, sl->rain[b].id);
+            fw_modelutil_add_dbl(e, NULL, sl->rain[b].sum);
             cJSON_AddItemToArray(rain, e);
         }
         cJSON_AddItemToObject(so, "noon", save_cands(sl->noon));
@@ -934,47 +908,18 @@ static cJSON *save_zone(const struct zone *z)
 
 int fw_models_save(const struct fw_models *m, char **json)
 {
-    cJSON *root = cJSON_CreateObject();
-    add_int(root, "version", 1);
-    cJSON *zones = cJSON_AddArrayToObject(root, "zones");
+    cJSON *zones;
+    cJSON *root = fw_modelutil_saved_new(&zones);
     for (size_t i = 0; i < m->nzones; i++)
         cJSON_AddItemToArray(zones, save_zone(&m->zones[i]));
-    char *s = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    FW_ASSERT(s);
-    /* cJSON allocates with its hooks (malloc by default); hand the caller plain malloc memory. */
-    *json = fw_xstrdup(s);
-    cJSON_free(s);
+    *json = fw_modelutil_saved_print(root);
     return 0;
 }
 
-/* Read a number that must be an integer in [lo, hi]. */
-static int get_int(const cJSON *o, const char *key, int64_t lo, int64_t hi, int64_t *out)
+/* Member `key` of object `o`, an integer in [lo, hi]. */
+static int get_member_int(const cJSON *o, const char *key, int64_t lo, int64_t hi, int64_t *out)
 {
-    const cJSON *v = key ? cJSON_GetObjectItemCaseSensitive(o, key) : o;
-    if (!cJSON_IsNumber(v))
-        return -EINVAL;
-    double d = v->valuedouble;
-    /* 2^53: beyond it a double no longer holds every integer */
-    if (!(d >= -9007199254740992.0 && d <= 9007199254740992.0) || d != floor(d))
-        return -EINVAL;
-    if ((int64_t)d < lo || (int64_t)d > hi)
-        return -EINVAL;
-    *out = (int64_t)d;
-    return 0;
-}
-
-/* Read a finite number, or with `nullable` a null as NAN. */
-static int get_dbl(const cJSON *v, int nullable, double *out)
-{
-    if (nullable && cJSON_IsNull(v)) {
-        *out = NAN;
-        return 0;
-    }
-    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
-        return -EINVAL;
-    *out = v->valuedouble;
-    return 0;
+    return fw_modelutil_get_int(cJSON_GetObjectItemCaseSensitive(o, key), 0, lo, hi, out);
 }
 
 static int get_dbls(const cJSON *a, double *out, int n)
@@ -985,7 +930,7 @@ static int get_dbls(const cJSON *a, double *out, int n)
     const cJSON *e;
     cJSON_ArrayForEach(e, a)
     {
-        if (get_dbl(e, 0, &out[k++]) < 0)
+        if (fw_modelutil_get_dbl(e, 0, &out[k++]) < 0)
             return -EINVAL;
     }
     return 0;
@@ -1001,10 +946,10 @@ static int restore_cands(const cJSON *a, struct cand *c)
         int64_t q, target, t;
         double v;
         if (!cJSON_IsArray(e) || cJSON_GetArraySize(e) != 4 ||
-            get_int(cJSON_GetArrayItem(e, 0), NULL, 0, Q__COUNT - 1, &q) < 0 ||
-            get_int(cJSON_GetArrayItem(e, 1), NULL, INT64_MIN, INT64_MAX, &target) < 0 ||
-            get_int(cJSON_GetArrayItem(e, 2), NULL, INT64_MIN, INT64_MAX, &t) < 0 ||
-            get_dbl(cJSON_GetArrayItem(e, 3), 0, &v) < 0)
+            fw_modelutil_get_int(cJSON_GetArrayItem(e, 0), 0, 0, Q__COUNT - 1, &q) < 0 ||
+            fw_modelutil_get_int(cJSON_GetArrayItem(e, 1), 0, INT64_MIN, INT64_MAX, &target) < 0 ||
+            fw_modelutil_get_int(cJSON_GetArrayItem(e, 2), 0, INT64_MIN, INT64_MAX, &t) < 0 ||
+            fw_modelutil_get_dbl(cJSON_GetArrayItem(e, 3), 0, &v) < 0)
             return -EINVAL;
         c[q] = (struct cand){.target = target, .t = t, .v = v, .has = 1};
     }
@@ -1022,8 +967,8 @@ static int restore_slot(const cJSON *so, struct slot *sl)
         int64_t id;
         double sum;
         if (!cJSON_IsArray(e) || cJSON_GetArraySize(e) != 2 ||
-            get_int(cJSON_GetArrayItem(e, 0), NULL, INT64_MIN + 1, INT64_MAX, &id) < 0 ||
-            get_dbl(cJSON_GetArrayItem(e, 1), 0, &sum) < 0 || sum < 0.0)
+            fw_modelutil_get_int(cJSON_GetArrayItem(e, 0), 0, INT64_MIN + 1, INT64_MAX, &id) < 0 ||
+            fw_modelutil_get_dbl(cJSON_GetArrayItem(e, 1), 0, &sum) < 0 || sum < 0.0)
             return -EINVAL;
         struct bucket *b = &sl->rain[fw_floor_mod(id, NBUCKETS)];
         if (b->id == INT64_MIN || b->id < id)
@@ -1043,9 +988,10 @@ static int restore_forecasts(const cJSON *o, struct zone_state *s)
         return 0;
     int64_t day, level;
     if (!cJSON_IsArray(fc) || cJSON_GetArraySize(fc) > FW_MODELS_MAX_FORECASTS ||
-        get_int(o, "tomorrow_day", 0, INT32_MAX, &day) < 0 ||
-        get_int(o, "tomorrow_level", 0, FW_MODELS_LEVELS, &level) < 0 ||
-        get_dbl(cJSON_GetObjectItemCaseSensitive(o, "tomorrow_fwi"), 0, &s->tomorrow_fwi) < 0)
+        get_member_int(o, "tomorrow_day", 0, INT32_MAX, &day) < 0 ||
+        get_member_int(o, "tomorrow_level", 0, FW_MODELS_LEVELS, &level) < 0 ||
+        fw_modelutil_get_dbl(cJSON_GetObjectItemCaseSensitive(o, "tomorrow_fwi"), 0,
+                             &s->tomorrow_fwi) < 0)
         return -EINVAL;
     s->tomorrow_day = day;
     s->tomorrow_level = (int)level;
@@ -1070,16 +1016,17 @@ static int restore_zone(const cJSON *o, struct zone *z, struct zone_state *s)
     double codes[7], w[4];
     const cJSON *hffmc = cJSON_GetObjectItemCaseSensitive(o, "hffmc");
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "stations");
-    if (get_int(o, "next_noon", 0, INT64_MAX, &v[0]) < 0 ||
-        get_int(o, "next_hour", 0, INT64_MAX, &v[1]) < 0 ||
-        get_int(o, "season_year", 0, 1000000, &v[2]) < 0 ||
-        get_int(o, "has_codes", 0, 1, &v[3]) < 0 || get_int(o, "level", 0, 5, &v[4]) < 0 ||
-        get_int(o, "last_noon", INT64_MIN, INT64_MAX, &v[5]) < 0 ||
-        get_int(o, "last_missing", 0, 1, &v[6]) < 0 ||
-        get_int(o, "hffmc_ms", INT64_MIN, INT64_MAX, &v[7]) < 0 ||
+    if (get_member_int(o, "next_noon", 0, INT64_MAX, &v[0]) < 0 ||
+        get_member_int(o, "next_hour", 0, INT64_MAX, &v[1]) < 0 ||
+        get_member_int(o, "season_year", 0, 1000000, &v[2]) < 0 ||
+        get_member_int(o, "has_codes", 0, 1, &v[3]) < 0 ||
+        get_member_int(o, "level", 0, 5, &v[4]) < 0 ||
+        get_member_int(o, "last_noon", INT64_MIN, INT64_MAX, &v[5]) < 0 ||
+        get_member_int(o, "last_missing", 0, 1, &v[6]) < 0 ||
+        get_member_int(o, "hffmc_ms", INT64_MIN, INT64_MAX, &v[7]) < 0 ||
         get_dbls(cJSON_GetObjectItemCaseSensitive(o, "codes"), codes, 7) < 0 ||
         get_dbls(cJSON_GetObjectItemCaseSensitive(o, "last_weather"), w, 4) < 0 ||
-        get_dbl(hffmc, 1, &s->hffmc) < 0 || !cJSON_IsArray(st))
+        fw_modelutil_get_dbl(hffmc, 1, &s->hffmc) < 0 || !cJSON_IsArray(st))
         return -EINVAL;
     /* Codes that fw_fwi_daily() would reject would only make every later day "missing". */
     if (!(codes[0] >= 0.0 && codes[0] <= 101.0) || codes[1] < 0.0 || codes[2] < 0.0)
@@ -1116,16 +1063,13 @@ static int restore_zone(const cJSON *o, struct zone *z, struct zone_state *s)
 
 int fw_models_restore(struct fw_models *m, const char *json)
 {
-    size_t len = strlen(json);
-    if (len > MAX_SAVED_BYTES)
-        return -E2BIG;
-    cJSON *root = cJSON_ParseWithLength(json, len);
+    cJSON *root;
+    const cJSON *zones;
+    int rc = fw_modelutil_saved_parse(json, MAX_SAVED_BYTES, &root, &zones);
+    if (rc < 0)
+        return rc;
     struct zone_state *fresh = fw_xcalloc(m->nzones ? m->nzones : 1, sizeof(*fresh));
-    int rc = -EINVAL;
-    int64_t version;
-    const cJSON *zones = cJSON_GetObjectItemCaseSensitive(root, "zones");
-    if (!root || get_int(root, "version", 1, 1, &version) < 0 || !cJSON_IsArray(zones))
-        goto fail;
+    rc = -EINVAL;
     for (size_t i = 0; i < m->nzones; i++)
         state_init(&fresh[i]);
     const cJSON *o;

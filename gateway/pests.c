@@ -13,14 +13,13 @@
  */
 #include "forestwatch/pests.h"
 
+#include "forestwatch/modelutil.h"
 #include "forestwatch/timefmt.h"
 #include "forestwatch/util.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #define MIN_MS 60000LL
@@ -40,7 +39,7 @@
 #define NWEEK 7
 #define MAX_NODES (FW_PESTS_MAX_STATIONS + 1 + FW_PESTS_MAX_PESTS * FW_PESTS_MAX_TRAPS)
 #define HOURS_MASK 0xffffffu
-#define NONE INT64_MIN /* an unset day or hour */
+#define NONE INT64_MIN /* an unset day or hour; fw_modelutil_get_int() reads a null as it */
 
 enum { ROLE_STATION = 1, ROLE_FALLBACK = 2, ROLE_TRAP = 4 };
 
@@ -883,34 +882,13 @@ int fw_pests_pest_state(const struct fw_pests *m, const char *zone, const char *
 /* Save and restore                                                                            */
 /* ------------------------------------------------------------------------------------------ */
 
-/* Numbers are written as raw text: %.17g round-trips every double (cJSON's own printing has
- * changed between versions), int64 values are exact as integers, and an unset day is null. */
-static void add_raw(cJSON *o, const char *key, const char *text)
-{
-    if (key)
-        cJSON_AddRawToObject(o, key, text);
-    else
-        cJSON_AddItemToArray(o, cJSON_CreateRaw(text));
-}
-
-static void add_dbl(cJSON *o, const char *key, double v)
-{
-    char buf[32];
-    if (isfinite(v))
-        snprintf(buf, sizeof(buf), "%.17g", v);
-    else
-        snprintf(buf, sizeof(buf), "null");
-    add_raw(o, key, buf);
-}
-
+/* An unset day or hour (NONE) is saved as null. */
 static void add_int(cJSON *o, const char *key, int64_t v)
 {
-    char buf[32];
     if (v == NONE)
-        snprintf(buf, sizeof(buf), "null");
+        fw_modelutil_add_raw(o, key, "null");
     else
-        snprintf(buf, sizeof(buf), "%" PRId64, v);
-    add_raw(o, key, buf);
+        fw_modelutil_add_int(o, key, v);
 }
 
 static cJSON *save_pest(const struct fw_pests_pest *p, const struct pest_state *ps)
@@ -918,7 +896,7 @@ static cJSON *save_pest(const struct fw_pests_pest *p, const struct pest_state *
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", p->id);
     add_int(o, "biofix", ps->has_biofix ? ps->biofix_day : NONE);
-    add_dbl(o, "dd", ps->cum);
+    fw_modelutil_add_dbl(o, "dd", ps->cum);
     add_int(o, "run", ps->run);
     add_int(o, "run_last", ps->run_last);
     add_int(o, "days", ps->days);
@@ -929,7 +907,7 @@ static cJSON *save_pest(const struct fw_pests_pest *p, const struct pest_state *
             continue;
         cJSON *e = cJSON_CreateArray();
         add_int(e, NULL, ps->hist[k].day);
-        add_dbl(e, NULL, ps->hist[k].dd);
+        fw_modelutil_add_dbl(e, NULL, ps->hist[k].dd);
         add_int(e, NULL, ps->hist[k].valid);
         cJSON_AddItemToArray(h, e);
     }
@@ -946,8 +924,8 @@ static cJSON *save_zone(const struct zone *z)
     cJSON *prev = cJSON_AddArrayToObject(o, "prev");
     add_int(prev, NULL, s->prev_day);
     add_int(prev, NULL, s->prev_valid);
-    add_dbl(prev, NULL, s->prev_tmin);
-    add_dbl(prev, NULL, s->prev_tmax);
+    fw_modelutil_add_dbl(prev, NULL, s->prev_tmin);
+    fw_modelutil_add_dbl(prev, NULL, s->prev_tmax);
     cJSON *nodes = cJSON_AddArrayToObject(o, "nodes");
     for (size_t k = 0; k < z->nnodes; k++) {
         cJSON *no = cJSON_CreateObject();
@@ -959,10 +937,10 @@ static cJSON *save_zone(const struct zone *z)
                 continue;
             cJSON *e = cJSON_CreateArray();
             add_int(e, NULL, ds->day);
-            add_dbl(e, NULL, ds->tmin);
-            add_dbl(e, NULL, ds->tmax);
+            fw_modelutil_add_dbl(e, NULL, ds->tmin);
+            fw_modelutil_add_dbl(e, NULL, ds->tmax);
             add_int(e, NULL, ds->hours);
-            add_dbl(e, NULL, ds->trap);
+            fw_modelutil_add_dbl(e, NULL, ds->trap);
             add_int(e, NULL, ds->has_trap);
             cJSON_AddItemToArray(days, e);
         }
@@ -976,9 +954,9 @@ static cJSON *save_zone(const struct zone *z)
         cJSON *e = cJSON_CreateArray();
         add_int(e, NULL, hs->hour);
         for (int f = 0; f < 2; f++) {
-            add_dbl(e, NULL, hs->sum_t[f]);
+            fw_modelutil_add_dbl(e, NULL, hs->sum_t[f]);
             add_int(e, NULL, hs->n_t[f]);
-            add_dbl(e, NULL, hs->sum_rh[f]);
+            fw_modelutil_add_dbl(e, NULL, hs->sum_rh[f]);
             add_int(e, NULL, hs->n_rh[f]);
         }
         cJSON_AddItemToArray(hours, e);
@@ -993,7 +971,7 @@ static cJSON *save_zone(const struct zone *z)
             continue;
         cJSON *e = cJSON_CreateArray();
         add_int(e, NULL, s->week[d].day);
-        add_dbl(e, NULL, s->week[d].count);
+        fw_modelutil_add_dbl(e, NULL, s->week[d].count);
         add_int(e, NULL, s->week[d].has);
         cJSON_AddItemToArray(week, e);
     }
@@ -1003,8 +981,8 @@ static cJSON *save_zone(const struct zone *z)
             continue;
         cJSON *e = cJSON_CreateArray();
         add_int(e, NULL, s->fc[d].day);
-        add_dbl(e, NULL, s->fc[d].tmin);
-        add_dbl(e, NULL, s->fc[d].tmax);
+        fw_modelutil_add_dbl(e, NULL, s->fc[d].tmin);
+        fw_modelutil_add_dbl(e, NULL, s->fc[d].tmax);
         cJSON_AddItemToArray(fc, e);
     }
     cJSON *pests = cJSON_AddArrayToObject(o, "pests");
@@ -1015,49 +993,11 @@ static cJSON *save_zone(const struct zone *z)
 
 int fw_pests_save(const struct fw_pests *m, char **json)
 {
-    cJSON *root = cJSON_CreateObject();
-    add_int(root, "version", 1);
-    cJSON *zones = cJSON_AddArrayToObject(root, "zones");
+    cJSON *zones;
+    cJSON *root = fw_modelutil_saved_new(&zones);
     for (size_t i = 0; i < m->nzones; i++)
         cJSON_AddItemToArray(zones, save_zone(&m->zones[i]));
-    char *s = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    FW_ASSERT(s);
-    /* cJSON allocates with its hooks (malloc by default); hand the caller plain malloc memory. */
-    *json = fw_xstrdup(s);
-    cJSON_free(s);
-    return 0;
-}
-
-/* An integer in [lo, hi], or with `nullable` a null as NONE. */
-static int get_int(const cJSON *v, int nullable, int64_t lo, int64_t hi, int64_t *out)
-{
-    if (nullable && cJSON_IsNull(v)) {
-        *out = NONE;
-        return 0;
-    }
-    if (!cJSON_IsNumber(v))
-        return -EINVAL;
-    double d = v->valuedouble;
-    /* 2^53: beyond it a double no longer holds every integer */
-    if (!(d >= -9007199254740992.0 && d <= 9007199254740992.0) || d != floor(d))
-        return -EINVAL;
-    if ((int64_t)d < lo || (int64_t)d > hi)
-        return -EINVAL;
-    *out = (int64_t)d;
-    return 0;
-}
-
-/* A finite number, or with `nullable` a null as NAN. */
-static int get_dbl(const cJSON *v, int nullable, double *out)
-{
-    if (nullable && cJSON_IsNull(v)) {
-        *out = NAN;
-        return 0;
-    }
-    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
-        return -EINVAL;
-    *out = v->valuedouble;
+    *json = fw_modelutil_saved_print(root);
     return 0;
 }
 
@@ -1093,9 +1033,12 @@ static int restore_dayslot(const cJSON *e, void *arg)
 {
     struct dayslot *slots = arg, d;
     int64_t hours, has;
-    if (get_int(at(e, 0), 0, -DAY_LIM, DAY_LIM, &d.day) < 0 || get_dbl(at(e, 1), 1, &d.tmin) < 0 ||
-        get_dbl(at(e, 2), 1, &d.tmax) < 0 || get_int(at(e, 3), 0, 0, HOURS_MASK, &hours) < 0 ||
-        get_dbl(at(e, 4), 0, &d.trap) < 0 || get_int(at(e, 5), 0, 0, 1, &has) < 0 ||
+    if (fw_modelutil_get_int(at(e, 0), 0, -DAY_LIM, DAY_LIM, &d.day) < 0 ||
+        fw_modelutil_get_dbl(at(e, 1), 1, &d.tmin) < 0 ||
+        fw_modelutil_get_dbl(at(e, 2), 1, &d.tmax) < 0 ||
+        fw_modelutil_get_int(at(e, 3), 0, 0, HOURS_MASK, &hours) < 0 ||
+        fw_modelutil_get_dbl(at(e, 4), 0, &d.trap) < 0 ||
+        fw_modelutil_get_int(at(e, 5), 0, 0, 1, &has) < 0 ||
         (hours && (isnan(d.tmin) || isnan(d.tmax) || d.tmin > d.tmax)))
         return -EINVAL;
     d.hours = (uint32_t)hours;
@@ -1107,14 +1050,14 @@ static int restore_dayslot(const cJSON *e, void *arg)
 static int restore_hourslot(const cJSON *e, void *arg)
 {
     struct hourslot *slots = arg, h;
-    if (get_int(at(e, 0), 0, -HOUR_LIM, HOUR_LIM, &h.hour) < 0)
+    if (fw_modelutil_get_int(at(e, 0), 0, -HOUR_LIM, HOUR_LIM, &h.hour) < 0)
         return -EINVAL;
     for (int f = 0; f < 2; f++) {
         int64_t nt, nrh;
-        if (get_dbl(at(e, 1 + 4 * f), 0, &h.sum_t[f]) < 0 ||
-            get_int(at(e, 2 + 4 * f), 0, 0, 1000000, &nt) < 0 ||
-            get_dbl(at(e, 3 + 4 * f), 0, &h.sum_rh[f]) < 0 ||
-            get_int(at(e, 4 + 4 * f), 0, 0, 1000000, &nrh) < 0)
+        if (fw_modelutil_get_dbl(at(e, 1 + 4 * f), 0, &h.sum_t[f]) < 0 ||
+            fw_modelutil_get_int(at(e, 2 + 4 * f), 0, 0, 1000000, &nt) < 0 ||
+            fw_modelutil_get_dbl(at(e, 3 + 4 * f), 0, &h.sum_rh[f]) < 0 ||
+            fw_modelutil_get_int(at(e, 4 + 4 * f), 0, 0, 1000000, &nrh) < 0)
             return -EINVAL;
         h.n_t[f] = (int)nt;
         h.n_rh[f] = (int)nrh;
@@ -1127,8 +1070,9 @@ static int restore_week(const cJSON *e, void *arg)
 {
     struct weekday *week = arg, w;
     int64_t has;
-    if (get_int(at(e, 0), 0, -DAY_LIM, DAY_LIM, &w.day) < 0 || get_dbl(at(e, 1), 0, &w.count) < 0 ||
-        get_int(at(e, 2), 0, 0, 1, &has) < 0)
+    if (fw_modelutil_get_int(at(e, 0), 0, -DAY_LIM, DAY_LIM, &w.day) < 0 ||
+        fw_modelutil_get_dbl(at(e, 1), 0, &w.count) < 0 ||
+        fw_modelutil_get_int(at(e, 2), 0, 0, 1, &has) < 0)
         return -EINVAL;
     w.has = (int)has;
     week[fw_floor_mod(w.day, NWEEK)] = w;
@@ -1138,8 +1082,9 @@ static int restore_week(const cJSON *e, void *arg)
 static int restore_fc(const cJSON *e, void *arg)
 {
     struct fcday *fc = arg, f;
-    if (get_int(at(e, 0), 0, -DAY_LIM, DAY_LIM, &f.day) < 0 || get_dbl(at(e, 1), 0, &f.tmin) < 0 ||
-        get_dbl(at(e, 2), 0, &f.tmax) < 0 || !temp_ok(f.tmin) || !temp_ok(f.tmax) ||
+    if (fw_modelutil_get_int(at(e, 0), 0, -DAY_LIM, DAY_LIM, &f.day) < 0 ||
+        fw_modelutil_get_dbl(at(e, 1), 0, &f.tmin) < 0 ||
+        fw_modelutil_get_dbl(at(e, 2), 0, &f.tmax) < 0 || !temp_ok(f.tmin) || !temp_ok(f.tmax) ||
         f.tmin > f.tmax)
         return -EINVAL;
     fc[fw_floor_mod(f.day, NFORECAST)] = f;
@@ -1150,8 +1095,9 @@ static int restore_hist(const cJSON *e, void *arg)
 {
     struct hist *hist = arg, h;
     int64_t valid;
-    if (get_int(at(e, 0), 0, -DAY_LIM, DAY_LIM, &h.day) < 0 || get_dbl(at(e, 1), 0, &h.dd) < 0 ||
-        h.dd < 0.0 || get_int(at(e, 2), 0, 0, 1, &valid) < 0)
+    if (fw_modelutil_get_int(at(e, 0), 0, -DAY_LIM, DAY_LIM, &h.day) < 0 ||
+        fw_modelutil_get_dbl(at(e, 1), 0, &h.dd) < 0 || h.dd < 0.0 ||
+        fw_modelutil_get_int(at(e, 2), 0, 0, 1, &valid) < 0)
         return -EINVAL;
     h.valid = (int)valid;
     hist[fw_floor_mod(h.day, NHIST)] = h;
@@ -1161,12 +1107,12 @@ static int restore_hist(const cJSON *e, void *arg)
 static int restore_pest(const cJSON *o, const struct fw_pests_pest *p, struct pest_state *ps)
 {
     int64_t biofix, run, run_last, days, stage;
-    if (get_int(item(o, "biofix"), 1, -DAY_LIM, DAY_LIM, &biofix) < 0 ||
-        get_dbl(item(o, "dd"), 0, &ps->cum) < 0 || ps->cum < 0.0 ||
-        get_int(item(o, "run"), 0, 0, 1000000, &run) < 0 ||
-        get_int(item(o, "run_last"), 1, -DAY_LIM, DAY_LIM, &run_last) < 0 ||
-        get_int(item(o, "days"), 0, -1, FW_PESTS_DAYS_CAP, &days) < 0 ||
-        get_int(item(o, "stage"), 0, 0, FW_PESTS_MAX_STAGES, &stage) < 0 ||
+    if (fw_modelutil_get_int(item(o, "biofix"), 1, -DAY_LIM, DAY_LIM, &biofix) < 0 ||
+        fw_modelutil_get_dbl(item(o, "dd"), 0, &ps->cum) < 0 || ps->cum < 0.0 ||
+        fw_modelutil_get_int(item(o, "run"), 0, 0, 1000000, &run) < 0 ||
+        fw_modelutil_get_int(item(o, "run_last"), 1, -DAY_LIM, DAY_LIM, &run_last) < 0 ||
+        fw_modelutil_get_int(item(o, "days"), 0, -1, FW_PESTS_DAYS_CAP, &days) < 0 ||
+        fw_modelutil_get_int(item(o, "stage"), 0, 0, FW_PESTS_MAX_STAGES, &stage) < 0 ||
         each_tuple(item(o, "hist"), 3, restore_hist, ps->hist) < 0)
         return -EINVAL;
     ps->has_biofix = biofix != NONE;
@@ -1184,15 +1130,17 @@ static int restore_zone(const cJSON *o, struct zone *z, struct zone_state *s)
 {
     int64_t v[6];
     const cJSON *prev = item(o, "prev"), *risk = item(o, "risk");
-    if (get_int(item(o, "next_day"), 1, -DAY_LIM, DAY_LIM, &s->next_day) < 0 ||
-        get_int(item(o, "next_hour"), 1, -HOUR_LIM, HOUR_LIM, &s->next_hour) < 0 ||
+    if (fw_modelutil_get_int(item(o, "next_day"), 1, -DAY_LIM, DAY_LIM, &s->next_day) < 0 ||
+        fw_modelutil_get_int(item(o, "next_hour"), 1, -HOUR_LIM, HOUR_LIM, &s->next_hour) < 0 ||
         !cJSON_IsArray(prev) || cJSON_GetArraySize(prev) != 4 ||
-        get_int(at(prev, 0), 1, -DAY_LIM, DAY_LIM, &v[0]) < 0 ||
-        get_int(at(prev, 1), 0, 0, 1, &v[1]) < 0 || get_dbl(at(prev, 2), 0, &s->prev_tmin) < 0 ||
-        get_dbl(at(prev, 3), 0, &s->prev_tmax) < 0 || !cJSON_IsArray(risk) ||
-        cJSON_GetArraySize(risk) != 3 || get_int(at(risk, 0), 0, 0, HOURS_MASK, &v[2]) < 0 ||
-        get_int(at(risk, 1), 0, 0, HOURS_MASK, &v[3]) < 0 ||
-        get_int(at(risk, 2), 1, -HOUR_LIM, HOUR_LIM, &v[4]) < 0 ||
+        fw_modelutil_get_int(at(prev, 0), 1, -DAY_LIM, DAY_LIM, &v[0]) < 0 ||
+        fw_modelutil_get_int(at(prev, 1), 0, 0, 1, &v[1]) < 0 ||
+        fw_modelutil_get_dbl(at(prev, 2), 0, &s->prev_tmin) < 0 ||
+        fw_modelutil_get_dbl(at(prev, 3), 0, &s->prev_tmax) < 0 || !cJSON_IsArray(risk) ||
+        cJSON_GetArraySize(risk) != 3 ||
+        fw_modelutil_get_int(at(risk, 0), 0, 0, HOURS_MASK, &v[2]) < 0 ||
+        fw_modelutil_get_int(at(risk, 1), 0, 0, HOURS_MASK, &v[3]) < 0 ||
+        fw_modelutil_get_int(at(risk, 2), 1, -HOUR_LIM, HOUR_LIM, &v[4]) < 0 ||
         each_tuple(item(o, "hours"), 9, restore_hourslot, s->hours) < 0 ||
         each_tuple(item(o, "week"), 3, restore_week, s->week) < 0 ||
         each_tuple(item(o, "forecast"), 3, restore_fc, s->fc) < 0)
@@ -1230,16 +1178,13 @@ static int restore_zone(const cJSON *o, struct zone *z, struct zone_state *s)
 
 int fw_pests_restore(struct fw_pests *m, const char *json)
 {
-    size_t len = strlen(json);
-    if (len > MAX_SAVED_BYTES)
-        return -E2BIG;
-    cJSON *root = cJSON_ParseWithLength(json, len);
+    cJSON *root;
+    const cJSON *zones;
+    int rc = fw_modelutil_saved_parse(json, MAX_SAVED_BYTES, &root, &zones);
+    if (rc < 0)
+        return rc;
     struct zone_state *fresh = fw_xcalloc(m->nzones ? m->nzones : 1, sizeof(*fresh));
-    int rc = -EINVAL;
-    int64_t version;
-    const cJSON *zones = item(root, "zones");
-    if (!root || get_int(item(root, "version"), 0, 1, 1, &version) < 0 || !cJSON_IsArray(zones))
-        goto fail;
+    rc = -EINVAL;
     for (size_t i = 0; i < m->nzones; i++)
         state_init(&fresh[i]);
     const cJSON *o;

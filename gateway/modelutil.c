@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the fire-danger and the pest model share; see include/forestwatch/modelutil.h. The saved
+ * state's numbers are written as raw text: %.17g is the shortest format that round-trips every
+ * double (cJSON's own printing has changed between versions), and int64 values are exact as
+ * integers.
+ */
+#include "forestwatch/modelutil.h"
+
+#include "forestwatch/util.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------------------------ */
+/* Saved state                                                                                 */
+/* ------------------------------------------------------------------------------------------ */
+
+cJSON *fw_modelutil_saved_new(cJSON **zones)
+{
+    cJSON *root = cJSON_CreateObject();
+    fw_modelutil_add_int(root, "version", 1);
+    *zones = cJSON_AddArrayToObject(root, "zones");
+    return root;
+}
+
+char *fw_modelutil_saved_print(cJSON *root)
+{
+    char *s = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    FW_ASSERT(s);
+    /* cJSON allocates with its hooks (malloc by default); hand the caller plain malloc memory. */
+    char *json = fw_xstrdup(s);
+    cJSON_free(s);
+    return json;
+}
+
+int fw_modelutil_saved_parse(const char *json, size_t max, cJSON **root, const cJSON **zones)
+{
+    size_t len = strlen(json);
+    *root = NULL;
+    if (len > max)
+        return -E2BIG;
+    cJSON *r = cJSON_ParseWithLength(json, len);
+    int64_t version;
+    *zones = cJSON_GetObjectItemCaseSensitive(r, "zones");
+    if (!r ||
+        fw_modelutil_get_int(cJSON_GetObjectItemCaseSensitive(r, "version"), 0, 1, 1, &version) <
+            0 ||
+        !cJSON_IsArray(*zones)) {
+        cJSON_Delete(r);
+        return -EINVAL;
+    }
+    *root = r;
+    return 0;
+}
+
+void fw_modelutil_add_raw(cJSON *o, const char *key, const char *text)
+{
+    if (key)
+        cJSON_AddRawToObject(o, key, text);
+    else
+        cJSON_AddItemToArray(o, cJSON_CreateRaw(text));
+}
+
+void fw_modelutil_add_dbl(cJSON *o, const char *key, double v)
+{
+    char buf[32];
+    if (isfinite(v))
+        snprintf(buf, sizeof(buf), "%.17g", v);
+    else
+        snprintf(buf, sizeof(buf), "null");
+    fw_modelutil_add_raw(o, key, buf);
+}
+
+void fw_modelutil_add_int(cJSON *o, const char *key, int64_t v)
+{
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%" PRId64, v);
+    fw_modelutil_add_raw(o, key, buf);
+}
+
+int fw_modelutil_get_int(const cJSON *v, int nullable, int64_t lo, int64_t hi, int64_t *out)
+{
+    if (nullable && cJSON_IsNull(v)) {
+        *out = INT64_MIN;
+        return 0;
+    }
+    if (!cJSON_IsNumber(v))
+        return -EINVAL;
+    double d = v->valuedouble;
+    /* 2^53: beyond it a double no longer holds every integer */
+    if (!(d >= -9007199254740992.0 && d <= 9007199254740992.0) || d != floor(d))
+        return -EINVAL;
+    if ((int64_t)d < lo || (int64_t)d > hi)
+        return -EINVAL;
+    *out = (int64_t)d;
+    return 0;
+}
+
+int fw_modelutil_get_dbl(const cJSON *v, int nullable, double *out)
+{
+    if (nullable && cJSON_IsNull(v)) {
+        *out = NAN;
+        return 0;
+    }
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+        return -EINVAL;
+    *out = v->valuedouble;
+    return 0;
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the per-zone models (models.c: fire danger, pests.c: pest development) share: the checks
+ * of a zone's station list, the array of derived readings they append to, and the JSON of their
+ * saved state, where every number is written as raw text so that a restore gets back exactly what
+ * was saved. Internal to the core library: only the two models use it. Pure, no I/O.
+ */
+#ifndef FORESTWATCH_MODELUTIL_H
+#define FORESTWATCH_MODELUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cJSON;
+
+/* ------------------------------------------------------------------------------------------ */
+/* Saved state                                                                                 */
+/* ------------------------------------------------------------------------------------------ */
+
+/**
+ * Start a saved state: an object {"version":1,"zones":[]}; *zones is its array, for the caller's
+ * zone objects. Finish it with fw_modelutil_saved_print().
+ */
+struct cJSON *fw_modelutil_saved_new(struct cJSON **zones);
+
+/** Print a saved state unformatted and free it (takes ownership of `root`). Returns malloc memory
+ * that the caller frees. */
+char *fw_modelutil_saved_print(struct cJSON *root);
+
+/**
+ * Parse a saved state of at most `max` bytes: an object with "version" 1 and an array "zones".
+ * On success *root holds the parse (free it with cJSON_Delete()) and *zones its array. Returns 0,
+ * -E2BIG for a longer text, or -EINVAL (then *root is NULL).
+ */
+int fw_modelutil_saved_parse(const char *json, size_t max, struct cJSON **root,
+                             const struct cJSON **zones);
+
+/** Add raw JSON `text` to object `o` as `key`, or with a NULL key to array `o`. */
+void fw_modelutil_add_raw(struct cJSON *o, const char *key, const char *text);
+
+/** Add a double as %.17g (it round-trips), or null when not finite; `key` as above. */
+void fw_modelutil_add_dbl(struct cJSON *o, const char *key, double v);
+
+/** Add an integer, exact; `key` as above. */
+void fw_modelutil_add_int(struct cJSON *o, const char *key, int64_t v);
+
+/**
+ * Read `v`, which must be an integer in [lo, hi] (and within +-2^53, where doubles hold every
+ * integer), or with `nullable` a null, read as INT64_MIN. Returns 0 or -EINVAL.
+ */
+int fw_modelutil_get_int(const struct cJSON *v, int nullable, int64_t lo, int64_t hi, int64_t *out);
+
+/** Read `v`, which must be a finite number, or with `nullable` a null, read as NAN. Returns 0 or
+ * -EINVAL. */
+int fw_modelutil_get_dbl(const struct cJSON *v, int nullable, double *out);
+
+#endif
