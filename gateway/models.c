@@ -187,12 +187,6 @@ void fw_models_zone_init(struct fw_models_zone *z, const char *id)
     fw_models_levels_default(&z->levels);
 }
 
-static int date_ok(int month, int day)
-{
-    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return month >= 1 && month <= 12 && day >= 1 && day <= mdays[month - 1];
-}
-
 int fw_models_zone_check(const struct fw_models_zone *z, const char **err)
 {
     *err = NULL;
@@ -218,10 +212,10 @@ int fw_models_zone_check(const struct fw_models_zone *z, const char **err)
     else if (!(z->startup_dc >= 0.0 && isfinite(z->startup_dc)))
         *err = "startup_dc: must be a number >= 0";
     else if ((z->season_start_month || z->season_start_day) &&
-             !date_ok(z->season_start_month, z->season_start_day))
+             !fw_modelutil_date_ok(z->season_start_month, z->season_start_day))
         *err = "season_start: not a valid month and day";
     else if ((z->season_end_month || z->season_end_day) &&
-             !date_ok(z->season_end_month, z->season_end_day))
+             !fw_modelutil_date_ok(z->season_end_month, z->season_end_day))
         *err = "season_end: not a valid month and day";
     else if (z->season_end_month && !z->season_start_month)
         *err = "season_end: needs a season_start";
@@ -234,21 +228,8 @@ int fw_models_zone_check(const struct fw_models_zone *z, const char **err)
             *err = "levels.min: must be 5 finite numbers in ascending order";
             return -EINVAL;
         }
-    for (size_t i = 0; i < z->nstations; i++) {
-        if (z->stations[i][0] == '\0') {
-            *err = "stations: an id is empty";
-            return -EINVAL;
-        }
-        if (strcmp(z->stations[i], z->fallback) == 0) {
-            *err = "fallback: is also one of the zone's stations";
-            return -EINVAL;
-        }
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(z->stations[i], z->stations[j]) == 0) {
-                *err = "stations: an id appears twice";
-                return -EINVAL;
-            }
-    }
+    if (fw_modelutil_stations_check(z->stations, z->nstations, z->fallback, err) < 0)
+        return -EINVAL;
     return 0;
 }
 
@@ -510,17 +491,7 @@ static int gather(const struct zone *z, int hourly, int64_t target, int64_t from
 static void emit(struct fw_models *m, const struct zone *z, enum out_index k, double v, int64_t t,
                  struct fw_models_out *out)
 {
-    if (out->n == out->cap) {
-        out->cap = out->cap ? 2 * out->cap : 16;
-        out->v = fw_xrealloc(out->v, out->cap * sizeof(*out->v));
-    }
-    struct fw_reading *r = &out->v[out->n++];
-    memset(r, 0, sizeof(*r));
-    r->source = FW_SOURCE_DERIVED;
-    fw_strlcpy(r->zone, z->p.id, sizeof(r->zone));
-    r->metric = m->out_metric[k];
-    r->value = v;
-    r->time_ms = t;
+    fw_modelutil_emit(&out->v, &out->n, &out->cap, z->p.id, m->out_metric[k], v, t);
 }
 
 static int month_day(int month, int day)

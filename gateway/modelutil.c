@@ -17,6 +17,53 @@
 #include <string.h>
 
 /* ------------------------------------------------------------------------------------------ */
+/* Parameters and output                                                                       */
+/* ------------------------------------------------------------------------------------------ */
+
+int fw_modelutil_date_ok(int month, int day)
+{
+    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return month >= 1 && month <= 12 && day >= 1 && day <= mdays[month - 1];
+}
+
+int fw_modelutil_stations_check(const char (*stations)[FW_READING_MAX_ID], size_t nstations,
+                                const char *fallback, const char **err)
+{
+    for (size_t i = 0; i < nstations; i++) {
+        if (stations[i][0] == '\0') {
+            *err = "stations: an id is empty";
+            return -EINVAL;
+        }
+        if (strcmp(stations[i], fallback) == 0) {
+            *err = "fallback: is also one of the zone's stations";
+            return -EINVAL;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(stations[i], stations[j]) == 0) {
+                *err = "stations: an id appears twice";
+                return -EINVAL;
+            }
+    }
+    return 0;
+}
+
+void fw_modelutil_emit(struct fw_reading **v, size_t *n, size_t *cap, const char *zone,
+                       const struct fw_metric *metric, double value, int64_t t_ms)
+{
+    if (*n == *cap) {
+        *cap = *cap ? 2 * *cap : 16;
+        *v = fw_xrealloc(*v, *cap * sizeof(**v));
+    }
+    struct fw_reading *r = &(*v)[(*n)++];
+    memset(r, 0, sizeof(*r));
+    r->source = FW_SOURCE_DERIVED;
+    fw_strlcpy(r->zone, zone, sizeof(r->zone));
+    r->metric = metric;
+    r->value = value;
+    r->time_ms = t_ms;
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Saved state                                                                                 */
 /* ------------------------------------------------------------------------------------------ */
 

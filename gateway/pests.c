@@ -176,12 +176,6 @@ void fw_pests_zone_init(struct fw_pests_zone *z, const char *id)
     z->disease.temp_hi = NAN;
 }
 
-static int date_ok(int month, int day)
-{
-    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return month >= 1 && month <= 12 && day >= 1 && day <= mdays[month - 1];
-}
-
 static int temp_ok(double t)
 {
     return t >= -90.0 && t <= 70.0;
@@ -205,7 +199,8 @@ static int pest_check(const struct fw_pests_pest *p, const char **err)
     else if (fw_degday(p->method, p->cutoff, 0.0, 1.0, FW_DD_NEXT_UNKNOWN, p->lower, p->upper,
                        &dd) < 0)
         *err = "pest: the thresholds are not accepted by the degree-day method";
-    else if (p->biofix == FW_PESTS_BIOFIX_DATE && !date_ok(p->biofix_month, p->biofix_day))
+    else if (p->biofix == FW_PESTS_BIOFIX_DATE &&
+             !fw_modelutil_date_ok(p->biofix_month, p->biofix_day))
         *err = "pest biofix: not a valid month and day";
     else if (p->biofix != FW_PESTS_BIOFIX_DATE && p->biofix != FW_PESTS_BIOFIX_TRAP)
         *err = "pest biofix: must be a date or a trap event";
@@ -262,21 +257,8 @@ int fw_pests_zone_check(const struct fw_pests_zone *z, const char **err)
         *err = "disease: rh_min must be 0..100 and temp_lo <= temp_hi within -90..70 degC";
     if (*err)
         return -EINVAL;
-    for (size_t i = 0; i < z->nstations; i++) {
-        if (z->stations[i][0] == '\0') {
-            *err = "stations: an id is empty";
-            return -EINVAL;
-        }
-        if (strcmp(z->stations[i], z->fallback) == 0) {
-            *err = "fallback: is also one of the zone's stations";
-            return -EINVAL;
-        }
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(z->stations[i], z->stations[j]) == 0) {
-                *err = "stations: an id appears twice";
-                return -EINVAL;
-            }
-    }
+    if (fw_modelutil_stations_check(z->stations, z->nstations, z->fallback, err) < 0)
+        return -EINVAL;
     for (size_t i = 0; i < z->npests; i++) {
         if (pest_check(&z->pests[i], err) < 0)
             return -EINVAL;
@@ -494,17 +476,7 @@ int fw_pests_forecast(struct fw_pests *m, const char *zone, int64_t day, double 
 static void emit(struct fw_pests *m, const struct zone *z, enum out_index k, double v, int64_t t,
                  struct fw_pests_out *out)
 {
-    if (out->n == out->cap) {
-        out->cap = out->cap ? 2 * out->cap : 16;
-        out->v = fw_xrealloc(out->v, out->cap * sizeof(*out->v));
-    }
-    struct fw_reading *r = &out->v[out->n++];
-    memset(r, 0, sizeof(*r));
-    r->source = FW_SOURCE_DERIVED;
-    fw_strlcpy(r->zone, z->p.id, sizeof(r->zone));
-    r->metric = m->out_metric[k];
-    r->value = v;
-    r->time_ms = t;
+    fw_modelutil_emit(&out->v, &out->n, &out->cap, z->p.id, m->out_metric[k], v, t);
 }
 
 /*

@@ -8,10 +8,33 @@
 #ifndef FORESTWATCH_MODELUTIL_H
 #define FORESTWATCH_MODELUTIL_H
 
+#include "forestwatch/reading.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
 struct cJSON;
+
+/* ------------------------------------------------------------------------------------------ */
+/* Parameters and output                                                                       */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Whether `month` and `day` name a day of some year (29 February included). */
+int fw_modelutil_date_ok(int month, int day);
+
+/**
+ * Check a zone's station list: no id empty, none the same as `fallback`, none twice. Returns 0,
+ * or -EINVAL with *err set to the message (static).
+ */
+int fw_modelutil_stations_check(const char (*stations)[FW_READING_MAX_ID], size_t nstations,
+                                const char *fallback, const char **err);
+
+/**
+ * Append a derived reading of zone `zone` (metric, value, time) to the growable array `*v` of
+ * `*n` readings and room for `*cap`, growing it as needed.
+ */
+void fw_modelutil_emit(struct fw_reading **v, size_t *n, size_t *cap, const char *zone,
+                       const struct fw_metric *metric, double value, int64_t t_ms);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Saved state                                                                                 */
