@@ -109,8 +109,7 @@ static void path_pop(struct ctx *c, size_t mark)
     c->path[mark] = '\0';
 }
 
-/* A short rendering of a JSON value for "got ..." in messages. */
-static void describe(const cJSON *v, char *buf, size_t size)
+void fw_cfg_describe(const cJSON *v, char *buf, size_t size)
 {
     if (!v)
         snprintf(buf, size, "nothing");
@@ -178,7 +177,7 @@ static int enum_index(const char *const *names, const char *s)
     return -1;
 }
 
-static void enum_list(const char *const *names, char *buf, size_t size)
+void fw_cfg_enum_list(const char *const *names, char *buf, size_t size)
 {
     size_t used = 0;
     buf[0] = '\0';
@@ -215,7 +214,7 @@ static void apply_key(struct ctx *c, const struct key *k, const cJSON *v, void *
 {
     char got[64];
     void *field = (char *)base + k->off;
-    describe(v, got, sizeof(got));
+    fw_cfg_describe(v, got, sizeof(got));
     switch (k->type) {
     case K_STR: {
         size_t n = cJSON_IsString(v) ? strlen(v->valuestring) : 0;
@@ -300,7 +299,7 @@ static void apply_key(struct ctx *c, const struct key *k, const cJSON *v, void *
         int i = cJSON_IsString(v) ? enum_index(k->names, v->valuestring) : -1;
         if (i < 0) {
             char list[256];
-            enum_list(k->names, list, sizeof(list));
+            fw_cfg_enum_list(k->names, list, sizeof(list));
             err(c, "must be one of %s, got %s", list, got);
             return;
         }
@@ -321,7 +320,7 @@ static void apply_keys(struct ctx *c, const cJSON *obj, const struct key *keys, 
 {
     char got[64];
     if (!cJSON_IsObject(obj)) {
-        describe(obj, got, sizeof(got));
+        fw_cfg_describe(obj, got, sizeof(got));
         err(c, "must be an object, got %s", got);
         return;
     }
@@ -405,7 +404,7 @@ static void for_each_named(struct ctx *c, const cJSON *obj, const char *what,
 {
     char got[64];
     if (!cJSON_IsObject(obj)) {
-        describe(obj, got, sizeof(got));
+        fw_cfg_describe(obj, got, sizeof(got));
         err(c, "must be an object of %s by name, got %s", what, got);
         return;
     }
@@ -429,7 +428,7 @@ static char **parse_string_list(struct ctx *c, const cJSON *v, size_t *n_out, in
     char got[64];
     *n_out = 0;
     if (!cJSON_IsArray(v)) {
-        describe(v, got, sizeof(got));
+        fw_cfg_describe(v, got, sizeof(got));
         err(c, "must be an array of names, got %s", got);
         return NULL;
     }
@@ -439,7 +438,7 @@ static char **parse_string_list(struct ctx *c, const cJSON *v, size_t *n_out, in
     int i = 0;
     for (const cJSON *e = v->child; e; e = e->next, i++) {
         size_t mark = path_index(c, i);
-        describe(e, got, sizeof(got));
+        fw_cfg_describe(e, got, sizeof(got));
         if (!cJSON_IsString(e) || (ids && !valid_id(e->valuestring)))
             err(c, "must be a name, got %s", got);
         else
@@ -532,7 +531,7 @@ static void parse_broker_password_env(struct ctx *c, const cJSON *v, void *base)
         ok = isalnum((unsigned char)*p) || *p == '_';
     if (!ok) {
         char got[64];
-        describe(v, got, sizeof(got));
+        fw_cfg_describe(v, got, sizeof(got));
         err(c,
             "must be the name of an environment variable (1..128 letters, digits or '_', not "
             "starting with a digit), got %s",
@@ -632,7 +631,7 @@ static void parse_uplinks(struct ctx *c, const cJSON *v, void *base)
     struct fw_config *cfg = base;
     char got[64];
     if (!cJSON_IsArray(v)) {
-        describe(v, got, sizeof(got));
+        fw_cfg_describe(v, got, sizeof(got));
         err(c, "must be an array of subscriptions, got %s", got);
         return;
     }
@@ -670,7 +669,7 @@ static void parse_polygon(struct ctx *c, const cJSON *v, void *base)
     char got[64];
     int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 0;
     if (!cJSON_IsArray(v) || n < 4 || n > 1000) {
-        describe(v, got, sizeof(got));
+        fw_cfg_describe(v, got, sizeof(got));
         err(c,
             "must be an array of 4..1000 [lat, lon] pairs, the first equal to the last, got "
             "%s%s",
@@ -684,7 +683,7 @@ static void parse_polygon(struct ctx *c, const cJSON *v, void *base)
         const cJSON *la = cJSON_GetArrayItem(e, 0), *lo = cJSON_GetArrayItem(e, 1);
         if (!cJSON_IsArray(e) || cJSON_GetArraySize(e) != 2 || !cJSON_IsNumber(la) ||
             !cJSON_IsNumber(lo) || fabs(la->valuedouble) > 90 || fabs(lo->valuedouble) > 180) {
-            describe(e, got, sizeof(got));
+            fw_cfg_describe(e, got, sizeof(got));
             err(c, "must be [lat, lon] with lat -90..90 and lon -180..180, got %s", got);
             ok = 0;
         } else {
@@ -769,7 +768,7 @@ static void parse_month_day(struct ctx *c, const cJSON *v, int *month, int *day)
     if (!s || strlen(s) != 5 || sscanf(s, "%2d-%2d%n", &mo, &d, &n) != 2 || n != 5 ||
         !isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[3]) || mo < 1 || mo > 12 ||
         d < 1 || d > mdays[mo - 1]) {
-        describe(v, got, sizeof(got));
+        fw_cfg_describe(v, got, sizeof(got));
         err(c, "must be a month and day \"MM-DD\" such as \"03-15\", got %s", got);
         return;
     }
@@ -795,7 +794,7 @@ static void parse_levels_index(struct ctx *c, const cJSON *v, void *base)
     enum fw_models_index i;
     if (!cJSON_IsString(v) || fw_models_index_parse(v->valuestring, &i) < 0) {
         char got[64];
-        describe(v, got, sizeof(got));
+        fw_cfg_describe(v, got, sizeof(got));
         err(c,
             "must be one of \"fwi\", \"isi\", \"bui\", \"ffmc\", \"dmc\", \"dc\", \"dsr\", got %s",
             got);
@@ -809,7 +808,7 @@ static void parse_levels_min(struct ctx *c, const cJSON *v, void *base)
     struct fw_models_levels *l = base;
     char got[64];
     if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != FW_MODELS_LEVELS) {
-        describe(v, got, sizeof(got));
+        fw_cfg_describe(v, got, sizeof(got));
         err(c, "must be an array of %d ascending numbers (where levels 1..5 start), got %s",
             FW_MODELS_LEVELS, got);
         return;
@@ -819,7 +818,7 @@ static void parse_levels_min(struct ctx *c, const cJSON *v, void *base)
     for (const cJSON *e = v->child; e; e = e->next, i++) {
         if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble) || fabs(e->valuedouble) > 1e6) {
             size_t mark = path_index(c, i);
-            describe(e, got, sizeof(got));
+            fw_cfg_describe(e, got, sizeof(got));
             err(c, "must be a number -1e6..1e6, got %s", got);
             path_pop(c, mark);
             ok = 0;
@@ -842,7 +841,7 @@ static void parse_levels_provisional(struct ctx *c, const cJSON *v, void *base)
     struct fw_models_levels *l = base;
     if (!cJSON_IsBool(v)) {
         char got[64];
-        describe(v, got, sizeof(got));
+        fw_cfg_describe(v, got, sizeof(got));
         err(c, "must be true or false, got %s", got);
         return;
     }
@@ -980,7 +979,7 @@ static void parse_pests_fallback(struct ctx *c, const cJSON *v, void *base)
     if (!cJSON_IsString(v) || !valid_id(v->valuestring) ||
         strlen(v->valuestring) >= FW_READING_MAX_ID) {
         char got[64];
-        describe(v, got, sizeof(got));
+        fw_cfg_describe(v, got, sizeof(got));
         err(c, "must be a station name, got %s", got);
         return;
     }
@@ -998,7 +997,7 @@ static void parse_pest_method(struct ctx *c, const cJSON *v, void *base)
     struct fw_pests_pest *p = base;
     if (!cJSON_IsString(v) || fw_dd_method_parse(v->valuestring, &p->method) < 0) {
         char got[64];
-        describe(v, got, sizeof(got));
+        fw_cfg_describe(v, got, sizeof(got));
         err(c,
             "must be one of \"average\", \"single-sine\", \"double-sine\", \"single-triangle\", "
             "\"double-triangle\", got %s",
@@ -1011,7 +1010,7 @@ static void parse_pest_cutoff(struct ctx *c, const cJSON *v, void *base)
     struct fw_pests_pest *p = base;
     if (!cJSON_IsString(v) || fw_dd_cutoff_parse(v->valuestring, &p->cutoff) < 0) {
         char got[64];
-        describe(v, got, sizeof(got));
+        fw_cfg_describe(v, got, sizeof(got));
         err(c, "must be one of \"horizontal\", \"vertical\", \"intermediate\", got %s", got);
     }
 }
@@ -1026,7 +1025,7 @@ static void parse_pest_biofix(struct ctx *c, const cJSON *v, void *base)
         p->biofix = FW_PESTS_BIOFIX_TRAP;
     } else {
         char got[64];
-        describe(v, got, sizeof(got));
+        fw_cfg_describe(v, got, sizeof(got));
         err(c, "must be \"date\" or \"trap\", got %s", got);
     }
 }
@@ -1060,7 +1059,7 @@ static void parse_pest_stages(struct ctx *c, const cJSON *v, void *base)
     char got[64];
     int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 0;
     if (!cJSON_IsArray(v) || n < 1 || n > FW_PESTS_MAX_STAGES) {
-        describe(v, got, sizeof(got));
+        fw_cfg_describe(v, got, sizeof(got));
         err(c, "must be an array of 1..%d stages, got %s", FW_PESTS_MAX_STAGES, got);
         return;
     }
@@ -1094,7 +1093,7 @@ static void parse_pest_enabled(struct ctx *c, const cJSON *v, void *base)
     (void)base;
     if (!cJSON_IsBool(v)) {
         char got[64];
-        describe(v, got, sizeof(got));
+        fw_cfg_describe(v, got, sizeof(got));
         err(c, "must be true or false, got %s", got);
     }
 }
@@ -1121,7 +1120,7 @@ static void parse_pest(struct ctx *c, const cJSON *v, struct fw_pests_pest *p)
                strlen(id->valuestring) >= FW_READING_MAX_ID)) {
         char got[64];
         size_t mark = path_key(c, "id");
-        describe(id, got, sizeof(got));
+        fw_cfg_describe(id, got, sizeof(got));
         err(c, "must be a name of 1..%d letters, digits, '_', '-' or '.', got %s",
             FW_READING_MAX_ID - 1, got);
         path_pop(c, mark);
@@ -1144,7 +1143,7 @@ static void parse_pests_list(struct ctx *c, const cJSON *v, void *base)
     char got[64];
     int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 0;
     if (!cJSON_IsArray(v) || n > FW_PESTS_MAX_PESTS) {
-        describe(v, got, sizeof(got));
+        fw_cfg_describe(v, got, sizeof(got));
         err(c, "must be an array of 0..%d pests, got %s", FW_PESTS_MAX_PESTS, got);
         return;
     }
@@ -1174,7 +1173,7 @@ static void parse_disease_enabled(struct ctx *c, const cJSON *v, void *base)
     struct fw_pests_disease *d = base;
     if (!cJSON_IsBool(v)) {
         char got[64];
-        describe(v, got, sizeof(got));
+        fw_cfg_describe(v, got, sizeof(got));
         err(c, "must be true or false, got %s", got);
         return;
     }
@@ -1451,13 +1450,13 @@ static void parse_labels(struct ctx *c, const cJSON *v, void *base)
     struct fw_cfg_rule *r = base;
     char got[64];
     if (!cJSON_IsObject(v)) {
-        describe(v, got, sizeof(got));
+        fw_cfg_describe(v, got, sizeof(got));
         err(c, "must be an object of name: text, got %s", got);
         return;
     }
     for (const cJSON *m = v->child; m; m = m->next) {
         size_t mark = path_key(c, m->string);
-        describe(m, got, sizeof(got));
+        fw_cfg_describe(m, got, sizeof(got));
         if (!valid_id(m->string))
             err(c, "invalid label name: use 1..%d letters, digits, '_', '-' or '.'",
                 FW_CONFIG_MAX_ID);
@@ -1657,7 +1656,7 @@ static void parse_rules(struct ctx *c, const cJSON *v, void *base)
     struct fw_config *cfg = base;
     char got[64];
     if (!cJSON_IsArray(v)) {
-        describe(v, got, sizeof(got));
+        fw_cfg_describe(v, got, sizeof(got));
         err(c, "must be an array of rules, got %s", got);
         return;
     }
@@ -1701,7 +1700,7 @@ static void parse_escalations(struct ctx *c, const cJSON *v, void *base)
     struct fw_config *cfg = base;
     char got[64];
     if (!cJSON_IsArray(v)) {
-        describe(v, got, sizeof(got));
+        fw_cfg_describe(v, got, sizeof(got));
         err(c, "must be an array of escalation policies, got %s", got);
         return;
     }

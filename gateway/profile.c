@@ -334,25 +334,6 @@ static void path_pop(struct ctx *c, size_t mark)
     c->path[mark] = '\0';
 }
 
-static void describe(const cJSON *v, char *buf, size_t size)
-{
-    if (!v)
-        snprintf(buf, size, "nothing");
-    else if (cJSON_IsString(v))
-        snprintf(buf, size, "\"%.40s%s\"", v->valuestring,
-                 strlen(v->valuestring) > 40 ? "..." : "");
-    else if (cJSON_IsNumber(v))
-        snprintf(buf, size, "%.15g", v->valuedouble);
-    else if (cJSON_IsBool(v))
-        snprintf(buf, size, "%s", cJSON_IsTrue(v) ? "true" : "false");
-    else if (cJSON_IsNull(v))
-        snprintf(buf, size, "null");
-    else if (cJSON_IsArray(v))
-        snprintf(buf, size, "an array");
-    else
-        snprintf(buf, size, "an object");
-}
-
 enum key_type {
     K_STR,    /* char *, at most hi bytes */
     K_INT,    /* int in lo..hi */
@@ -376,7 +357,7 @@ static void apply_key(struct ctx *c, const struct key *k, const cJSON *v, void *
 {
     char got[64];
     void *field = (char *)base + k->off;
-    describe(v, got, sizeof(got));
+    fw_cfg_describe(v, got, sizeof(got));
     switch (k->type) {
     case K_STR:
         if (!cJSON_IsString(v) || strlen(v->valuestring) > (size_t)k->hi) {
@@ -418,15 +399,7 @@ static void apply_key(struct ctx *c, const struct key *k, const cJSON *v, void *
                     i = j;
         if (i < 0) {
             char list[256];
-            size_t used = 0;
-            list[0] = '\0';
-            for (int j = 0; k->names[j] && used < sizeof(list); j++) {
-                int n = snprintf(list + used, sizeof(list) - used, "%s\"%s\"", j ? ", " : "",
-                                 k->names[j]);
-                if (n < 0)
-                    break;
-                used += (size_t)n;
-            }
+            fw_cfg_enum_list(k->names, list, sizeof(list));
             err(c, "must be one of %s, got %s", list, got);
             return;
         }
@@ -445,7 +418,7 @@ static void apply_keys(struct ctx *c, const cJSON *obj, const struct key *keys, 
 {
     char got[64];
     if (!cJSON_IsObject(obj)) {
-        describe(obj, got, sizeof(got));
+        fw_cfg_describe(obj, got, sizeof(got));
         err(c, "must be an object, got %s", got);
         return;
     }
@@ -503,7 +476,7 @@ static void parse_range(struct ctx *c, const cJSON *v, void *base)
 {
     struct point_sec *s = base;
     char got[64];
-    describe(v, got, sizeof(got));
+    fw_cfg_describe(v, got, sizeof(got));
     if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != 2 || !cJSON_IsNumber(v->child) ||
         !cJSON_IsNumber(v->child->next) || !isfinite(v->child->valuedouble) ||
         !isfinite(v->child->next->valuedouble)) {
@@ -546,7 +519,7 @@ struct profile_sec {
 static void keep_registers(struct ctx *c, const cJSON *v, void *base)
 {
     char got[64];
-    describe(v, got, sizeof(got));
+    fw_cfg_describe(v, got, sizeof(got));
     if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) < 1 ||
         cJSON_GetArraySize(v) > FW_PROFILE_MAX_POINTS) {
         err(c, "must be an array of 1..%d register entries, got %s", FW_PROFILE_MAX_POINTS, got);

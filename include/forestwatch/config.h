@@ -20,6 +20,8 @@
 #include "forestwatch/models.h"
 #include "forestwatch/pests.h"
 
+struct cJSON;
+
 /* Hard caps on what a config may make the daemon allocate or parse. */
 /* A region's central instance lists 100,000 nodes: about 7 MB of JSON. */
 #define FW_CONFIG_MAX_FILE_BYTES (32 * 1024 * 1024)
@@ -366,6 +368,15 @@ void fw_cfg_line_col(const char *text, size_t off, int *line, int *col);
  */
 char *fw_cfg_read_text(const char *path, const char *shown, size_t max_bytes, size_t *len,
                        struct fw_cfg_errors *errs, int *rc);
+
+/**
+ * A short rendering of JSON value `v` (NULL: "nothing") for the "got ..." of a message: a string
+ * quoted and cut at 40 bytes, a number as %.15g, else its kind. At most size - 1 bytes.
+ */
+void fw_cfg_describe(const struct cJSON *v, char *buf, size_t size);
+
+/** The NULL-terminated `names` as a message lists them: "a", "b", "c" (cut at size - 1 bytes). */
+void fw_cfg_enum_list(const char *const *names, char *buf, size_t size);
 
 /** Look-ups by id (binary search or linear scan); NULL when absent. */
 const struct fw_cfg_node *fw_config_node(const struct fw_config *cfg, const char *id);
