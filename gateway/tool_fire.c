@@ -99,28 +99,11 @@ fail:
     return -E2BIG;
 }
 
-/*
- * A decimal number and nothing else. strtod alone would also take "nan", "inf", hex floats and
- * leading spaces, none of which belongs in a weather file.
- */
-static int parse_number(const char *s, double *out)
-{
-    if (*s == '\0' || strspn(s, "0123456789+-.eE") != strlen(s))
-        return -EINVAL;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v))
-        return -EINVAL;
-    *out = v;
-    return 0;
-}
-
 /* A number column within [lo, hi]; prints the error, naming line and column. */
 static int num_field(FILE *err, int line, const char *col, const char *s, double lo, double hi,
                      double *v)
 {
-    if (parse_number(s, v) < 0 || *v < lo || *v > hi) {
+    if (fw_parse_decimal(s, v) < 0 || *v < lo || *v > hi) {
         fprintf(err, "stdin:%d: column \"%s\": must be a number %g..%g, got \"%s\"\n", line, col,
                 lo, hi, s);
         return -EINVAL;
@@ -425,7 +408,7 @@ static int parse_init(FILE *err, const char *s, int ninit, double *init)
     if (fw_strlcpy(buf, s, sizeof(buf)) < 0 || split(buf, f) != ninit)
         goto fail;
     for (int i = 0; i < ninit; i++) {
-        if (parse_number(f[i], &init[i]) < 0 || init[i] < 0.0 || init[i] > hi[i]) {
+        if (fw_parse_decimal(f[i], &init[i]) < 0 || init[i] < 0.0 || init[i] > hi[i]) {
             fprintf(err, "forestwatch: --init: %s must be a number 0..%g, got \"%s\"\n", names[i],
                     hi[i], f[i]);
             return -EINVAL;

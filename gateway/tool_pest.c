@@ -83,23 +83,6 @@ static char *trim(char *s)
     return s;
 }
 
-/*
- * A decimal number and nothing else. strtod alone would also take "nan", "inf" and hex floats,
- * none of which belongs in a weather file.
- */
-static int parse_number(const char *s, double *out)
-{
-    if (*s == '\0' || strspn(s, "0123456789+-.eE") != strlen(s))
-        return -EINVAL;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v))
-        return -EINVAL;
-    *out = v;
-    return 0;
-}
-
 /* YYYY-MM-DD as days since the epoch, through the project's one calendar implementation. */
 static int parse_date(const char *s, int64_t *day)
 {
@@ -118,7 +101,7 @@ static int parse_date(const char *s, int64_t *day)
 static int parse_temp(FILE *err, const struct opts *o, int line, const char *col, const char *s,
                       double *v)
 {
-    if (parse_number(s, v) < 0 || strlen(s) >= DEGDAY_FIELD) {
+    if (fw_parse_decimal(s, v) < 0 || strlen(s) >= DEGDAY_FIELD) {
         fprintf(err, "stdin:%d: column \"%s\": must be a number, got \"%s\"\n", line, col, s);
         return -EINVAL;
     }
@@ -247,14 +230,14 @@ static int parse_args(int argc, char **argv, FILE *err, struct opts *o)
         return -EINVAL;
     }
     const struct units *u = o->units;
-    if (parse_number(lower, &o->lower) < 0 || o->lower < u->min || o->lower > u->max) {
+    if (fw_parse_decimal(lower, &o->lower) < 0 || o->lower < u->min || o->lower > u->max) {
         fprintf(err, "forestwatch degday: --lower: must be a number in %g..%g %s, got \"%s\"\n",
                 u->min, u->max, u->label, lower);
         return -EINVAL;
     }
     if (strcmp(upper, "none") == 0) {
         o->upper = FW_DD_NO_UPPER;
-    } else if (parse_number(upper, &o->upper) < 0 || o->upper < u->min || o->upper > u->max) {
+    } else if (fw_parse_decimal(upper, &o->upper) < 0 || o->upper < u->min || o->upper > u->max) {
         fprintf(err,
                 "forestwatch degday: --upper: must be a number in %g..%g %s or \"none\", got "
                 "\"%s\"\n",

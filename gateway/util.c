@@ -7,6 +7,7 @@
 #include "forestwatch/util.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +98,19 @@ int fw_parse_int(const char *s, long long lo, long long hi, long long *out)
         return -EINVAL;
     if (errno == ERANGE || v < lo || v > hi)
         return -ERANGE;
+    *out = v;
+    return 0;
+}
+
+int fw_parse_decimal(const char *s, double *out)
+{
+    if (*s == '\0' || strspn(s, "0123456789+-.eE") != strlen(s))
+        return -EINVAL;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || errno == ERANGE || !isfinite(v))
+        return -EINVAL;
     *out = v;
     return 0;
 }

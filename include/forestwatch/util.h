@@ -58,6 +58,12 @@ int fw_strlcpy(char *dst, const char *src, size_t size);
 int fw_parse_int(const char *s, long long lo, long long hi, long long *out);
 
 /**
+ * Parse a whole string as a finite decimal number: digits, sign, point and exponent only, since
+ * strtod alone would also take "nan", "inf", hex floats and leading spaces. Returns 0 or -EINVAL.
+ */
+int fw_parse_decimal(const char *s, double *out);
+
+/**
  * Read one line of `f` into `buf` of `size` bytes: at most size - 1 bytes, NUL-terminated,
  * without its "\n" or "\r\n". *len is the number of bytes stored; a NUL byte of the input is
  * stored like any other, so compare *len with strlen(buf) to find one. Returns 0 for a line,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The token bucket that budgets each node's messages, the line reader of the tool's
- * tables and the floor division of the models' time arithmetic. */
+ * tables, the floor division of the models' time arithmetic and the tools' number parser. */
 #include "forestwatch/util.h"
 #include "test.h"
 
@@ -101,4 +101,17 @@ FW_TEST(floor_div_and_mod_round_down)
     ASSERT_EQ(fw_floor_mod(-4, 4), 0);
     ASSERT_EQ(fw_floor_mod(9, 4), 1);
     ASSERT_EQ(fw_floor_mod(9, -4), -3);
+}
+
+FW_TEST(parse_decimal_takes_plain_numbers_only)
+{
+    double v = 0.0;
+    ASSERT_EQ(fw_parse_decimal("-12.5e1", &v), 0);
+    ASSERT_EQ(v, -125.0);
+    ASSERT_EQ(fw_parse_decimal("", &v), -EINVAL);
+    ASSERT_EQ(fw_parse_decimal(" 1", &v), -EINVAL);
+    ASSERT_EQ(fw_parse_decimal("nan", &v), -EINVAL);
+    ASSERT_EQ(fw_parse_decimal("0x10", &v), -EINVAL);
+    ASSERT_EQ(fw_parse_decimal("1e999", &v), -EINVAL);
+    ASSERT_EQ(fw_parse_decimal("1-", &v), -EINVAL);
 }
