@@ -443,20 +443,6 @@ void fw_lora_stats(const struct fw_lora *l, struct fw_lora_stats *out)
 /* Decoding                                                                                     */
 /* ------------------------------------------------------------------------------------------ */
 
-static void issue(struct fw_uplink_result *res, enum fw_uplink_error code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void issue(struct fw_uplink_result *res, enum fw_uplink_error code, const char *fmt, ...)
-{
-    if (res->nissues >= FW_UPLINK_MAX_ISSUES)
-        return;
-    struct fw_uplink_issue *is = &res->issues[res->nissues++];
-    is->code = code;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(is->detail, sizeof(is->detail), fmt, ap);
-    va_end(ap);
-}
-
 static int reject(struct fw_lora *l, struct fw_uplink_result *res, enum fw_uplink_error code,
                   int rc)
 {
@@ -488,18 +474,19 @@ static void add_value(struct lora_dev *d, struct fw_uplink_result *res, const ch
     res->rejected_readings++; /* undone below when the value is accepted */
     d->st.rejected_readings++;
     if (bad == FW_UPLINK_UNKNOWN_METRIC) {
-        issue(res, bad, "%s: %.60s: %s", where, metric,
-              m ? "derived by the gateway, not sent by nodes" : "unknown metric");
+        fw_uplink_add_issue(res, bad, "%s: %.60s: %s", where, metric,
+                            m ? "derived by the gateway, not sent by nodes" : "unknown metric");
         return;
     }
     if (bad == FW_UPLINK_OUT_OF_RANGE) {
-        issue(res, bad, "%s: %g %s is outside the possible range %g..%g of %s", where, value,
-              m->unit, m->min, m->max, m->name);
+        fw_uplink_add_issue(res, bad, "%s: %g %s is outside the possible range %g..%g of %s", where,
+                            value, m->unit, m->min, m->max, m->name);
         return;
     }
     if (t_ms < now_ms - max_age_ms) {
-        issue(res, FW_UPLINK_BAD_TIME, "%s: %s is %lld s old, more than limits.max_age_ms", where,
-              m->name, (long long)((now_ms - t_ms) / 1000));
+        fw_uplink_add_issue(res, FW_UPLINK_BAD_TIME,
+                            "%s: %s is %lld s old, more than limits.max_age_ms", where, m->name,
+                            (long long)((now_ms - t_ms) / 1000));
         return;
     }
     struct fw_reading *r = &res->readings[res->n++];
@@ -574,20 +561,21 @@ int fw_lora_decode(struct fw_lora *l, enum fw_lns_kind kind, const void *payload
     l->st.messages++;
 
     if (len > max_len) {
-        issue(res, FW_UPLINK_TOO_BIG, "message of %zu bytes exceeds the limit of %zu", len,
-              max_len);
+        fw_uplink_add_issue(res, FW_UPLINK_TOO_BIG, "message of %zu bytes exceeds the limit of %zu",
+                            len, max_len);
         return reject(l, res, FW_UPLINK_TOO_BIG, -E2BIG);
     }
     if ((rc = fw_lns_parse(kind, payload, len, up))) {
-        issue(res, up->error, "%s", up->detail);
+        fw_uplink_add_issue(res, up->error, "%s", up->detail);
         return reject(l, res, up->error, rc);
     }
 
     struct lora_dev *d = lookup(l, up->dev_eui, up->device);
     if (!d) {
         remember_unknown(l, up, now_ms);
-        issue(res, FW_UPLINK_UNKNOWN_NODE, "%s device %s (\"%s\") is not in the LoRa registry",
-              fw_lns_kind_str(kind), up->dev_eui[0] ? up->dev_eui : "without EUI", up->device);
+        fw_uplink_add_issue(
+            res, FW_UPLINK_UNKNOWN_NODE, "%s device %s (\"%s\") is not in the LoRa registry",
+            fw_lns_kind_str(kind), up->dev_eui[0] ? up->dev_eui : "without EUI", up->device);
         res->error = FW_UPLINK_UNKNOWN_NODE;
         l->st.unknown++;
         return -ENOENT;
@@ -596,13 +584,15 @@ int fw_lora_decode(struct fw_lora *l, enum fw_lns_kind kind, const void *payload
 
     int64_t t_ms = up->time_ms ? up->time_ms : now_ms;
     if (t_ms > now_ms + limits->max_future_ms) {
-        issue(res, FW_UPLINK_BAD_TIME, "time: %lld s ahead of the gateway clock (server clock?)",
-              (long long)((t_ms - now_ms) / 1000));
+        fw_uplink_add_issue(res, FW_UPLINK_BAD_TIME,
+                            "time: %lld s ahead of the gateway clock (server clock?)",
+                            (long long)((t_ms - now_ms) / 1000));
         return reject(l, res, FW_UPLINK_BAD_TIME, -EINVAL);
     }
     if (t_ms < now_ms - limits->max_age_ms) {
-        issue(res, FW_UPLINK_BAD_TIME, "time: %lld s old, more than limits.max_age_ms",
-              (long long)((now_ms - t_ms) / 1000));
+        fw_uplink_add_issue(res, FW_UPLINK_BAD_TIME,
+                            "time: %lld s old, more than limits.max_age_ms",
+                            (long long)((now_ms - t_ms) / 1000));
         return reject(l, res, FW_UPLINK_BAD_TIME, -EINVAL);
     }
 
@@ -633,14 +623,16 @@ int fw_lora_decode(struct fw_lora *l, enum fw_lns_kind kind, const void *payload
      * the network server has authenticated the frame, and the operator is told. */
     if (d->st.has_fcnt) {
         if (up->f_cnt < d->st.last_fcnt) {
-            issue(res, FW_UPLINK_FCNT_RESET,
-                  "frame counter went back from %" PRIu32 " to %" PRIu32 " (node reset or replay)",
-                  d->st.last_fcnt, up->f_cnt);
+            fw_uplink_add_issue(res, FW_UPLINK_FCNT_RESET,
+                                "frame counter went back from %" PRIu32 " to %" PRIu32
+                                " (node reset or replay)",
+                                d->st.last_fcnt, up->f_cnt);
             d->st.fcnt_resets++;
         } else if (up->f_cnt == d->st.last_fcnt) {
-            issue(res, FW_UPLINK_FCNT_RESET,
-                  "frame counter %" PRIu32 " repeated with another payload (node reset or replay)",
-                  up->f_cnt);
+            fw_uplink_add_issue(res, FW_UPLINK_FCNT_RESET,
+                                "frame counter %" PRIu32
+                                " repeated with another payload (node reset or replay)",
+                                up->f_cnt);
             d->st.fcnt_resets++;
         } else {
             d->st.frames_lost += up->f_cnt - d->st.last_fcnt - 1;
@@ -655,12 +647,13 @@ int fw_lora_decode(struct fw_lora *l, enum fw_lns_kind kind, const void *payload
         d->st.malformed++;
         memcpy(d->st.last_error, why, sizeof(d->st.last_error));
         /* The counter warning, if any, stays listed before the rejection. */
-        issue(res, FW_UPLINK_BAD_PAYLOAD, "%s", why);
+        fw_uplink_add_issue(res, FW_UPLINK_BAD_PAYLOAD, "%s", why);
         return reject(l, res, FW_UPLINK_BAD_PAYLOAD, -EINVAL);
     }
     if (l->vals.n > limits->max_readings) {
-        issue(res, FW_UPLINK_TOO_MANY, "%d values in the payload, more than the limit of %d",
-              l->vals.n, limits->max_readings);
+        fw_uplink_add_issue(res, FW_UPLINK_TOO_MANY,
+                            "%d values in the payload, more than the limit of %d", l->vals.n,
+                            limits->max_readings);
         return reject(l, res, FW_UPLINK_TOO_MANY, -E2BIG);
     }
     d->st.skipped += (uint64_t)l->vals.skipped;

@@ -51,9 +51,8 @@ enum fw_uplink_error fw_uplink_check_value(const char *metric, const char *unit,
     return FW_UPLINK_OK;
 }
 
-static void issue(struct fw_uplink_result *res, enum fw_uplink_error code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void issue(struct fw_uplink_result *res, enum fw_uplink_error code, const char *fmt, ...)
+void fw_uplink_add_issue(struct fw_uplink_result *res, enum fw_uplink_error code, const char *fmt,
+                         ...)
 {
     if (res->nissues >= FW_UPLINK_MAX_ISSUES)
         return;
@@ -91,19 +90,20 @@ static int check_time(const struct fw_config *cfg, const char *key, const cJSON 
                       int64_t now_ms, struct fw_uplink_result *res, int64_t *t_ms)
 {
     if (parse_time(time, t_ms)) {
-        issue(res, FW_UPLINK_BAD_TIME,
-              "%s: must be RFC 3339 with an offset or epoch seconds, got %.40s", key,
-              cJSON_IsString(time) ? time->valuestring : "a non-string");
+        fw_uplink_add_issue(res, FW_UPLINK_BAD_TIME,
+                            "%s: must be RFC 3339 with an offset or epoch seconds, got %.40s", key,
+                            cJSON_IsString(time) ? time->valuestring : "a non-string");
         return reject(res, FW_UPLINK_BAD_TIME, -EINVAL);
     }
     if (*t_ms > now_ms + cfg->limits.max_future_ms) {
-        issue(res, FW_UPLINK_BAD_TIME, "%s: %lld s ahead of the gateway clock (node clock?)", key,
-              (long long)((*t_ms - now_ms) / 1000));
+        fw_uplink_add_issue(res, FW_UPLINK_BAD_TIME,
+                            "%s: %lld s ahead of the gateway clock (node clock?)", key,
+                            (long long)((*t_ms - now_ms) / 1000));
         return reject(res, FW_UPLINK_BAD_TIME, -EINVAL);
     }
     if (*t_ms < now_ms - cfg->limits.max_age_ms) {
-        issue(res, FW_UPLINK_BAD_TIME, "%s: %lld s old, more than limits.max_age_ms", key,
-              (long long)((now_ms - *t_ms) / 1000));
+        fw_uplink_add_issue(res, FW_UPLINK_BAD_TIME, "%s: %lld s old, more than limits.max_age_ms",
+                            key, (long long)((now_ms - *t_ms) / 1000));
         return reject(res, FW_UPLINK_BAD_TIME, -EINVAL);
     }
     return 0;
@@ -114,17 +114,17 @@ static int check_array(const struct fw_config *cfg, const char *key, const cJSON
                        struct fw_uplink_result *res)
 {
     if (!cJSON_IsArray(a)) {
-        issue(res, FW_UPLINK_BAD_FIELD, "%s: must be an array", key);
+        fw_uplink_add_issue(res, FW_UPLINK_BAD_FIELD, "%s: must be an array", key);
         return reject(res, FW_UPLINK_BAD_FIELD, -EINVAL);
     }
     int count = cJSON_GetArraySize(a);
     if (count == 0) {
-        issue(res, FW_UPLINK_BAD_FIELD, "%s: empty", key);
+        fw_uplink_add_issue(res, FW_UPLINK_BAD_FIELD, "%s: empty", key);
         return reject(res, FW_UPLINK_BAD_FIELD, -EINVAL);
     }
     if (count > cfg->limits.max_readings) {
-        issue(res, FW_UPLINK_TOO_MANY, "%d %s, more than the limit of %d", count, key,
-              cfg->limits.max_readings);
+        fw_uplink_add_issue(res, FW_UPLINK_TOO_MANY, "%d %s, more than the limit of %d", count, key,
+                            cfg->limits.max_readings);
         return reject(res, FW_UPLINK_TOO_MANY, -E2BIG);
     }
     return count;
@@ -142,21 +142,22 @@ static int decode_object(const struct fw_config *cfg, const cJSON *root, const c
     const cJSON *time = cJSON_GetObjectItemCaseSensitive(root, "time");
     const cJSON *readings = cJSON_GetObjectItemCaseSensitive(root, "readings");
     if (!node || !time || !readings) {
-        issue(res, FW_UPLINK_MISSING, "missing \"%s\"",
-              !node   ? id_key
-              : !time ? "time"
-                      : "readings");
+        fw_uplink_add_issue(res, FW_UPLINK_MISSING, "missing \"%s\"",
+                            !node   ? id_key
+                            : !time ? "time"
+                                    : "readings");
         return reject(res, FW_UPLINK_MISSING, -EINVAL);
     }
     if (!cJSON_IsString(node) || fw_strlcpy(res->node, node->valuestring, sizeof(res->node))) {
         res->node[0] = '\0';
-        issue(res, FW_UPLINK_BAD_FIELD, "%s: must be a string of at most %d bytes", id_key,
-              FW_READING_MAX_ID - 1);
+        fw_uplink_add_issue(res, FW_UPLINK_BAD_FIELD, "%s: must be a string of at most %d bytes",
+                            id_key, FW_READING_MAX_ID - 1);
         return reject(res, FW_UPLINK_BAD_FIELD, -EINVAL);
     }
     const struct fw_cfg_node *cn = fw_config_node(cfg, res->node);
     if (!cn) {
-        issue(res, FW_UPLINK_UNKNOWN_NODE, "%s \"%s\" is not in the config", id_key, res->node);
+        fw_uplink_add_issue(res, FW_UPLINK_UNKNOWN_NODE, "%s \"%s\" is not in the config", id_key,
+                            res->node);
         return reject(res, FW_UPLINK_UNKNOWN_NODE, -ENOENT);
     }
     int64_t t_ms;
@@ -179,32 +180,37 @@ static int decode_object(const struct fw_config *cfg, const cJSON *root, const c
         const struct fw_metric *metric;
         res->rejected_readings++; /* undone below when the reading is accepted */
         if (!cJSON_IsString(m) || !cJSON_IsNumber(v) || !cJSON_IsString(u)) {
-            issue(res, !m || !v || !u ? FW_UPLINK_MISSING : FW_UPLINK_BAD_FIELD,
-                  "readings[%d]: needs \"metric\" (string), \"value\" (number) and \"unit\" "
-                  "(string)",
-                  i);
+            fw_uplink_add_issue(
+                res, !m || !v || !u ? FW_UPLINK_MISSING : FW_UPLINK_BAD_FIELD,
+                "readings[%d]: needs \"metric\" (string), \"value\" (number) and \"unit\" "
+                "(string)",
+                i);
             continue;
         }
         double val = v->valuedouble;
         enum fw_uplink_error bad =
             fw_uplink_check_value(m->valuestring, u->valuestring, val, &metric);
         if (bad == FW_UPLINK_UNKNOWN_METRIC && !metric) {
-            issue(res, bad, "readings[%d].metric: unknown metric \"%.60s\"", i, m->valuestring);
+            fw_uplink_add_issue(res, bad, "readings[%d].metric: unknown metric \"%.60s\"", i,
+                                m->valuestring);
             continue;
         }
         if (bad == FW_UPLINK_UNKNOWN_METRIC) {
-            issue(res, bad, "readings[%d].metric: %s is derived by the gateway, not sent by nodes",
-                  i, metric->name);
+            fw_uplink_add_issue(
+                res, bad, "readings[%d].metric: %s is derived by the gateway, not sent by nodes", i,
+                metric->name);
             continue;
         }
         if (bad == FW_UPLINK_BAD_UNIT) {
-            issue(res, bad, "readings[%d].unit: \"%.20s\" is not the unit of %s (\"%s\")", i,
-                  u->valuestring, metric->name, metric->unit);
+            fw_uplink_add_issue(res, bad,
+                                "readings[%d].unit: \"%.20s\" is not the unit of %s (\"%s\")", i,
+                                u->valuestring, metric->name, metric->unit);
             continue;
         }
         if (bad == FW_UPLINK_OUT_OF_RANGE) {
-            issue(res, bad, "readings[%d].value: %g %s is outside the possible range %g..%g of %s",
-                  i, val, metric->unit, metric->min, metric->max, metric->name);
+            fw_uplink_add_issue(
+                res, bad, "readings[%d].value: %g %s is outside the possible range %g..%g of %s", i,
+                val, metric->unit, metric->min, metric->max, metric->name);
             continue;
         }
         struct fw_reading *r = &res->readings[res->n++];
@@ -230,14 +236,15 @@ static cJSON *parse_root(const struct fw_config *cfg, const void *payload, size_
     res->nissues = 0;
     res->rejected_readings = 0;
     if (len > cfg->limits.max_payload_bytes) {
-        issue(res, FW_UPLINK_TOO_BIG, "payload of %zu bytes exceeds the limit of %zu", len,
-              cfg->limits.max_payload_bytes);
+        fw_uplink_add_issue(res, FW_UPLINK_TOO_BIG, "payload of %zu bytes exceeds the limit of %zu",
+                            len, cfg->limits.max_payload_bytes);
         reject(res, FW_UPLINK_TOO_BIG, -E2BIG);
         return NULL;
     }
     cJSON *root = cJSON_ParseWithLength(payload, len);
     if (!cJSON_IsObject(root)) {
-        issue(res, FW_UPLINK_BAD_JSON, "%s", root ? "not a JSON object" : "not valid JSON");
+        fw_uplink_add_issue(res, FW_UPLINK_BAD_JSON, "%s",
+                            root ? "not a JSON object" : "not valid JSON");
         reject(res, FW_UPLINK_BAD_JSON, -EINVAL);
         cJSON_Delete(root);
         return NULL;
@@ -269,13 +276,13 @@ static int forecast_value(const cJSON *e, int i, const char *key, const char *me
         return 0;
     const struct fw_metric *m;
     if (!cJSON_IsNumber(v)) {
-        issue(res, FW_UPLINK_BAD_FIELD, "forecasts[%d].%s: must be a number", i, key);
+        fw_uplink_add_issue(res, FW_UPLINK_BAD_FIELD, "forecasts[%d].%s: must be a number", i, key);
         return -1;
     }
     if (fw_uplink_check_value(metric, NULL, v->valuedouble, &m) != FW_UPLINK_OK) {
-        issue(res, FW_UPLINK_OUT_OF_RANGE,
-              "forecasts[%d].%s: %g is outside the possible range %g..%g %s", i, key,
-              v->valuedouble, m->min, m->max, m->unit);
+        fw_uplink_add_issue(res, FW_UPLINK_OUT_OF_RANGE,
+                            "forecasts[%d].%s: %g is outside the possible range %g..%g %s", i, key,
+                            v->valuedouble, m->min, m->max, m->unit);
         return -1;
     }
     *out = v->valuedouble;
@@ -303,22 +310,24 @@ static int decode_forecast(const struct fw_config *cfg, const cJSON *e, int i, i
     const cJSON *date = cJSON_GetObjectItemCaseSensitive(e, "date");
     memset(f, 0, sizeof(*f));
     if (!cJSON_IsString(zone) || !cJSON_IsString(date)) {
-        issue(res, zone && date ? FW_UPLINK_BAD_FIELD : FW_UPLINK_MISSING,
-              "forecasts[%d]: needs \"zone\" and \"date\" (strings)", i);
+        fw_uplink_add_issue(res, zone && date ? FW_UPLINK_BAD_FIELD : FW_UPLINK_MISSING,
+                            "forecasts[%d]: needs \"zone\" and \"date\" (strings)", i);
         return -1;
     }
     if (!fw_config_zone(cfg, zone->valuestring)) {
-        issue(res, FW_UPLINK_BAD_FIELD, "forecasts[%d].zone: \"%.60s\" is not in the config", i,
-              zone->valuestring);
+        fw_uplink_add_issue(res, FW_UPLINK_BAD_FIELD,
+                            "forecasts[%d].zone: \"%.60s\" is not in the config", i,
+                            zone->valuestring);
         return -1;
     }
     fw_strlcpy(f->zone, zone->valuestring, sizeof(f->zone));
     if (parse_date(date->valuestring, &f->day) < 0 || f->day < issued_day - 1 ||
         f->day > issued_day + FW_METEO_MAX_LEAD_DAYS) {
-        issue(res, FW_UPLINK_BAD_FIELD,
-              "forecasts[%d].date: must be a date YYYY-MM-DD from the day before \"issued\" to "
-              "%d days after it, got \"%.20s\"",
-              i, FW_METEO_MAX_LEAD_DAYS, date->valuestring);
+        fw_uplink_add_issue(
+            res, FW_UPLINK_BAD_FIELD,
+            "forecasts[%d].date: must be a date YYYY-MM-DD from the day before \"issued\" to "
+            "%d days after it, got \"%.20s\"",
+            i, FW_METEO_MAX_LEAD_DAYS, date->valuestring);
         return -1;
     }
     static const char *const noon_keys[] = {"air_temp_c", "rel_humidity_pct", "wind_speed_ms",
@@ -336,15 +345,17 @@ static int decode_forecast(const struct fw_config *cfg, const cJSON *e, int i, i
     if (has_min < 0 || has_max < 0)
         return -1;
     if ((has != 0 && has != 4) || has_min != has_max || (has == 0 && !has_min)) {
-        issue(res, FW_UPLINK_MISSING,
-              "forecasts[%d]: needs the noon weather (air_temp_c, rel_humidity_pct, "
-              "wind_speed_ms, rain_mm), the day's air_temp_min_c and air_temp_max_c, or both",
-              i);
+        fw_uplink_add_issue(
+            res, FW_UPLINK_MISSING,
+            "forecasts[%d]: needs the noon weather (air_temp_c, rel_humidity_pct, "
+            "wind_speed_ms, rain_mm), the day's air_temp_min_c and air_temp_max_c, or both",
+            i);
         return -1;
     }
     if (has_min && f->tmin_c > f->tmax_c) {
-        issue(res, FW_UPLINK_BAD_FIELD, "forecasts[%d]: air_temp_min_c %g above air_temp_max_c %g",
-              i, f->tmin_c, f->tmax_c);
+        fw_uplink_add_issue(res, FW_UPLINK_BAD_FIELD,
+                            "forecasts[%d]: air_temp_min_c %g above air_temp_max_c %g", i,
+                            f->tmin_c, f->tmax_c);
         return -1;
     }
     f->has_noon = has == 4;
@@ -358,7 +369,8 @@ static int decode_forecasts(const struct fw_config *cfg, const cJSON *root, int6
     const cJSON *issued = cJSON_GetObjectItemCaseSensitive(root, "issued");
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "forecasts");
     if (!issued || !list) {
-        issue(res, FW_UPLINK_MISSING, "missing \"%s\"", !issued ? "issued" : "forecasts");
+        fw_uplink_add_issue(res, FW_UPLINK_MISSING, "missing \"%s\"",
+                            !issued ? "issued" : "forecasts");
         return reject(res, FW_UPLINK_MISSING, -EINVAL);
     }
     int64_t t_ms;
@@ -395,17 +407,17 @@ int fw_uplink_decode_meteo(const struct fw_config *cfg, const void *payload, siz
     int rc;
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "type");
     if (!cJSON_IsString(type)) {
-        issue(res, type ? FW_UPLINK_BAD_FIELD : FW_UPLINK_MISSING,
-              "type: must be \"observation\" or \"forecast\"");
+        fw_uplink_add_issue(res, type ? FW_UPLINK_BAD_FIELD : FW_UPLINK_MISSING,
+                            "type: must be \"observation\" or \"forecast\"");
         rc = reject(res, type ? FW_UPLINK_BAD_FIELD : FW_UPLINK_MISSING, -EINVAL);
     } else if (strcmp(type->valuestring, "observation") == 0) {
         rc = decode_object(cfg, root, "station", FW_SOURCE_METEO, now_ms, res);
     } else if (strcmp(type->valuestring, "forecast") == 0) {
         rc = decode_forecasts(cfg, root, now_ms, res, fc);
     } else {
-        issue(res, FW_UPLINK_BAD_FIELD,
-              "type: must be \"observation\" or \"forecast\", got \"%.40s\"",
-              type->valuestring);
+        fw_uplink_add_issue(res, FW_UPLINK_BAD_FIELD,
+                            "type: must be \"observation\" or \"forecast\", got \"%.40s\"",
+                            type->valuestring);
         rc = reject(res, FW_UPLINK_BAD_FIELD, -EINVAL);
     }
     cJSON_Delete(root);

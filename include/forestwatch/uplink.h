@@ -125,6 +125,13 @@ void fw_meteo_forecasts_free(struct fw_meteo_forecasts *fc);
 enum fw_uplink_error fw_uplink_check_value(const char *metric, const char *unit, double value,
                                            const struct fw_metric **out);
 
+/**
+ * Record an issue of `code` with a printf-style detail in `res`, for the decoders (this module's
+ * and the LoRa one's); past FW_UPLINK_MAX_ISSUES issues it is not recorded. Pure; any thread.
+ */
+void fw_uplink_add_issue(struct fw_uplink_result *res, enum fw_uplink_error code, const char *fmt,
+                         ...) __attribute__((format(printf, 3, 4)));
+
 /** A stable short name for an error code ("bad_json"), for counters and logs. */
 const char *fw_uplink_error_str(enum fw_uplink_error e);
 
