@@ -778,14 +778,19 @@ static void log_rejection(struct daemon *d, const char *topic)
         d->rejected[code]++;
         if (!fw_ratelimit_allow(&d->reject_rl[code], (int64_t)uv_now(d->loop), &suppressed))
             continue;
-        char more[64] = "";
+        char more[64] = "", who[FW_READING_MAX_ID + 16] = "message";
         if (suppressed)
             snprintf(more, sizeof(more), " (%llu similar suppressed)",
                      (unsigned long long)suppressed);
-        FW_LOG(FW_LOG_WARNING, "uplink: node \"%s\" on %s: %s: %s: %s%s",
-               res->node[0] ? res->node : "?", topic,
-               res->error ? "message rejected" : "reading dropped", fw_uplink_error_str(code),
-               res->issues[i].detail, more);
+        /* A forecast of the meteorology feed names no node: its entries are dropped, not its
+         * readings. */
+        if (res->node[0])
+            snprintf(who, sizeof(who), "node \"%s\"", res->node);
+        FW_LOG(FW_LOG_WARNING, "uplink: %s on %s: %s: %s: %s%s", who, topic,
+               res->error        ? "message rejected"
+               : res->node[0]    ? "reading dropped"
+                                 : "entry dropped",
+               fw_uplink_error_str(code), res->issues[i].detail, more);
     }
 }
 
@@ -974,6 +979,18 @@ static void fire_reload(struct daemon *d, const struct fw_config *cfg)
 }
 
 /* Run the model's due steps and feed what they derive to the engine like station readings. */
+/* Tomorrow's expected level, with the local date it is for. */
+static void log_tomorrow(const struct daemon *d, const struct fw_reading *r)
+{
+    const struct fw_cfg_zone *z = fw_config_zone(d->cfg, r->zone);
+    int off = z && z->fire ? z->fire->utc_offset_min : 0;
+    int y, mo, dd;
+    fw_time__civil_from_days(fw_floor_div(r->time_ms + (int64_t)off * 60000, 86400000) + 1, &y,
+                             &mo, &dd);
+    FW_LOG(FW_LOG_NOTICE, "models: fire: zone \"%s\": tomorrow %04d-%02d-%02d: %s %g%s", r->zone,
+           y, mo, dd, r->metric->name, r->value, r->value > 0 ? "" : " (no forecast)");
+}
+
 static void fire_tick(struct daemon *d, int64_t now)
 {
     if (!d->fire)
@@ -983,9 +1000,10 @@ static void fire_tick(struct daemon *d, int64_t now)
         return;
     for (size_t i = 0; i < d->fire_out.n; i++) {
         const struct fw_reading *r = &d->fire_out.v[i];
-        if (strcmp(r->metric->name, "fire_danger_level") == 0 ||
-            strcmp(r->metric->name, "fire_danger_level_tomorrow") == 0 ||
-            (strcmp(r->metric->name, "fire_model_missing") == 0 && r->value > 0)) {
+        if (strcmp(r->metric->name, "fire_danger_level_tomorrow") == 0) {
+            log_tomorrow(d, r);
+        } else if (strcmp(r->metric->name, "fire_danger_level") == 0 ||
+                   (strcmp(r->metric->name, "fire_model_missing") == 0 && r->value > 0)) {
             char when[FW_TIME_STRLEN];
             fw_time_format(r->time_ms, when);
             FW_LOG(FW_LOG_NOTICE, "models: fire: zone \"%s\": day %s: %s %g", r->zone, when,
@@ -1222,33 +1240,49 @@ static void feed_readings(struct daemon *d, const struct fw_reading *r, size_t n
  * next tick derives tomorrow's expected level), the day's extremes to the pest model. A zone
  * without the model is skipped quietly: a bureau's feed covers more zones than a gateway models.
  */
+/* Why a model did not keep a forecast day, for the log. */
+static const char *forecast_refused(int rc)
+{
+    switch (rc) {
+    case -ERANGE:
+        return "that day's noon step is past";
+    case -EALREADY:
+        return "a forecast issued later is held for that day";
+    case -ENOSPC:
+        return "the nearer days fill every place";
+    default:
+        return "weather outside the model's ranges";
+    }
+}
+
 static void apply_forecasts(struct daemon *d)
 {
+    static struct fw_ratelimit rl = {.interval_ms = 60000, .burst = 5};
     int fire = 0, pests = 0;
     for (int i = 0; i < d->forecasts.n; i++) {
         const struct fw_meteo_forecast *f = &d->forecasts.v[i];
         int y, mo, dd;
         fw_time__civil_from_days(f->day, &y, &mo, &dd);
+        int rc = -ENOENT;
         if (f->has_noon && d->fire) {
-            int rc = fw_models_forecast(d->fire, f->zone, f->day, f->temp_c, f->rh_pct,
-                                        f->wind_ms, f->rain_mm);
-            if (rc == 0) {
-                fire++;
+            rc = fw_models_forecast(d->fire, f->zone, f->day, f->issued_ms, f->temp_c, f->rh_pct,
+                                    f->wind_ms, f->rain_mm);
+            fire += rc == 0;
+            if (rc == 0)
                 FW_LOG(FW_LOG_INFO,
                        "meteo: forecast for zone \"%s\" on %04d-%02d-%02d: noon %g degC, %g %%, "
                        "%g m/s, rain %g mm",
                        f->zone, y, mo, dd, f->temp_c, f->rh_pct, f->wind_ms, f->rain_mm);
-            } else if (rc != -ENOENT) {
-                FW_LOG(FW_LOG_WARNING,
-                       "meteo: forecast for zone \"%s\" on %04d-%02d-%02d not used: %s", f->zone,
-                       y, mo, dd,
-                       rc == -ERANGE ? "that day's noon step is past"
-                                     : "weather outside the fire model's ranges");
-            }
         }
-        if (f->has_minmax && d->pests &&
-            fw_pests_forecast(d->pests, f->zone, f->day, f->tmin_c, f->tmax_c) == 0)
-            pests++;
+        uint64_t quiet = 0;
+        if (rc != 0 && rc != -ENOENT && fw_ratelimit_allow(&rl, (int64_t)uv_now(d->loop), &quiet))
+            FW_LOG(FW_LOG_WARNING,
+                   "meteo: forecast for zone \"%s\" on %04d-%02d-%02d not kept by the fire "
+                   "model: %s%s",
+                   f->zone, y, mo, dd, forecast_refused(rc), quiet ? " (more suppressed)" : "");
+        if (f->has_minmax && d->pests)
+            pests += fw_pests_forecast(d->pests, f->zone, f->day, f->issued_ms, f->tmin_c,
+                                       f->tmax_c) == 0;
     }
     if (fire)
         fire_save(d);
@@ -1732,7 +1766,8 @@ static void clock_watch(struct daemon *d, int64_t wall)
     if (llabs(step) >= CLOCK_STEP_MS)
         FW_LOG(FW_LOG_WARNING,
                "clock: the wall clock stepped %s by %lld s: readings stamped on the old clock "
-               "are refused, and timed escalations and model steps move by the step",
+               "are refused when that puts them past limits.max_future_ms or limits.max_age_ms, "
+               "and timed escalations and model steps move by the step",
                step < 0 ? "back" : "forward", (long long)(llabs(step) / 1000));
     d->clock_offset = offset;
 }

@@ -65,7 +65,8 @@ struct slot {
 
 /* A forecast of one local day's noon weather (wind in km/h, rain of the 24 h to noon). */
 struct forecast {
-    int64_t day; /* local day number (fw_time__days_from_civil) */
+    int64_t day;       /* local day number (fw_time__days_from_civil) */
+    int64_t issued_ms; /* when the bureau issued it: a later issue replaces an earlier one */
     struct fw_fwi_weather w;
 };
 
@@ -633,8 +634,8 @@ static const struct forecast *forecast_of(const struct zone_state *s, int64_t da
     return NULL;
 }
 
-int fw_models_forecast(struct fw_models *m, const char *zone, int64_t day, double temp_c,
-                       double rh_pct, double wind_ms, double rain_mm)
+int fw_models_forecast(struct fw_models *m, const char *zone, int64_t day, int64_t issued_ms,
+                       double temp_c, double rh_pct, double wind_ms, double rain_mm)
 {
     struct zone *z = NULL;
     for (size_t i = 0; i < m->nzones && !z; i++)
@@ -642,7 +643,8 @@ int fw_models_forecast(struct fw_models *m, const char *zone, int64_t day, doubl
             z = &m->zones[i];
     if (!z)
         return -ENOENT;
-    struct forecast f = {.day = day, .w = {temp_c, rh_pct, wind_ms * 3.6, rain_mm}};
+    struct forecast f = {
+        .day = day, .issued_ms = issued_ms, .w = {temp_c, rh_pct, wind_ms * 3.6, rain_mm}};
     if (!isfinite(wind_ms) || fw_fwi_weather_check(&f.w) < 0)
         return -EINVAL;
     struct zone_state *s = &z->s;
@@ -652,11 +654,13 @@ int fw_models_forecast(struct fw_models *m, const char *zone, int64_t day, doubl
     while (i < s->nfc && s->fc[i].day < day)
         i++;
     if (i < s->nfc && s->fc[i].day == day) {
+        if (s->fc[i].issued_ms > issued_ms)
+            return -EALREADY; /* a later issue for that day is held */
         s->fc[i] = f;
     } else {
         /* Full: the farthest day gives way, the nearer days matter first. */
         if (i == FW_MODELS_MAX_FORECASTS)
-            return 0;
+            return -ENOSPC;
         size_t n = s->nfc < FW_MODELS_MAX_FORECASTS ? s->nfc : s->nfc - 1;
         memmove(&s->fc[i + 1], &s->fc[i], (n - i) * sizeof(s->fc[0]));
         s->fc[i] = f;
@@ -851,6 +855,7 @@ static cJSON *save_zone(const struct zone *z)
         fw_modelutil_add_dbl(e, NULL, s->fc[k].w.rh_pct);
         fw_modelutil_add_dbl(e, NULL, s->fc[k].w.wind_kmh);
         fw_modelutil_add_dbl(e, NULL, s->fc[k].w.rain_mm);
+        fw_modelutil_add_int(e, NULL, s->fc[k].issued_ms);
         cJSON_AddItemToArray(fc, e);
     }
     fw_modelutil_add_int(o, "tomorrow_day", s->tomorrow_day);
@@ -966,14 +971,18 @@ static int restore_forecasts(const cJSON *o, struct zone_state *s)
         return -EINVAL;
     s->tomorrow_day = day;
     s->tomorrow_level = (int)level;
+    s->nfc = 0; /* a text naming the zone twice restores it twice */
     const cJSON *e;
     cJSON_ArrayForEach(e, fc)
     {
-        double v[5];
-        struct forecast *f = &s->fc[s->nfc];
-        if (get_dbls(e, v, 5) < 0 || v[0] != floor(v[0]) || fabs(v[0]) > INT32_MAX)
+        double v[6];
+        if (s->nfc == FW_MODELS_MAX_FORECASTS || get_dbls(e, v, 6) < 0 ||
+            v[0] != floor(v[0]) || fabs(v[0]) > INT32_MAX || v[5] != floor(v[5]) ||
+            fabs(v[5]) > 9007199254740992.0)
             return -EINVAL;
-        *f = (struct forecast){.day = (int64_t)v[0], .w = {v[1], v[2], v[3], v[4]}};
+        struct forecast *f = &s->fc[s->nfc];
+        *f = (struct forecast){
+            .day = (int64_t)v[0], .issued_ms = (int64_t)v[5], .w = {v[1], v[2], v[3], v[4]}};
         if (fw_fwi_weather_check(&f->w) < 0 || (s->nfc && f->day <= s->fc[s->nfc - 1].day))
             return -EINVAL;
         s->nfc++;
@@ -1017,6 +1026,10 @@ static int restore_zone(const cJSON *o, struct zone *z, struct zone_state *s)
     s->last_weather = (struct fw_fwi_weather){w[0], w[1], w[2], w[3]};
     if (restore_forecasts(o, s) < 0)
         return -EINVAL;
+    /* Derive tomorrow's level again at the next tick: a forecast may have come after the last
+     * derivation, or the zone's levels or season may have changed on a reload. The level is
+     * emitted again only if it differs from the restored one. */
+    s->tomorrow_dirty = 1;
     const cJSON *so;
     cJSON_ArrayForEach(so, st)
     {

@@ -74,6 +74,7 @@ struct weekday {
 struct fcday {
     int64_t day;
     double tmin, tmax;
+    int64_t issued_ms; /* a later issue replaces an earlier one; 0 in states saved without it */
 };
 
 struct pest_state {
@@ -452,20 +453,21 @@ void fw_pests_feed(struct fw_pests *m, const struct fw_reading *r)
     }
 }
 
-int fw_pests_forecast(struct fw_pests *m, const char *zone, int64_t day, double tmin, double tmax)
+int fw_pests_forecast(struct fw_pests *m, const char *zone, int64_t day, int64_t issued_ms,
+                      double tmin, double tmax)
 {
     struct zone *z = zone_find(m, zone);
     if (!z)
         return -ENOENT;
     if (!temp_ok(tmin) || !temp_ok(tmax) || tmin > tmax)
         return -EINVAL;
+    struct fcday *f = &z->s.fc[fw_floor_mod(day, NFORECAST)];
     /* The slot is taken by the newest day: an older forecast day is of no use any more. */
-    if (z->s.fc[fw_floor_mod(day, NFORECAST)].day != NONE &&
-        z->s.fc[fw_floor_mod(day, NFORECAST)].day > day)
+    if (f->day != NONE && f->day > day)
         return 0;
-    z->s.fc[fw_floor_mod(day, NFORECAST)].day = day;
-    z->s.fc[fw_floor_mod(day, NFORECAST)].tmin = tmin;
-    z->s.fc[fw_floor_mod(day, NFORECAST)].tmax = tmax;
+    if (f->day == day && f->issued_ms > issued_ms)
+        return -EALREADY;
+    *f = (struct fcday){.day = day, .tmin = tmin, .tmax = tmax, .issued_ms = issued_ms};
     return 0;
 }
 
@@ -955,6 +957,7 @@ static cJSON *save_zone(const struct zone *z)
         add_int(e, NULL, s->fc[d].day);
         fw_modelutil_add_dbl(e, NULL, s->fc[d].tmin);
         fw_modelutil_add_dbl(e, NULL, s->fc[d].tmax);
+        add_int(e, NULL, s->fc[d].issued_ms);
         cJSON_AddItemToArray(fc, e);
     }
     cJSON *pests = cJSON_AddArrayToObject(o, "pests");
@@ -983,17 +986,25 @@ static const cJSON *item(const cJSON *o, const char *key)
 #define HOUR_LIM (24 * DAY_LIM)
 
 /* Array `a` of arrays of exactly `n` elements; each element array is passed to `fn`. */
-static int each_tuple(const cJSON *a, int n, int (*fn)(const cJSON *e, void *arg), void *arg)
+/* Call fn on each element of array `a`, each an array of lo..hi numbers. */
+static int each_tuple_of(const cJSON *a, int lo, int hi, int (*fn)(const cJSON *e, void *arg),
+                         void *arg)
 {
     if (!cJSON_IsArray(a))
         return -EINVAL;
     const cJSON *e;
     cJSON_ArrayForEach(e, a)
     {
-        if (!cJSON_IsArray(e) || cJSON_GetArraySize(e) != n || fn(e, arg) < 0)
+        int n = cJSON_IsArray(e) ? cJSON_GetArraySize(e) : -1;
+        if (n < lo || n > hi || fn(e, arg) < 0)
             return -EINVAL;
     }
     return 0;
+}
+
+static int each_tuple(const cJSON *a, int n, int (*fn)(const cJSON *e, void *arg), void *arg)
+{
+    return each_tuple_of(a, n, n, fn, arg);
 }
 
 static const cJSON *at(const cJSON *e, int k)
@@ -1053,11 +1064,14 @@ static int restore_week(const cJSON *e, void *arg)
 
 static int restore_fc(const cJSON *e, void *arg)
 {
-    struct fcday *fc = arg, f;
+    struct fcday *fc = arg, f = {0};
     if (fw_modelutil_get_int(at(e, 0), 0, -DAY_LIM, DAY_LIM, &f.day) < 0 ||
         fw_modelutil_get_dbl(at(e, 1), 0, &f.tmin) < 0 ||
         fw_modelutil_get_dbl(at(e, 2), 0, &f.tmax) < 0 || !temp_ok(f.tmin) || !temp_ok(f.tmax) ||
         f.tmin > f.tmax)
+        return -EINVAL;
+    /* The issue time, absent from states saved before it was kept. */
+    if (at(e, 3) && fw_modelutil_get_int(at(e, 3), 0, INT64_MIN, INT64_MAX, &f.issued_ms) < 0)
         return -EINVAL;
     fc[fw_floor_mod(f.day, NFORECAST)] = f;
     return 0;
@@ -1115,7 +1129,7 @@ static int restore_zone(const cJSON *o, struct zone *z, struct zone_state *s)
         fw_modelutil_get_int(at(risk, 2), 1, -HOUR_LIM, HOUR_LIM, &v[4]) < 0 ||
         each_tuple(item(o, "hours"), 9, restore_hourslot, s->hours) < 0 ||
         each_tuple(item(o, "week"), 3, restore_week, s->week) < 0 ||
-        each_tuple(item(o, "forecast"), 3, restore_fc, s->fc) < 0)
+        each_tuple_of(item(o, "forecast"), 3, 4, restore_fc, s->fc) < 0)
         return -EINVAL;
     s->prev_day = v[0];
     s->prev_valid = (int)v[1];

@@ -303,7 +303,20 @@ static int parse_date(const char *s, int64_t *day)
 }
 
 /* One entry of "forecasts"; 0 with *f filled, or -1 with the reason reported. */
-static int decode_forecast(const struct fw_config *cfg, const cJSON *e, int i, int64_t issued_day,
+/*
+ * A zone's local standard time offset, for its dates: its fire model's, else its pest model's,
+ * else the one CAP times are written in.
+ */
+static int zone_offset_min(const struct fw_config *cfg, const struct fw_cfg_zone *z)
+{
+    if (z->fire)
+        return z->fire->utc_offset_min;
+    if (z->pests)
+        return z->pests->utc_offset_min;
+    return cfg->cap.utc_offset_min;
+}
+
+static int decode_forecast(const struct fw_config *cfg, const cJSON *e, int i, int64_t issued_ms,
                            struct fw_uplink_result *res, struct fw_meteo_forecast *f)
 {
     const cJSON *zone = cJSON_GetObjectItemCaseSensitive(e, "zone");
@@ -314,13 +327,17 @@ static int decode_forecast(const struct fw_config *cfg, const cJSON *e, int i, i
                             "forecasts[%d]: needs \"zone\" and \"date\" (strings)", i);
         return -1;
     }
-    if (!fw_config_zone(cfg, zone->valuestring)) {
+    const struct fw_cfg_zone *z = fw_config_zone(cfg, zone->valuestring);
+    if (!z) {
         fw_uplink_add_issue(res, FW_UPLINK_BAD_FIELD,
                             "forecasts[%d].zone: \"%.60s\" is not in the config", i,
                             zone->valuestring);
         return -1;
     }
     fw_strlcpy(f->zone, zone->valuestring, sizeof(f->zone));
+    f->issued_ms = issued_ms;
+    int64_t issued_day =
+        fw_floor_div(issued_ms + (int64_t)zone_offset_min(cfg, z) * 60000, 86400000);
     if (parse_date(date->valuestring, &f->day) < 0 || f->day < issued_day - 1 ||
         f->day > issued_day + FW_METEO_MAX_LEAD_DAYS) {
         fw_uplink_add_issue(
@@ -384,12 +401,9 @@ static int decode_forecasts(const struct fw_config *cfg, const cJSON *root, int6
         out->v = fw_xrealloc(out->v, (size_t)count * sizeof(*out->v));
         out->cap = count;
     }
-    /* The date window is checked against the issue time's UTC day, a day either way of any
-     * zone's local date. */
-    int64_t issued_day = t_ms >= 0 ? t_ms / 86400000 : (t_ms - 86399999) / 86400000;
     int i = 0;
     for (const cJSON *e = list->child; e; e = e->next, i++)
-        if (decode_forecast(cfg, e, i, issued_day, res, &out->v[out->n]) == 0)
+        if (decode_forecast(cfg, e, i, t_ms, res, &out->v[out->n]) == 0)
             out->n++;
         else
             res->rejected_readings++;

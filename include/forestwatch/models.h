@@ -138,17 +138,19 @@ struct fw_models_out {
 void fw_models_out_free(struct fw_models_out *o);
 
 /**
- * Give the meteorology bureau's forecast for local day `day` (days since 1970-01-01,
- * fw_time__days_from_civil(), of the zone's local standard time) of zone `zone`: noon temperature (degC), relative humidity (%) and
- * wind (m/s), and the rain (mm) of the 24 hours to that noon. It never enters the day's codes,
- * which are computed from observations; the next fw_models_tick() derives tomorrow's expected
- * level from it. A later forecast for the same day replaces the earlier one; up to
- * FW_MODELS_MAX_FORECASTS days are kept, the nearest first. Returns 0, -ENOENT for an unknown
- * zone, -EINVAL for weather outside the fw_fwi_daily() ranges, or -ERANGE for a day whose noon
- * step is past (computed, or missing).
+ * Give the meteorology bureau's forecast, issued at `issued_ms`, for local day `day` (days since
+ * 1970-01-01, fw_time__days_from_civil(), in the zone's local standard time) of zone `zone`:
+ * noon temperature (degC), relative humidity (%) and wind (m/s), and the rain (mm) of the 24
+ * hours to that noon. It never enters the day's codes, which are computed from observations; the
+ * next fw_models_tick() derives tomorrow's expected level from it. For one day, the forecast
+ * issued last wins, whatever the order of arrival (equal times: the one given last). Up to
+ * FW_MODELS_MAX_FORECASTS days are kept, the nearest first. Returns 0; -ENOENT for an unknown
+ * zone; -EINVAL for weather outside the fw_fwi_daily() ranges; -ERANGE for a day whose noon step
+ * is past (computed, or missing); -EALREADY when a forecast issued later is held for that day;
+ * -ENOSPC when the nearer days fill every place (the forecast is not kept).
  */
-int fw_models_forecast(struct fw_models *m, const char *zone, int64_t day, double temp_c,
-                       double rh_pct, double wind_ms, double rain_mm);
+int fw_models_forecast(struct fw_models *m, const char *zone, int64_t day, int64_t issued_ms,
+                       double temp_c, double rh_pct, double wind_ms, double rain_mm);
 
 /**
  * Run every daily step and hourly FFMC step that is due by `now_ms`: a zone's noon N is computed

@@ -128,13 +128,16 @@ void fw_pests_free(struct fw_pests *m);
 void fw_pests_feed(struct fw_pests *m, const struct fw_reading *r);
 
 /**
- * Give the forecast minimum and maximum (degC) of local day `day` (fw_time__days_from_civil()) for
- * `zone`. Forecast days only extend the projection behind pest_days_to_stage; they never enter
- * degree_days, and a day already observed ignores them. A later call for the same day replaces
- * the earlier one; up to 16 days are kept. Returns 0, -ENOENT for an unknown zone, or -EINVAL for
- * a non-finite value, tmin > tmax or a value outside -90..70.
+ * Give the forecast minimum and maximum (degC), issued at `issued_ms`, of local day `day`
+ * (fw_time__days_from_civil()) for `zone`. Forecast days only extend the projection behind
+ * pest_days_to_stage; they never enter degree_days, and a day already observed ignores them. For
+ * one day the forecast issued last wins, whatever the order of arrival (equal times: the one
+ * given last); up to 16 days are kept. Returns 0, -ENOENT for an unknown zone, -EINVAL for a
+ * non-finite value, tmin > tmax or a value outside -90..70, or -EALREADY when a forecast issued
+ * later is held for that day.
  */
-int fw_pests_forecast(struct fw_pests *m, const char *zone, int64_t day, double tmin, double tmax);
+int fw_pests_forecast(struct fw_pests *m, const char *zone, int64_t day, int64_t issued_ms,
+                      double tmin, double tmax);
 
 /** A growable array of derived readings; zero-initialise it, free with fw_pests_out_free(). */
 struct fw_pests_out {

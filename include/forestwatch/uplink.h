@@ -90,7 +90,8 @@ void fw_uplink_result_free(struct fw_uplink_result *res);
 /* One day's forecast for one zone. */
 struct fw_meteo_forecast {
     char zone[FW_READING_MAX_ID];
-    int64_t day;  /* the zone's local date, days since 1970-01-01 */
+    int64_t day;       /* the zone's local date, days since 1970-01-01 */
+    int64_t issued_ms; /* the message's "issued" */
     int has_noon; /* the noon weather and the 24-hour rain to noon, for the fire model */
     double temp_c, rh_pct, wind_ms, rain_mm;
     int has_minmax; /* the day's minimum and maximum temperature, for the pest model */

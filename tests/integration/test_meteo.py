@@ -128,8 +128,8 @@ def test(env):
                                         what="danger_tomorrow from the forecast")
     assert_alert(alert, status="firing", rule="danger_tomorrow", value=float(level),
                  urgency="Expected", zone__id=ZONE)
-    daemon.wait_log(r'models: fire: zone "%s": day \S+: fire_danger_level_tomorrow %d'
-                    % (ZONE, level), what="tomorrow's level in the log")
+    daemon.wait_log(r'models: fire: zone "%s": tomorrow %s: fire_danger_level_tomorrow %d$'
+                    % (ZONE, tomorrow, level), what="tomorrow's level in the log")
     check("fire_danger_level_tomorrow" not in daemon.log_text(0)[:since],
           "tomorrow's level appeared before the forecast")
 

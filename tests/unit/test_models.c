@@ -713,7 +713,7 @@ FW_TEST(forecast_gives_tomorrows_level)
     ASSERT_EQ(fw_models_zone_state(m, "north", &st), 0);
     ASSERT_EQ(st.last_day_noon_ms, north_noon(2));
 
-    ASSERT_EQ(fw_models_forecast(m, "north", north_day(3), 24.0, 40.0, 3.0, 0.0), 0);
+    ASSERT_EQ(fw_models_forecast(m, "north", north_day(3), 0, 24.0, 40.0, 3.0, 0.0), 0);
     out.n = 0;
     fw_models_tick(m, evening, &out);
     struct fw_fwi_codes c = st.codes;
@@ -731,7 +731,7 @@ FW_TEST(forecast_gives_tomorrows_level)
     ASSERT_EQ(out.n, 0);
 
     /* a hot, dry, windy update for the same day: level 5 here (the oracle agrees) */
-    ASSERT_EQ(fw_models_forecast(m, "north", north_day(3), 36.0, 8.0, 14.0, 0.0), 0);
+    ASSERT_EQ(fw_models_forecast(m, "north", north_day(3), 0, 36.0, 8.0, 14.0, 0.0), 0);
     fw_models_tick(m, evening + 2 * MIN_MS, &out);
     c = st.codes;
     oracle_forecast(&c, 36.0, 8.0, 14.0, 0.0);
@@ -786,8 +786,8 @@ FW_TEST(forecast_chains_through_today)
     ASSERT_EQ(fw_models_zone_state(a, "north", &st), 0);
     ASSERT_EQ(st.last_day_noon_ms, north_noon(2));
 
-    ASSERT_EQ(fw_models_forecast(a, "north", north_day(3), 30.0, 20.0, 6.0, 0.0), 0);
-    ASSERT_EQ(fw_models_forecast(a, "north", north_day(4), 33.0, 15.0, 8.0, 0.0), 0);
+    ASSERT_EQ(fw_models_forecast(a, "north", north_day(3), 0, 30.0, 20.0, 6.0, 0.0), 0);
+    ASSERT_EQ(fw_models_forecast(a, "north", north_day(4), 0, 33.0, 15.0, 8.0, 0.0), 0);
     oa.n = 0;
     fw_models_tick(a, morning, &oa);
     struct fw_fwi_codes c = st.codes;
@@ -797,7 +797,7 @@ FW_TEST(forecast_chains_through_today)
     ASSERT_DBL_NEAR(find(&oa, "north", "fwi_tomorrow", morning, &cnt), c.fwi, 1e-9);
     ASSERT_EQ(cnt, 1);
 
-    ASSERT_EQ(fw_models_forecast(b, "north", north_day(4), 33.0, 15.0, 8.0, 0.0), 0);
+    ASSERT_EQ(fw_models_forecast(b, "north", north_day(4), 0, 33.0, 15.0, 8.0, 0.0), 0);
     ob.n = 0;
     run(b, morning, north_noon(3), &ob);
     ASSERT_EQ(count_metric(&ob, "north", "fire_danger_level_tomorrow"), 0);
@@ -821,14 +821,14 @@ FW_TEST(forecast_checks)
     struct fw_models *m = new_models(0);
     struct fw_models_out out = {0};
     run(m, t0(), north_noon(2) + 2 * HOUR_MS, &out);
-    ASSERT_EQ(fw_models_forecast(m, "nowhere", north_day(3), 20, 50, 2, 0), -ENOENT);
-    ASSERT_EQ(fw_models_forecast(m, "north", north_day(3), 20, 150, 2, 0), -EINVAL);
-    ASSERT_EQ(fw_models_forecast(m, "north", north_day(3), 20, 50, NAN, 0), -EINVAL);
-    ASSERT_EQ(fw_models_forecast(m, "north", north_day(3), 20, 50, 2, -1), -EINVAL);
-    ASSERT_EQ(fw_models_forecast(m, "north", north_day(2), 20, 50, 2, 0), -ERANGE);
+    ASSERT_EQ(fw_models_forecast(m, "nowhere", north_day(3), 0, 20, 50, 2, 0), -ENOENT);
+    ASSERT_EQ(fw_models_forecast(m, "north", north_day(3), 0, 20, 150, 2, 0), -EINVAL);
+    ASSERT_EQ(fw_models_forecast(m, "north", north_day(3), 0, 20, 50, NAN, 0), -EINVAL);
+    ASSERT_EQ(fw_models_forecast(m, "north", north_day(3), 0, 20, 50, 2, -1), -EINVAL);
+    ASSERT_EQ(fw_models_forecast(m, "north", north_day(2), 0, 20, 50, 2, 0), -ERANGE);
     /* the nearest FW_MODELS_MAX_FORECASTS days are kept: the farthest gives way */
     for (int d = 12; d >= 3; d--)
-        ASSERT_EQ(fw_models_forecast(m, "north", north_day(d), 20, 50, 2, 0), 0);
+        ASSERT_EQ(fw_models_forecast(m, "north", north_day(d), 0, 20, 50, 2, 0), 0);
     char *json;
     ASSERT_EQ(fw_models_save(m, &json), 0);
     char day[32];
@@ -867,10 +867,10 @@ FW_TEST(forecast_on_a_fresh_zone)
     int64_t morning = north_noon(0) - 3 * HOUR_MS; /* 09:00 local on day 0 */
     fw_models_tick(m, morning, &out);
     ASSERT_EQ(out.n, 0);
-    ASSERT_EQ(fw_models_forecast(m, "north", north_day(1), 33.0, 15.0, 8.0, 0.0), 0);
+    ASSERT_EQ(fw_models_forecast(m, "north", north_day(1), 0, 33.0, 15.0, 8.0, 0.0), 0);
     fw_models_tick(m, morning + MIN_MS, &out);
     ASSERT_EQ(out.n, 0); /* today has no forecast: tomorrow cannot be chained */
-    ASSERT_EQ(fw_models_forecast(m, "north", north_day(0), 30.0, 20.0, 6.0, 0.0), 0);
+    ASSERT_EQ(fw_models_forecast(m, "north", north_day(0), 0, 30.0, 20.0, 6.0, 0.0), 0);
     fw_models_tick(m, morning + 2 * MIN_MS, &out);
     struct fw_fwi_codes c;
     fw_fwi_codes_startup(&c);
@@ -883,6 +883,89 @@ FW_TEST(forecast_on_a_fresh_zone)
     struct fw_models_zone_state st;
     ASSERT_EQ(fw_models_zone_state(m, "north", &st), 0);
     ASSERT_EQ(st.has_codes, 0);
+    fw_models_out_free(&out);
+    fw_models_free(m);
+}
+
+/* A restart between a forecast and the next tick still derives tomorrow's level, once; a reload
+ * that changes the level table derives it again; of two forecasts for a day the later issue
+ * wins whatever their order; a saved text naming a zone twice is read without harm. */
+FW_TEST(forecast_restore_issue_order)
+{
+    struct fw_models *m = new_models(0);
+    struct fw_models_out out = {0};
+    int64_t evening = north_noon(2) + 6 * HOUR_MS;
+    run(m, t0(), evening, &out);
+    ASSERT_EQ(fw_models_forecast(m, "north", north_day(3), 2000, 36.0, 8.0, 14.0, 0.0), 0);
+    /* an older issue, arriving late, is not taken */
+    ASSERT_EQ(fw_models_forecast(m, "north", north_day(3), 1000, 10.0, 90.0, 0.0, 20.0),
+              -EALREADY);
+    char *saved;
+    ASSERT_EQ(fw_models_save(m, &saved), 0); /* before any tick saw the forecast */
+
+    struct fw_models *r = new_models(0);
+    ASSERT_EQ(fw_models_restore(r, saved), 0);
+    out.n = 0;
+    fw_models_tick(r, evening + MIN_MS, &out);
+    ASSERT_DBL_NEAR(find(&out, "north", "fire_danger_level_tomorrow", evening + MIN_MS, NULL), 5,
+                    0);
+    /* the following days too, up to every place: a restore must not outgrow them */
+    for (int d = 4; d < 3 + FW_MODELS_MAX_FORECASTS; d++)
+        ASSERT_EQ(fw_models_forecast(r, "north", north_day(d), 0, 20, 50, 2, 0), 0);
+    out.n = 0;
+    fw_models_tick(r, evening + MIN_MS, &out);
+    ASSERT_EQ(out.n, 0); /* tomorrow's forecast did not change */
+    char *again;
+    ASSERT_EQ(fw_models_save(r, &again), 0);
+    /* restored after the level was given, with the same table: nothing new */
+    struct fw_models *same = new_models(0);
+    ASSERT_EQ(fw_models_restore(same, again), 0);
+    out.n = 0;
+    fw_models_tick(same, evening + 2 * MIN_MS, &out);
+    ASSERT_EQ(count_metric(&out, "north", "fire_danger_level_tomorrow"), 0);
+    /* a reload whose table puts that FWI lower: the new level at the next tick */
+    struct fw_models_zone z[2];
+    zones_init(z, 0);
+    for (int k = 0; k < FW_MODELS_LEVELS; k++)
+        z[0].levels.min[k] = 1000.0 * (k + 1);
+    struct fw_models *re = NULL;
+    const char *err;
+    ASSERT_EQ(fw_models_new(z, 2, &re, &err), 0);
+    ASSERT_EQ(fw_models_restore(re, again), 0);
+    out.n = 0;
+    fw_models_tick(re, evening + 3 * MIN_MS, &out);
+    ASSERT_DBL_NEAR(find(&out, "north", "fire_danger_level_tomorrow", evening + 3 * MIN_MS, NULL),
+                    1, 0);
+
+    /* the zone named twice in a saved text */
+    const char *zones = strstr(again, "\"zones\":[");
+    ASSERT_TRUE(zones != NULL);
+    const char *west = strstr(zones, ",{\"id\":\"west\"");
+    ASSERT_TRUE(west != NULL);
+    size_t head = (size_t)(west - again), north_len = (size_t)(west - (zones + 9));
+    char *twice = fw_xmalloc(strlen(again) + north_len + 2);
+    memcpy(twice, again, head);
+    twice[head] = ',';
+    memcpy(twice + head + 1, zones + 9, north_len);
+    strcpy(twice + head + 1 + north_len, west);
+    struct fw_models *tw = new_models(0);
+    ASSERT_EQ(fw_models_restore(tw, twice), 0);
+    char *tw_saved;
+    ASSERT_EQ(fw_models_save(tw, &tw_saved), 0);
+    ASSERT_STR_EQ(tw_saved, again);
+
+    /* more days than places: the farthest is not kept, and says so */
+    ASSERT_EQ(fw_models_forecast(r, "north", north_day(3 + FW_MODELS_MAX_FORECASTS), 0, 20, 50,
+                                 2, 0),
+              -ENOSPC);
+    free(tw_saved);
+    free(twice);
+    free(again);
+    free(saved);
+    fw_models_free(tw);
+    fw_models_free(re);
+    fw_models_free(same);
+    fw_models_free(r);
     fw_models_out_free(&out);
     fw_models_free(m);
 }

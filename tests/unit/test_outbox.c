@@ -786,6 +786,35 @@ FW_TEST(queue_cap_per_route)
     fx_done(&f);
 }
 
+/* At the cap, a later message of an alert the route still holds goes in behind it, so an update
+ * or a cancel never overtakes its own alert; a message of any other alert is refused. */
+FW_TEST(queue_cap_keeps_an_alerts_messages_together)
+{
+    struct fx f;
+    ASSERT_EQ(fx_open(&f), 0);
+    ASSERT_EQ(fw_outbox_set_rate(f.ob, 0), 0);
+    fw_outbox_set_max_queued(f.ob, 2);
+    ASSERT_EQ(push1(f.ob, "forestry", "b1", 1, "a0", "firing", "{\"n\":0}", NULL), 0);
+    ASSERT_EQ(push1(f.ob, "forestry", "b1", 1, "a1", "firing", "{\"n\":1}", NULL), 0);
+    ASSERT_EQ(push1(f.ob, "forestry", "b1", 2, "a2", "firing", "{}", NULL), -ENOBUFS);
+    ASSERT_EQ(push1(f.ob, "forestry", "b1", 1, "a0", "resolved", "{\"n\":2}", NULL), 0);
+    /* held on another route only: no exception here */
+    ASSERT_EQ(push1(f.ob, "emergency", "b1", 1, "e0", "firing", "{}", NULL), 0);
+    fw_outbox_set_max_queued(f.ob, 1);
+    ASSERT_EQ(push1(f.ob, "forestry", "b1", 1, "e0", "resolved", "{}", NULL), -ENOBUFS);
+    /* the route sends a0's two messages in their order */
+    const struct fw_outbox_item *it;
+    size_t n;
+    int64_t wake;
+    ASSERT_EQ(fw_outbox_next(f.ob, "b1", T0, 16, &it, &n, &wake), 0);
+    int seen = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(it[i].alert_id, "a0") == 0)
+            ASSERT_STR_EQ(it[i].kind, seen++ ? "resolved" : "firing");
+    ASSERT_EQ(seen, 2);
+    fx_done(&f);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Full disk                                                                                   */
 /* ------------------------------------------------------------------------------------------ */

@@ -429,7 +429,7 @@ FW_TEST(restart_continues_exactly)
     const int64_t stops[] = {at(40, 14) + 40 * MIN_MS, day_end(31) + DELAY_MS - STEP_MS,
                              day_end(31) + DELAY_MS, at(1, 3)};
     struct fw_pests *a = new_model(z, 2);
-    ASSERT_EQ(fw_pests_forecast(a, "z1", day0() + 45, 20.0, 30.0), 0);
+    ASSERT_EQ(fw_pests_forecast(a, "z1", day0() + 45, 0, 20.0, 30.0), 0);
     struct fw_pests_out oa = {0};
     run(a, from, end, 0, &oa, NULL, NULL);
     ASSERT_GT(oa.n, 200);
@@ -438,7 +438,7 @@ FW_TEST(restart_continues_exactly)
 
     for (size_t k = 0; k < FW_ARRAY_LEN(stops); k++) {
         struct fw_pests *b = new_model(z, 2);
-        ASSERT_EQ(fw_pests_forecast(b, "z1", day0() + 45, 20.0, 30.0), 0);
+        ASSERT_EQ(fw_pests_forecast(b, "z1", day0() + 45, 0, 20.0, 30.0), 0);
         struct fw_pests_out ob = {0};
         run(b, from, stops[k], 0, &ob, NULL, NULL);
         char *saved;
@@ -587,10 +587,24 @@ FW_TEST(forecast_announces_stage_ahead)
     ASSERT_DBL_NEAR(day_value(&out, "z1", "degree_days", 17), 36.0, 1e-12);
     ASSERT_DBL_NEAR(day_value(&out, "z1", "pest_days_to_stage", 17), 32.0, 0);
     for (int d = 20; d <= 23; d++)
-        ASSERT_EQ(fw_pests_forecast(m, "z1", day0() + d, 20.0, 30.0), 0);
-    ASSERT_EQ(fw_pests_forecast(m, "nowhere", day0() + 20, 20.0, 30.0), -ENOENT);
-    ASSERT_EQ(fw_pests_forecast(m, "z1", day0() + 20, 30.0, 20.0), -EINVAL);
-    ASSERT_EQ(fw_pests_forecast(m, "z1", day0() + 20, NAN, 20.0), -EINVAL);
+        ASSERT_EQ(fw_pests_forecast(m, "z1", day0() + d, 0, 20.0, 30.0), 0);
+    ASSERT_EQ(fw_pests_forecast(m, "nowhere", day0() + 20, 0, 20.0, 30.0), -ENOENT);
+    ASSERT_EQ(fw_pests_forecast(m, "z1", day0() + 20, 0, 30.0, 20.0), -EINVAL);
+    ASSERT_EQ(fw_pests_forecast(m, "z1", day0() + 20, 0, NAN, 20.0), -EINVAL);
+    /* of two forecasts for a day the later issue wins, whatever their order */
+    ASSERT_EQ(fw_pests_forecast(m, "z1", day0() + 21, 5, 20.0, 30.0), 0);
+    ASSERT_EQ(fw_pests_forecast(m, "z1", day0() + 21, 3, -5.0, 0.0), -EALREADY);
+    /* the issue is saved; a state saved without it still restores */
+    char *saved, tuple[64];
+    ASSERT_EQ(fw_pests_save(m, &saved), 0);
+    snprintf(tuple, sizeof(tuple), "[%lld,20,30,5]", (long long)(day0() + 21));
+    char *t = strstr(saved, tuple);
+    ASSERT_TRUE(t != NULL);
+    memmove(t + strlen(tuple) - 3, t + strlen(tuple) - 1, strlen(t + strlen(tuple) - 1) + 1);
+    struct fw_pests *old = new_model(&z, 1);
+    ASSERT_EQ(fw_pests_restore(old, saved), 0);
+    fw_pests_free(old);
+    free(saved);
     run(m, mid, day_end(19) + DELAY_MS + 1, 0, &out, NULL, NULL);
     ASSERT_DBL_NEAR(day_value(&out, "z1", "pest_days_to_stage", 18), 5.0, 0);
     ASSERT_DBL_NEAR(day_value(&out, "z1", "pest_days_to_stage", 19), 4.0, 0);
