@@ -796,7 +796,8 @@ static void parse_levels_index(struct ctx *c, const cJSON *v, void *base)
         char got[64];
         fw_cfg_describe(v, got, sizeof(got));
         err(c,
-            "must be one of \"fwi\", \"isi\", \"bui\", \"ffmc\", \"dmc\", \"dc\", \"dsr\", got %s",
+            "must be one of \"fwi\", \"isi\", \"bui\", \"ffmc\", \"dmc\", \"dc\", \"dsr\", "
+            "\"nesterov\", got %s",
             got);
         return;
     }

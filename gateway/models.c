@@ -83,6 +83,7 @@ struct zone_state {
     struct fw_fwi_weather last_weather;
     double hffmc; /* NaN when there is none */
     int64_t hffmc_ms;
+    double nesterov; /* the Nesterov sum after the last computed day (0 at a season's start) */
     /* Forecasts for days not yet computed, ascending by day. */
     struct forecast fc[FW_MODELS_MAX_FORECASTS];
     size_t nfc;
@@ -106,7 +107,7 @@ struct fw_models {
     struct zone *zones;
     size_t nzones;
     const struct fw_metric *quantity[Q__COUNT], *rain;
-    const struct fw_metric *out_metric[12];
+    const struct fw_metric *out_metric[13];
 };
 
 /* The order of the derived readings of a computed day. */
@@ -122,6 +123,7 @@ enum out_index {
     O_HFFMC,
     O_TOMORROW_LEVEL,
     O_TOMORROW_FWI,
+    O_NESTEROV,
 };
 static const char *const out_names[] = {"ffmc",
                                         "dmc",
@@ -133,12 +135,13 @@ static const char *const out_names[] = {"ffmc",
                                         "fire_model_missing",
                                         "hffmc",
                                         "fire_danger_level_tomorrow",
-                                        "fwi_tomorrow"};
+                                        "fwi_tomorrow",
+                                        "nesterov_index"};
 
 static const char *const index_names[FW_MODELS_INDEX__COUNT] = {
     [FW_MODELS_INDEX_FWI] = "fwi",   [FW_MODELS_INDEX_ISI] = "isi", [FW_MODELS_INDEX_BUI] = "bui",
     [FW_MODELS_INDEX_FFMC] = "ffmc", [FW_MODELS_INDEX_DMC] = "dmc", [FW_MODELS_INDEX_DC] = "dc",
-    [FW_MODELS_INDEX_DSR] = "dsr",
+    [FW_MODELS_INDEX_DSR] = "dsr",   [FW_MODELS_INDEX_NESTEROV] = "nesterov",
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -258,9 +261,11 @@ int fw_models_index_parse(const char *name, enum fw_models_index *out)
     return -EINVAL;
 }
 
-static double index_value(enum fw_models_index i, const struct fw_fwi_codes *c)
+static double index_value(enum fw_models_index i, const struct fw_fwi_codes *c, double ni)
 {
     switch (i) {
+    case FW_MODELS_INDEX_NESTEROV:
+        return ni;
     case FW_MODELS_INDEX_ISI:
         return c->isi;
     case FW_MODELS_INDEX_BUI:
@@ -529,6 +534,7 @@ static void season_begin(struct zone *z, int y)
     s->has_codes = 1;
     s->season_year = y;
     s->hffmc = NAN; /* the hourly code restarts from the new start-up FFMC */
+    s->nesterov = 0.0;
 }
 
 static void local_date(const struct zone *z, int64_t t, int *y, int *mo, int *d)
@@ -575,16 +581,23 @@ static void daily_step(struct fw_models *m, struct zone *z, int64_t noon,
         emit(m, z, O_MISSING, 1.0, noon, out);
         return;
     }
+    /* The Nesterov sum takes the same noon weather and the 24 hours of rain to noon as its day:
+     * a day that ends at noon (docs/models.md). Within the checked ranges it cannot fail. */
+    struct fw_fwi_nesterov ni = {s->nesterov, 0.0};
+    fw_fwi_nesterov(s->nesterov, w.temp_c, w.rh_pct, w.rain_mm, &ni);
+    s->nesterov = ni.ni;
     s->codes = today;
     s->last_missing = 0;
     s->last_weather = w;
-    s->level = fw_models_level(&z->p.levels, index_value(z->p.levels.index, &today));
+    s->level =
+        fw_models_level(&z->p.levels, index_value(z->p.levels.index, &today, s->nesterov));
     emit(m, z, O_FFMC, today.ffmc, noon, out);
     emit(m, z, O_DMC, today.dmc, noon, out);
     emit(m, z, O_DC, today.dc, noon, out);
     emit(m, z, O_ISI, today.isi, noon, out);
     emit(m, z, O_BUI, today.bui, noon, out);
     emit(m, z, O_FWI, today.fwi, noon, out);
+    emit(m, z, O_NESTEROV, s->nesterov, noon, out);
     emit(m, z, O_LEVEL, s->level, noon, out);
     emit(m, z, O_MISSING, 0.0, noon, out);
 }
@@ -798,6 +811,7 @@ int fw_models_zone_state(const struct fw_models *m, const char *zone_id,
         st->last_day_missing = z->s.last_missing;
         st->noon = z->s.last_weather;
         st->hffmc = z->s.hffmc;
+        st->nesterov = z->s.nesterov;
         return 0;
     }
     return -ENOENT;
@@ -847,6 +861,7 @@ static cJSON *save_zone(const struct zone *z)
     fw_modelutil_add_dbl(w, NULL, s->last_weather.rain_mm);
     fw_modelutil_add_dbl(o, "hffmc", s->hffmc);
     fw_modelutil_add_int(o, "hffmc_ms", s->hffmc_ms);
+    fw_modelutil_add_dbl(o, "nesterov", s->nesterov);
     cJSON *fc = cJSON_AddArrayToObject(o, "forecasts");
     for (size_t k = 0; k < s->nfc; k++) {
         cJSON *e = cJSON_CreateArray();
@@ -1010,6 +1025,11 @@ static int restore_zone(const cJSON *o, struct zone *z, struct zone_state *s)
         return -EINVAL;
     /* Codes that fw_fwi_daily() would reject would only make every later day "missing". */
     if (!(codes[0] >= 0.0 && codes[0] <= 101.0) || codes[1] < 0.0 || codes[2] < 0.0)
+        return -EINVAL;
+    /* The Nesterov sum: absent from states saved before it was kept, which start it at 0. */
+    const cJSON *ni = cJSON_GetObjectItemCaseSensitive(o, "nesterov");
+    s->nesterov = 0.0;
+    if (ni && (fw_modelutil_get_dbl(ni, 0, &s->nesterov) < 0 || s->nesterov < 0.0))
         return -EINVAL;
     /* After a change of the zone's UTC offset the saved times are off the new grid: move on to
      * the next grid point rather than compute at a time that is no longer noon. */

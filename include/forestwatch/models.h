@@ -5,7 +5,7 @@
  * and the 24-hour rain to noon from the stations configured for the zone, runs the daily FWI step
  * once per day and the hourly FFMC every hour, maps the chosen index to the five danger levels,
  * and hands back the results as derived zone readings (ffmc, dmc, dc, isi, bui, fwi,
- * fire_danger_level, hffmc, fire_model_missing) for the rule engine. A day without usable data is
+ * nesterov_index, fire_danger_level, hffmc, fire_model_missing) for the rule engine. A day without usable data is
  * never computed from zeros: it is marked missing and the codes carry over. The module does no
  * I/O and never reads the clock; its whole state can be saved as JSON and restored exactly, so a
  * restart continues the season. docs/models.md describes the conventions.
@@ -41,6 +41,7 @@ enum fw_models_index {
     FW_MODELS_INDEX_DMC,
     FW_MODELS_INDEX_DC,
     FW_MODELS_INDEX_DSR,
+    FW_MODELS_INDEX_NESTEROV, /* the Nesterov ignition index, SCIENCE.md B (grassland) */
     FW_MODELS_INDEX__COUNT,
 };
 
@@ -157,8 +158,8 @@ int fw_models_forecast(struct fw_models *m, const char *zone, int64_t day, int64
  * at N + noon_window (when the nearest reading can no longer change) and an hour H at H + 30 min.
  * Steps run in time order, so the results do not depend on how often the caller ticks. Appends
  * the derived readings, timed at N or H, to `out` and returns the number appended. A daily step
- * appends ffmc, dmc, dc, isi, bui, fwi, fire_danger_level and fire_model_missing = 0, or, for a
- * missing day, only fire_model_missing = 1. After a stop longer than FW_MODELS_MAX_CATCHUP_DAYS
+ * appends ffmc, dmc, dc, isi, bui, fwi, nesterov_index, fire_danger_level and
+ * fire_model_missing = 0, or, for a missing day, only fire_model_missing = 1. After a stop longer than FW_MODELS_MAX_CATCHUP_DAYS
  * the older noons are skipped silently (their codes carry over).
  *
  * Then, when a forecast arrived, a daily step ran or a new local day began, tomorrow's expected
@@ -178,6 +179,7 @@ struct fw_models_zone_state {
     int last_day_missing;       /* that day was missing */
     struct fw_fwi_weather noon; /* the latest computed day's inputs (wind in km/h) */
     double hffmc;               /* the latest hourly FFMC, NaN when none */
+    double nesterov;            /* the Nesterov sum after the latest computed day */
 };
 
 /** Copy zone `zone_id`'s state into `st`. Returns 0 or -ENOENT. */

@@ -212,6 +212,7 @@ static void check_days(const struct fw_models_out *out, const char *zone, int64_
 {
     struct fw_fwi_codes c;
     struct fw_fwi_opts o;
+    struct fw_fwi_nesterov ni = {0.0, 0.0};
     fw_fwi_codes_startup(&c);
     fw_fwi_opts_init(&o, lat, 5);
     for (int d = first; d <= last; d++) {
@@ -226,6 +227,9 @@ static void check_days(const struct fw_models_out *out, const char *zone, int64_
         }
         struct fw_fwi_weather w = oracle_weather(sts, n, noon);
         ASSERT_EQ(fw_fwi_daily(&c, &w, &o, &c), 0);
+        ASSERT_EQ(fw_fwi_nesterov(ni.ni, w.temp_c, w.rh_pct, w.rain_mm, &ni), 0);
+        ASSERT_DBL_NEAR(find(out, zone, "nesterov_index", noon, &cnt), ni.ni, 1e-9);
+        ASSERT_EQ(cnt, 1);
         const double want[] = {c.ffmc, c.dmc, c.dc, c.isi, c.bui, c.fwi};
         for (size_t k = 0; k < FW_ARRAY_LEN(daily_metrics); k++) {
             double got = find(out, zone, daily_metrics[k], noon, &cnt);
@@ -508,7 +512,10 @@ FW_TEST(season_start_date)
     int cnt;
     ASSERT_DBL_NEAR(find(&out, "edge", "ffmc", noon, &cnt), c.ffmc, 0);
     ASSERT_DBL_NEAR(find(&out, "edge", "dc", noon, &cnt), c.dc, 0);
-    ASSERT_EQ(out.n, 8);
+    struct fw_fwi_nesterov ni;
+    ASSERT_EQ(fw_fwi_nesterov(0.0, 20.0, 40.0, 0.0, &ni), 0);
+    ASSERT_DBL_NEAR(find(&out, "edge", "nesterov_index", noon, &cnt), ni.ni, 0);
+    ASSERT_EQ(out.n, 9);
     fw_models_out_free(&out);
     fw_models_free(m);
 }
@@ -966,6 +973,49 @@ FW_TEST(forecast_restore_issue_order)
     fw_models_free(re);
     fw_models_free(same);
     fw_models_free(r);
+    fw_models_out_free(&out);
+    fw_models_free(m);
+}
+
+/* A grassland zone reads its five levels off the Nesterov index, with Nesterov's own classes
+ * (SCIENCE.md B: 300, 1000, 4000, 10000): each day's level is the class of that day's sum, and
+ * dry days climb the classes (20 degC at 40 %: about 280 a day). */
+FW_TEST(levels_on_the_nesterov_index)
+{
+    struct fw_models_zone z;
+    fw_models_zone_init(&z, "steppe");
+    z.lat = 45.0;
+    z.hourly_ffmc = 0;
+    fw_strlcpy(z.stations[0], "n1", FW_READING_MAX_ID);
+    z.nstations = 1;
+    z.levels.index = FW_MODELS_INDEX_NESTEROV;
+    const double classes[FW_MODELS_LEVELS] = {0, 300, 1000, 4000, 10000};
+    memcpy(z.levels.min, classes, sizeof(classes));
+    z.levels.provisional = 0;
+    struct fw_models *m = NULL;
+    const char *err;
+    ASSERT_EQ(fw_models_new(&z, 1, &m, &err), 0);
+    struct fw_models_out out = {0};
+    for (int64_t t = t0(); t <= t0() + 8 * DAY_MS; t += HOUR_MS) {
+        edge_hour(m, t, 0.0);
+        fw_models_tick(m, t, &out);
+    }
+    double prev = 0.0;
+    int top = 0;
+    for (int d = 1; d <= 7; d++) {
+        int64_t noon = t0() + d * DAY_MS + 12 * HOUR_MS;
+        int cnt;
+        double ni = find(&out, "steppe", "nesterov_index", noon, &cnt);
+        ASSERT_EQ(cnt, 1);
+        ASSERT_GT(ni, prev); /* dry: the sum grows */
+        prev = ni;
+        int want = 1;
+        for (int k = 1; k < FW_MODELS_LEVELS; k++)
+            want += ni >= classes[k];
+        ASSERT_DBL_NEAR(find(&out, "steppe", "fire_danger_level", noon, NULL), want, 0);
+        top = want;
+    }
+    ASSERT_EQ(top, 3); /* a week of such days: about 1,900, class III */
     fw_models_out_free(&out);
     fw_models_free(m);
 }
