@@ -1403,6 +1403,14 @@ static void parse_rule_zones(struct ctx *c, const cJSON *v, void *base)
         err(c, "must list at least one zone (leave the key out for every zone)");
 }
 
+static void parse_rule_kinds(struct ctx *c, const cJSON *v, void *base)
+{
+    struct fw_cfg_rule *r = base;
+    r->kinds = parse_string_list(c, v, &r->nkinds, 1);
+    if (r->kinds && r->nkinds == 0)
+        err(c, "must list at least one node kind (leave the key out for every node)");
+}
+
 static void parse_rule_inhibits(struct ctx *c, const cJSON *v, void *base)
 {
     struct fw_cfg_rule *r = base;
@@ -1624,6 +1632,12 @@ static void finish_rule(struct ctx *c, const cJSON *e, struct fw_cfg_rule *r)
             path_pop(c, m2);
         }
     }
+    if (r->expr && r->kinds && fw_expr_scope(r->expr) != FW_EXPR_STATION) {
+        size_t m2 = path_key(c, "kinds");
+        err(c, "only for a rule evaluated per station, and this one is per %s",
+            fw_expr_scope_str(fw_expr_scope(r->expr)));
+        path_pop(c, m2);
+    }
 }
 
 /* Rules come from the main file and from each rules.d file. */
@@ -1641,6 +1655,7 @@ static void parse_rules(struct ctx *c, const cJSON *v, void *base)
         {"op", K_ENUM, 0, FIELD(struct fw_cfg_rule, op), 0, 0, op_names},
         {"threshold", K_NUM, 0, FIELD(struct fw_cfg_rule, threshold), -1e12, 1e12},
         {"zones", K_CUSTOM, 0, 0, 0, 0, NULL, parse_rule_zones},
+        {"kinds", K_CUSTOM, 0, 0, 0, 0, NULL, parse_rule_kinds},
         {"severity", K_ENUM, 1, FIELD(struct fw_cfg_rule, severity), 0, 0, severity_names},
         {"urgency", K_ENUM, 0, FIELD(struct fw_cfg_rule, urgency), 0, 0, urgency_names},
         {"certainty", K_ENUM, 0, FIELD(struct fw_cfg_rule, certainty), 0, 0, certainty_names},
@@ -2725,6 +2740,7 @@ void fw_config_free(struct fw_config *cfg)
         free(r->en.headline);
         free(r->en.description);
         free_string_list(r->zones, r->nzones);
+        free_string_list(r->kinds, r->nkinds);
         free_string_list(r->routes, r->nroutes);
         free(r->route_idx);
         free_string_list(r->inhibits, r->ninhibits);

@@ -168,6 +168,8 @@ struct fw_cfg_rule {
     double threshold;
     char **zones; /* NULL: every zone */
     size_t nzones;
+    char **kinds; /* per-station rules: only nodes of these kinds; NULL: every node */
+    size_t nkinds;
     enum fw_severity severity;
     enum fw_urgency urgency;
     enum fw_certainty certainty;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The engine driven with a fake clock and hand-made readings: no sockets, no wall clock. */
 #include "forestwatch/engine.h"
+#include "cfg_test.h"
 #include "forestwatch/util.h"
 #include "test.h"
 
@@ -295,6 +296,44 @@ FW_TEST(series_capped_known_ones_keep_working)
     fw_engine_stats(e, &st);
     ASSERT_GT(st.series_refused, 0);
     ASSERT_EQ(st.series + st.series_refused, 100000);
+    fw_actions_free(&a);
+    fw_engine_free(e);
+    fw_config_free(cfg);
+}
+
+/* A per-station rule limited to node kinds: a silent-node rule for battery-powered field nodes
+ * fires for a silent one of those kinds only, never for a station of another kind (a mains-
+ * powered Modbus device, the meteorology bureau's station) that sends no battery reading. */
+FW_TEST(rule_kinds_limit_station_contexts)
+{
+    struct fw_config *cfg = cfg_from_text(
+        "{\"gateway\": {\"id\": \"gw-t\", \"status_broker\": \"b\"},"
+        " \"brokers\": {\"b\": {\"host\": \"127.0.0.1\"}},"
+        " \"zones\": {\"z1\": {\"name\": \"Z\", \"forest_chief\": {\"name\": \"C\"}}},"
+        " \"nodes\": {\"smoke-1\": {\"zone\": \"z1\", \"kind\": \"smoke\"},"
+        "             \"smoke-2\": {\"zone\": \"z1\", \"kind\": \"smoke\"},"
+        "             \"A3011\": {\"zone\": \"z1\", \"kind\": \"meteo\"},"
+        "             \"bare\": {\"zone\": \"z1\"}},"
+        " \"routes\": {\"f\": {\"broker\": \"b\", \"topic\": \"f\"}},"
+        " \"rules\": [{\"name\": \"silent\", \"expr\": \"absent_for(battery_v, 10m)\","
+        "   \"kinds\": [\"smoke\", \"weather\"], \"severity\": \"Minor\", \"category\": \"Other\","
+        "   \"routes\": [\"f\"]}]}");
+    ASSERT_TRUE(cfg);
+    struct fw_engine *e = fw_engine_new(cfg);
+    struct fw_actions a = {0};
+    fw_engine_tick(e, T0, &a);
+    struct fw_reading r = reading("smoke-1", "z1", "battery_v", 3.9, T0 + 60000);
+    fw_engine_feed(e, &r, T0 + 60000, &a);
+    ASSERT_EQ(a.n, 0);
+    fw_engine_tick(e, T0 + 10 * 60000 + 30000, &a);
+    /* smoke-2 never reported; smoke-1 did a minute after the start; A3011 and bare are of
+     * other kinds (bare of none) */
+    ASSERT_EQ(a.n, 1);
+    ASSERT_STR_EQ(a.items[0].alert.station, "smoke-2");
+    fw_actions_clear(&a);
+    fw_engine_tick(e, T0 + 12 * 60000, &a);
+    ASSERT_EQ(a.n, 1);
+    ASSERT_STR_EQ(a.items[0].alert.station, "smoke-1");
     fw_actions_free(&a);
     fw_engine_free(e);
     fw_config_free(cfg);
