@@ -2820,6 +2820,10 @@ int fw_config_check(const char *path, FILE *out, FILE *errf)
                         "note: zone \"%s\": pest \"%s\" is disabled (\"enabled\": false): not "
                         "modelled\n",
                         cfg->zones[i].id, cfg->zones[i].pests_disabled[k]);
+        for (size_t i = 0; i < cfg->nrules; i++)
+            if (cfg->rules[i].kinds && fw_cfg_rule_nodes(cfg, &cfg->rules[i]) == 0)
+                fprintf(errf, "note: rule \"%s\": its kinds match no node: it watches nothing\n",
+                        cfg->rules[i].name);
         fprintf(out, "configuration OK\n");
     } else
         fw_cfg_errors_print(&errs, errf);
@@ -2898,6 +2902,24 @@ int fw_cfg_broker_equal(const struct fw_cfg_broker *a, const struct fw_cfg_broke
            str_eq(a->tls.key_file, b->tls.key_file) &&
            str_eq(a->tls.server_name, b->tls.server_name) && a->keepalive_s == b->keepalive_s &&
            a->reconnect_min_ms == b->reconnect_min_ms && a->reconnect_max_ms == b->reconnect_max_ms;
+}
+
+int fw_cfg_rule_covers(const struct fw_cfg_rule *r, const struct fw_cfg_node *n)
+{
+    int zone = !r->zones, kind = !r->kinds;
+    for (size_t i = 0; !zone && i < r->nzones; i++)
+        zone = strcmp(r->zones[i], n->zone) == 0;
+    for (size_t i = 0; !kind && i < r->nkinds; i++)
+        kind = n->kind && strcmp(r->kinds[i], n->kind) == 0;
+    return zone && kind;
+}
+
+size_t fw_cfg_rule_nodes(const struct fw_config *cfg, const struct fw_cfg_rule *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->nnodes; i++)
+        n += fw_cfg_rule_covers(r, &cfg->nodes[i]) != 0;
+    return n;
 }
 
 int fw_cfg_rule_same_logic(const struct fw_cfg_rule *a, const struct fw_cfg_rule *b)

@@ -1220,6 +1220,15 @@ static int lora_build(struct daemon *d)
     return 0;
 }
 
+/* A rule whose node kinds match no node watches nothing: say so at every start and reload. */
+static void warn_idle_rules(const struct fw_config *cfg)
+{
+    for (size_t i = 0; i < cfg->nrules; i++)
+        if (cfg->rules[i].kinds && fw_cfg_rule_nodes(cfg, &cfg->rules[i]) == 0)
+            FW_LOG(FW_LOG_WARNING, "rules: rule \"%s\": its kinds match no node: it watches nothing",
+                   cfg->rules[i].name);
+}
+
 /* Readings of any source, on their one way: the recording, the models, the engine, the routes. */
 static void feed_readings(struct daemon *d, const struct fw_reading *r, size_t n, int64_t now)
 {
@@ -1280,9 +1289,15 @@ static void apply_forecasts(struct daemon *d)
                    "meteo: forecast for zone \"%s\" on %04d-%02d-%02d not kept by the fire "
                    "model: %s%s",
                    f->zone, y, mo, dd, forecast_refused(rc), quiet ? " (more suppressed)" : "");
-        if (f->has_minmax && d->pests)
-            pests += fw_pests_forecast(d->pests, f->zone, f->day, f->issued_ms, f->tmin_c,
-                                       f->tmax_c) == 0;
+        rc = f->has_minmax && d->pests ? fw_pests_forecast(d->pests, f->zone, f->day,
+                                                           f->issued_ms, f->tmin_c, f->tmax_c)
+                                       : -ENOENT;
+        pests += rc == 0;
+        if (rc != 0 && rc != -ENOENT && fw_ratelimit_allow(&rl, (int64_t)uv_now(d->loop), &quiet))
+            FW_LOG(FW_LOG_WARNING,
+                   "meteo: forecast for zone \"%s\" on %04d-%02d-%02d not kept by the pest "
+                   "model: %s%s",
+                   f->zone, y, mo, dd, forecast_refused(rc), quiet ? " (more suppressed)" : "");
     }
     if (fire)
         fire_save(d);
@@ -1714,6 +1729,7 @@ static void reload(struct daemon *d)
     watches_apply(d);
     FW_LOG(FW_LOG_NOTICE, "daemon: reload: done: %zu rules, %zu nodes, %zu zones", cfg->nrules,
            cfg->nnodes, cfg->nzones);
+    warn_idle_rules(cfg);
     fw_notify("READY=1\nSTATUS=running (configuration reloaded)");
 }
 
@@ -2028,6 +2044,7 @@ int main(int argc, char **argv)
         modbus_start(&d);
         FW_LOG(FW_LOG_NOTICE, "daemon: started: gateway \"%s\", %zu brokers, %zu rules, %zu nodes",
                d.cfg->gateway_id, d.cfg->nbrokers, d.cfg->nrules, d.cfg->nnodes);
+        warn_idle_rules(d.cfg);
         service_ready(&d);
     }
     uv_run(d.loop, UV_RUN_DEFAULT);

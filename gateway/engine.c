@@ -257,20 +257,6 @@ static int zone_allowed(const struct fw_cfg_rule *r, const char *zone)
     return 0;
 }
 
-/* A station context of rule `r`: a node in the rule's zones and of one of its kinds, if it lists
- * any (a node without a kind is of none). */
-static int node_allowed(const struct fw_cfg_rule *r, const struct fw_cfg_node *n)
-{
-    if (!zone_allowed(r, n->zone))
-        return 0;
-    if (!r->kinds)
-        return 1;
-    for (size_t i = 0; i < r->nkinds; i++)
-        if (n->kind && strcmp(r->kinds[i], n->kind) == 0)
-            return 1;
-    return 0;
-}
-
 static double zone_level(const struct fw_engine *e, const char *zone, int64_t now)
 {
     const struct fw_series *s = zone[0] ? fw_series_find(e->series, e->level_metric, zone) : NULL;
@@ -509,12 +495,12 @@ static void eval_rule(struct fw_engine *e, size_t ri, const struct fw_cfg_zone *
             if (!zone_allowed(rule, only_zone->id))
                 return;
             for (size_t k = 0; k < e->zone_nnodes[z]; k++)
-                if (node_allowed(rule, &cfg->nodes[e->zone_nodes[z][k]]))
+                if (fw_cfg_rule_covers(rule, &cfg->nodes[e->zone_nodes[z][k]]))
                     eval_context(e, ri, &cfg->nodes[e->zone_nodes[z][k]], NULL, now, out);
             return;
         }
         for (size_t i = 0; i < cfg->nnodes; i++)
-            if (node_allowed(rule, &cfg->nodes[i]))
+            if (fw_cfg_rule_covers(rule, &cfg->nodes[i]))
                 eval_context(e, ri, &cfg->nodes[i], NULL, now, out);
         return;
     case FW_EXPR_ZONE:
@@ -585,7 +571,7 @@ size_t fw_engine_feed(struct fw_engine *e, const struct fw_reading *r, int64_t n
             eval_rule(e, t->rule, NULL, now_ms, out);
         } else if (t->reach == FW_REACH_ZONE || scope == FW_EXPR_ZONE || !station) {
             eval_rule(e, t->rule, zone, now_ms, out);
-        } else if (node_allowed(rule, station)) {
+        } else if (fw_cfg_rule_covers(rule, station)) {
             eval_context(e, t->rule, station, NULL, now_ms, out);
         }
     }
@@ -672,7 +658,7 @@ void fw_engine_adopt(struct fw_engine *e, struct fw_engine *old, int64_t now_ms,
         const struct fw_cfg_zone *zone = NULL;
         int ok = scope == fw_expr_scope(orule->expr);
         if (ok && scope == FW_EXPR_STATION)
-            ok = (station = fw_config_node(cfg, oi->key)) != NULL && node_allowed(nrule, station);
+            ok = (station = fw_config_node(cfg, oi->key)) != NULL && fw_cfg_rule_covers(nrule, station);
         else if (ok && scope == FW_EXPR_ZONE)
             ok = (zone = fw_config_zone(cfg, oi->key)) != NULL && zone_allowed(nrule, zone->id);
         if (!ok) {

@@ -990,8 +990,10 @@ static int restore_forecasts(const cJSON *o, struct zone_state *s)
     const cJSON *e;
     cJSON_ArrayForEach(e, fc)
     {
-        double v[6];
-        if (s->nfc == FW_MODELS_MAX_FORECASTS || get_dbls(e, v, 6) < 0 ||
+        /* Day and weather, then the issue time, absent from states saved before it was kept. */
+        double v[6] = {0};
+        int n = cJSON_IsArray(e) ? cJSON_GetArraySize(e) : 0;
+        if (s->nfc == FW_MODELS_MAX_FORECASTS || (n != 5 && n != 6) || get_dbls(e, v, n) < 0 ||
             v[0] != floor(v[0]) || fabs(v[0]) > INT32_MAX || v[5] != floor(v[5]) ||
             fabs(v[5]) > 9007199254740992.0)
             return -EINVAL;

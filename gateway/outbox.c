@@ -101,8 +101,8 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_NEXT_FIFO] = "SELECT id, topic, payload, qos, priority, attempts, created_ms, alert_id, "
                      "kind FROM outbox WHERE route = ?1 AND broker = ?2 ORDER BY id LIMIT ?3",
     [ST_COUNT_ROUTE] = "SELECT COUNT(*) FROM outbox WHERE route = ?1 AND broker = ?2",
-    [ST_ALERT_QUEUED] = "SELECT 1 FROM outbox WHERE alert_id = ?1 AND route = ?2 AND broker = ?3 "
-                        "LIMIT 1",
+    [ST_ALERT_QUEUED] = "SELECT COUNT(*) FROM outbox WHERE alert_id = ?1 AND route = ?2 AND "
+                        "broker = ?3",
     [ST_ROUTE_OF] = "SELECT route, broker FROM outbox WHERE id = ?1",
     [ST_ATTEMPT] = "UPDATE outbox SET attempts = attempts + 1, last_attempt_ms = ?2 WHERE id = ?1",
     [ST_DELIVERED] = "UPDATE history SET delivered_ms = ?2, attempts = (SELECT attempts FROM "
@@ -694,19 +694,22 @@ static int count_undelivered(struct fw_outbox *ob, enum stmt s, size_t route, in
 static int route_room(struct fw_outbox *ob, const struct fw_outbox_msg *m)
 {
     /* A later message of an alert the route still holds goes in past the cap, behind it: sent
-     * at once instead, an update or a cancel would overtake its own alert, or be lost while the
-     * alert is still delivered. At most one such message per queued alert. */
+     * at once instead, it would overtake its own alert, or be lost while the alert is still
+     * delivered. Bounded: the resolution (once per episode), and one other message while only
+     * the alert's first waits; more updates or repeats of an undelivered alert are refused. */
     if (m->alert_id) {
         sqlite3_stmt *q = ob->st[ST_ALERT_QUEUED];
         sqlite3_bind_text(q, 1, m->alert_id, -1, SQLITE_STATIC);
         sqlite3_bind_text(q, 2, m->route, -1, SQLITE_STATIC);
         sqlite3_bind_text(q, 3, m->broker, -1, SQLITE_STATIC);
         int rc = sqlite3_step(q);
+        int64_t held = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
         stmt_done(ob, ST_ALERT_QUEUED);
-        if (rc == SQLITE_ROW)
-            return 0;
-        if (rc != SQLITE_DONE)
+        if (rc != SQLITE_ROW)
             return db_fail(ob, rc, "queued alert");
+        int resolution = m->kind && strcmp(m->kind, FW_OUTBOX_KIND_RESOLVED) == 0;
+        if (held > 0 && (resolution || held == 1))
+            return 0;
     }
     sqlite3_stmt *st = ob->st[ST_COUNT_ROUTE];
     sqlite3_bind_text(st, 1, m->route, -1, SQLITE_STATIC);

@@ -393,8 +393,18 @@ const char *fw_urgency_str(enum fw_urgency u);
 const char *fw_certainty_str(enum fw_certainty c);
 
 /**
+ * 1 when node `n` is a context of per-station rule `r`: in one of its zones and of one of its
+ * kinds, when it lists them (a node without a kind is of none). Pure.
+ */
+int fw_cfg_rule_covers(const struct fw_cfg_rule *r, const struct fw_cfg_node *n);
+
+/** The number of configured nodes rule `r` covers (fw_cfg_rule_covers). */
+size_t fw_cfg_rule_nodes(const struct fw_config *cfg, const struct fw_cfg_rule *r);
+
+/**
  * 1 when two rules would behave the same (condition, clear, for, keep_firing_for, zones), so
- * that a reload keeps their state as it is.
+ * that a reload keeps their state as it is. Kinds are not compared: the engine checks each kept
+ * context against the new rule's zones and kinds itself.
  */
 int fw_cfg_rule_same_logic(const struct fw_cfg_rule *a, const struct fw_cfg_rule *b);
 

@@ -305,13 +305,19 @@ class Broker:
                                      stdin=subprocess.DEVNULL)
         logf.close()
         deadline = time.monotonic() + HANG_GUARD_S
-        while not port_accepts(self.port):
+        while not port_accepts(self.port) or self.proc.poll() is not None:
             if self.proc.poll() is not None:
                 self.proc = None
                 fail("mosquitto exited at start (port %d taken?)" % self.port)
             if time.monotonic() > deadline:
                 fail("mosquitto did not accept connections on port %d" % self.port)
             time.sleep(0.05)
+        # Something else may have been listening still: the port is this broker's only when it
+        # did not exit for want of it.
+        time.sleep(0.1)
+        if self.proc.poll() is not None:
+            self.proc = None
+            fail("mosquitto exited at start (port %d taken?)" % self.port)
 
     def stop(self):
         if self.proc is not None:

@@ -39,7 +39,8 @@ class BlackHole:
         self.conns = []
         self.lock = threading.Lock()
         self.stopped = threading.Event()
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.acceptor = threading.Thread(target=self._accept, daemon=True)
+        self.acceptor.start()
 
     def _accept(self):
         while not self.stopped.is_set():
@@ -84,7 +85,14 @@ class BlackHole:
             return len(self.publishes)
 
     def close(self):
+        """Free the port for good: a listener closed while a thread waits in accept() stays
+        bound until that call returns, and would take the real broker's connections."""
         self.stopped.set()
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() in the other thread
+        except OSError:
+            pass
+        self.acceptor.join(GUARD_S)
         self.listener.close()
         for c in self.conns:
             try:

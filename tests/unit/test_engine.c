@@ -319,6 +319,14 @@ FW_TEST(rule_kinds_limit_station_contexts)
         "   \"kinds\": [\"smoke\", \"weather\"], \"severity\": \"Minor\", \"category\": \"Other\","
         "   \"routes\": [\"f\"]}]}");
     ASSERT_TRUE(cfg);
+    ASSERT_EQ(fw_cfg_rule_nodes(cfg, &cfg->rules[0]), 2);
+    /* kinds that match no node: the rule watches nothing (check-config and the daemon say so) */
+    char *smoke = cfg->rules[0].kinds[0];
+    cfg->rules[0].kinds[0] = "smok";
+    cfg->rules[0].nkinds = 1;
+    ASSERT_EQ(fw_cfg_rule_nodes(cfg, &cfg->rules[0]), 0);
+    cfg->rules[0].kinds[0] = smoke;
+    cfg->rules[0].nkinds = 2;
     struct fw_engine *e = fw_engine_new(cfg);
     struct fw_actions a = {0};
     fw_engine_tick(e, T0, &a);

@@ -961,6 +961,26 @@ FW_TEST(forecast_restore_issue_order)
     ASSERT_EQ(fw_models_save(tw, &tw_saved), 0);
     ASSERT_STR_EQ(tw_saved, again);
 
+    /* a state saved before forecasts kept their issue time (five numbers each) still restores */
+    char *old = fw_xstrdup(again), *w = old;
+    const char *fc = strstr(again, "\"forecasts\":[");
+    ASSERT_TRUE(fc != NULL);
+    for (const char *p = again; *p; p++) {
+        if (p > fc && p < strstr(fc, "]]") + 1 && *p == ',' && strchr(p + 1, ']') &&
+            !memchr(p + 1, ',', (size_t)(strchr(p + 1, ']') - p - 1)) &&
+            !memchr(p + 1, '[', (size_t)(strchr(p + 1, ']') - p - 1))) {
+            p = strchr(p + 1, ']') - 1; /* drop ",<issue>" */
+            continue;
+        }
+        *w++ = *p;
+    }
+    *w = '\0';
+    ASSERT_TRUE(strlen(old) < strlen(again));
+    struct fw_models *from_old = new_models(0);
+    ASSERT_EQ(fw_models_restore(from_old, old), 0);
+    fw_models_free(from_old);
+    free(old);
+
     /* more days than places: the farthest is not kept, and says so */
     ASSERT_EQ(fw_models_forecast(r, "north", north_day(3 + FW_MODELS_MAX_FORECASTS), 0, 20, 50,
                                  2, 0),

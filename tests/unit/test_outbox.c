@@ -798,6 +798,10 @@ FW_TEST(queue_cap_keeps_an_alerts_messages_together)
     ASSERT_EQ(push1(f.ob, "forestry", "b1", 1, "a1", "firing", "{\"n\":1}", NULL), 0);
     ASSERT_EQ(push1(f.ob, "forestry", "b1", 2, "a2", "firing", "{}", NULL), -ENOBUFS);
     ASSERT_EQ(push1(f.ob, "forestry", "b1", 1, "a0", "resolved", "{\"n\":2}", NULL), 0);
+    /* bounded: one other message while only the alert's first waits, then its resolution */
+    ASSERT_EQ(push1(f.ob, "forestry", "b1", 1, "a1", "update", "{}", NULL), 0);
+    ASSERT_EQ(push1(f.ob, "forestry", "b1", 1, "a1", "repeat", "{}", NULL), -ENOBUFS);
+    ASSERT_EQ(push1(f.ob, "forestry", "b1", 1, "a1", "resolved", "{}", NULL), 0);
     /* held on another route only: no exception here */
     ASSERT_EQ(push1(f.ob, "emergency", "b1", 1, "e0", "firing", "{}", NULL), 0);
     fw_outbox_set_max_queued(f.ob, 1);
