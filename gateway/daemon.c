@@ -73,6 +73,13 @@ struct zone_mark {
     uint64_t hash;
 };
 
+/* A message budget: a node's, or the meteorology feed's forecasts'. */
+struct node_flood {
+    struct fw_tokens budget;
+    struct fw_ratelimit said; /* one warning a minute */
+    uint64_t dropped;
+};
+
 /* New alerts of one zone held for a route that groups them (route.group_window_ms). */
 struct group {
     size_t route; /* index into the config's routes */
@@ -153,6 +160,7 @@ struct daemon {
     struct fw_meteo_forecasts forecasts; /* of the meteorology feed's last forecast message */
     struct node_flood *flood; /* per node of the config, its message budget */
     uint64_t flood_dropped;   /* messages dropped because their node flooded, in all */
+    struct node_flood forecast_flood; /* forecasts name no node: one budget for all of them */
     struct fw_actions actions;
     uint64_t uplinks, rejected[FW_UPLINK__COUNT];
     struct fw_ratelimit reject_rl[FW_UPLINK__COUNT];
@@ -343,18 +351,13 @@ static void publish_all_state(struct daemon *d, int force)
 
 /* After a (re)load: one mark per zone of the config, all to be published again. */
 /* A node's message budget (limits.node_messages_per_s, node_burst) and what it lost. */
-struct node_flood {
-    struct fw_tokens budget;
-    struct fw_ratelimit said; /* one warning a minute per node */
-    uint64_t dropped;
-};
-
 static void flood_reset(struct daemon *d)
 {
     free(d->flood);
     d->flood = fw_xcalloc(d->cfg->nnodes + 1, sizeof(*d->flood));
     for (size_t i = 0; i < d->cfg->nnodes; i++)
         d->flood[i].said = (struct fw_ratelimit){.interval_ms = 60000, .burst = 1};
+    d->forecast_flood.said = (struct fw_ratelimit){.interval_ms = 60000, .burst = 1};
 }
 
 /*
@@ -362,12 +365,8 @@ static void flood_reset(struct daemon *d)
  * that floods (a stuck firmware loop, a replay attack) loses its excess messages, with a
  * warning a minute naming it, so that it cannot crowd out the others or fill the recordings.
  */
-static int flood_allows(struct daemon *d, int64_t now)
+static int budget_allows(struct daemon *d, struct node_flood *f, const char *who, int64_t now)
 {
-    const struct fw_cfg_node *node = d->res.node[0] ? fw_config_node(d->cfg, d->res.node) : NULL;
-    if (!node)
-        return 1;
-    struct node_flood *f = &d->flood[node - d->cfg->nodes];
     if (fw_tokens_take(&f->budget, d->cfg->limits.node_messages_per_s, d->cfg->limits.node_burst,
                        now))
         return 1;
@@ -376,11 +375,21 @@ static int flood_allows(struct daemon *d, int64_t now)
     uint64_t quiet = 0;
     if (fw_ratelimit_allow(&f->said, now, &quiet))
         FW_LOG(FW_LOG_WARNING,
-               "uplink: node \"%s\" floods: more than %g messages a second (burst %g); its "
-               "excess is dropped (%llu so far)",
-               node->id, d->cfg->limits.node_messages_per_s, d->cfg->limits.node_burst,
+               "%s floods: more than %g messages a second (burst %g); its excess is dropped "
+               "(%llu so far)",
+               who, d->cfg->limits.node_messages_per_s, d->cfg->limits.node_burst,
                (unsigned long long)f->dropped);
     return 0;
+}
+
+static int flood_allows(struct daemon *d, int64_t now)
+{
+    const struct fw_cfg_node *node = d->res.node[0] ? fw_config_node(d->cfg, d->res.node) : NULL;
+    if (!node)
+        return 1;
+    char who[FW_READING_MAX_ID + 16];
+    snprintf(who, sizeof(who), "uplink: node \"%s\"", node->id);
+    return budget_allows(d, &d->flood[node - d->cfg->nodes], who, now);
 }
 
 static void marks_reset(struct daemon *d)
@@ -1229,6 +1238,18 @@ static void warn_idle_rules(const struct fw_config *cfg)
                    cfg->rules[i].name);
 }
 
+/*
+ * Forecast messages name no node, so the node budget cannot hold them: the whole feed's
+ * forecasts share one of the same size (limits.node_messages_per_s, node_burst). Each one
+ * applied is a store write; a flood of them must not become a flood of those.
+ */
+static int forecasts_allowed(struct daemon *d, const char *topic, int64_t now)
+{
+    char who[300];
+    snprintf(who, sizeof(who), "meteo: forecasts on %.256s", topic);
+    return budget_allows(d, &d->forecast_flood, who, now);
+}
+
 /* Readings of any source, on their one way: the recording, the models, the engine, the routes. */
 static void feed_readings(struct daemon *d, const struct fw_reading *r, size_t n, int64_t now)
 {
@@ -1330,7 +1351,8 @@ static void on_link_message(struct fw_mqtt_link *link, const char *topic, const 
         fw_uplink_decode_native(d->cfg, payload, len, now, &d->res);
     } else if (up->format == FW_UPLINK_METEO) {
         fw_uplink_decode_meteo(d->cfg, payload, len, now, &d->res, &d->forecasts);
-        apply_forecasts(d);
+        if (d->forecasts.n > 0 && forecasts_allowed(d, topic, now))
+            apply_forecasts(d);
     } else {
         enum fw_lns_kind kind = up->format == FW_UPLINK_TTS ? FW_LNS_TTS : FW_LNS_CHIRPSTACK;
         int rc = fw_lora_decode(d->lora, kind, payload, len, now, &d->cfg->limits, &d->res);

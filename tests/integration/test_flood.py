@@ -5,10 +5,12 @@
 # (limits.node_messages_per_s and node_burst): its messages beyond the burst are dropped and the
 # log names it, while the other nodes' readings still become alerts. Here the flooding node's
 # last message would have raised an alert; the budget drops it, so the next alert on the route
-# is the other node's.
+# is the other node's. The meteorology feed's forecasts, which name no node, share one budget of
+# the same size: a flood of them is held to it and reported too.
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -30,6 +32,7 @@ def test(env):
     cfg = fwtest.load_json_file(env.config_path)
     # One message per 100 s after the burst: nothing refills while the test runs.
     cfg["limits"] = dict(cfg.get("limits", {}), node_messages_per_s=0.01, node_burst=BURST)
+    cfg["zones"]["bs-03"]["fire"] = {"stations": ["bs03-wx-01"], "utc_offset_min": 480}
     fwtest.write_json_file(env.config_path, cfg)
     forestry = env.route_subscriber("forestry")
     daemon = env.start_daemon()
@@ -51,11 +54,28 @@ def test(env):
     check(daemon.alive(), "the daemon died under the flood")
     line = daemon.wait_log(r'node "bs03-smoke-01" floods', what="the flood being reported")
     fwtest.log("reported: %s" % line.strip())
+
+    # A flood of forecasts: the first BURST are taken, the rest dropped and reported.
+    tomorrow = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600 + 86400))
+    forecasts = [json.dumps({"type": "forecast", "issued": int(time.time()) - FLOOD + k,
+                             "forecasts": [{"zone": "bs-03", "date": tomorrow,
+                                            "air_temp_c": 20.0 + k % 10, "rel_humidity_pct": 40,
+                                            "wind_speed_ms": 3, "rain_mm": 0}]})
+                 for k in range(FLOOD)]
+    subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(env.broker.port), "-q", "1",
+                    "-t", "meteo/beishan/forecast", "-l"],
+                   input="\n".join(forecasts) + "\n", text=True, check=True, timeout=30)
+    daemon.wait_log(r"meteo: forecasts on meteo/beishan/forecast floods",
+                    what="the forecast flood being reported")
+    taken = len(re.findall(r'meteo: forecast for zone "bs-03"', daemon.log_text()))
+    check(taken == BURST, "%d forecasts taken, expected the burst of %d" % (taken, BURST))
+    check(daemon.alive(), "the daemon died under the forecast flood")
     daemon.stop()
     stats = [ln for ln in daemon.log_text().splitlines() if "daemon: stats:" in ln]
     check(stats, "no stats line at shutdown")
     dropped = int(stats[-1].split("flood-dropped ")[1].split(",")[0])
-    check(dropped == FLOOD - BURST, "flood-dropped %d, expected %d" % (dropped, FLOOD - BURST))
+    check(dropped == 2 * (FLOOD - BURST),
+          "flood-dropped %d, expected %d" % (dropped, 2 * (FLOOD - BURST)))
 
 
 if __name__ == "__main__":
