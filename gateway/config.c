@@ -2173,8 +2173,8 @@ static void check_windows(struct ctx *c, const struct fw_config *cfg, const stru
         format_duration(range, got, sizeof(got));
         format_duration(cfg->engine.max_window_ms, max, sizeof(max));
         size_t mark = path_key(c, keys[k]);
-        err(c, "position %d: a window of %s is longer than engine.max_window_ms (%s)", pos + 1,
-            got, max);
+        err(c, "position %d: a window of %s is longer than engine.max_window_ms (%s)", pos + 1, got,
+            max);
         path_pop(c, mark);
     }
 }
@@ -2904,14 +2904,26 @@ int fw_cfg_broker_equal(const struct fw_cfg_broker *a, const struct fw_cfg_broke
            a->reconnect_min_ms == b->reconnect_min_ms && a->reconnect_max_ms == b->reconnect_max_ms;
 }
 
+int fw_cfg_rule_in_zone(const struct fw_cfg_rule *r, const char *zone)
+{
+    if (!r->zones)
+        return 1;
+    for (size_t i = 0; i < r->nzones; i++)
+        if (strcmp(r->zones[i], zone) == 0)
+            return 1;
+    return 0;
+}
+
 int fw_cfg_rule_covers(const struct fw_cfg_rule *r, const struct fw_cfg_node *n)
 {
-    int zone = !r->zones, kind = !r->kinds;
-    for (size_t i = 0; !zone && i < r->nzones; i++)
-        zone = strcmp(r->zones[i], n->zone) == 0;
-    for (size_t i = 0; !kind && i < r->nkinds; i++)
-        kind = n->kind && strcmp(r->kinds[i], n->kind) == 0;
-    return zone && kind;
+    if (!fw_cfg_rule_in_zone(r, n->zone))
+        return 0;
+    if (!r->kinds)
+        return 1;
+    for (size_t i = 0; i < r->nkinds; i++)
+        if (n->kind && strcmp(r->kinds[i], n->kind) == 0)
+            return 1;
+    return 0;
 }
 
 size_t fw_cfg_rule_nodes(const struct fw_config *cfg, const struct fw_cfg_rule *r)

@@ -247,16 +247,6 @@ void fw_engine_free(struct fw_engine *e)
 /* Evaluation                                                                                  */
 /* ------------------------------------------------------------------------------------------ */
 
-static int zone_allowed(const struct fw_cfg_rule *r, const char *zone)
-{
-    if (!r->zones)
-        return 1;
-    for (size_t i = 0; i < r->nzones; i++)
-        if (strcmp(r->zones[i], zone) == 0)
-            return 1;
-    return 0;
-}
-
 static double zone_level(const struct fw_engine *e, const char *zone, int64_t now)
 {
     const struct fw_series *s = zone[0] ? fw_series_find(e->series, e->level_metric, zone) : NULL;
@@ -492,7 +482,7 @@ static void eval_rule(struct fw_engine *e, size_t ri, const struct fw_cfg_zone *
     case FW_EXPR_STATION:
         if (only_zone) {
             size_t z = (size_t)(only_zone - cfg->zones);
-            if (!zone_allowed(rule, only_zone->id))
+            if (!fw_cfg_rule_in_zone(rule, only_zone->id))
                 return;
             for (size_t k = 0; k < e->zone_nnodes[z]; k++)
                 if (fw_cfg_rule_covers(rule, &cfg->nodes[e->zone_nodes[z][k]]))
@@ -505,7 +495,8 @@ static void eval_rule(struct fw_engine *e, size_t ri, const struct fw_cfg_zone *
         return;
     case FW_EXPR_ZONE:
         for (size_t z = 0; z < cfg->nzones; z++)
-            if ((!only_zone || only_zone == &cfg->zones[z]) && zone_allowed(rule, cfg->zones[z].id))
+            if ((!only_zone || only_zone == &cfg->zones[z]) &&
+                fw_cfg_rule_in_zone(rule, cfg->zones[z].id))
                 eval_context(e, ri, NULL, &cfg->zones[z], now, out);
         return;
     case FW_EXPR_GLOBAL:
@@ -554,8 +545,8 @@ size_t fw_engine_feed(struct fw_engine *e, const struct fw_reading *r, int64_t n
     catch_up(e, now_ms, out);
     e->stats.readings++;
     const char *key = r->metric->scope == FW_METRIC_ZONE ? r->zone : r->station;
-    int rc = fw_series_add(e->series, r->metric, key, r->zone, r->source, r->time_ms, r->value,
-                           now_ms);
+    int rc =
+        fw_series_add(e->series, r->metric, key, r->zone, r->source, r->time_ms, r->value, now_ms);
     if (rc == -ENOSPC)
         e->stats.series_refused++;
     else if (rc < 0)
@@ -658,9 +649,11 @@ void fw_engine_adopt(struct fw_engine *e, struct fw_engine *old, int64_t now_ms,
         const struct fw_cfg_zone *zone = NULL;
         int ok = scope == fw_expr_scope(orule->expr);
         if (ok && scope == FW_EXPR_STATION)
-            ok = (station = fw_config_node(cfg, oi->key)) != NULL && fw_cfg_rule_covers(nrule, station);
+            ok = (station = fw_config_node(cfg, oi->key)) != NULL &&
+                 fw_cfg_rule_covers(nrule, station);
         else if (ok && scope == FW_EXPR_ZONE)
-            ok = (zone = fw_config_zone(cfg, oi->key)) != NULL && zone_allowed(nrule, zone->id);
+            ok = (zone = fw_config_zone(cfg, oi->key)) != NULL &&
+                 fw_cfg_rule_in_zone(nrule, zone->id);
         if (!ok) {
             if (firing) {
                 notify_old_rule(e, orule, oi, FW_CAUSE_CONTEXT_GONE, now_ms, out);

@@ -392,6 +392,9 @@ const char *fw_category_str(enum fw_category c);
 const char *fw_urgency_str(enum fw_urgency u);
 const char *fw_certainty_str(enum fw_certainty c);
 
+/** 1 when rule `r` applies in zone `zone`: it lists no zones, or lists this one. Pure. */
+int fw_cfg_rule_in_zone(const struct fw_cfg_rule *r, const char *zone);
+
 /**
  * 1 when node `n` is a context of per-station rule `r`: in one of its zones and of one of its
  * kinds, when it lists them (a node without a kind is of none). Pure.
