@@ -987,19 +987,18 @@ static void fire_reload(struct daemon *d, const struct fw_config *cfg)
         fire_log_zones(d, "carried over");
 }
 
-/* Run the model's due steps and feed what they derive to the engine like station readings. */
 /* Tomorrow's expected level, with the local date it is for. */
 static void log_tomorrow(const struct daemon *d, const struct fw_reading *r)
 {
     const struct fw_cfg_zone *z = fw_config_zone(d->cfg, r->zone);
     int off = z && z->fire ? z->fire->utc_offset_min : 0;
     int y, mo, dd;
-    fw_time__civil_from_days(fw_floor_div(r->time_ms + (int64_t)off * 60000, 86400000) + 1, &y,
-                             &mo, &dd);
+    fw_time__civil_from_days(fw_time__local_day(r->time_ms, off) + 1, &y, &mo, &dd);
     FW_LOG(FW_LOG_NOTICE, "models: fire: zone \"%s\": tomorrow %04d-%02d-%02d: %s %g%s", r->zone,
            y, mo, dd, r->metric->name, r->value, r->value > 0 ? "" : " (no forecast)");
 }
 
+/* Run the model's due steps and feed what they derive to the engine like station readings. */
 static void fire_tick(struct daemon *d, int64_t now)
 {
     if (!d->fire)

@@ -537,10 +537,14 @@ static void season_begin(struct zone *z, int y)
     s->nesterov = 0.0;
 }
 
+static int64_t local_day(const struct zone *z, int64_t t)
+{
+    return fw_time__local_day(t, z->p.utc_offset_min);
+}
+
 static void local_date(const struct zone *z, int64_t t, int *y, int *mo, int *d)
 {
-    fw_time__civil_from_days(fw_floor_div(t + (int64_t)z->p.utc_offset_min * MIN_MS, DAY_MS), y, mo,
-                             d);
+    fw_time__civil_from_days(local_day(z, t), y, mo, d);
 }
 
 /*
@@ -633,11 +637,6 @@ static void hourly_step(struct fw_models *m, struct zone *z, int64_t hour,
 /* ------------------------------------------------------------------------------------------ */
 /* Tomorrow's expected level                                                                   */
 /* ------------------------------------------------------------------------------------------ */
-
-static int64_t local_day(const struct zone *z, int64_t t)
-{
-    return fw_floor_div(t + (int64_t)z->p.utc_offset_min * MIN_MS, DAY_MS);
-}
 
 static const struct forecast *forecast_of(const struct zone_state *s, int64_t day)
 {

@@ -6,6 +6,8 @@
  */
 #include "forestwatch/timefmt.h"
 
+#include "forestwatch/util.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +21,11 @@ int64_t fw_time__days_from_civil(int64_t y, unsigned m, unsigned d)
     const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
     const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     return era * 146097 + (int64_t)doe - 719468;
+}
+
+int64_t fw_time__local_day(int64_t ms, int offset_min)
+{
+    return fw_floor_div(ms + (int64_t)offset_min * 60000, 86400000);
 }
 
 void fw_time__civil_from_days(int64_t z, int *y, int *m, int *d)

@@ -336,8 +336,7 @@ static int decode_forecast(const struct fw_config *cfg, const cJSON *e, int i, i
     }
     fw_strlcpy(f->zone, zone->valuestring, sizeof(f->zone));
     f->issued_ms = issued_ms;
-    int64_t issued_day =
-        fw_floor_div(issued_ms + (int64_t)zone_offset_min(cfg, z) * 60000, 86400000);
+    int64_t issued_day = fw_time__local_day(issued_ms, zone_offset_min(cfg, z));
     if (parse_date(date->valuestring, &f->day) < 0 || f->day < issued_day - 1 ||
         f->day > issued_day + FW_METEO_MAX_LEAD_DAYS) {
         fw_uplink_add_issue(

@@ -27,4 +27,7 @@ int64_t fw_time__days_from_civil(int64_t y, unsigned m, unsigned d);
 /** The date of day number `days` (days since 1970-01-01), the inverse of the above. Pure. */
 void fw_time__civil_from_days(int64_t days, int *y, int *m, int *d);
 
+/** The day number of the local date at `ms` (UTC ms) in a zone `offset_min` east of UTC. Pure. */
+int64_t fw_time__local_day(int64_t ms, int offset_min);
+
 #endif
