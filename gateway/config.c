@@ -2808,22 +2808,37 @@ void fw_cfg_errors_print(const struct fw_cfg_errors *errs, FILE *f)
         fprintf(f, "... and %zu more errors\n", errs->dropped);
 }
 
+void fw_config_notes(const struct fw_config *cfg, void (*say)(void *arg, const char *note),
+                     void *arg)
+{
+    char note[256];
+    for (size_t i = 0; i < cfg->nzones; i++)
+        for (size_t k = 0; k < cfg->zones[i].npests_disabled; k++) {
+            snprintf(note, sizeof(note),
+                     "zone \"%s\": pest \"%s\" is disabled (\"enabled\": false): not modelled",
+                     cfg->zones[i].id, cfg->zones[i].pests_disabled[k]);
+            say(arg, note);
+        }
+    for (size_t i = 0; i < cfg->nrules; i++)
+        if (cfg->rules[i].kinds && fw_cfg_rule_nodes(cfg, &cfg->rules[i]) == 0) {
+            snprintf(note, sizeof(note), "rule \"%s\": its kinds match no node: it watches nothing",
+                     cfg->rules[i].name);
+            say(arg, note);
+        }
+}
+
+static void print_note(void *arg, const char *note)
+{
+    fprintf(arg, "note: %s\n", note);
+}
+
 int fw_config_check(const char *path, FILE *out, FILE *errf)
 {
     struct fw_cfg_errors errs = {0};
     struct fw_config *cfg = NULL;
     int rc = fw_config_load(path, &cfg, &errs);
     if (rc == 0) {
-        for (size_t i = 0; i < cfg->nzones; i++)
-            for (size_t k = 0; k < cfg->zones[i].npests_disabled; k++)
-                fprintf(errf,
-                        "note: zone \"%s\": pest \"%s\" is disabled (\"enabled\": false): not "
-                        "modelled\n",
-                        cfg->zones[i].id, cfg->zones[i].pests_disabled[k]);
-        for (size_t i = 0; i < cfg->nrules; i++)
-            if (cfg->rules[i].kinds && fw_cfg_rule_nodes(cfg, &cfg->rules[i]) == 0)
-                fprintf(errf, "note: rule \"%s\": its kinds match no node: it watches nothing\n",
-                        cfg->rules[i].name);
+        fw_config_notes(cfg, print_note, errf);
         fprintf(out, "configuration OK\n");
     } else
         fw_cfg_errors_print(&errs, errf);

@@ -1031,15 +1031,9 @@ static struct fw_pests *pests_build(const struct fw_config *cfg)
 {
     struct fw_pests_zone *zones = fw_xcalloc(cfg->nzones ? cfg->nzones : 1, sizeof(*zones));
     size_t n = 0;
-    for (size_t i = 0; i < cfg->nzones; i++) {
+    for (size_t i = 0; i < cfg->nzones; i++)
         if (cfg->zones[i].pests)
             zones[n++] = *cfg->zones[i].pests;
-        for (size_t k = 0; k < cfg->zones[i].npests_disabled; k++)
-            FW_LOG(FW_LOG_NOTICE,
-                   "models: pests: zone \"%s\": pest \"%s\" is disabled in the config: not "
-                   "modelled",
-                   cfg->zones[i].id, cfg->zones[i].pests_disabled[k]);
-    }
     struct fw_pests *m = NULL;
     const char *why = NULL;
     /* The config loader ran fw_pests_zone_check on every zone, and zone ids are unique. */
@@ -1228,13 +1222,11 @@ static int lora_build(struct daemon *d)
     return 0;
 }
 
-/* A rule whose node kinds match no node watches nothing: say so at every start and reload. */
-static void warn_idle_rules(const struct fw_config *cfg)
+/* The config's notes (fw_config_notes), logged at every start and reload. */
+static void log_note(void *arg, const char *note)
 {
-    for (size_t i = 0; i < cfg->nrules; i++)
-        if (cfg->rules[i].kinds && fw_cfg_rule_nodes(cfg, &cfg->rules[i]) == 0)
-            FW_LOG(FW_LOG_WARNING, "rules: rule \"%s\": its kinds match no node: it watches nothing",
-                   cfg->rules[i].name);
+    (void)arg;
+    FW_LOG(FW_LOG_WARNING, "config: %s", note);
 }
 
 /*
@@ -1750,7 +1742,7 @@ static void reload(struct daemon *d)
     watches_apply(d);
     FW_LOG(FW_LOG_NOTICE, "daemon: reload: done: %zu rules, %zu nodes, %zu zones", cfg->nrules,
            cfg->nnodes, cfg->nzones);
-    warn_idle_rules(cfg);
+    fw_config_notes(cfg, log_note, NULL);
     fw_notify("READY=1\nSTATUS=running (configuration reloaded)");
 }
 
@@ -2065,7 +2057,7 @@ int main(int argc, char **argv)
         modbus_start(&d);
         FW_LOG(FW_LOG_NOTICE, "daemon: started: gateway \"%s\", %zu brokers, %zu rules, %zu nodes",
                d.cfg->gateway_id, d.cfg->nbrokers, d.cfg->nrules, d.cfg->nnodes);
-        warn_idle_rules(d.cfg);
+        fw_config_notes(d.cfg, log_note, NULL);
         service_ready(&d);
     }
     uv_run(d.loop, UV_RUN_DEFAULT);

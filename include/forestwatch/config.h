@@ -392,6 +392,14 @@ const char *fw_category_str(enum fw_category c);
 const char *fw_urgency_str(enum fw_urgency u);
 const char *fw_certainty_str(enum fw_certainty c);
 
+/**
+ * What a valid config does that an operator may not mean: a pest listed but disabled, a rule
+ * whose kinds match no node. Calls `say` with each note (one line, no prefix); check-config
+ * prints them and the daemon logs them at every start and reload.
+ */
+void fw_config_notes(const struct fw_config *cfg, void (*say)(void *arg, const char *note),
+                     void *arg);
+
 /** 1 when rule `r` applies in zone `zone`: it lists no zones, or lists this one. Pure. */
 int fw_cfg_rule_in_zone(const struct fw_cfg_rule *r, const char *zone);
 
