@@ -312,6 +312,37 @@ static void apply_key(struct ctx *c, const struct key *k, const cJSON *v, void *
     }
 }
 
+int fw_cfg_key_find(const cJSON *obj, const cJSON *m, const void *keys, size_t stride, char *why,
+                    size_t size)
+{
+    const char *best = NULL;
+    int found = -1, bestd = 3;
+    for (size_t i = 0;; i++) {
+        const char *name = *(const char *const *)((const char *)keys + i * stride);
+        if (!name)
+            break;
+        if (strcmp(name, m->string) == 0)
+            found = (int)i;
+        int d = fw_edit_distance(m->string, name);
+        if (d < bestd) {
+            bestd = d;
+            best = name;
+        }
+    }
+    for (const cJSON *p = obj->child; p != m; p = p->next)
+        if (strcmp(p->string, m->string) == 0) {
+            snprintf(why, size, "duplicate key");
+            return -1;
+        }
+    if (found >= 0)
+        return found;
+    if (best)
+        snprintf(why, size, "unknown key (did you mean \"%s\"?)", best);
+    else
+        snprintf(why, size, "unknown key");
+    return -1;
+}
+
 /*
  * Check the object `obj` against `keys`: every member must be a known key, appear once, and
  * pass its check; every required key must be present. Values are stored into `base`.
@@ -326,33 +357,12 @@ static void apply_keys(struct ctx *c, const cJSON *obj, const struct key *keys, 
     }
     for (const cJSON *m = obj->child; m; m = m->next) {
         size_t mark = path_key(c, m->string);
-        const struct key *k = NULL;
-        for (const struct key *t = keys; t->name; t++)
-            if (strcmp(t->name, m->string) == 0)
-                k = t;
-        int dup = 0;
-        for (const cJSON *p = obj->child; p != m; p = p->next)
-            if (strcmp(p->string, m->string) == 0)
-                dup = 1;
-        if (dup) {
-            err(c, "duplicate key");
-        } else if (!k) {
-            const char *best = NULL;
-            int bestd = 3;
-            for (const struct key *t = keys; t->name; t++) {
-                int d = fw_edit_distance(m->string, t->name);
-                if (d < bestd) {
-                    bestd = d;
-                    best = t->name;
-                }
-            }
-            if (best)
-                err(c, "unknown key (did you mean \"%s\"?)", best);
-            else
-                err(c, "unknown key");
-        } else {
-            apply_key(c, k, m, base);
-        }
+        char why[FW_CONFIG_MAX_ID + 64];
+        int k = fw_cfg_key_find(obj, m, keys, sizeof(*keys), why, sizeof(why));
+        if (k < 0)
+            err(c, "%s", why);
+        else
+            apply_key(c, &keys[k], m, base);
         path_pop(c, mark);
     }
     for (const struct key *t = keys; t->name; t++)

@@ -238,8 +238,8 @@ struct fw_cfg_device {
 /* The durable outbox and alert history (docs/outbox.md). */
 struct fw_cfg_store {
     char *path; /* the SQLite file; relative paths are resolved against the config's folder */
-    int rate_per_route; /* publishes per second per route when a backlog drains */
-    int history_days;   /* how long the alert history is kept */
+    int rate_per_route;       /* publishes per second per route when a backlog drains */
+    int history_days;         /* how long the alert history is kept */
     int max_queued_per_route; /* undelivered messages per route; more are published unsaved */
 };
 
@@ -391,6 +391,18 @@ const char *fw_severity_str(enum fw_severity s);
 const char *fw_category_str(enum fw_category c);
 const char *fw_urgency_str(enum fw_urgency u);
 const char *fw_certainty_str(enum fw_certainty c);
+
+struct cJSON;
+
+/**
+ * Check member `m` of JSON object `obj` against a table of keys whose entries are `stride` bytes
+ * apart, each beginning with its name (const char *), the last with a NULL name. Returns the
+ * index of m's entry, or -1 with `why` (`size` bytes) saying what is wrong: "duplicate key",
+ * "unknown key (did you mean "name"?)" for a name at most two edits away, or "unknown key". The
+ * config and device-profile loaders share it.
+ */
+int fw_cfg_key_find(const struct cJSON *obj, const struct cJSON *m, const void *keys, size_t stride,
+                    char *why, size_t size);
 
 /**
  * What a valid config does that an operator may not mean: a pest listed but disabled, a rule
