@@ -693,24 +693,6 @@ static int count_undelivered(struct fw_outbox *ob, enum stmt s, size_t route, in
  */
 static int route_room(struct fw_outbox *ob, const struct fw_outbox_msg *m)
 {
-    /* A later message of an alert the route still holds goes in past the cap, behind it: sent
-     * at once instead, it would overtake its own alert, or be lost while the alert is still
-     * delivered. Bounded: the resolution (once per episode), and one other message while only
-     * the alert's first waits; more updates or repeats of an undelivered alert are refused. */
-    if (m->alert_id) {
-        sqlite3_stmt *q = ob->st[ST_ALERT_QUEUED];
-        sqlite3_bind_text(q, 1, m->alert_id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 2, m->route, -1, SQLITE_STATIC);
-        sqlite3_bind_text(q, 3, m->broker, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(q);
-        int64_t held = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
-        stmt_done(ob, ST_ALERT_QUEUED);
-        if (rc != SQLITE_ROW)
-            return db_fail(ob, rc, "queued alert");
-        int resolution = m->kind && strcmp(m->kind, FW_OUTBOX_KIND_RESOLVED) == 0;
-        if (held > 0 && (resolution || held == 1))
-            return 0;
-    }
     sqlite3_stmt *st = ob->st[ST_COUNT_ROUTE];
     sqlite3_bind_text(st, 1, m->route, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, m->broker, -1, SQLITE_STATIC);
@@ -720,6 +702,25 @@ static int route_room(struct fw_outbox *ob, const struct fw_outbox_msg *m)
         return rc;
     if (queued < (int64_t)ob->max_queued)
         return 0;
+    /* At the cap, a later message of an alert the route still holds goes in past it, behind the
+     * alert: sent at once instead, it would overtake its own alert, or be lost while the alert
+     * is still delivered. Bounded: the resolution (once per episode), and one other message
+     * while only the alert's first waits; more updates or repeats of an undelivered alert are
+     * refused. */
+    if (m->alert_id) {
+        sqlite3_stmt *q = ob->st[ST_ALERT_QUEUED];
+        sqlite3_bind_text(q, 1, m->alert_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 2, m->route, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 3, m->broker, -1, SQLITE_STATIC);
+        rc = sqlite3_step(q);
+        int64_t held = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+        stmt_done(ob, ST_ALERT_QUEUED);
+        if (rc != SQLITE_ROW)
+            return db_fail(ob, rc, "queued alert");
+        int resolution = m->kind && strcmp(m->kind, FW_OUTBOX_KIND_RESOLVED) == 0;
+        if (held > 0 && (resolution || held == 1))
+            return 0;
+    }
     set_errmsg(ob, "route \"%s\" (broker \"%s\"): %lld messages wait, the limit is %zu",
                m->route, m->broker, (long long)queued, ob->max_queued);
     return -ENOBUFS;
