@@ -582,6 +582,7 @@ static void parse_broker(struct ctx *c, const cJSON *m, void *arg)
         {"keepalive_s", K_INT, 0, FIELD(struct fw_cfg_broker, keepalive_s), 5, 3600},
         {"reconnect_min_ms", K_MS, 0, FIELD(struct fw_cfg_broker, reconnect_min_ms), 50, 600000},
         {"reconnect_max_ms", K_MS, 0, FIELD(struct fw_cfg_broker, reconnect_max_ms), 50, 3600000},
+        {"clean_session", K_BOOL, 0, FIELD(struct fw_cfg_broker, clean_session)},
         {NULL},
     };
     struct fw_config *cfg = arg;
@@ -2926,7 +2927,8 @@ int fw_cfg_broker_equal(const struct fw_cfg_broker *a, const struct fw_cfg_broke
            str_eq(a->tls.ca_file, b->tls.ca_file) && str_eq(a->tls.cert_file, b->tls.cert_file) &&
            str_eq(a->tls.key_file, b->tls.key_file) &&
            str_eq(a->tls.server_name, b->tls.server_name) && a->keepalive_s == b->keepalive_s &&
-           a->reconnect_min_ms == b->reconnect_min_ms && a->reconnect_max_ms == b->reconnect_max_ms;
+           a->reconnect_min_ms == b->reconnect_min_ms && a->reconnect_max_ms == b->reconnect_max_ms &&
+           a->clean_session == b->clean_session;
 }
 
 int fw_cfg_rule_in_zone(const struct fw_cfg_rule *r, const char *zone)

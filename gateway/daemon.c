@@ -193,6 +193,9 @@ static struct link_slot *slot_by_broker(struct daemon *d, const char *broker)
 
 static void on_pace_timer(uv_timer_t *t);
 
+/* After a publish that failed for a reason of the moment on a link that still looks up. */
+#define FW_DAEMON_PUBLISH_RETRY_MS 1000
+
 /* Publish what the outbox lets go now on this broker's link, in its order. */
 static void outbox_flush_slot(struct daemon *d, struct link_slot *s)
 {
@@ -212,11 +215,29 @@ static void outbox_flush_slot(struct daemon *d, struct link_slot *s)
         const struct fw_outbox_item *it = &items[i];
         int mid = 0;
         rc = fw_mqtt_publish(s->link, it->topic, it->payload, it->len, it->qos, 0, &mid);
-        if (rc == -ENOTCONN)
+        if (rc < 0 && !fw_mqtt_publish_error_permanent(rc)) {
+            /*
+             * The connection, not the message: a write into a socket the broker has just closed
+             * fails as "broken pipe" or "connection reset" before the loop has read the close.
+             * The message stays, and everything behind it, in order. A lost connection brings
+             * a reconnect and a flush; a link that stays up is tried again shortly.
+             */
+            if (rc != -ENOTCONN) {
+                if (fw_ratelimit_allow(&d->out_rl, now, NULL))
+                    FW_LOG(FW_LOG_WARNING,
+                           "outbox: route \"%s\" topic %s: alert %s: publish: %s: kept, to be "
+                           "sent again",
+                           it->route, it->topic, it->alert_id, uv_strerror(rc));
+                int64_t retry = now + FW_DAEMON_PUBLISH_RETRY_MS;
+                if (wake == 0 || retry < wake)
+                    wake = retry;
+            }
             break;
+        }
         if (rc < 0) {
-            /* Not a passing condition (too big, invalid topic): retrying would block the route
-             * for ever, so the message is given up, loudly, and kept in the history. */
+            /* The message itself (too big for the broker, a topic it can never take): retrying
+             * would block the route for ever, so it is given up, loudly, and kept in the
+             * history. */
             FW_LOG(FW_LOG_ERR, "outbox: route \"%s\" topic %s: alert %s: publish: %s: given up",
                    it->route, it->topic, it->alert_id, uv_strerror(rc));
             fw_outbox_drop(d->ob, it->id, now, uv_strerror(rc));
@@ -1483,6 +1504,7 @@ static int link_open(struct daemon *d, const struct fw_config *cfg, const struct
         .keepalive_s = b->keepalive_s,
         .reconnect_min_ms = b->reconnect_min_ms,
         .reconnect_max_ms = b->reconnect_max_ms,
+        .clean_session = b->clean_session,
         .status_topic = strcmp(cfg->status_broker, b->name) == 0 ? cfg->status_topic : NULL,
         .on_message = on_link_message,
         .on_published = on_link_published,

@@ -84,6 +84,7 @@ struct fw_mqtt_link {
     char *tls_key_file;
     char *tls_server_name; /* NULL: host */
     char *status_topic;
+    int clean_session;
     char *where; /* `broker "NAME" HOST:PORT`, the object part of every log line */
     int port;
     int keepalive_s;
@@ -138,8 +139,11 @@ static int mosq_to_errno(int rc, int err)
         return -ENOMEM;
     case MOSQ_ERR_INVAL:
     case MOSQ_ERR_MALFORMED_UTF8:
-    case MOSQ_ERR_QOS_NOT_SUPPORTED:
         return -EINVAL;
+    case MOSQ_ERR_QOS_NOT_SUPPORTED:
+        /* The broker's limit (MQTT 5 maximum QoS), not the message's: another broker, or this
+         * one reconfigured, takes it. */
+        return -ENOTSUP;
     case MOSQ_ERR_NO_CONN:
     case MOSQ_ERR_CONN_LOST:
         return -ENOTCONN;
@@ -777,7 +781,12 @@ static void link_connect(struct fw_mqtt_link *link)
 {
     struct fw_mqtt_conn *conn = fw_xcalloc(1, sizeof(*conn));
     conn->link = link;
-    conn->mosq = mosquitto_new(link->client_id, true, conn);
+    /*
+     * A fresh client each attempt: whatever libmosquitto held of the last connection is gone, and
+     * the caller resends from its own queue. With a persistent session the broker still holds
+     * ours, so readings queued for it while we were away arrive after the CONNACK.
+     */
+    conn->mosq = mosquitto_new(link->client_id, link->clean_session != 0, conn);
     if (!conn->mosq) {
         /* Only ENOMEM is possible here: the id was validated in fw_mqtt_link_new. */
         FW_LOG(FW_LOG_ERR, "mqtt: %s: create client: %s", link->where, strerror(errno));
@@ -922,6 +931,7 @@ int fw_mqtt_link_new(uv_loop_t *loop, const struct fw_mqtt_link_opts *opts,
                      opts->name, opts->host, opts->port);
     link->port = opts->port;
     link->keepalive_s = opts->keepalive_s;
+    link->clean_session = opts->clean_session != 0;
     link->reconnect_min_ms = opts->reconnect_min_ms;
     link->reconnect_max_ms = opts->reconnect_max_ms;
     link->on_message = opts->on_message;
@@ -1015,6 +1025,18 @@ int fw_mqtt_publish(struct fw_mqtt_link *link, const char *topic, const void *pa
     if (mid)
         *mid = m;
     return 0;
+}
+
+int fw_mqtt_publish_error_permanent(int rc)
+{
+    /*
+     * Decided from what libmosquitto can return: bad UTF-8, a wildcard or an oversize payload is
+     * refused before anything is written, whatever the connection. Everything else a write
+     * into a socket the broker has just closed gives (EPIPE, ECONNRESET), a lost or missing
+     * connection, memory, a protocol error, and a QoS this broker does not offer, are about the
+     * connection or the moment, and the same message goes through later.
+     */
+    return rc == -EINVAL || rc == -E2BIG;
 }
 
 int fw_mqtt_link_connected(const struct fw_mqtt_link *link)

@@ -89,6 +89,11 @@ struct fw_cfg_broker {
     int keepalive_s;
     int64_t reconnect_min_ms;
     int64_t reconnect_max_ms;
+    /*
+     * false (the default): a persistent session, so the broker keeps the subscriptions and the
+     * QoS 1 messages that arrive for them while the gateway is away (a restart, an outage).
+     */
+    bool clean_session;
 };
 
 enum fw_uplink_format {

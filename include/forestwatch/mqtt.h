@@ -65,6 +65,13 @@ struct fw_mqtt_link_opts {
     int64_t reconnect_min_ms; /* first retry delay after a failure */
     int64_t reconnect_max_ms; /* cap of the exponential backoff */
     const char *status_topic; /* NULL: no status message and no last will */
+    /*
+     * 0: a persistent session (MQTT 3.1.1 clean session off): the broker keeps this client id's
+     * subscriptions and queues the QoS 1 messages that match them while the link is away, and
+     * hands them over after the next CONNACK, along with those it had sent and not had
+     * acknowledged (a copy may come twice). 1: every connection starts afresh.
+     */
+    int clean_session;
     fw_mqtt_message_cb on_message;
     fw_mqtt_published_cb on_published;
     fw_mqtt_state_cb on_state;
@@ -90,14 +97,28 @@ int fw_mqtt_link_new(uv_loop_t *loop, const struct fw_mqtt_link_opts *opts,
 int fw_mqtt_subscribe(struct fw_mqtt_link *link, const char *topic, int qos);
 
 /**
- * Publish now. Returns 0 and the message id in *mid (may be NULL), -ENOTCONN when the link is not
- * connected or is closing (nothing is queued: the caller keeps the message and retries after
- * reconnect), -E2BIG for a payload over the MQTT limit, or another negative code. 0 means the
- * message was handed to the connection: from inside a link callback it is sent when the
- * callback returns, and beyond 20 unacknowledged QoS 1/2 messages it waits for a PUBACK.
+ * Publish now. Returns 0 and the message id in *mid (may be NULL), or a negative code:
+ * - -EINVAL (a topic that is not valid UTF-8 or holds wildcards, a bad argument) and -E2BIG (a
+ *   payload over MQTT's limit or over the maximum packet size the broker announced): the
+ *   message itself can never be published on this link; fw_mqtt_publish_error_permanent() is
+ *   true for exactly these;
+ * - anything else concerns the connection or the moment, not the message: -ENOTCONN when the
+ *   link is not connected or is closing, and what a write into a connection the broker has just
+ *   closed gives (-EPIPE, -ECONNRESET, ...), -ENOMEM, -EPROTO, -ENOTSUP (the broker does not take
+ *   that QoS). Nothing is queued: the caller keeps the message and publishes it again later,
+ *   after the next connect at the latest.
+ * 0 means the message was handed to the connection: from inside a link callback it is sent when
+ * the callback returns, and beyond 20 unacknowledged QoS 1/2 messages it waits for a PUBACK.
  */
 int fw_mqtt_publish(struct fw_mqtt_link *link, const char *topic, const void *payload, size_t len,
                     int qos, int retain, int *mid);
+
+/**
+ * 1 when `rc`, an error of fw_mqtt_publish(), says the message can never be published (-EINVAL,
+ * -E2BIG), so that keeping it would block everything behind it; 0 for every other code, which
+ * says to keep the message for a later attempt.
+ */
+int fw_mqtt_publish_error_permanent(int rc);
 
 /** 1 when the link has a live, acknowledged connection (CONNACK received), else 0. */
 int fw_mqtt_link_connected(const struct fw_mqtt_link *link);

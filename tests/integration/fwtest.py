@@ -201,6 +201,40 @@ def make_config(out_dir, port, host="127.0.0.1", src_config_dir=None, models=Fal
     return path
 
 
+def smoke_to_bureau(config_path, port, reconnect_min_ms, reconnect_max_ms):
+    """Reshape a generated config for a test of delivery under stress: one rule (smoke_high,
+    smoke_ppm > 300) routed to the forestry bureau's topic on a broker "bureau" at `port`, an
+    outbox at outbox.db paced at 1,000 a second, no node budget to speak of, no escalation and
+    no retained zone states. Returns the outbox's path."""
+    cfg = load_json_file(config_path)
+    cfg["brokers"]["bureau"] = {"host": "127.0.0.1", "port": port,
+                                "reconnect_min_ms": reconnect_min_ms,
+                                "reconnect_max_ms": reconnect_max_ms}
+    cfg["routes"] = {"forestry": {"broker": "bureau", "topic": "bureau/forestry/alerts"}}
+    cfg["store"] = {"path": "outbox.db", "rate_per_route": 1000}
+    cfg["limits"] = dict(cfg.get("limits", {}), node_messages_per_s=100000, node_burst=100000)
+    for key in ("escalation", "state"):
+        cfg.pop(key, None)
+    write_json_file(config_path, cfg)
+    rules_dir = os.path.join(os.path.dirname(config_path), "rules.d")
+    for name in os.listdir(rules_dir):
+        os.remove(os.path.join(rules_dir, name))
+    write_json_file(os.path.join(rules_dir, "smoke.json"), {"rules": [{
+        "name": "smoke_high", "expr": "smoke_ppm > 300", "severity": "Severe",
+        "category": "Fire", "routes": ["forestry"]}]})
+    return os.path.join(os.path.dirname(config_path), "outbox.db")
+
+
+def iso_ms(ms):
+    """RFC 3339 UTC with milliseconds, for readings' times."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + ".%03dZ" % (ms % 1000)
+
+
+def cap_xml_alerts(raw):
+    """(topic, payload) pairs of CAP XML, as flat alerts (cap_flatten)."""
+    return [cap_flatten(cap_from_xml(payload.decode())) for _, payload in raw]
+
+
 def edit_rule(config_path, file_name, rule_name, key, value):
     """Set one key of one rule in rules.d/<file_name> of a generated config (comments are
     dropped from that file)."""

@@ -28,9 +28,6 @@ NODES = ["bs03-smoke-01", "bs03-smoke-02", "bs07-smoke-01"]
 GUARD_S = 40
 
 
-def iso(ms):
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + ".%03dZ" % (ms % 1000)
-
 
 def history_rows(db):
     """Messages the daemon has committed (its alert history), read beside the running daemon."""
@@ -54,24 +51,7 @@ def wait_until(what, pred, guard=GUARD_S):
 
 def test(env):
     bureau = env.add_broker("bureau", persistent=True)
-    cfg = fwtest.load_json_file(env.config_path)
-    cfg["brokers"]["bureau"] = {"host": "127.0.0.1", "port": bureau.port,
-                                "reconnect_min_ms": 100, "reconnect_max_ms": 400}
-    cfg["brokers"]["local"].update(reconnect_min_ms=100, reconnect_max_ms=400)
-    cfg["routes"] = {"forestry": {"broker": "bureau", "topic": "bureau/forestry/alerts"}}
-    cfg["store"] = {"path": "outbox.db", "rate_per_route": 1000}
-    # Three nodes send 2,000 messages in seconds: far past a field node's budget.
-    cfg["limits"] = dict(cfg.get("limits", {}), node_messages_per_s=100000, node_burst=100000)
-    for key in ("escalation", "state"):
-        cfg.pop(key, None)
-    fwtest.write_json_file(env.config_path, cfg)
-    rules_dir = os.path.join(os.path.dirname(env.config_path), "rules.d")
-    for name in os.listdir(rules_dir):
-        os.remove(os.path.join(rules_dir, name))
-    fwtest.write_json_file(os.path.join(rules_dir, "smoke.json"), {"rules": [{
-        "name": "smoke_high", "expr": "smoke_ppm > 300", "severity": "Severe",
-        "category": "Fire", "routes": ["forestry"]}]})
-    db = os.path.join(os.path.dirname(env.config_path), "outbox.db")
+    db = fwtest.smoke_to_bureau(env.config_path, bureau.port, 100, 400)
 
     sub = fwtest.MqttSession(bureau.port, "bureau-duty-desk", "bureau/forestry/alerts")
     wait_until("the bureau's subscriber", lambda: sub.connects > 0)
@@ -92,7 +72,7 @@ def test(env):
             node = NODES[(r * per_round + k) % len(NODES)]
             for value in (400.0 + k % 50, 12.0):
                 seq += 1
-                lines.append(json.dumps({"node": node, "time": iso(t0 + seq * 10),
+                lines.append(json.dumps({"node": node, "time": fwtest.iso_ms(t0 + seq * 10),
                                          "readings": [{"metric": "smoke_ppm", "value": value,
                                                        "unit": "ppm"}]}))
         subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(env.broker.port), "-q",
@@ -112,12 +92,13 @@ def test(env):
 
     total = 2 * ALERTS
     wait_until("every message at the bureau (%d)" % total,
-               lambda: len({(m["id"], m["seq"]) for m in decode(sub.snapshot())}) >= total,
+               lambda: len({(m["id"], m["seq"])
+                            for m in fwtest.cap_xml_alerts(sub.snapshot())}) >= total,
                guard=60)
     raw = sub.snapshot()
     sub.close()
     env.extra_cap.extend(payload.decode() for _, payload in raw)  # each validated at the end
-    msgs = decode(raw)
+    msgs = fwtest.cap_xml_alerts(raw)
 
     firsts, seen, copies = [], set(), 0
     for m in msgs:
@@ -152,10 +133,6 @@ def test(env):
 def parse_time(text):
     return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
-
-def decode(raw):
-    """The bureau's route sends CAP XML: read it as the harness reads every alert."""
-    return [fwtest.cap_flatten(fwtest.cap_from_xml(payload.decode())) for _, payload in raw]
 
 
 if __name__ == "__main__":

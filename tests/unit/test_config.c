@@ -42,6 +42,7 @@ FW_TEST(defaults_and_case_insensitive_enums)
     ASSERT_TRUE(b);
     ASSERT_EQ(b->port, 1883);
     ASSERT_EQ(b->keepalive_s, 30);
+    ASSERT_EQ(b->clean_session, false); /* a persistent session unless asked otherwise */
     ASSERT_STR_EQ(b->client_id, "forestwatch-gw-3-emergency");
     ASSERT_EQ(cfg->log_level, FW_LOG_DEBUG);
     ASSERT_EQ(cfg->rules[0].severity, FW_SEV_EXTREME);
