@@ -799,6 +799,16 @@ static int topic_matches(const char *f, const char *t)
     }
 }
 
+/* What an issue did to the message, for the log: a note about skipped values drops nothing. */
+static const char *issue_effect(const struct fw_uplink_result *res, enum fw_uplink_error code)
+{
+    if (code == FW_UPLINK_UNMAPPED)
+        return "value skipped";
+    if (res->error)
+        return "message rejected";
+    return res->node[0] ? "reading dropped" : "entry dropped";
+}
+
 static void log_rejection(struct daemon *d, const char *topic)
 {
     struct fw_uplink_result *res = &d->res;
@@ -816,10 +826,9 @@ static void log_rejection(struct daemon *d, const char *topic)
          * readings. */
         if (res->node[0])
             snprintf(who, sizeof(who), "node \"%s\"", res->node);
-        FW_LOG(FW_LOG_WARNING, "uplink: %s on %s: %s: %s: %s%s", who, topic,
-               res->error        ? "message rejected"
-               : res->node[0]    ? "reading dropped"
-                                 : "entry dropped",
+        /* A value that maps to no metric is a note: the node is fine, the rest was read. */
+        FW_LOG(code == FW_UPLINK_UNMAPPED ? FW_LOG_NOTICE : FW_LOG_WARNING,
+               "uplink: %s on %s: %s: %s: %s%s", who, topic, issue_effect(res, code),
                fw_uplink_error_str(code), res->issues[i].detail, more);
     }
 }
@@ -1768,6 +1777,23 @@ static void reload(struct daemon *d)
     fw_notify("READY=1\nSTATUS=running (configuration reloaded)");
 }
 
+/* The LoRa side's counters: what the network servers sent and what became of it. */
+static void log_lora_stats(struct daemon *d)
+{
+    struct fw_lora_stats st;
+    if (!d->lora)
+        return;
+    fw_lora_stats(d->lora, &st);
+    if (!st.messages)
+        return;
+    FW_LOG(FW_LOG_INFO,
+           "lora: stats: messages %llu, accepted %llu, duplicates %llu, unknown device %llu, "
+           "rejected %llu, values skipped %llu",
+           (unsigned long long)st.messages, (unsigned long long)st.uplinks,
+           (unsigned long long)st.duplicates, (unsigned long long)st.unknown,
+           (unsigned long long)st.rejected, (unsigned long long)st.skipped);
+}
+
 static void log_stats(struct daemon *d)
 {
     struct fw_engine_stats st;
@@ -1788,6 +1814,7 @@ static void log_stats(struct daemon *d)
            (unsigned long long)d->out_acked, (unsigned long long)d->out_dropped,
            (unsigned long long)d->out_unsaved, (unsigned long long)d->out_full, st.series,
            (unsigned long long)st.series_refused);
+    log_lora_stats(d);
 }
 
 static void on_group_timer(uv_timer_t *t)

@@ -404,35 +404,160 @@ static const struct {
     {"battery", "battery_v"},
 };
 
-int fw_lns_decoded_values(const struct fw_lns_uplink *up, struct fw_codec_result *res)
+/*
+ * The member names of the servers' built-in Cayenne LPP codecs, per LPP type: ChirpStack's
+ * (chirpstack/src/codec/cayenne_lpp.rs: one member per type, an object of channels) and The
+ * Things Stack's (pkg/messageprocessors/cayennelpp: `<name>_<channel>`; NULL for types its
+ * codec does not decode). ChirpStack reads more types than the LPP v1 set; none of those has a
+ * metric here.
+ */
+static const struct {
+    uint8_t type;
+    const char *chirpstack;
+    const char *tts;
+} lpp_members[] = {
+    {FW_CODEC_LPP_DIGITAL_IN, "digitalInput", "digital_in"},
+    {FW_CODEC_LPP_DIGITAL_OUT, "digitalOutput", "digital_out"},
+    {FW_CODEC_LPP_ANALOG_IN, "analogInput", "analog_in"},
+    {FW_CODEC_LPP_ANALOG_OUT, "analogOutput", "analog_out"},
+    {100, "genericSensor", NULL},
+    {FW_CODEC_LPP_ILLUMINANCE, "illuminanceSensor", "luminosity"},
+    {FW_CODEC_LPP_PRESENCE, "presenceSensor", "presence"},
+    {FW_CODEC_LPP_TEMPERATURE, "temperatureSensor", "temperature"},
+    {FW_CODEC_LPP_HUMIDITY, "humiditySensor", "relative_humidity"},
+    {FW_CODEC_LPP_ACCELEROMETER, "accelerometer", "accelerometer"},
+    {FW_CODEC_LPP_BAROMETER, "barometer", "barometric_pressure"},
+    {116, "voltage", NULL},
+    {117, "current", NULL},
+    {118, "frequency", NULL},
+    {120, "percentage", NULL},
+    {121, "altitude", NULL},
+    {125, "concentration", NULL},
+    {128, "power", NULL},
+    {130, "distance", NULL},
+    {131, "energy", NULL},
+    {132, "direction", NULL},
+    {133, "unix_time", NULL},
+    {FW_CODEC_LPP_GYROMETER, "gyrometer", "gyrometer"},
+    {135, "color", NULL},
+    {FW_CODEC_LPP_GPS, "gpsLocation", "gps"},
+    {142, "switch", NULL},
+};
+
+/* A channel number as the servers write it: decimal 0..255. */
+static int parse_channel(const char *s, size_t n, uint8_t *out)
+{
+    unsigned v = 0;
+    if (n == 0 || n > 3)
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -EINVAL;
+        v = v * 10 + (unsigned)(s[i] - '0');
+    }
+    if (v > 255)
+        return -EINVAL;
+    *out = (uint8_t)v;
+    return 0;
+}
+
+static void push_value(struct fw_codec_result *res, const char *metric, double v, const char *name)
+{
+    if (res->n >= FW_CODEC_MAX_VALUES) {
+        fw_codec_skip(res, FW_CODEC_SKIP_TOO_MANY, "%.60s: too many values", name);
+        return;
+    }
+    res->values[res->n].metric = metric;
+    res->values[res->n].value = v;
+    res->values[res->n].offset_s = 0;
+    res->n++;
+}
+
+/* One LPP item of the decoded object: `name` is how the object names it, for notes. */
+static void lpp_item(struct fw_codec_result *res, uint8_t type, uint8_t channel, const cJSON *v,
+                     const char *name, const struct fw_codec_lpp_map *map, size_t n_map)
+{
+    const char *metric = fw_codec_lpp_metric(type, channel, map, n_map);
+    if (!metric && type == FW_CODEC_LPP_ANALOG_IN)
+        fw_codec_skip(res, FW_CODEC_SKIP_UNMAPPED,
+                      "%.60s: no metric mapped to analog input channel %u (lpp_map)", name,
+                      channel);
+    else if (!metric)
+        fw_codec_skip(res, FW_CODEC_SKIP_NO_METRIC, "%.60s: Cayenne LPP item without a metric",
+                      name);
+    else if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+        fw_codec_skip(res, FW_CODEC_SKIP_BAD_VALUE, "%.60s: not a finite number", name);
+    else
+        push_value(res, metric, v->valuedouble, name);
+}
+
+/* ChirpStack's shape: {"temperatureSensor": {"3": 27.2, "5": 25.5}}. Returns 0 when `e` is an
+ * LPP type's member (its items read), -ENOENT when it is not. */
+static int chirpstack_lpp(struct fw_codec_result *res, const cJSON *e,
+                          const struct fw_codec_lpp_map *map, size_t n_map)
+{
+    const cJSON *c;
+    for (size_t i = 0; i < FW_ARRAY_LEN(lpp_members); i++) {
+        if (strcmp(e->string, lpp_members[i].chirpstack) != 0 || !cJSON_IsObject(e))
+            continue;
+        cJSON_ArrayForEach(c, e)
+        {
+            char name[80];
+            uint8_t ch;
+            snprintf(name, sizeof(name), "%.40s.%.20s", e->string, c->string);
+            if (parse_channel(c->string, strlen(c->string), &ch))
+                fw_codec_skip(res, FW_CODEC_SKIP_UNKNOWN_NAME, "%.60s: not a channel 0..255", name);
+            else
+                lpp_item(res, lpp_members[i].type, ch, c, name, map, n_map);
+        }
+        return 0;
+    }
+    return -ENOENT;
+}
+
+/* The Things Stack's shape: {"temperature_3": 27.2}. 0 when `e` is an LPP item, else -ENOENT. */
+static int tts_lpp(struct fw_codec_result *res, const cJSON *e, const struct fw_codec_lpp_map *map,
+                   size_t n_map)
+{
+    const char *us = strrchr(e->string, '_');
+    uint8_t ch;
+    if (!us || parse_channel(us + 1, strlen(us + 1), &ch))
+        return -ENOENT;
+    size_t n = (size_t)(us - e->string);
+    for (size_t i = 0; i < FW_ARRAY_LEN(lpp_members); i++)
+        if (lpp_members[i].tts && strlen(lpp_members[i].tts) == n &&
+            strncmp(e->string, lpp_members[i].tts, n) == 0) {
+            lpp_item(res, lpp_members[i].type, ch, e, e->string, map, n_map);
+            return 0;
+        }
+    return -ENOENT;
+}
+
+int fw_lns_decoded_values(const struct fw_lns_uplink *up, const struct fw_codec_lpp_map *map,
+                          size_t n_map, struct fw_codec_result *res)
 {
     const cJSON *e;
 
+    memset(res->skipped_by, 0, sizeof(res->skipped_by));
+    memset(res->note, 0, sizeof(res->note));
     res->n = 0;
     res->skipped = 0;
     res->error[0] = '\0';
-    res->note[0] = '\0';
     if (!up->decoded)
         return 0;
     cJSON_ArrayForEach(e, up->decoded)
     {
+        const char *name = e->string ? e->string : "?";
         const struct fw_metric *m = e->string ? fw_metric_find(e->string) : NULL;
         for (size_t i = 0; !m && e->string && i < FW_ARRAY_LEN(decoded_aliases); i++)
             if (strcmp(e->string, decoded_aliases[i].key) == 0)
                 m = fw_metric_find(decoded_aliases[i].metric);
-        if (!m || !cJSON_IsNumber(e) || !isfinite(e->valuedouble) ||
-            res->n >= FW_CODEC_MAX_VALUES) {
-            if (res->skipped++ == 0)
-                snprintf(res->note, sizeof(res->note), "%.60s: %s", e->string ? e->string : "?",
-                         !m                              ? "no metric of that name"
-                         : res->n >= FW_CODEC_MAX_VALUES ? "too many values"
-                                                         : "not a finite number");
-            continue;
-        }
-        res->values[res->n].metric = m->name;
-        res->values[res->n].value = e->valuedouble;
-        res->values[res->n].offset_s = 0;
-        res->n++;
+        if (m && cJSON_IsNumber(e) && isfinite(e->valuedouble))
+            push_value(res, m->name, e->valuedouble, name);
+        else if (m)
+            fw_codec_skip(res, FW_CODEC_SKIP_BAD_VALUE, "%.60s: not a finite number", name);
+        else if (!e->string || (chirpstack_lpp(res, e, map, n_map) && tts_lpp(res, e, map, n_map)))
+            fw_codec_skip(res, FW_CODEC_SKIP_UNKNOWN_NAME, "%.60s: no metric of that name", name);
     }
     return 0;
 }

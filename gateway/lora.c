@@ -34,6 +34,7 @@ struct lora_dev {
     size_t nmap;
     /* What the last accepted uplink was, to recognise it when it comes again. */
     uint64_t last_digest;
+    unsigned skip_said; /* skip reasons (1 << enum fw_codec_skip) already told to the caller */
     struct fw_lora_node_stats st;
 };
 
@@ -335,6 +336,7 @@ void fw_lora_adopt_state(struct fw_lora *to, const struct fw_lora *from)
         const struct lora_dev *old = lookup(from, d->eui, d->name);
         if (old) {
             d->last_digest = old->last_digest;
+            d->skip_said = old->skip_said;
             d->st = old->st;
         }
     }
@@ -422,6 +424,8 @@ int fw_lora_node_stats(const struct fw_lora *l, const char *node, struct fw_lora
         out->readings += s->readings;
         out->rejected_readings += s->rejected_readings;
         out->skipped += s->skipped;
+        for (int r = 0; r < FW_CODEC_SKIP__COUNT; r++)
+            out->skipped_by[r] += s->skipped_by[r];
         /* The frame counter and last error are those of the entry heard from last. */
         if (s->has_fcnt && (!out->has_fcnt || s->last_ms >= out->last_ms)) {
             out->has_fcnt = 1;
@@ -511,6 +515,9 @@ static int payload_values(struct fw_lora *l, const struct lora_dev *d, char *why
     struct fw_codec_result *v = &l->vals;
     int rc = 0;
 
+    /* The codecs reset the result themselves; a frame without data reaches none of them. */
+    memset(v->skipped_by, 0, sizeof(v->skipped_by));
+    memset(v->note, 0, sizeof(v->note));
     v->n = 0;
     v->skipped = 0;
     v->error[0] = '\0';
@@ -533,7 +540,7 @@ static int payload_values(struct fw_lora *l, const struct lora_dev *d, char *why
                      up->f_port, fw_lns_kind_str(up->kind));
             return -EINVAL;
         }
-        rc = fw_lns_decoded_values(up, v);
+        rc = fw_lns_decoded_values(up, d->map, d->nmap, v);
         break;
     }
     if (rc) {
@@ -542,6 +549,38 @@ static int payload_values(struct fw_lora *l, const struct lora_dev *d, char *why
         return -EINVAL;
     }
     return 0;
+}
+
+/* Room for `need` readings in `res`. */
+static void reserve(struct fw_uplink_result *res, int need)
+{
+    if (res->cap < need) {
+        res->readings = fw_xrealloc(res->readings, (size_t)need * sizeof(*res->readings));
+        res->cap = need;
+    }
+}
+
+/*
+ * Count what the codec skipped, per reason, and tell each reason once per device: a node whose
+ * LPP frames carry an accelerometer sends it every time, and the operator needs to hear it once
+ * (to map a channel, or to know why a value never shows), not at every uplink.
+ */
+static void count_skipped(struct fw_lora *l, struct lora_dev *d, struct fw_uplink_result *res)
+{
+    const struct fw_codec_result *v = &l->vals;
+    d->st.skipped += (uint64_t)v->skipped;
+    l->st.skipped += (uint64_t)v->skipped;
+    for (int r = 0; r < FW_CODEC_SKIP__COUNT; r++) {
+        if (!v->skipped_by[r])
+            continue;
+        d->st.skipped_by[r] += (uint64_t)v->skipped_by[r];
+        if (d->skip_said & 1u << r)
+            continue;
+        d->skip_said |= 1u << r;
+        fw_uplink_add_issue(
+            res, FW_UPLINK_UNMAPPED, "%s: %s (skipped; values like it are counted, and said once)",
+            d->codec == FW_LORA_CODEC_SERVER ? "decoded object" : "payload", v->note[r]);
+    }
 }
 
 int fw_lora_decode(struct fw_lora *l, enum fw_lns_kind kind, const void *payload, size_t len,
@@ -656,13 +695,8 @@ int fw_lora_decode(struct fw_lora *l, enum fw_lns_kind kind, const void *payload
                             limits->max_readings);
         return reject(l, res, FW_UPLINK_TOO_MANY, -E2BIG);
     }
-    d->st.skipped += (uint64_t)l->vals.skipped;
-
-    int need = l->vals.n + 2;
-    if (res->cap < need) {
-        res->readings = fw_xrealloc(res->readings, (size_t)need * sizeof(*res->readings));
-        res->cap = need;
-    }
+    count_skipped(l, d, res);
+    reserve(res, l->vals.n + 2);
     for (int i = 0; i < l->vals.n; i++) {
         const struct fw_codec_value *v = &l->vals.values[i];
         char where[48];

@@ -31,6 +31,7 @@ static const char *const error_names[FW_UPLINK__COUNT] = {
     [FW_UPLINK_DUPLICATE] = "duplicate",
     [FW_UPLINK_FCNT_RESET] = "fcnt_reset",
     [FW_UPLINK_BAD_PAYLOAD] = "bad_payload",
+    [FW_UPLINK_UNMAPPED] = "unmapped",
 };
 
 const char *fw_uplink_error_str(enum fw_uplink_error e)

@@ -71,7 +71,34 @@ static void reset(struct fw_codec_result *res)
     res->n = 0;
     res->skipped = 0;
     res->error[0] = '\0';
-    res->note[0] = '\0';
+    for (int i = 0; i < FW_CODEC_SKIP__COUNT; i++) {
+        res->skipped_by[i] = 0;
+        res->note[i][0] = '\0';
+    }
+}
+
+static const char *const skip_names[FW_CODEC_SKIP__COUNT] = {
+    [FW_CODEC_SKIP_NO_METRIC] = "no_metric",       [FW_CODEC_SKIP_UNMAPPED] = "unmapped_channel",
+    [FW_CODEC_SKIP_UNKNOWN_NAME] = "unknown_name", [FW_CODEC_SKIP_BAD_VALUE] = "bad_value",
+    [FW_CODEC_SKIP_TOO_MANY] = "too_many",
+};
+
+const char *fw_codec_skip_str(enum fw_codec_skip why)
+{
+    return (unsigned)why < FW_CODEC_SKIP__COUNT ? skip_names[why] : "?";
+}
+
+void fw_codec_skip(struct fw_codec_result *res, enum fw_codec_skip why, const char *fmt, ...)
+{
+    if ((unsigned)why >= FW_CODEC_SKIP__COUNT)
+        why = FW_CODEC_SKIP_NO_METRIC;
+    res->skipped++;
+    if (res->skipped_by[why]++ == 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(res->note[why], sizeof(res->note[why]), fmt, ap);
+        va_end(ap);
+    }
 }
 
 static void push(struct fw_codec_result *res, const char *metric, double value, uint32_t offset)
@@ -290,10 +317,15 @@ const char *fw_codec_lpp_type_name(uint8_t type)
     return t ? t->name : NULL;
 }
 
-static void skip(struct fw_codec_result *res, unsigned channel, const char *name, const char *why)
+const char *fw_codec_lpp_metric(uint8_t type, uint8_t channel, const struct fw_codec_lpp_map *map,
+                                size_t n_map)
 {
-    if (res->skipped++ == 0)
-        snprintf(res->note, sizeof(res->note), "channel %u: %s: %s", channel, name, why);
+    const struct lpp_type *t = lpp_find(type);
+    if (t && t->type == FW_CODEC_LPP_ANALOG_IN)
+        for (size_t i = 0; map && i < n_map; i++)
+            if (map[i].channel == channel && map[i].metric)
+                return map[i].metric;
+    return t ? t->metric : NULL;
 }
 
 int fw_codec_lpp_decode(const uint8_t *buf, size_t len, const struct fw_codec_lpp_map *map,
@@ -321,16 +353,14 @@ int fw_codec_lpp_decode(const uint8_t *buf, size_t len, const struct fw_codec_lp
         if (len - pos < size)
             return fail_with(res, -EINVAL, "truncated at byte %zu: %s needs %u byte%s", pos,
                              t->name, size, size == 1 ? "" : "s");
-        const char *metric = t->metric;
-        if (t->type == FW_CODEC_LPP_ANALOG_IN) {
-            for (size_t i = 0; map && i < n_map; i++)
-                if (map[i].channel == channel && map[i].metric)
-                    metric = map[i].metric;
-            if (!metric)
-                skip(res, channel, t->name, "no metric mapped to this channel");
-        } else if (!metric) {
-            skip(res, channel, t->name, "not supported");
-        }
+        const char *metric = fw_codec_lpp_metric(t->type, (uint8_t)channel, map, n_map);
+        if (!metric && t->type == FW_CODEC_LPP_ANALOG_IN)
+            fw_codec_skip(res, FW_CODEC_SKIP_UNMAPPED,
+                          "channel %u: %s: no metric mapped to this channel (lpp_map)", channel,
+                          t->name);
+        else if (!metric)
+            fw_codec_skip(res, FW_CODEC_SKIP_NO_METRIC, "channel %u: %s: no metric", channel,
+                          t->name);
         if (metric)
             push(res, metric, (double)get_be(buf + pos, &t->fx[0]) / t->fx[0].scale, 0);
         pos += size;

@@ -62,13 +62,27 @@ struct fw_codec_value {
     uint32_t offset_s; /* seconds before the uplink time */
 };
 
+/* Why a well-formed value gave no reading. Such values are skipped, not errors: the frame or
+ * object is still read, and the caller counts them per reason. */
+enum fw_codec_skip {
+    FW_CODEC_SKIP_NO_METRIC,    /* a kind of value with no metric (an LPP accelerometer, GPS) */
+    FW_CODEC_SKIP_UNMAPPED,     /* an LPP analog input on a channel the node's lpp_map lacks */
+    FW_CODEC_SKIP_UNKNOWN_NAME, /* a decoded-object member named like nothing the gateway reads */
+    FW_CODEC_SKIP_BAD_VALUE,    /* a decoded-object member that is not a finite number */
+    FW_CODEC_SKIP_TOO_MANY,     /* past FW_CODEC_MAX_VALUES */
+    FW_CODEC_SKIP__COUNT,
+};
+
 /** What a decoder produced. No allocation: it can live on the stack and be reused. */
 struct fw_codec_result {
     struct fw_codec_value values[FW_CODEC_MAX_VALUES];
     int n;
-    int skipped;     /* LPP items that were well formed but map to no metric */
-    char error[160]; /* why the frame was rejected ("" when it was not) */
-    char note[160];  /* the first skipped item, e.g. "channel 6: accelerometer: not supported" */
+    int skipped;                          /* well-formed values that gave no reading */
+    int skipped_by[FW_CODEC_SKIP__COUNT]; /* the same, per reason */
+    char error[160];                      /* why the frame was rejected ("" when it was not) */
+    /* The first skipped value of each reason, e.g. "channel 6: accelerometer: no metric";
+     * "" for a reason with none. */
+    char note[FW_CODEC_SKIP__COUNT][96];
 };
 
 /**
@@ -123,8 +137,10 @@ struct fw_codec_lpp_item {
 /**
  * Decode a Cayenne LPP frame. Temperature gives air_temp_c, humidity rel_humidity_pct,
  * barometer pressure_hpa, and analog input the metric that `map` (n_map entries, may be NULL)
- * names for its channel; every other known type, and analog input on an unmapped channel, is
- * skipped and counted in res->skipped (the first one described in res->note). All values have
+ * names for its channel (fw_codec_lpp_metric); every other known type is skipped as
+ * FW_CODEC_SKIP_NO_METRIC and analog input on an unmapped channel as FW_CODEC_SKIP_UNMAPPED,
+ * counted in res->skipped and res->skipped_by (the first of each described in res->note). All
+ * values have
  * offset 0. Returns 0, or a negative code with res->n == 0 and res->error set: -E2BIG over
  * FW_CODEC_MAX_FRAME, -EINVAL for an empty frame, an unknown type or a truncated item (LPP has no
  * item lengths, so nothing after an unknown type can be read). Pure; any thread.
@@ -142,5 +158,25 @@ int fw_codec_lpp_encode(const struct fw_codec_lpp_item *items, size_t n, uint8_t
 
 /** The LPP type's name ("temperature"), or NULL for a type this codec does not know. Static. */
 const char *fw_codec_lpp_type_name(uint8_t type);
+
+/**
+ * The metric an LPP item of `type` on `channel` gives: the type's own (temperature ->
+ * air_temp_c, humidity -> rel_humidity_pct, barometer -> pressure_hpa), for an analog input the
+ * metric `map` (n_map entries, may be NULL) names for the channel; NULL when there is none (also
+ * for a type this codec does not know). The decoder of LPP frames and the reader of a network
+ * server's LPP-decoded object both map through it, so the two agree. Pure; any thread.
+ */
+const char *fw_codec_lpp_metric(uint8_t type, uint8_t channel, const struct fw_codec_lpp_map *map,
+                                size_t n_map);
+
+/**
+ * Count a skipped value in `res` under `why`, keeping a note of the first one of each reason
+ * (printf-style). For the decoders here and the gateway's reader of decoded objects. Pure.
+ */
+void fw_codec_skip(struct fw_codec_result *res, enum fw_codec_skip why, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/** A stable short name of a skip reason ("no_metric"), for counters and logs. Static. */
+const char *fw_codec_skip_str(enum fw_codec_skip why);
 
 #endif

@@ -71,14 +71,21 @@ int fw_lns_parse(enum fw_lns_kind kind, const void *json, size_t len, struct fw_
 void fw_lns_uplink_free(struct fw_lns_uplink *up);
 
 /**
- * Read the server's decoded object, when it has one, as codec values (offset 0): a member whose
- * name is a metric of the gateway's table ("smoke_ppm") or one of the usual decoder names
- * ("temperature" -> air_temp_c, "humidity" -> rel_humidity_pct, "pressure" -> pressure_hpa,
- * "battery" -> battery_v) and whose value is a finite number gives a value; other members are
- * counted in res->skipped (the first one in res->note). Returns 0 (res->n may be 0, also when
- * up->decoded is NULL). The metric names are static.
+ * Read the server's decoded object, when it has one, as codec values (offset 0):
+ * - a member whose name is a metric of the gateway's table ("smoke_ppm") or one of the usual
+ *   formatter names ("temperature" -> air_temp_c, "humidity" and "relative_humidity" ->
+ *   rel_humidity_pct, "pressure" -> pressure_hpa, "battery" -> battery_v), with a number;
+ * - the object of a server's built-in Cayenne LPP codec, in either shape: ChirpStack's, one
+ *   member per LPP type holding the channels (`"temperatureSensor": {"3": 27.2}`), and The
+ *   Things Stack's, one member per item named type and channel (`"temperature_3": 27.2`). Each
+ *   item maps as in an LPP frame (fw_codec_lpp_metric): analog inputs through `map`.
+ * Everything else is skipped and counted per reason in `res` (fw_codec_skip): an LPP type
+ * without a metric, an unmapped analog channel, an unknown name, a value that is not a finite
+ * number. Returns 0 (res->n may be 0, also when up->decoded is NULL). The metric names are
+ * static or `map`'s.
  */
-int fw_lns_decoded_values(const struct fw_lns_uplink *up, struct fw_codec_result *res);
+int fw_lns_decoded_values(const struct fw_lns_uplink *up, const struct fw_codec_lpp_map *map,
+                          size_t n_map, struct fw_codec_result *res);
 
 /** "chirpstack" or "tts": for logs. */
 const char *fw_lns_kind_str(enum fw_lns_kind kind);

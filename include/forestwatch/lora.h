@@ -62,7 +62,8 @@ struct fw_lora_node_stats {
     uint64_t readings;          /* readings produced, link health included */
     uint64_t rejected_readings; /* values dropped (out of range, too old, no such metric) */
     uint64_t skipped;           /* well-formed values with no metric (an LPP accelerometer) */
-    int has_fcnt;               /* 1 once an uplink was accepted; then: */
+    uint64_t skipped_by[FW_CODEC_SKIP__COUNT]; /* the same, per reason */
+    int has_fcnt;                              /* 1 once an uplink was accepted; then: */
     uint32_t last_fcnt;
     int64_t last_ms;      /* that uplink's time (UTC ms) */
     char last_error[160]; /* the last malformed payload's reason, "" if none */
@@ -76,6 +77,7 @@ struct fw_lora_stats {
     uint64_t unknown;         /* from devices not in the registry */
     uint64_t rejected;        /* rejected otherwise (not JSON, bad time, malformed payload, ...) */
     uint64_t unknown_dropped; /* unknown devices not remembered: the list was full */
+    uint64_t skipped;         /* well-formed values with no metric, over all devices */
 };
 
 /** A device that sent uplinks but is not in the registry, as fw_lora_take_unknown reports it. */
@@ -136,7 +138,8 @@ void fw_lora_adopt_state(struct fw_lora *to, const struct fw_lora *from);
  *
  * Returns:
  * - 0: accepted; res->n readings (possibly 0), res->issues lists dropped values and warnings
- *   (FW_UPLINK_FCNT_RESET: "frame counter went back from 812 to 3 (node reset or replay)");
+ *   (FW_UPLINK_FCNT_RESET: "frame counter went back from 812 to 3 (node reset or replay)"), and
+ *   once per node and skip reason a value that maps to no metric (FW_UPLINK_UNMAPPED);
  * - -EALREADY: a duplicate (res->error FW_UPLINK_DUPLICATE, no issue, no readings): count it,
  *   do not log it;
  * - -ENOENT: a device not in the registry (FW_UPLINK_UNKNOWN_NODE, the EUI in the detail); it is

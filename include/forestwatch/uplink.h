@@ -37,6 +37,7 @@ enum fw_uplink_error {
     FW_UPLINK_DUPLICATE,   /* an uplink already seen: dropped silently, only counted */
     FW_UPLINK_FCNT_RESET,  /* warning: the frame counter went back (node reset or replay) */
     FW_UPLINK_BAD_PAYLOAD, /* the device's codec rejected the payload */
+    FW_UPLINK_UNMAPPED,    /* note: well-formed values that map to no metric were skipped */
     FW_UPLINK__COUNT,
 };
 

@@ -82,7 +82,8 @@ static void fuzz_lns(enum fw_lns_kind kind, const uint8_t *p, size_t n)
         FW_ASSERT(up.payload_len <= sizeof(up.payload));
         FW_ASSERT(up.f_port >= 0 && up.f_port <= 255);
         FW_ASSERT(up.dev_eui[0] == '\0' || strlen(up.dev_eui) == 16);
-        fw_lns_decoded_values(&up, &res);
+        static const struct fw_codec_lpp_map map[] = {{1, "smoke_ppm"}};
+        fw_lns_decoded_values(&up, map, 1, &res);
         check_result(0, &res);
         /* What the daemon will do next with the payload. */
         fuzz_frame(up.payload, up.payload_len);

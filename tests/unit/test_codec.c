@@ -375,14 +375,15 @@ FW_TEST(lpp_spec_examples)
     ASSERT_EQ(res.n, 1);
     ASSERT_DBL_NEAR(res.values[0].value, -4.1, 1e-9);
     ASSERT_EQ(res.skipped, 1);
-    ASSERT_STR_EQ(res.note, "channel 6: accelerometer: not supported");
+    ASSERT_EQ(res.skipped_by[FW_CODEC_SKIP_NO_METRIC], 1);
+    ASSERT_STR_EQ(res.note[FW_CODEC_SKIP_NO_METRIC], "channel 6: accelerometer: no metric");
 
     /* "GPS": 42.3519 N, 87.9094 W, 10 m. */
     const uint8_t gps[] = {0x01, 0x88, 0x06, 0x76, 0x5f, 0xf2, 0x96, 0x0a, 0x00, 0x03, 0xe8};
     ASSERT_EQ(fw_codec_lpp_decode(gps, sizeof(gps), NULL, 0, &res), 0);
     ASSERT_EQ(res.n, 0);
     ASSERT_EQ(res.skipped, 1);
-    ASSERT_STR_EQ(res.note, "channel 1: GPS: not supported");
+    ASSERT_STR_EQ(res.note[FW_CODEC_SKIP_NO_METRIC], "channel 1: GPS: no metric");
 
     /* The encoder reproduces all three byte for byte. */
     uint8_t buf[64];
@@ -483,12 +484,18 @@ FW_TEST(lpp_analog_input_channel_map)
     ASSERT_DBL_NEAR(res.values[1].value, 12.3, 1e-9);
     ASSERT_STR_EQ(res.values[2].metric, "rel_humidity_pct");
     ASSERT_DBL_NEAR(res.values[2].value, 18.5, 0);
+    /* Skipped, each counted under its reason: the unmapped channel, the output (no metric). */
     ASSERT_EQ(res.skipped, 2);
-    ASSERT_STR_EQ(res.note, "channel 3: analog input: no metric mapped to this channel");
+    ASSERT_EQ(res.skipped_by[FW_CODEC_SKIP_UNMAPPED], 1);
+    ASSERT_EQ(res.skipped_by[FW_CODEC_SKIP_NO_METRIC], 1);
+    ASSERT_STR_EQ(res.note[FW_CODEC_SKIP_UNMAPPED],
+                  "channel 3: analog input: no metric mapped to this channel (lpp_map)");
+    ASSERT_STR_EQ(res.note[FW_CODEC_SKIP_NO_METRIC], "channel 2: analog output: no metric");
     /* Without a map every analog input is skipped. */
     ASSERT_EQ(fw_codec_lpp_decode(buf, len, NULL, 0, &res), 0);
     ASSERT_EQ(res.n, 1);
     ASSERT_EQ(res.skipped, 4);
+    ASSERT_EQ(res.skipped_by[FW_CODEC_SKIP_UNMAPPED], 3);
 }
 
 FW_TEST(lpp_rejections)

@@ -94,7 +94,7 @@ FW_TEST(chirpstack_example)
     ASSERT_STR_EQ(res.error, "byte 0: unsupported version 170 (this gateway reads 1)");
     ASSERT_EQ(fw_codec_lpp_decode(up.payload, up.payload_len, NULL, 0, &res), -EINVAL);
     ASSERT_STR_EQ(res.error, "truncated at byte 1: channel 170 has no type byte");
-    ASSERT_EQ(fw_lns_decoded_values(&up, &res), 0);
+    ASSERT_EQ(fw_lns_decoded_values(&up, NULL, 0, &res), 0);
     ASSERT_EQ(res.n, 0);
     fw_lns_uplink_free(&up);
 }
@@ -122,12 +122,12 @@ FW_TEST(tts_example)
 
     /* The server's decoded object gives the readings: temperature; luminosity has no metric. */
     struct fw_codec_result res;
-    ASSERT_EQ(fw_lns_decoded_values(&up, &res), 0);
+    ASSERT_EQ(fw_lns_decoded_values(&up, NULL, 0, &res), 0);
     ASSERT_EQ(res.n, 1);
     ASSERT_STR_EQ(res.values[0].metric, "air_temp_c");
     ASSERT_DBL_NEAR(res.values[0].value, 1.0, 0);
     ASSERT_EQ(res.skipped, 1);
-    ASSERT_STR_EQ(res.note, "luminosity: no metric of that name");
+    ASSERT_STR_EQ(res.note[FW_CODEC_SKIP_UNKNOWN_NAME], "luminosity: no metric of that name");
     fw_lns_uplink_free(&up);
     ASSERT_TRUE(up.decoded == NULL);
 }
@@ -166,13 +166,13 @@ FW_TEST(chirpstack_fields_left_out)
     ASSERT_EQ(parse_tree(FW_LNS_CHIRPSTACK, root, &up), 0);
     ASSERT_EQ(up.f_cnt, 4294967295u);
     struct fw_codec_result res;
-    ASSERT_EQ(fw_lns_decoded_values(&up, &res), 0);
+    ASSERT_EQ(fw_lns_decoded_values(&up, NULL, 0, &res), 0);
     ASSERT_EQ(res.n, 2);
     ASSERT_STR_EQ(res.values[0].metric, "smoke_ppm");
     ASSERT_DBL_NEAR(res.values[0].value, 352.5, 0);
     ASSERT_STR_EQ(res.values[1].metric, "rel_humidity_pct");
     ASSERT_EQ(res.skipped, 1);
-    ASSERT_STR_EQ(res.note, "status: no metric of that name");
+    ASSERT_STR_EQ(res.note[FW_CODEC_SKIP_UNKNOWN_NAME], "status: no metric of that name");
     fw_lns_uplink_free(&up);
 }
 
@@ -451,7 +451,103 @@ FW_TEST(examples_carrying_forestwatch_and_lpp_frames)
     ASSERT_EQ(res.n, 2);
     ASSERT_DBL_NEAR(res.values[0].value, 27.2, 1e-9);
     ASSERT_DBL_NEAR(res.values[1].value, 21, 0);
-    ASSERT_EQ(fw_lns_decoded_values(&up, &res), 0);
+    ASSERT_EQ(fw_lns_decoded_values(&up, NULL, 0, &res), 0);
     ASSERT_EQ(res.n, 0);
+    fw_lns_uplink_free(&up);
+}
+
+/* ---- the servers' built-in Cayenne LPP codecs ---- */
+
+static const struct fw_codec_value *value_of(const struct fw_codec_result *res, const char *metric,
+                                             int nth)
+{
+    for (int i = 0; i < res->n; i++)
+        if (strcmp(res->values[i].metric, metric) == 0 && nth-- == 0)
+            return &res->values[i];
+    return NULL;
+}
+
+FW_TEST(cayenne_lpp_chirpstack_object)
+{
+    /* The object of ChirpStack's codec test (chirpstack/src/codec/cayenne_lpp.rs, test_lpp),
+     * its types as it names them: each type an object of channels. */
+    const char *obj =
+        "{\"digitalInput\":{\"3\":100,\"5\":210},\"analogInput\":{\"3\":0.1,\"5\":10},"
+        "\"analogOutput\":{\"3\":0.1},\"illuminanceSensor\":{\"3\":10},"
+        "\"temperatureSensor\":{\"3\":27.2,\"5\":25.5},\"humiditySensor\":{\"3\":20.5},"
+        "\"accelerometer\":{\"3\":{\"x\":0.001,\"y\":0.002,\"z\":0.003}},"
+        "\"barometer\":{\"3\":105.5},\"voltage\":{\"3\":0.01},\"concentration\":{\"3\":7},"
+        "\"gpsLocation\":{\"1\":{\"latitude\":42.3519,\"longitude\":-87.9094,\"altitude\":10}},"
+        "\"unix_time\":{\"3\":13}}";
+    const struct fw_codec_lpp_map map[] = {{5, "smoke_ppm"}};
+    struct fw_lns_uplink up = {0};
+    struct fw_codec_result res;
+    up.decoded = cJSON_Parse(obj);
+    ASSERT_TRUE(up.decoded != NULL);
+    ASSERT_EQ(fw_lns_decoded_values(&up, map, FW_ARRAY_LEN(map), &res), 0);
+    ASSERT_EQ(res.n, 5);
+    ASSERT_DBL_NEAR(value_of(&res, "smoke_ppm", 0)->value, 10, 0); /* analog input 5 */
+    ASSERT_DBL_NEAR(value_of(&res, "air_temp_c", 0)->value, 27.2, 0);
+    ASSERT_DBL_NEAR(value_of(&res, "air_temp_c", 1)->value, 25.5, 0);
+    ASSERT_DBL_NEAR(value_of(&res, "rel_humidity_pct", 0)->value, 20.5, 0);
+    ASSERT_DBL_NEAR(value_of(&res, "pressure_hpa", 0)->value, 105.5, 0);
+    /* The rest is counted, per reason. */
+    ASSERT_EQ(res.skipped_by[FW_CODEC_SKIP_UNMAPPED], 1);
+    ASSERT_STR_EQ(res.note[FW_CODEC_SKIP_UNMAPPED],
+                  "analogInput.3: no metric mapped to analog input channel 3 (lpp_map)");
+    ASSERT_EQ(res.skipped_by[FW_CODEC_SKIP_NO_METRIC], 9);
+    ASSERT_STR_EQ(res.note[FW_CODEC_SKIP_NO_METRIC],
+                  "digitalInput.3: Cayenne LPP item without a metric");
+    ASSERT_EQ(res.skipped, 10);
+
+    /* A channel that is no channel, a value that is no number. */
+    cJSON_Delete(up.decoded);
+    up.decoded = cJSON_Parse("{\"temperatureSensor\":{\"x\":1,\"256\":2,\"4\":\"warm\"}}");
+    ASSERT_EQ(fw_lns_decoded_values(&up, NULL, 0, &res), 0);
+    ASSERT_EQ(res.n, 0);
+    ASSERT_EQ(res.skipped_by[FW_CODEC_SKIP_UNKNOWN_NAME], 2);
+    ASSERT_STR_EQ(res.note[FW_CODEC_SKIP_UNKNOWN_NAME],
+                  "temperatureSensor.x: not a channel 0..255");
+    ASSERT_EQ(res.skipped_by[FW_CODEC_SKIP_BAD_VALUE], 1);
+    ASSERT_STR_EQ(res.note[FW_CODEC_SKIP_BAD_VALUE], "temperatureSensor.4: not a finite number");
+    fw_lns_uplink_free(&up);
+}
+
+FW_TEST(cayenne_lpp_tts_object)
+{
+    /* The object of The Things Stack's formatter test (pkg/messageprocessors/cayennelpp,
+     * cayennelpp_test.go): one member per item, `<type>_<channel>`. */
+    const char *obj = "{\"digital_in_1\":255,\"digital_out_2\":100,\"analog_in_3\":54.5,"
+                      "\"analog_out_4\":-54.5,\"luminosity_5\":500,\"presence_6\":50,"
+                      "\"temperature_7\":-15.6,\"relative_humidity_8\":49.5,"
+                      "\"accelerometer_9\":{\"x\":-0.424,\"y\":0.015,\"z\":1.666},"
+                      "\"barometric_pressure_10\":1073.5,"
+                      "\"gyrometer_11\":{\"x\":3.55,\"y\":5.61,\"z\":-4.1},"
+                      "\"gps_12\":{\"latitude\":52.3655,\"longitude\":4.8885,\"altitude\":21.54}}";
+    const struct fw_codec_lpp_map map[] = {{3, "co_ppm"}};
+    struct fw_lns_uplink up = {0};
+    struct fw_codec_result res;
+    up.decoded = cJSON_Parse(obj);
+    ASSERT_EQ(fw_lns_decoded_values(&up, map, FW_ARRAY_LEN(map), &res), 0);
+    ASSERT_EQ(res.n, 4);
+    ASSERT_DBL_NEAR(value_of(&res, "co_ppm", 0)->value, 54.5, 0);
+    ASSERT_DBL_NEAR(value_of(&res, "air_temp_c", 0)->value, -15.6, 0);
+    ASSERT_DBL_NEAR(value_of(&res, "rel_humidity_pct", 0)->value, 49.5, 0);
+    ASSERT_DBL_NEAR(value_of(&res, "pressure_hpa", 0)->value, 1073.5, 0);
+    ASSERT_EQ(res.skipped, 8);
+    ASSERT_EQ(res.skipped_by[FW_CODEC_SKIP_NO_METRIC], 8);
+    ASSERT_STR_EQ(res.note[FW_CODEC_SKIP_NO_METRIC],
+                  "digital_in_1: Cayenne LPP item without a metric");
+
+    /* Without the map the analog input is unmapped; names like LPP's that are not. */
+    cJSON_Delete(up.decoded);
+    up.decoded =
+        cJSON_Parse("{\"analog_in_3\":54.5,\"temperature_x\":1,\"temperature_256\":2,\"_7\":3}");
+    ASSERT_EQ(fw_lns_decoded_values(&up, NULL, 0, &res), 0);
+    ASSERT_EQ(res.n, 0);
+    ASSERT_STR_EQ(res.note[FW_CODEC_SKIP_UNMAPPED],
+                  "analog_in_3: no metric mapped to analog input channel 3 (lpp_map)");
+    ASSERT_EQ(res.skipped_by[FW_CODEC_SKIP_UNKNOWN_NAME], 3);
+    ASSERT_STR_EQ(res.note[FW_CODEC_SKIP_UNKNOWN_NAME], "temperature_x: no metric of that name");
     fw_lns_uplink_free(&up);
 }

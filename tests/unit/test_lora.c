@@ -112,6 +112,7 @@ static struct fw_lora *registry(void)
         {CS_EUI, "Test device", "cs-node", "z1", FW_LORA_CODEC_FORESTWATCH, NULL, 0},
         {TTS_EUI, "dev1", "tts-node", "z2", FW_LORA_CODEC_SERVER, NULL, 0},
         {"00000000000000a1", NULL, "lpp-node", "z1", FW_LORA_CODEC_LPP, lpp_map, 2},
+        {"00000000000000c3", NULL, "cs-lpp-node", "z1", FW_LORA_CODEC_SERVER, lpp_map, 2},
         {"00000000000000b2", NULL, "trap-node", "z3", FW_LORA_CODEC_FORESTWATCH, NULL, 0},
         {NULL, "abp-node", "abp-node", "z3", FW_LORA_CODEC_FORESTWATCH, NULL, 0},
     };
@@ -196,9 +197,12 @@ FW_TEST(tts_example)
     int64_t at = t("2020-02-12T15:15:46.014Z");
 
     /* Registered in upper case, sent in upper case: one device. The server's decoded object
-     * gives air_temp_c; luminosity has no metric and is skipped, not an error. */
+     * gives air_temp_c; luminosity has no metric and is skipped, not an error: said once. */
     ASSERT_EQ(decode_tree(l, FW_LNS_TTS, load(TTS_FILE), at + 2000, &res), 0);
-    ASSERT_EQ(res.nissues, 0);
+    ASSERT_EQ(res.nissues, 1);
+    ASSERT_EQ(res.issues[0].code, FW_UPLINK_UNMAPPED);
+    ASSERT_STR_EQ(res.issues[0].detail, "decoded object: luminosity: no metric of that name "
+                                        "(skipped; values like it are counted, and said once)");
     ASSERT_STR_EQ(res.node, "tts-node");
     ASSERT_EQ(res.n, 3);
     ASSERT_STR_EQ(res.readings[0].metric->name, "air_temp_c");
@@ -213,7 +217,20 @@ FW_TEST(tts_example)
     }
     ASSERT_EQ(fw_lora_node_stats(l, "tts-node", &st), 0);
     ASSERT_EQ(st.skipped, 1);
+    ASSERT_EQ(st.skipped_by[FW_CODEC_SKIP_UNKNOWN_NAME], 1);
     ASSERT_EQ(st.last_fcnt, 1);
+
+    /* The next uplink skips luminosity again: counted, not said again. */
+    cJSON *root = load(TTS_FILE);
+    cJSON_ReplaceItemInObject(root, "correlation_ids",
+                              cJSON_CreateStringArray((const char *[]){"as:up:second"}, 1));
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(root, "uplink_message"), "f_cnt",
+                              cJSON_CreateNumber(2));
+    ASSERT_EQ(decode_tree(l, FW_LNS_TTS, root, at + 2000, &res), 0);
+    ASSERT_EQ(res.nissues, 0);
+    ASSERT_EQ(res.n, 3);
+    ASSERT_EQ(fw_lora_node_stats(l, "tts-node", &st), 0);
+    ASSERT_EQ(st.skipped_by[FW_CODEC_SKIP_UNKNOWN_NAME], 2);
     fw_uplink_result_free(&res);
     fw_lora_free(l);
 }
@@ -570,12 +587,22 @@ FW_TEST(lpp_codec)
     ASSERT_DBL_NEAR(res.readings[1].value, 120.5, 1e-9);
     ASSERT_STR_EQ(res.readings[2].metric->name, "lora_rssi_dbm");
     ASSERT_EQ(res.rejected_readings, 1);
-    ASSERT_EQ(res.nissues, 1);
-    ASSERT_EQ(res.issues[0].code, FW_UPLINK_OUT_OF_RANGE);
-    ASSERT_STR_EQ(res.issues[0].detail,
+    /* The accelerometer and channel 9 are skipped, each reason said once; co_ppm dropped. */
+    ASSERT_EQ(res.nissues, 3);
+    ASSERT_EQ(res.issues[0].code, FW_UPLINK_UNMAPPED);
+    ASSERT_STR_EQ(res.issues[0].detail, "payload: channel 6: accelerometer: no metric (skipped; "
+                                        "values like it are counted, and said once)");
+    ASSERT_EQ(res.issues[1].code, FW_UPLINK_UNMAPPED);
+    ASSERT_STR_EQ(res.issues[1].detail,
+                  "payload: channel 9: analog input: no metric mapped to this channel (lpp_map) "
+                  "(skipped; values like it are counted, and said once)");
+    ASSERT_EQ(res.issues[2].code, FW_UPLINK_OUT_OF_RANGE);
+    ASSERT_STR_EQ(res.issues[2].detail,
                   "payload: -3 ppm is outside the possible range 0..10000 of co_ppm");
     ASSERT_EQ(fw_lora_node_stats(l, "lpp-node", &st), 0);
     ASSERT_EQ(st.skipped, 2);
+    ASSERT_EQ(st.skipped_by[FW_CODEC_SKIP_NO_METRIC], 1);
+    ASSERT_EQ(st.skipped_by[FW_CODEC_SKIP_UNMAPPED], 1);
     ASSERT_EQ(st.rejected_readings, 1);
 
     /* An unknown LPP type cannot be read past: malformed. */
@@ -789,6 +816,8 @@ FW_TEST(state_survives_reload)
     ASSERT_EQ(decode_tree(old, FW_LNS_CHIRPSTACK, cs_msg("AABBCCDDEEFF0011", "r2", 1, NULL, 0), now,
                           &res),
               -ENOENT);
+    ASSERT_EQ(decode_tree(old, FW_LNS_TTS, load(TTS_FILE), t("2020-02-12T15:15:47Z"), &res), 0);
+    ASSERT_EQ(count_issues(&res, FW_UPLINK_UNMAPPED), 1);
     fw_lora_adopt_state(l, old);
     fw_lora_free(old);
     /* The copy that arrives after the reload is still a duplicate, the counter still known. */
@@ -804,6 +833,53 @@ FW_TEST(state_survives_reload)
     ASSERT_EQ(st.duplicates, 1);
     struct seen seen = {0};
     ASSERT_EQ(fw_lora_take_unknown(l, on_unknown, &seen), 1);
+    /* A skipped value said before the reload is not said again. */
+    cJSON *tts = load(TTS_FILE);
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(tts, "uplink_message"), "f_cnt",
+                              cJSON_CreateNumber(2));
+    cJSON_DeleteItemFromObject(tts, "correlation_ids");
+    ASSERT_EQ(decode_tree(l, FW_LNS_TTS, tts, t("2020-02-12T15:15:47Z"), &res), 0);
+    ASSERT_EQ(res.nissues, 0);
+    ASSERT_EQ(fw_lora_node_stats(l, "tts-node", &st), 0);
+    ASSERT_EQ(st.skipped, 2);
+    fw_uplink_result_free(&res);
+    fw_lora_free(l);
+}
+
+FW_TEST(lpp_map_through_server_codec)
+{
+    struct fw_lora *l = registry();
+    struct fw_uplink_result res = {0};
+    struct fw_lora_node_stats st;
+    int64_t now = t("2022-07-18T09:35:00Z"), at = t("2022-07-18T09:34:15.775Z");
+
+    /* ChirpStack's Cayenne LPP object: analog input 4 is the node's smoke sensor (lpp_map). */
+    cJSON *root = cs_msg("00000000000000c3", "s1", 1, fire_frame, 2);
+    cJSON_AddItemToObject(root, "object",
+                          cJSON_Parse("{\"analogInput\":{\"4\":318.4,\"7\":1.5},"
+                                      "\"temperatureSensor\":{\"3\":24.1}}"));
+    ASSERT_EQ(decode_tree(l, FW_LNS_CHIRPSTACK, root, now, &res), 0);
+    ASSERT_STR_EQ(res.node, "cs-lpp-node");
+    ASSERT_DBL_NEAR(find(&res, "smoke_ppm", at)->value, 318.4, 0);
+    ASSERT_DBL_NEAR(find(&res, "air_temp_c", at)->value, 24.1, 0);
+    ASSERT_EQ(res.nissues, 1);
+    ASSERT_STR_EQ(res.issues[0].detail,
+                  "decoded object: analogInput.7: no metric mapped to analog input channel 7 "
+                  "(lpp_map) (skipped; values like it are counted, and said once)");
+
+    /* The Things Stack's formatter shape for the same node, through the same map. */
+    cJSON *tts = load(TTS_FILE);
+    cJSON *ids = cJSON_GetObjectItem(tts, "end_device_ids");
+    cJSON_ReplaceItemInObject(ids, "dev_eui", cJSON_CreateString("00000000000000C3"));
+    cJSON *msg = cJSON_GetObjectItem(tts, "uplink_message");
+    cJSON_ReplaceItemInObject(msg, "f_cnt", cJSON_CreateNumber(2));
+    cJSON_ReplaceItemInObject(msg, "decoded_payload",
+                              cJSON_Parse("{\"analog_in_5\":4.5,\"analog_in_7\":1.5}"));
+    ASSERT_EQ(decode_tree(l, FW_LNS_TTS, tts, t("2020-02-12T15:15:47Z"), &res), 0);
+    ASSERT_DBL_NEAR(find(&res, "co_ppm", t("2020-02-12T15:15:46.014Z"))->value, 4.5, 0);
+    ASSERT_EQ(res.nissues, 0); /* channel 7 again: counted, said before */
+    ASSERT_EQ(fw_lora_node_stats(l, "cs-lpp-node", &st), 0);
+    ASSERT_EQ(st.skipped_by[FW_CODEC_SKIP_UNMAPPED], 2);
     fw_uplink_result_free(&res);
     fw_lora_free(l);
 }
