@@ -70,6 +70,24 @@ static void err(struct ctx *c, const char *fmt, ...)
     fw_cfg_errors_add(c->errs, fw_xasprintf("%s: %s: %s", c->file, c->path, msg));
 }
 
+/* An unknown metric name, with the nearest known one when a typo is likely. */
+static void err_unknown_metric(struct ctx *c, const char *name)
+{
+    int n, best = 3;
+    const struct fw_metric *tab = fw_metric_table(&n), *hint = NULL;
+    for (int k = 0; k < n; k++) {
+        int d = fw_edit_distance(name, tab[k].name);
+        if (d < best) {
+            best = d;
+            hint = &tab[k];
+        }
+    }
+    if (hint)
+        err(c, "unknown metric \"%s\" (did you mean \"%s\"?)", name, hint->name);
+    else
+        err(c, "unknown metric \"%s\" (see `forestwatch metrics`)", name);
+}
+
 static int is_ident_key(const char *k)
 {
     if (!isalpha((unsigned char)*k) && *k != '_')
@@ -1333,6 +1351,53 @@ static void parse_zones(struct ctx *c, const cJSON *v, void *base)
 }
 
 static const char *const lora_codec_names[] = {"forestwatch", "lpp", "server", NULL};
+#define LORA_CODEC_FORESTWATCH 0 /* lora_codec_names[0], as enum fw_lora_codec */
+
+/*
+ * A node's Cayenne LPP channel map, {"4": "smoke_ppm"}: an analog input carries whatever the
+ * sensor on that channel measures, and only the operator knows which. Channels are LPP's one
+ * byte, each mapped once, to a metric nodes may send.
+ */
+static void parse_node_lpp_map(struct ctx *c, const cJSON *v, void *base)
+{
+    struct fw_cfg_node *n = base;
+    char got[64];
+    const cJSON *m;
+    size_t count = 0;
+    if (!cJSON_IsObject(v)) {
+        fw_cfg_describe(v, got, sizeof(got));
+        err(c, "must be an object of LPP channels (\"0\"..\"255\") to metric names, got %s", got);
+        return;
+    }
+    cJSON_ArrayForEach(m, v) count++;
+    n->lpp_map = fw_xcalloc(count + 1, sizeof(*n->lpp_map));
+    cJSON_ArrayForEach(m, v)
+    {
+        size_t mark = path_key(c, m->string);
+        char *end = NULL;
+        long ch = isdigit((unsigned char)m->string[0]) ? strtol(m->string, &end, 10) : -1;
+        const struct fw_metric *metric = cJSON_IsString(m) ? fw_metric_find(m->valuestring) : NULL;
+        fw_cfg_describe(m, got, sizeof(got));
+        if (ch < 0 || ch > 255 || *end)
+            err(c, "not an LPP channel: must be an integer 0..255");
+        else if (!cJSON_IsString(m))
+            err(c, "must be a metric name, got %s", got);
+        else if (!metric)
+            err_unknown_metric(c, m->valuestring);
+        else if (metric->scope != FW_METRIC_STATION)
+            err(c, "%s is derived by the gateway, not sent by nodes", metric->name);
+        else {
+            size_t k;
+            for (k = 0; k < n->nlpp_map && n->lpp_map[k].channel != ch; k++)
+                ;
+            if (k < n->nlpp_map)
+                err(c, "channel %ld is mapped twice", ch);
+            else
+                n->lpp_map[n->nlpp_map++] = (struct fw_codec_lpp_map){(uint8_t)ch, metric->name};
+        }
+        path_pop(c, mark);
+    }
+}
 
 static void parse_node(struct ctx *c, const cJSON *m, void *arg)
 {
@@ -1341,6 +1406,7 @@ static void parse_node(struct ctx *c, const cJSON *m, void *arg)
         {"dev_eui", K_STR, 0, FIELD(struct fw_cfg_node, dev_eui), 16, 16},
         {"lns_name", K_STR, 0, FIELD(struct fw_cfg_node, lns_name), 1, 127},
         {"codec", K_ENUM, 0, FIELD(struct fw_cfg_node, lora_codec), 0, 0, lora_codec_names},
+        {"lpp_map", K_CUSTOM, 0, 0, 0, 0, NULL, parse_node_lpp_map},
         {"kind", K_STR, 0, FIELD(struct fw_cfg_node, kind), 1, 64},
         {"description", K_STR, 0, FIELD(struct fw_cfg_node, description), 0, 400},
         {NULL},
@@ -1349,6 +1415,12 @@ static void parse_node(struct ctx *c, const cJSON *m, void *arg)
     struct fw_cfg_node n = {0};
     n.id = fw_xstrdup(m->string);
     apply_keys(c, m, keys, &n);
+    if (n.lpp_map && n.lora_codec == LORA_CODEC_FORESTWATCH) {
+        size_t mark = path_key(c, "lpp_map");
+        err(c, "only read with \"codec\": \"lpp\" or \"server\", not \"%s\"",
+            lora_codec_names[LORA_CODEC_FORESTWATCH]);
+        path_pop(c, mark);
+    }
     if (n.dev_eui && strspn(n.dev_eui, "0123456789abcdefABCDEF") != 16) {
         size_t mark = path_key(c, "dev_eui");
         err(c, "must be 16 hex digits, got \"%s\"", n.dev_eui);
@@ -1608,19 +1680,7 @@ static void finish_rule(struct ctx *c, const cJSON *e, struct fw_cfg_rule *r)
             return; /* its own error is reported */
         if (!fw_metric_find(r->metric)) {
             size_t m2 = path_key(c, "metric");
-            int n, best = 3;
-            const struct fw_metric *tab = fw_metric_table(&n), *hint = NULL;
-            for (int k = 0; k < n; k++) {
-                int d = fw_edit_distance(r->metric, tab[k].name);
-                if (d < best) {
-                    best = d;
-                    hint = &tab[k];
-                }
-            }
-            if (hint)
-                err(c, "unknown metric \"%s\" (did you mean \"%s\"?)", r->metric, hint->name);
-            else
-                err(c, "unknown metric \"%s\" (see `forestwatch metrics`)", r->metric);
+            err_unknown_metric(c, r->metric);
             path_pop(c, m2);
             return;
         }
@@ -2725,6 +2785,7 @@ void fw_config_free(struct fw_config *cfg)
         free(cfg->nodes[i].description);
         free(cfg->nodes[i].dev_eui);
         free(cfg->nodes[i].lns_name);
+        free(cfg->nodes[i].lpp_map);
     }
     for (size_t i = 0; i < cfg->nroutes; i++) {
         free(cfg->routes[i].name);

@@ -799,9 +799,12 @@ static int topic_matches(const char *f, const char *t)
     }
 }
 
-/* What an issue did to the message, for the log: a note about skipped values drops nothing. */
+/* What an issue did to the message, for the log: a warning about the frame counter and a note
+ * about skipped values drop nothing. */
 static const char *issue_effect(const struct fw_uplink_result *res, enum fw_uplink_error code)
 {
+    if (code == FW_UPLINK_FCNT_RESET)
+        return "warning";
     if (code == FW_UPLINK_UNMAPPED)
         return "value skipped";
     if (res->error)
@@ -1235,6 +1238,8 @@ static int lora_build(struct daemon *d)
             .node = nd->id,
             .zone = nd->zone,
             .codec = (enum fw_lora_codec)nd->lora_codec,
+            .lpp_map = nd->lpp_map,
+            .n_lpp_map = nd->nlpp_map,
         };
     }
     struct fw_lora *l = NULL;

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "forestwatch/codec.h"
 #include "forestwatch/models.h"
 #include "forestwatch/pests.h"
 
@@ -62,6 +63,10 @@ struct fw_cfg_node {
     char *dev_eui;                      /* a LoRa node: its device EUI (16 hex digits), else NULL */
     char *lns_name; /* or its name at the network server (TTS device_id, ChirpStack deviceName) */
     int lora_codec; /* enum fw_lora_codec: how its payloads are decoded */
+    /* Cayenne LPP analog-input channel -> station metric (names static: the metric table's),
+     * for the codecs lpp and server; NULL when none. */
+    struct fw_codec_lpp_map *lpp_map;
+    size_t nlpp_map;
 };
 
 /*

@@ -332,3 +332,27 @@ FW_TEST(broker_password_in_config_is_refused)
     ASSERT_STR_CONTAINS(msg, "\"password_env\"");
     ASSERT_TRUE(strstr(msg, "hunter2") == NULL);
 }
+
+FW_TEST(lora_node_lpp_map)
+{
+    struct fw_cfg_errors errs = {0};
+    struct fw_config *cfg = NULL;
+    ASSERT_EQ(fw_config_load(FW_TEST_DATA "/config/valid/lora_nodes.json", &cfg, &errs), 0);
+    const struct fw_cfg_node *n = fw_config_node(cfg, "smoke-lpp");
+    ASSERT_TRUE(n != NULL);
+    ASSERT_EQ(n->lora_codec, 1); /* lpp */
+    ASSERT_EQ(n->nlpp_map, 2);
+    ASSERT_EQ(n->lpp_map[0].channel, 4);
+    ASSERT_STR_EQ(n->lpp_map[0].metric, "smoke_ppm");
+    ASSERT_EQ(n->lpp_map[1].channel, 5);
+    ASSERT_STR_EQ(n->lpp_map[1].metric, "co_ppm");
+    n = fw_config_node(cfg, "smoke-srv");
+    ASSERT_EQ(n->lora_codec, 2); /* server */
+    ASSERT_EQ(n->nlpp_map, 2);
+    ASSERT_EQ(n->lpp_map[1].channel, 255);
+    ASSERT_STR_EQ(n->lpp_map[1].metric, "soil_moisture_pct");
+    n = fw_config_node(cfg, "fire-01");
+    ASSERT_TRUE(n->lpp_map == NULL);
+    ASSERT_EQ(n->nlpp_map, 0);
+    fw_config_free(cfg);
+}
