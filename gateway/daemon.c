@@ -1381,9 +1381,9 @@ static void on_link_message(struct fw_mqtt_link *link, const char *topic, const 
             apply_forecasts(d);
     } else {
         enum fw_lns_kind kind = up->format == FW_UPLINK_TTS ? FW_LNS_TTS : FW_LNS_CHIRPSTACK;
-        int rc = fw_lora_decode(d->lora, kind, payload, len, now, &d->cfg->limits, &d->res);
-        if (rc == -EALREADY)
-            return; /* a copy heard by another gateway: counted by the registry, not news */
+        int rc = fw_lora_decode(d->lora, kind, topic, payload, len, now, &d->cfg->limits, &d->res);
+        if (rc == -EALREADY || rc == -ENOMSG)
+            return; /* a copy heard by another gateway, or not an uplink: counted, not news */
         if (rc == -ENOENT)
             fw_lora_take_unknown(d->lora, on_unknown_device, d);
     }
@@ -1782,21 +1782,32 @@ static void reload(struct daemon *d)
     fw_notify("READY=1\nSTATUS=running (configuration reloaded)");
 }
 
-/* The LoRa side's counters: what the network servers sent and what became of it. */
+/* The LoRa side's counters, with the network servers' messages by event type: only uplinks
+ * and status events give readings, and the others must show that they arrived. */
 static void log_lora_stats(struct daemon *d)
 {
     struct fw_lora_stats st;
+    char events[512] = "";
+    size_t used = 0;
     if (!d->lora)
         return;
     fw_lora_stats(d->lora, &st);
     if (!st.messages)
         return;
+    for (int e = 0; e < FW_LNS_EV__COUNT && used < sizeof(events); e++)
+        if (st.events[e]) {
+            int n =
+                snprintf(events + used, sizeof(events) - used, "%s%s %llu", used ? ", " : "",
+                         fw_lns_event_str((enum fw_lns_event)e), (unsigned long long)st.events[e]);
+            used += n > 0 ? (size_t)n : 0;
+        }
     FW_LOG(FW_LOG_INFO,
            "lora: stats: messages %llu, accepted %llu, duplicates %llu, unknown device %llu, "
-           "rejected %llu, values skipped %llu",
+           "rejected %llu, values skipped %llu; by event: %s",
            (unsigned long long)st.messages, (unsigned long long)st.uplinks,
            (unsigned long long)st.duplicates, (unsigned long long)st.unknown,
-           (unsigned long long)st.rejected, (unsigned long long)st.skipped);
+           (unsigned long long)st.rejected, (unsigned long long)st.skipped,
+           events[0] ? events : "none");
 }
 
 static void log_stats(struct daemon *d)

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ChirpStack v4 and The Things Stack v3 uplink messages, read into struct fw_lns_uplink. Both are
+ * ChirpStack v4 and The Things Stack v3 messages, read into struct fw_lns_uplink. Both are
  * protobuf messages rendered as JSON, which leaves out every field that holds its default: a
  * missing fCnt is frame 0, a missing fPort is port 0, a missing payload is an empty one. So only
  * the device identity is required; everything else is read when present and must then have the
  * right type, because a field of the wrong type means the message is not what we think it is.
  * The size is checked before parsing, the payload and strings have hard caps, and every
  * rejection names the JSON path.
+ *
+ * Which event a message is comes first: a status event looks much like an uplink (ChirpStack
+ * gives it the uplink's deduplicationId and time), so reading every message on a wildcard topic
+ * as an uplink takes events for uplinks, and then drops the real uplink as their duplicate.
  */
 #include "forestwatch/lns.h"
 
@@ -36,6 +40,152 @@ static int fail(struct fw_lns_uplink *up, enum fw_uplink_error code, int rc, con
 const char *fw_lns_kind_str(enum fw_lns_kind kind)
 {
     return kind == FW_LNS_CHIRPSTACK ? "chirpstack" : kind == FW_LNS_TTS ? "tts" : "?";
+}
+
+/* ---- events ---- */
+
+/*
+ * The events of both servers: the topic's event (ChirpStack's last level; The Things Stack's
+ * levels after the device id, as its topic layout v3 writes them) and the member of TTS's
+ * ApplicationUp message that carries it (NULL: published by applications, not the server).
+ * ChirpStack v4 event types are those of its MQTT integration; "integration" was sent by the
+ * integrations of older v4 releases.
+ */
+static const struct {
+    enum fw_lns_event ev;
+    enum fw_lns_kind kind;
+    const char *topic;
+    const char *member;
+} events[] = {
+    {FW_LNS_EV_UP, FW_LNS_CHIRPSTACK, "up", NULL},
+    {FW_LNS_EV_STATUS, FW_LNS_CHIRPSTACK, "status", NULL},
+    {FW_LNS_EV_JOIN, FW_LNS_CHIRPSTACK, "join", NULL},
+    {FW_LNS_EV_ACK, FW_LNS_CHIRPSTACK, "ack", NULL},
+    {FW_LNS_EV_TXACK, FW_LNS_CHIRPSTACK, "txack", NULL},
+    {FW_LNS_EV_LOG, FW_LNS_CHIRPSTACK, "log", NULL},
+    {FW_LNS_EV_LOCATION, FW_LNS_CHIRPSTACK, "location", NULL},
+    {FW_LNS_EV_INTEGRATION, FW_LNS_CHIRPSTACK, "integration", NULL},
+    {FW_LNS_EV_UP, FW_LNS_TTS, "up", "uplink_message"},
+    {FW_LNS_EV_UP_NORMALIZED, FW_LNS_TTS, "up/normalized", "uplink_normalized"},
+    {FW_LNS_EV_JOIN, FW_LNS_TTS, "join", "join_accept"},
+    {FW_LNS_EV_DOWN_ACK, FW_LNS_TTS, "down/ack", "downlink_ack"},
+    {FW_LNS_EV_DOWN_NACK, FW_LNS_TTS, "down/nack", "downlink_nack"},
+    {FW_LNS_EV_DOWN_SENT, FW_LNS_TTS, "down/sent", "downlink_sent"},
+    {FW_LNS_EV_DOWN_FAILED, FW_LNS_TTS, "down/failed", "downlink_failed"},
+    {FW_LNS_EV_DOWN_QUEUED, FW_LNS_TTS, "down/queued", "downlink_queued"},
+    {FW_LNS_EV_DOWN_INVALIDATED, FW_LNS_TTS, "down/invalidated", "downlink_queue_invalidated"},
+    {FW_LNS_EV_DOWN_PUSH, FW_LNS_TTS, "down/push", NULL},
+    {FW_LNS_EV_DOWN_PUSH, FW_LNS_TTS, "down/replace", NULL},
+    {FW_LNS_EV_LOCATION_SOLVED, FW_LNS_TTS, "location/solved", "location_solved"},
+    {FW_LNS_EV_SERVICE_DATA, FW_LNS_TTS, "service/data", "service_data"},
+};
+
+static const char *const event_names[FW_LNS_EV__COUNT] = {
+    [FW_LNS_EV_UP] = "up",
+    [FW_LNS_EV_STATUS] = "status",
+    [FW_LNS_EV_JOIN] = "join",
+    [FW_LNS_EV_ACK] = "ack",
+    [FW_LNS_EV_TXACK] = "txack",
+    [FW_LNS_EV_LOG] = "log",
+    [FW_LNS_EV_LOCATION] = "location",
+    [FW_LNS_EV_INTEGRATION] = "integration",
+    [FW_LNS_EV_COMMAND] = "command",
+    [FW_LNS_EV_UP_NORMALIZED] = "up/normalized",
+    [FW_LNS_EV_SIMULATED] = "up (simulated)",
+    [FW_LNS_EV_DOWN_ACK] = "down/ack",
+    [FW_LNS_EV_DOWN_NACK] = "down/nack",
+    [FW_LNS_EV_DOWN_SENT] = "down/sent",
+    [FW_LNS_EV_DOWN_FAILED] = "down/failed",
+    [FW_LNS_EV_DOWN_QUEUED] = "down/queued",
+    [FW_LNS_EV_DOWN_INVALIDATED] = "down/invalidated",
+    [FW_LNS_EV_DOWN_PUSH] = "down/push",
+    [FW_LNS_EV_LOCATION_SOLVED] = "location/solved",
+    [FW_LNS_EV_SERVICE_DATA] = "service/data",
+};
+
+const char *fw_lns_event_str(enum fw_lns_event ev)
+{
+    return (unsigned)ev < FW_LNS_EV__COUNT ? event_names[ev] : "?";
+}
+
+static int event_by_topic(enum fw_lns_kind kind, const char *name, enum fw_lns_event *ev)
+{
+    for (size_t i = 0; i < FW_ARRAY_LEN(events); i++)
+        if (events[i].kind == kind && strcmp(events[i].topic, name) == 0) {
+            *ev = events[i].ev;
+            return 0;
+        }
+    return -ENOENT;
+}
+
+/*
+ * ChirpStack's event topic is a template whose default, application/{{application_id}}/device/
+ * {{dev_eui}}/event/{{event}}, ends with the event type, and the event is nowhere in the
+ * message: the last level is it. Under the same prefix applications publish commands to the
+ * server (.../command/down), which a wildcard filter also brings.
+ */
+static int chirpstack_event(struct fw_lns_uplink *up, const char *topic)
+{
+    const char *last = strrchr(topic, '/');
+    last = last ? last + 1 : topic;
+    size_t before = (size_t)(last - topic);
+    if (before >= 9 && strncmp(last - 9, "/command/", 9) == 0) {
+        up->event = FW_LNS_EV_COMMAND;
+        return 0;
+    }
+    if (event_by_topic(FW_LNS_CHIRPSTACK, last, &up->event) == 0)
+        return 0;
+    return fail(up, FW_UPLINK_BAD_FIELD, -EINVAL,
+                "topic: last level \"%.40s\" is no ChirpStack event (up, status, join, ack, txack, "
+                "log, location, integration): the event topic must end with the event type",
+                last);
+}
+
+/* The Things Stack's topic levels after `devices/<device id>/`, or NULL when the topic does not
+ * have that layout. */
+static const char *tts_topic_event(const char *topic)
+{
+    const char *p = topic ? strstr(topic, "/devices/") : NULL;
+    if (!p)
+        return NULL;
+    p = strchr(p + 9, '/');
+    return p ? p + 1 : NULL;
+}
+
+/*
+ * The Things Stack says what a message is twice: by its topic and by the one member of its
+ * ApplicationUp that is set. The member is in the message itself, so it decides; a topic that
+ * names another event means the message is not what it seems, and is refused. A topic of a
+ * non-uplink event whose message has no known member is still that event (an application's
+ * down/push, or a member added in a later release).
+ */
+static int tts_event(struct fw_lns_uplink *up, const char *topic, const cJSON *root)
+{
+    const char *suffix = tts_topic_event(topic);
+    enum fw_lns_event by_topic = FW_LNS_EV__COUNT;
+    const char *member = NULL;
+    if (suffix && event_by_topic(FW_LNS_TTS, suffix, &by_topic))
+        by_topic = FW_LNS_EV__COUNT;
+    up->event = FW_LNS_EV__COUNT;
+    for (size_t i = 0; i < FW_ARRAY_LEN(events) && !member; i++)
+        if (events[i].kind == FW_LNS_TTS && events[i].member &&
+            cJSON_GetObjectItemCaseSensitive(root, events[i].member)) {
+            member = events[i].member;
+            up->event = events[i].ev;
+        }
+    if (member && by_topic != FW_LNS_EV__COUNT && by_topic != up->event)
+        return fail(up, FW_UPLINK_BAD_FIELD, -EINVAL,
+                    "topic: ends in \"%.40s\" but the message carries \"%s\"", suffix, member);
+    if (!member)
+        up->event = by_topic == FW_LNS_EV__COUNT ? FW_LNS_EV_UP : by_topic;
+    if (up->event == FW_LNS_EV_UP) {
+        const cJSON *sim = cJSON_GetObjectItemCaseSensitive(root, "simulated");
+        if (sim && !cJSON_IsBool(sim))
+            return fail(up, FW_UPLINK_BAD_FIELD, -EINVAL, "simulated: must be true or false");
+        if (cJSON_IsTrue(sim))
+            up->event = FW_LNS_EV_SIMULATED;
+    }
+    return 0;
 }
 
 /* ---- typed field access; `path` is the field's JSON path for messages ---- */
@@ -257,6 +407,45 @@ static int get_radio(struct fw_lns_uplink *up, const cJSON *obj, const char *key
 
 /* ---- the two servers ---- */
 
+/* An optional boolean member; absent is false, as protobuf JSON leaves false out. */
+static int get_bool(struct fw_lns_uplink *up, const cJSON *obj, const char *key, int *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    *out = 0;
+    if (!v)
+        return 0;
+    if (!cJSON_IsBool(v))
+        return fail(up, FW_UPLINK_BAD_FIELD, -EINVAL, "%s: must be true or false", key);
+    *out = cJSON_IsTrue(v);
+    return 0;
+}
+
+/*
+ * The node's answer to the server's DevStatusReq (LoRaWAN DevStatusAns), as ChirpStack's
+ * StatusEvent gives it: the margin is the SNR at which the node heard the request, a 6-bit
+ * signed integer; the battery byte becomes externalPowerSource (0), batteryLevelUnavailable
+ * (255) or batteryLevel in percent (1..254 scaled to 100).
+ */
+static int parse_status(struct fw_lns_uplink *up, const cJSON *root)
+{
+    struct fw_lns_status *st = &up->status;
+    const cJSON *margin = cJSON_GetObjectItemCaseSensitive(root, "margin");
+    const cJSON *level = cJSON_GetObjectItemCaseSensitive(root, "batteryLevel");
+    int rc;
+    if (margin && (!cJSON_IsNumber(margin) || margin->valuedouble != floor(margin->valuedouble) ||
+                   margin->valuedouble < -32 || margin->valuedouble > 31))
+        return fail(up, FW_UPLINK_BAD_FIELD, -EINVAL, "margin: must be an integer -32..31");
+    st->margin_db = margin ? (int)margin->valuedouble : 0;
+    if (level &&
+        (!cJSON_IsNumber(level) || !(level->valuedouble >= 0) || !(level->valuedouble <= 100)))
+        return fail(up, FW_UPLINK_BAD_FIELD, -EINVAL, "batteryLevel: must be a number 0..100");
+    st->battery_pct = level ? level->valuedouble : 0;
+    if ((rc = get_bool(up, root, "externalPowerSource", &st->external_power)) ||
+        (rc = get_bool(up, root, "batteryLevelUnavailable", &st->battery_unavailable)))
+        return rc;
+    return 0;
+}
+
 static int parse_chirpstack(struct fw_lns_uplink *up, cJSON *root)
 {
     int rc;
@@ -276,6 +465,8 @@ static int parse_chirpstack(struct fw_lns_uplink *up, cJSON *root)
         return rc;
     if ((rc = get_time(up, root, "time", "time")) != -ENOENT && rc)
         return rc;
+    if (up->event == FW_LNS_EV_STATUS)
+        return parse_status(up, root);
     if ((rc = get_uint(up, root, "fCnt", "fCnt", 4294967295.0, &up->f_cnt)) ||
         (rc = get_uint(up, root, "fPort", "fPort", 255, &port)))
         return rc;
@@ -319,19 +510,20 @@ static int get_correlation(struct fw_lns_uplink *up, const cJSON *root)
     return 0;
 }
 
-static int parse_tts(struct fw_lns_uplink *up, cJSON *root)
+static int parse_tts(struct fw_lns_uplink *up, const char *topic, cJSON *root)
 {
     int rc;
     uint32_t port;
     cJSON *ids, *msg, *decoded;
 
+    if ((rc = tts_event(up, topic, root)) || up->event != FW_LNS_EV_UP)
+        return rc;
     if ((rc = get_obj(up, root, "end_device_ids", "end_device_ids", 1, &ids)) ||
         (rc = get_str(up, ids, "device_id", "end_device_ids.device_id", 1, up->device,
                       sizeof(up->device))) ||
         (rc = get_eui(up, ids, "dev_eui", "end_device_ids.dev_eui", 0)) ||
         (rc = get_correlation(up, root)))
         return rc;
-    /* Other TTS messages (join, downlink events) share the device ids but not uplink_message. */
     if ((rc = get_obj(up, root, "uplink_message", "uplink_message", 1, &msg)))
         return rc;
     /* The Application Server's receive time, else the Network Server's. */
@@ -353,7 +545,8 @@ static int parse_tts(struct fw_lns_uplink *up, cJSON *root)
     return 0;
 }
 
-int fw_lns_parse(enum fw_lns_kind kind, const void *json, size_t len, struct fw_lns_uplink *up)
+int fw_lns_parse(enum fw_lns_kind kind, const char *topic, const void *json, size_t len,
+                 struct fw_lns_uplink *up)
 {
     int rc;
     cJSON *root = NULL;
@@ -361,18 +554,24 @@ int fw_lns_parse(enum fw_lns_kind kind, const void *json, size_t len, struct fw_
     fw_lns_uplink_free(up);
     memset(up, 0, sizeof(*up));
     up->kind = kind;
+    up->event = FW_LNS_EV_UP;
     if (len > FW_LNS_MAX_JSON) {
         rc = fail(up, FW_UPLINK_TOO_BIG, -E2BIG, "message of %zu bytes exceeds the limit of %d",
                   len, FW_LNS_MAX_JSON);
         goto fail;
     }
+    /* A ChirpStack event other than these carries nothing the gateway reads: not parsed. */
+    if (kind == FW_LNS_CHIRPSTACK && topic && (rc = chirpstack_event(up, topic)))
+        goto fail;
+    if (up->event != FW_LNS_EV_UP && up->event != FW_LNS_EV_STATUS)
+        return 0;
     root = cJSON_ParseWithLength(json, len);
     if (!cJSON_IsObject(root)) {
         rc = fail(up, FW_UPLINK_BAD_JSON, -EINVAL, "%s",
                   root ? "not a JSON object" : "not valid JSON");
         goto fail;
     }
-    rc = kind == FW_LNS_CHIRPSTACK ? parse_chirpstack(up, root) : parse_tts(up, root);
+    rc = kind == FW_LNS_CHIRPSTACK ? parse_chirpstack(up, root) : parse_tts(up, topic, root);
     if (rc)
         goto fail;
     cJSON_Delete(root);

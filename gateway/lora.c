@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * LoRa uplinks to readings: the node registry, deduplication, frame-counter tracking, the payload
- * codecs and the link-health readings. All state is bounded whatever arrives: the registry is
+ * codecs, the link-health readings and the node's status reports; the servers' other events are
+ * only counted. All state is bounded whatever arrives: the registry is
  * the config's, the uplink ids seen are a fixed ring, per device only the last frame counter and
  * a digest of its payload are kept, and the unknown devices are a fixed list. The registry is
  * two sorted index arrays (by EUI, by name) searched with bsearch: it is built once per config
@@ -421,6 +422,7 @@ int fw_lora_node_stats(const struct fw_lora *l, const char *node, struct fw_lora
         out->malformed += s->malformed;
         out->fcnt_resets += s->fcnt_resets;
         out->frames_lost += s->frames_lost;
+        out->status += s->status;
         out->readings += s->readings;
         out->rejected_readings += s->rejected_readings;
         out->skipped += s->skipped;
@@ -561,6 +563,25 @@ static void reserve(struct fw_uplink_result *res, int need)
 }
 
 /*
+ * A ChirpStack status event: the node's own report, in answer to the server's DevStatusReq, of
+ * how well it hears the network (the margin) and of its power. A node on external power has no
+ * battery to watch; one that cannot measure it says so. Neither gives a battery_pct, so that a
+ * rule on the battery never sees a 0 % that nobody measured.
+ */
+static void status_readings(struct lora_dev *d, struct fw_uplink_result *res,
+                            const struct fw_lns_status *st, int64_t t_ms, int64_t now_ms,
+                            int64_t max_age_ms)
+{
+    reserve(res, 3);
+    add_value(d, res, "lora_margin_db", st->margin_db, t_ms, now_ms, max_age_ms, "status");
+    add_value(d, res, "lora_external_power", st->external_power ? 1 : 0, t_ms, now_ms, max_age_ms,
+              "status");
+    if (!st->external_power && !st->battery_unavailable)
+        add_value(d, res, "battery_pct", st->battery_pct, t_ms, now_ms, max_age_ms, "status");
+    d->st.status++;
+}
+
+/*
  * Count what the codec skipped, per reason, and tell each reason once per device: a node whose
  * LPP frames carry an accelerometer sends it every time, and the operator needs to hear it once
  * (to map a channel, or to know why a value never shows), not at every uplink.
@@ -583,8 +604,9 @@ static void count_skipped(struct fw_lora *l, struct lora_dev *d, struct fw_uplin
     }
 }
 
-int fw_lora_decode(struct fw_lora *l, enum fw_lns_kind kind, const void *payload, size_t len,
-                   int64_t now_ms, const struct fw_cfg_limits *limits, struct fw_uplink_result *res)
+int fw_lora_decode(struct fw_lora *l, enum fw_lns_kind kind, const char *topic, const void *payload,
+                   size_t len, int64_t now_ms, const struct fw_cfg_limits *limits,
+                   struct fw_uplink_result *res)
 {
     struct fw_lns_uplink *up = &l->up;
     size_t max_len =
@@ -604,10 +626,16 @@ int fw_lora_decode(struct fw_lora *l, enum fw_lns_kind kind, const void *payload
                             len, max_len);
         return reject(l, res, FW_UPLINK_TOO_BIG, -E2BIG);
     }
-    if ((rc = fw_lns_parse(kind, payload, len, up))) {
+    if ((rc = fw_lns_parse(kind, topic, payload, len, up))) {
         fw_uplink_add_issue(res, up->error, "%s", up->detail);
         return reject(l, res, up->error, rc);
     }
+    l->st.events[up->event]++;
+    /* A join, a downlink's fate, a log line, a simulated uplink: nothing measured in the field. A
+     * simulated uplink is typed into the server's console or API, and must not page a duty
+     * officer as if a sensor had sent it. */
+    if (up->event != FW_LNS_EV_UP && up->event != FW_LNS_EV_STATUS)
+        return -ENOMSG;
 
     struct lora_dev *d = lookup(l, up->dev_eui, up->device);
     if (!d) {
@@ -639,15 +667,18 @@ int fw_lora_decode(struct fw_lora *l, enum fw_lns_kind kind, const void *payload
      * counter with the payload catches a copy without an id or whose id fell out of the ring.
      * The same counter with another payload is new data from a node that started counting
      * again, and is accepted. The port is part of the digest: the same bytes on another port
-     * are another message. */
+     * are another message. The event type is part of the id's digest: ChirpStack sends a status
+     * event with the deduplicationId of the uplink that carried it, before that uplink. */
     uint64_t id_digest = 0;
     if (up->uplink_id[0]) {
-        id_digest = fw_hash64(up->uplink_id, strlen(up->uplink_id), (uint64_t)kind + 1);
+        id_digest = fw_hash64(up->uplink_id, strlen(up->uplink_id),
+                              ((uint64_t)up->event << 8 | (uint64_t)kind) + 1);
         id_digest += !id_digest; /* 0 marks an empty slot */
     }
+    int is_up = up->event == FW_LNS_EV_UP;
     uint64_t digest = fw_hash64(up->payload, up->payload_len, (uint64_t)up->f_port + 1);
     if ((id_digest && seen_id(l, id_digest)) ||
-        (d->st.has_fcnt && up->f_cnt == d->st.last_fcnt && digest == d->last_digest)) {
+        (is_up && d->st.has_fcnt && up->f_cnt == d->st.last_fcnt && digest == d->last_digest)) {
         d->st.duplicates++;
         l->st.duplicates++;
         res->error = FW_UPLINK_DUPLICATE;
@@ -656,6 +687,11 @@ int fw_lora_decode(struct fw_lora *l, enum fw_lns_kind kind, const void *payload
     if (id_digest) {
         l->ids[l->ids_next] = id_digest;
         l->ids_next = (l->ids_next + 1) % FW_LORA_DEDUP_IDS;
+    }
+    if (!is_up) {
+        status_readings(d, res, &up->status, t_ms, now_ms, limits->max_age_ms);
+        l->st.uplinks++;
+        return 0;
     }
     /* Frame counters only go up within a session; back means the node rejoined or restarted
      * (OTAA resets the counter), or someone replays old frames. Either way the data is taken:

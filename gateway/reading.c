@@ -31,6 +31,14 @@ static const struct fw_metric metrics[] = {
      * gateway's RSSI and its SNR (docs/uplink.md). */
     {"lora_rssi_dbm", "dBm", NULL, -200, 50, "RSSI of the node's last uplink at the best gateway"},
     {"lora_snr_db", "dB", NULL, -50, 50, "SNR of the node's last uplink at the best gateway"},
+    /* A LoRa node's own answer to the network server's status request (LoRaWAN DevStatusAns),
+     * from ChirpStack's status events (docs/uplink.md). */
+    {"lora_margin_db", "dB", NULL, -32, 31,
+     "SNR margin at which the node heard the network server's last status request"},
+    {"lora_external_power", "bool", NULL, 0, 1,
+     "1 when the node reports running on an external power source, 0 on its battery"},
+    {"battery_pct", "%", NULL, 0, 100,
+     "battery level the node reports, 0 (empty) .. 100 (full); none on external power"},
     /* Derived per zone by the fire-danger models; field nodes may not send them. */
     {"ffmc", "code", NULL, 0, 101, "Fine Fuel Moisture Code (FWI system)", FW_METRIC_ZONE},
     {"dmc", "code", NULL, 0, 10000, "Duff Moisture Code (FWI system)", FW_METRIC_ZONE},

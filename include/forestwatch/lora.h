@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * LoRa field nodes: from a network server's uplink message (ChirpStack v4, The Things Stack v3)
- * to readings. The module holds the node registry (which device EUI is which node of which zone,
- * and which payload codec it speaks), drops the uplinks it has already seen (the same uplink id,
- * or the same frame counter and payload again), notices a frame counter that goes back, decodes
- * the payload with the device's codec or takes the server's decoded object, applies the same
- * metric, range and time checks as the native JSON decoder, and adds the radio link's health as
- * two station metrics (lora_rssi_dbm, lora_snr_db). It fills the same struct fw_uplink_result as
+ * LoRa field nodes: from a network server's message (ChirpStack v4, The Things Stack v3) to
+ * readings. The module tells uplinks from the servers' other events (by topic and member; only
+ * uplinks and ChirpStack's status events give readings, the others are counted), holds the node
+ * registry (which device EUI is which node of which zone, and which payload codec it speaks),
+ * drops the uplinks it has already seen (the same event type and uplink id, or the same frame
+ * counter and payload again), notices a frame counter that goes back, decodes the payload with
+ * the device's codec or takes the server's decoded object, applies the same metric, range and
+ * time checks as the native JSON decoder, and adds the radio link's health as two station
+ * metrics (lora_rssi_dbm, lora_snr_db). It fills the same struct fw_uplink_result as
  * fw_uplink_decode_native, so the daemon feeds and logs both alike. Pure: no sockets, no clock
  * (the caller passes `now`), no logging; devices it does not know are collected for the caller
  * to report once each. See docs/uplink.md.
@@ -59,6 +61,7 @@ struct fw_lora_node_stats {
     uint64_t malformed;         /* payloads the device's codec rejected */
     uint64_t fcnt_resets;       /* the frame counter went back (or repeated with new data) */
     uint64_t frames_lost;       /* gaps in the frame counter: uplinks nobody heard */
+    uint64_t status;            /* ChirpStack status events accepted (battery, margin) */
     uint64_t readings;          /* readings produced, link health included */
     uint64_t rejected_readings; /* values dropped (out of range, too old, no such metric) */
     uint64_t skipped;           /* well-formed values with no metric (an LPP accelerometer) */
@@ -72,12 +75,13 @@ struct fw_lora_node_stats {
 /** Totals over the whole module. */
 struct fw_lora_stats {
     uint64_t messages;        /* calls of fw_lora_decode */
-    uint64_t uplinks;         /* accepted */
+    uint64_t uplinks;         /* accepted (status events included) */
     uint64_t duplicates;      /* dropped as duplicates */
     uint64_t unknown;         /* from devices not in the registry */
     uint64_t rejected;        /* rejected otherwise (not JSON, bad time, malformed payload, ...) */
     uint64_t unknown_dropped; /* unknown devices not remembered: the list was full */
     uint64_t skipped;         /* well-formed values with no metric, over all devices */
+    uint64_t events[FW_LNS_EV__COUNT]; /* messages by event type, as fw_lns_parse told them */
 };
 
 /** A device that sent uplinks but is not in the registry, as fw_lora_take_unknown reports it. */
@@ -128,18 +132,22 @@ void fw_lora_adopt_state(struct fw_lora *to, const struct fw_lora *from);
 
 /**
  * Decode one network-server message of `len` bytes (need not be NUL-terminated) of the given
- * kind into readings, as fw_uplink_decode_native does for native JSON: station = the device's
- * node, its zone, source FW_SOURCE_LORA. `now_ms` is the gateway's clock; `limits` gives the
- * message size cap (limits->max_payload_bytes, and never more than FW_LNS_MAX_JSON), the cap on
- * values in one payload (max_readings) and the time window (max_future_ms, max_age_ms). The
- * uplink's time is the server's receive time (`now_ms` when it sent none); a batched sample's
- * time is that minus its offset. With a radio report the readings end with lora_rssi_dbm and
- * lora_snr_db at the uplink time, also for an uplink without application data.
+ * kind, received on `topic` (which names its event: fw_lns_parse), into readings, as
+ * fw_uplink_decode_native does for native JSON: station = the device's node, its zone, source
+ * FW_SOURCE_LORA. `now_ms` is the gateway's clock; `limits` gives the message size cap
+ * (limits->max_payload_bytes, and never more than FW_LNS_MAX_JSON), the cap on values in one
+ * payload (max_readings) and the time window (max_future_ms, max_age_ms). The uplink's time is
+ * the server's receive time (`now_ms` when it sent none); a batched sample's time is that minus
+ * its offset. With a radio report the readings end with lora_rssi_dbm and lora_snr_db at the
+ * uplink time, also for an uplink without application data. A ChirpStack status event gives
+ * lora_margin_db, lora_external_power and (on battery, when measured) battery_pct at its time.
  *
  * Returns:
  * - 0: accepted; res->n readings (possibly 0), res->issues lists dropped values and warnings
  *   (FW_UPLINK_FCNT_RESET: "frame counter went back from 812 to 3 (node reset or replay)"), and
  *   once per node and skip reason a value that maps to no metric (FW_UPLINK_UNMAPPED);
+ * - -ENOMSG: a message of another event than an uplink or a status (a join, a downlink's ack, a
+ *   simulated uplink, ...): counted by type in fw_lora_stats, no readings, no issue;
  * - -EALREADY: a duplicate (res->error FW_UPLINK_DUPLICATE, no issue, no readings): count it,
  *   do not log it;
  * - -ENOENT: a device not in the registry (FW_UPLINK_UNKNOWN_NODE, the EUI in the detail); it is
@@ -151,8 +159,8 @@ void fw_lora_adopt_state(struct fw_lora *to, const struct fw_lora *from);
  * res->node is the node id once the device is known. `res` must be zeroed before first use and
  * released with fw_uplink_result_free. Any thread, one at a time per `l`.
  */
-int fw_lora_decode(struct fw_lora *l, enum fw_lns_kind kind, const void *payload, size_t len,
-                   int64_t now_ms, const struct fw_cfg_limits *limits,
+int fw_lora_decode(struct fw_lora *l, enum fw_lns_kind kind, const char *topic, const void *payload,
+                   size_t len, int64_t now_ms, const struct fw_cfg_limits *limits,
                    struct fw_uplink_result *res);
 
 /**

@@ -71,11 +71,11 @@ static void fuzz_lpp(const uint8_t *p, size_t n)
     check_result(fw_codec_lpp_decode(p, n, map, 2, &res), &res);
 }
 
-static void fuzz_lns(enum fw_lns_kind kind, const uint8_t *p, size_t n)
+static void fuzz_lns(enum fw_lns_kind kind, const char *topic, const uint8_t *p, size_t n)
 {
     struct fw_lns_uplink up = {0};
     struct fw_codec_result res;
-    int rc = fw_lns_parse(kind, p, n, &up);
+    int rc = fw_lns_parse(kind, topic, p, n, &up);
     FW_ASSERT(rc <= 0);
     FW_ASSERT(rc == 0 ? up.error == FW_UPLINK_OK : up.error != FW_UPLINK_OK && !up.decoded);
     if (rc == 0) {
@@ -102,6 +102,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!p)
         return 0;
     memcpy(p, data + 1, n);
+    /* The topic names the event: an uplink's (NULL: taken as one), a status event's, and a TTS
+     * topic that may or may not agree with the message's member. */
+    static const char *const topics[] = {NULL, "application/1/device/0101010101010101/event/status",
+                                         "v3/app@ttn/devices/dev1/up",
+                                         "v3/app@ttn/devices/dev1/join"};
+    const char *topic = topics[data[0] / 4 % FW_ARRAY_LEN(topics)];
     switch (data[0] % 4) {
     case 0:
         fuzz_frame(p, n);
@@ -110,10 +116,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_lpp(p, n);
         break;
     case 2:
-        fuzz_lns(FW_LNS_CHIRPSTACK, p, n);
+        fuzz_lns(FW_LNS_CHIRPSTACK, topic, p, n);
         break;
     default:
-        fuzz_lns(FW_LNS_TTS, p, n);
+        fuzz_lns(FW_LNS_TTS, topic, p, n);
     }
     free(p);
     return 0;

@@ -1,8 +1,15 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 #
-# LoRa uplinks through a real broker, with messages shaped as the network servers' own sources
-# write them:
+# Every event a LoRaWAN network server publishes, through a real broker, on the wildcard
+# subscriptions the config reference allows (ChirpStack `application/+/#`, The Things Stack
+# `v3/+/devices/+/#`), with messages shaped as the servers' own sources write them
+# (ChirpStack's integration.proto events, TTS's ApplicationUp members):
+# - a ChirpStack status event published before its uplink, with the uplink's deduplicationId,
+#   gives the node's battery and margin and does not eat the uplink: the smoke alert fires;
+# - join, ack, txack, log, location, integration, commands, and TTS's join, up/normalized,
+#   down/*, location/solved, service/data, down/push and a simulated uplink give no reading and
+#   no warning, and are counted per type in the LoRa stats line;
 # - payloads decoded by the servers' built-in Cayenne LPP codecs (ChirpStack's object shape and
 #   TTS's), and a raw LPP frame, become readings; analog inputs through the node's lpp_map;
 #   values without a metric are noted once per node and reason;
@@ -25,14 +32,21 @@ TTS_APP = "forestwatch@ttn"
 
 # node -> (dev_eui, codec, lpp_map or None, zone or None for a node of the shipped config)
 NODES = {
+    "bs03-smoke-01": ("a000000000000001", "forestwatch", None, None),
     "bs03-lpp-01": ("a000000000000002", "server", {"4": "smoke_ppm"}, "bs-03"),
     "bs03-lpp-02": ("a000000000000003", "lpp", {"5": "smoke_ppm"}, "bs-03"),
+    "bs07-smoke-01": ("a000000000000004", "forestwatch", None, None),
     "bs07-lpp-01": ("a000000000000005", "server", {"2": "smoke_ppm"}, "bs-07"),
 }
 
 
 def b64(data):
     return base64.b64encode(bytes(data)).decode()
+
+
+def smoke_frame(ppm):
+    """A forestwatch frame (docs/codec.md) with one field: smoke, uint16 ppm."""
+    return [0x01, 0x04, ppm >> 8, ppm & 0xff]
 
 
 def device_info(node):
@@ -98,6 +112,87 @@ def pub(env, topic, msg):
     env.publish(topic, json.dumps(msg))
 
 
+def chirpstack_events(env, smoke):
+    """The events of ChirpStack's MQTT integration, in the order a server sends them."""
+    dedup = str(uuid.uuid4())
+    node = "bs03-smoke-01"
+    info = device_info(node)
+    now = fwtest.now_rfc3339()
+    # The node answered a DevStatusReq in the frame that also carries its smoke reading: the
+    # server publishes the status event first, with the uplink's deduplicationId.
+    pub(env, cs_topic(node, "status"),
+        {"deduplicationId": dedup, "time": now, "deviceInfo": info, "margin": 7,
+         "batteryLevel": 87.4})
+    pub(env, cs_topic(node, "up"), cs_up(node, dedup, 1, smoke_frame(smoke)))
+    pub(env, cs_topic(node, "join"),
+        {"deduplicationId": str(uuid.uuid4()), "time": now, "deviceInfo": info,
+         "devAddr": "01f2a3b4"})
+    pub(env, cs_topic(node, "ack"),
+        {"deduplicationId": dedup, "time": now, "deviceInfo": info,
+         "queueItemId": str(uuid.uuid4()), "acknowledged": True, "fCntDown": 3})
+    pub(env, cs_topic(node, "txack"),
+        {"downlinkId": 3041, "time": now, "deviceInfo": info, "queueItemId": str(uuid.uuid4()),
+         "fCntDown": 3, "gatewayId": "0016c001f153a14c",
+         "txInfo": {"frequency": 506700000, "power": 17}})
+    pub(env, cs_topic(node, "log"),
+        {"time": now, "deviceInfo": info, "level": "ERROR", "code": "UPLINK_CODEC",
+         "description": "codec error", "context": {"deduplication_id": dedup}})
+    pub(env, cs_topic(node, "location"),
+        {"deduplicationId": dedup, "time": now, "deviceInfo": info,
+         "location": {"latitude": 40.41, "longitude": 116.68, "altitude": 612,
+                      "source": "GEO_RESOLVER_TDOA", "accuracy": 120}})
+    # An integration's own event carries an object; it is not the node's payload.
+    lpp_info = device_info("bs03-lpp-01")
+    env.publish(cs_topic("bs03-lpp-01", "integration"), json.dumps(
+        {"deduplicationId": str(uuid.uuid4()), "time": now, "deviceInfo": lpp_info,
+         "integrationName": "loracloud", "eventType": "DM_UPLINK",
+         "object": {"smoke_ppm": 999, "analogInput": {"4": 299}}}))
+    # What an application sends the server arrives on the same wildcard.
+    pub(env, "application/%s/device/%s/command/down" % (APP, NODES[node][0]),
+        {"devEui": NODES[node][0], "confirmed": False, "fPort": 10, "data": "AQI="})
+    # Later the node reports external power: no battery level.
+    pub(env, cs_topic(node, "status"),
+        {"deduplicationId": str(uuid.uuid4()), "time": fwtest.now_rfc3339(), "deviceInfo": info,
+         "margin": -3, "externalPowerSource": True})
+
+
+def tts_events(env, smoke):
+    node = "bs07-smoke-01"
+    down = {"f_port": 15, "frm_payload": "AQ==", "priority": "NORMAL",
+            "correlation_ids": ["as:downlink:01HZX0"]}
+    pub(env, tts_topic(node, "join"),
+        tts_msg(node, "join_accept", {"session_key_id": "AXA5", "received_at":
+                                      fwtest.now_rfc3339()}))
+    # A simulated uplink (the console's "simulate uplink") of a fire that is not there.
+    pub(env, tts_topic(node, "up"),
+        tts_msg(node, "uplink_message", tts_uplink(40, smoke_frame(999)), simulated=True))
+    up = tts_msg(node, "uplink_message", tts_uplink(1, smoke_frame(smoke)))
+    pub(env, tts_topic(node, "up"), up)
+    # The same uplink, normalized, with the same correlation ids.
+    pub(env, tts_topic(node, "up/normalized"),
+        dict(tts_msg(node, "uplink_normalized",
+                     {"f_port": 1, "f_cnt": 1, "frm_payload": b64(smoke_frame(smoke)),
+                      "normalized_payload": [{"air": {"temperature": 21.5}}]}),
+             correlation_ids=up["correlation_ids"]))
+    for event, member in (("down/queued", "downlink_queued"), ("down/sent", "downlink_sent"),
+                          ("down/ack", "downlink_ack"), ("down/nack", "downlink_nack")):
+        pub(env, tts_topic(node, event), tts_msg(node, member, down))
+    pub(env, tts_topic(node, "down/failed"),
+        tts_msg(node, "downlink_failed",
+                {"downlink": down, "error": {"namespace": "pkg/networkserver",
+                                             "name": "application_downlink_too_long"}}))
+    pub(env, tts_topic(node, "down/invalidated"),
+        tts_msg(node, "downlink_queue_invalidated", {"downlinks": [down], "last_f_cnt_down": 5}))
+    pub(env, tts_topic(node, "location/solved"),
+        tts_msg(node, "location_solved",
+                {"service": "frequency-plan",
+                 "location": {"latitude": 40.39, "longitude": 116.71, "source":
+                              "SOURCE_REGISTRY"}}))
+    pub(env, tts_topic(node, "service/data"),
+        tts_msg(node, "service_data", {"service": "lora-cloud", "data": {"smoke_ppm": 999}}))
+    pub(env, tts_topic(node, "down/push"), {"downlinks": [{"f_port": 15, "frm_payload": "vu8="}]})
+
+
 def lpp_uplinks(env):
     # ChirpStack's built-in Cayenne LPP codec: one member per type, channels inside.
     cs_obj = {"analogInput": {"4": 318.4}, "temperatureSensor": {"3": 24.1},
@@ -140,16 +235,19 @@ def test(env):
         if lpp_map:
             n["lpp_map"] = lpp_map
     cfg["uplinks"] += [
-        {"broker": "local", "topic": "application/+/device/+/event/up", "format": "chirpstack"},
-        {"broker": "local", "topic": "v3/+/devices/+/up", "format": "tts"},
+        {"broker": "local", "topic": "application/+/#", "format": "chirpstack"},
+        {"broker": "local", "topic": "v3/+/devices/+/#", "format": "tts"},
     ]
     cfg["record"] = {"dir": "rec"}
     fwtest.write_json_file(env.config_path, cfg)
     emergency = env.route_subscriber("emergency")
     daemon = env.start_daemon()
 
+    chirpstack_events(env, 450)
+    tts_events(env, 460)
     lpp_uplinks(env)
-    want = {"bs03-lpp-01": 318.4, "bs03-lpp-02": 312.5, "bs07-lpp-01": 305.2}
+    want = {"bs03-smoke-01": 450, "bs07-smoke-01": 460, "bs03-lpp-01": 318.4,
+            "bs03-lpp-02": 312.5, "bs07-lpp-01": 305.2}
     firing = {}
     while len(firing) < len(want):
         a = emergency.wait_for(lambda m: is_alert("firing", "smoke_high")(m.json),
@@ -166,12 +264,22 @@ def test(env):
           "the frame counter warning: %s" % fcnt)
     warnings = [ln for ln in log.splitlines()
                 if re.search(r" (warning|error) (uplink|lora):", ln) and ln not in fcnt]
-    check(not warnings, "LoRa uplinks made warnings: %s" % warnings[:3])
+    check(not warnings, "LoRa events made warnings: %s" % warnings[:3])
 
     rec = recorded(env)
 
     def values(node, metric):
         return rec.get((node, metric), [])
+    check(values("bs03-smoke-01", "smoke_ppm") == [450],
+          "the uplink after its status event: smoke %s" % values("bs03-smoke-01", "smoke_ppm"))
+    check(values("bs03-smoke-01", "battery_pct") == [87.4],
+          "status: battery_pct %s" % values("bs03-smoke-01", "battery_pct"))
+    check(values("bs03-smoke-01", "lora_margin_db") == [7, -3],
+          "status: lora_margin_db %s" % values("bs03-smoke-01", "lora_margin_db"))
+    check(values("bs03-smoke-01", "lora_external_power") == [0, 1],
+          "status: lora_external_power %s" % values("bs03-smoke-01", "lora_external_power"))
+    check(values("bs07-smoke-01", "smoke_ppm") == [460],
+          "TTS: only the real uplink: smoke %s" % values("bs07-smoke-01", "smoke_ppm"))
     check(values("bs03-lpp-01", "smoke_ppm") == [318.4, 318.4]
           and values("bs03-lpp-01", "air_temp_c") == [24.1, 24.1],
           "ChirpStack LPP object: %s" % {k: v for k, v in rec.items() if k[0] == "bs03-lpp-01"})
@@ -186,6 +294,14 @@ def test(env):
     check(len(notes) == 2 and "accelerometer.6" in notes[0] and "luminosity_3" in notes[1]
           and all(" notice " in ln for ln in notes), "notes of skipped values: %s" % notes)
     stats = [ln for ln in log.splitlines() if "lora: stats:" in ln][-1]
+    counts = dict((k, int(v)) for k, v in re.findall(r"([a-z/]+(?: \(simulated\))?) (\d+)",
+                                                     stats.split("by event:")[1]))
+    expected = {"up": 7, "status": 2, "join": 2, "ack": 1, "txack": 1, "log": 1, "location": 1,
+                "integration": 1, "command": 1, "up (simulated)": 1, "up/normalized": 1,
+                "down/queued": 1, "down/sent": 1, "down/ack": 1, "down/nack": 1,
+                "down/failed": 1, "down/invalidated": 1, "location/solved": 1,
+                "service/data": 1, "down/push": 1}
+    check(counts == expected, "events by type: %s, expected %s" % (counts, expected))
     check("values skipped 3" in stats, "skipped values counted: %s" % stats)
     fwtest.log(stats.split(" info ", 1)[-1])
 

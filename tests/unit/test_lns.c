@@ -30,7 +30,7 @@ static cJSON *load(const char *path)
 static int parse_tree(enum fw_lns_kind kind, cJSON *root, struct fw_lns_uplink *up)
 {
     char *s = cJSON_PrintUnformatted(root);
-    int rc = fw_lns_parse(kind, s, strlen(s), up);
+    int rc = fw_lns_parse(kind, NULL, s, strlen(s), up);
     free(s);
     cJSON_Delete(root);
     return rc;
@@ -38,7 +38,7 @@ static int parse_tree(enum fw_lns_kind kind, cJSON *root, struct fw_lns_uplink *
 
 static int parse_str(enum fw_lns_kind kind, const char *json, struct fw_lns_uplink *up)
 {
-    return fw_lns_parse(kind, json, strlen(json), up);
+    return fw_lns_parse(kind, NULL, json, strlen(json), up);
 }
 
 static int64_t t(const char *rfc3339)
@@ -392,7 +392,7 @@ FW_TEST(size_caps)
     size_t len = FW_LNS_MAX_JSON + 1;
     char *big = fw_xmalloc(len);
     memset(big, '[', len);
-    ASSERT_EQ(fw_lns_parse(FW_LNS_TTS, big, len, &up), -E2BIG);
+    ASSERT_EQ(fw_lns_parse(FW_LNS_TTS, NULL, big, len, &up), -E2BIG);
     ASSERT_EQ(up.error, FW_UPLINK_TOO_BIG);
     ASSERT_STR_EQ(up.detail, "message of 65537 bytes exceeds the limit of 65536");
     free(big);
@@ -453,6 +453,166 @@ FW_TEST(examples_carrying_forestwatch_and_lpp_frames)
     ASSERT_DBL_NEAR(res.values[1].value, 21, 0);
     ASSERT_EQ(fw_lns_decoded_values(&up, NULL, 0, &res), 0);
     ASSERT_EQ(res.n, 0);
+    fw_lns_uplink_free(&up);
+}
+
+/* ---- events: what a message is, by topic (ChirpStack) or by topic and member (TTS) ---- */
+
+#define CS_TOPIC(ev) "application/17c82e96-be03-4f38-aef3-f83d48582d97/device/0101010101010101/" ev
+#define TTS_TOPIC(ev) "v3/app1@ttn/devices/dev1/" ev
+
+FW_TEST(chirpstack_event_from_topic)
+{
+    static const struct {
+        const char *topic;
+        enum fw_lns_event ev;
+    } cases[] = {
+        {CS_TOPIC("event/up"), FW_LNS_EV_UP},
+        {CS_TOPIC("event/status"), FW_LNS_EV_STATUS},
+        {CS_TOPIC("event/join"), FW_LNS_EV_JOIN},
+        {CS_TOPIC("event/ack"), FW_LNS_EV_ACK},
+        {CS_TOPIC("event/txack"), FW_LNS_EV_TXACK},
+        {CS_TOPIC("event/log"), FW_LNS_EV_LOG},
+        {CS_TOPIC("event/location"), FW_LNS_EV_LOCATION},
+        {CS_TOPIC("event/integration"), FW_LNS_EV_INTEGRATION},
+        {CS_TOPIC("command/down"), FW_LNS_EV_COMMAND},
+        {CS_TOPIC("command/flush"), FW_LNS_EV_COMMAND},
+        {"up", FW_LNS_EV_UP},
+    };
+    struct fw_lns_uplink up = {0};
+    char *example = NULL;
+    cJSON *root = load(CS_FILE);
+    example = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    for (size_t i = 0; i < FW_ARRAY_LEN(cases); i++) {
+        /* The uplink example's body on every topic: the topic alone says what it is. */
+        ASSERT_EQ(fw_lns_parse(FW_LNS_CHIRPSTACK, cases[i].topic, example, strlen(example), &up),
+                  0);
+        ASSERT_EQ(up.event, cases[i].ev);
+        /* Only uplinks and status events are read; the others not even parsed. */
+        ASSERT_STR_EQ(up.dev_eui, cases[i].ev <= FW_LNS_EV_STATUS ? "0101010101010101" : "");
+        ASSERT_EQ(up.payload_len, cases[i].ev == FW_LNS_EV_UP ? 1u : 0u);
+        ASSERT_EQ(fw_lns_parse(FW_LNS_CHIRPSTACK, cases[i].topic, "not json", 8, &up),
+                  cases[i].ev <= FW_LNS_EV_STATUS ? -EINVAL : 0);
+    }
+    free(example);
+    ASSERT_STR_EQ(fw_lns_event_str(FW_LNS_EV_TXACK), "txack");
+    ASSERT_STR_EQ(fw_lns_event_str(FW_LNS_EV_DOWN_INVALIDATED), "down/invalidated");
+
+    /* A topic that does not end in an event type: a template the gateway cannot read. */
+    ASSERT_EQ(fw_lns_parse(FW_LNS_CHIRPSTACK, CS_TOPIC("event/up/extra"), "{}", 2, &up), -EINVAL);
+    ASSERT_EQ(up.error, FW_UPLINK_BAD_FIELD);
+    ASSERT_STR_EQ(up.detail,
+                  "topic: last level \"extra\" is no ChirpStack event (up, status, join, "
+                  "ack, txack, log, location, integration): the event topic must end "
+                  "with the event type");
+    fw_lns_uplink_free(&up);
+}
+
+FW_TEST(chirpstack_status_event)
+{
+    struct fw_lns_uplink up = {0};
+    /* integration.proto StatusEvent as the MQTT integration renders it: the uplink's id. */
+    const char *status = "{\"deduplicationId\":\"3ac7e3c4-4401-4b8d-9386-a5c902f9202d\","
+                         "\"time\":\"2022-07-18T09:34:15.775023242+00:00\"," CS_DEV
+                         ",\"margin\":-7,\"batteryLevel\":87.4}";
+    ASSERT_EQ(
+        fw_lns_parse(FW_LNS_CHIRPSTACK, CS_TOPIC("event/status"), status, strlen(status), &up), 0);
+    ASSERT_EQ(up.event, FW_LNS_EV_STATUS);
+    ASSERT_STR_EQ(up.dev_eui, "0101010101010101");
+    ASSERT_STR_EQ(up.uplink_id, "3ac7e3c4-4401-4b8d-9386-a5c902f9202d");
+    ASSERT_EQ(up.time_ms, t("2022-07-18T09:34:15.775Z"));
+    ASSERT_EQ(up.status.margin_db, -7);
+    ASSERT_DBL_NEAR(up.status.battery_pct, 87.4, 1e-9);
+    ASSERT_EQ(up.status.external_power, 0);
+    ASSERT_EQ(up.status.battery_unavailable, 0);
+    ASSERT_EQ(up.payload_len, 0);
+    ASSERT_EQ(up.has_rssi, 0);
+
+    /* Defaults left out: margin 0; the two flags. */
+    const char *ext = "{" CS_DEV ",\"externalPowerSource\":true,\"batteryLevelUnavailable\":true}";
+    ASSERT_EQ(fw_lns_parse(FW_LNS_CHIRPSTACK, CS_TOPIC("event/status"), ext, strlen(ext), &up), 0);
+    ASSERT_EQ(up.status.margin_db, 0);
+    ASSERT_EQ(up.status.external_power, 1);
+    ASSERT_EQ(up.status.battery_unavailable, 1);
+
+    static const struct {
+        const char *body, *detail;
+    } bad[] = {
+        {"{" CS_DEV ",\"margin\":32}", "margin: must be an integer -32..31"},
+        {"{" CS_DEV ",\"margin\":1.5}", "margin: must be an integer -32..31"},
+        {"{" CS_DEV ",\"batteryLevel\":101}", "batteryLevel: must be a number 0..100"},
+        {"{" CS_DEV ",\"batteryLevel\":\"87\"}", "batteryLevel: must be a number 0..100"},
+        {"{" CS_DEV ",\"externalPowerSource\":1}", "externalPowerSource: must be true or false"},
+        {"{\"margin\":3}", "missing \"deviceInfo\""},
+    };
+    for (size_t i = 0; i < FW_ARRAY_LEN(bad); i++) {
+        ASSERT_EQ(fw_lns_parse(FW_LNS_CHIRPSTACK, CS_TOPIC("event/status"), bad[i].body,
+                               strlen(bad[i].body), &up),
+                  -EINVAL);
+        ASSERT_STR_EQ(up.detail, bad[i].detail);
+    }
+    fw_lns_uplink_free(&up);
+}
+
+FW_TEST(tts_event_by_member_and_topic)
+{
+    static const struct {
+        const char *topic, *member;
+        enum fw_lns_event ev;
+    } cases[] = {
+        {TTS_TOPIC("up/normalized"), "uplink_normalized", FW_LNS_EV_UP_NORMALIZED},
+        {TTS_TOPIC("join"), "join_accept", FW_LNS_EV_JOIN},
+        {TTS_TOPIC("down/ack"), "downlink_ack", FW_LNS_EV_DOWN_ACK},
+        {TTS_TOPIC("down/nack"), "downlink_nack", FW_LNS_EV_DOWN_NACK},
+        {TTS_TOPIC("down/sent"), "downlink_sent", FW_LNS_EV_DOWN_SENT},
+        {TTS_TOPIC("down/failed"), "downlink_failed", FW_LNS_EV_DOWN_FAILED},
+        {TTS_TOPIC("down/queued"), "downlink_queued", FW_LNS_EV_DOWN_QUEUED},
+        {TTS_TOPIC("down/invalidated"), "downlink_queue_invalidated", FW_LNS_EV_DOWN_INVALIDATED},
+        {TTS_TOPIC("location/solved"), "location_solved", FW_LNS_EV_LOCATION_SOLVED},
+        {TTS_TOPIC("service/data"), "service_data", FW_LNS_EV_SERVICE_DATA},
+        /* The member decides where the topic says nothing. */
+        {"bridge/tts", "join_accept", FW_LNS_EV_JOIN},
+        {NULL, "downlink_sent", FW_LNS_EV_DOWN_SENT},
+    };
+    struct fw_lns_uplink up = {0};
+    for (size_t i = 0; i < FW_ARRAY_LEN(cases); i++) {
+        cJSON *root = load(TTS_FILE);
+        cJSON_DeleteItemFromObject(root, "uplink_message");
+        cJSON_AddItemToObject(root, cases[i].member, cJSON_CreateObject());
+        char *s = cJSON_PrintUnformatted(root);
+        ASSERT_EQ(fw_lns_parse(FW_LNS_TTS, cases[i].topic, s, strlen(s), &up), 0);
+        ASSERT_EQ(up.event, cases[i].ev);
+        /* On the uplink topic, another event is what the message says it is: an error. */
+        ASSERT_EQ(fw_lns_parse(FW_LNS_TTS, TTS_TOPIC("up"), s, strlen(s), &up), -EINVAL);
+        ASSERT_EQ(up.error, FW_UPLINK_BAD_FIELD);
+        free(s);
+        cJSON_Delete(root);
+    }
+    ASSERT_STR_EQ(up.detail, "topic: ends in \"up\" but the message carries \"downlink_sent\"");
+
+    /* What applications publish on the same tree: no ApplicationUp member, not an error. */
+    const char *push = "{\"downlinks\":[{\"f_port\":15,\"frm_payload\":\"vu8=\"}]}";
+    ASSERT_EQ(fw_lns_parse(FW_LNS_TTS, TTS_TOPIC("down/push"), push, strlen(push), &up), 0);
+    ASSERT_EQ(up.event, FW_LNS_EV_DOWN_PUSH);
+    ASSERT_EQ(fw_lns_parse(FW_LNS_TTS, TTS_TOPIC("down/replace"), push, strlen(push), &up), 0);
+    ASSERT_EQ(up.event, FW_LNS_EV_DOWN_PUSH);
+    /* Without a member, on the uplink topic: the uplink is missing. */
+    ASSERT_EQ(fw_lns_parse(FW_LNS_TTS, TTS_TOPIC("up"), push, strlen(push), &up), -EINVAL);
+    ASSERT_STR_EQ(up.detail, "missing \"end_device_ids\"");
+
+    /* A simulated uplink: typed into the console, not heard from the node. */
+    cJSON *root = load(TTS_FILE);
+    cJSON_AddTrueToObject(root, "simulated");
+    char *s = cJSON_PrintUnformatted(root);
+    ASSERT_EQ(fw_lns_parse(FW_LNS_TTS, TTS_TOPIC("up"), s, strlen(s), &up), 0);
+    ASSERT_EQ(up.event, FW_LNS_EV_SIMULATED);
+    ASSERT_TRUE(up.decoded == NULL);
+    free(s);
+    cJSON_ReplaceItemInObject(root, "simulated", cJSON_CreateFalse());
+    ASSERT_EQ(parse_tree(FW_LNS_TTS, root, &up), 0);
+    ASSERT_EQ(up.event, FW_LNS_EV_UP);
+    ASSERT_EQ(up.payload_len, 3);
     fw_lns_uplink_free(&up);
 }
 

@@ -65,15 +65,22 @@ static void b64(const uint8_t *in, size_t n, char *out)
     out[o] = '\0';
 }
 
-/* Print a message tree and decode it; `root` is freed. */
-static int decode_tree(struct fw_lora *l, enum fw_lns_kind kind, cJSON *root, int64_t now,
-                       struct fw_uplink_result *res)
+/* Print a message tree and decode it as received on `topic`; `root` is freed. */
+static int decode_on(struct fw_lora *l, enum fw_lns_kind kind, const char *topic, cJSON *root,
+                     int64_t now, struct fw_uplink_result *res)
 {
     char *s = cJSON_PrintUnformatted(root);
-    int rc = fw_lora_decode(l, kind, s, strlen(s), now, &limits, res);
+    int rc = fw_lora_decode(l, kind, topic, s, strlen(s), now, &limits, res);
     free(s);
     cJSON_Delete(root);
     return rc;
+}
+
+/* The same, for a message that is an uplink. */
+static int decode_tree(struct fw_lora *l, enum fw_lns_kind kind, cJSON *root, int64_t now,
+                       struct fw_uplink_result *res)
+{
+    return decode_on(l, kind, NULL, root, now, res);
 }
 
 /* The ChirpStack example with another device, uplink id, counter (-1: left out) and payload. */
@@ -549,7 +556,8 @@ FW_TEST(batched_samples_times)
     short_age.max_age_ms = 30 * 60 * 1000;
     cJSON *root = cs_msg("00000000000000b2", "p2", 8, trap_frame, sizeof(trap_frame));
     char *s = cJSON_PrintUnformatted(root);
-    ASSERT_EQ(fw_lora_decode(l, FW_LNS_CHIRPSTACK, s, strlen(s), at + 500, &short_age, &res), 0);
+    ASSERT_EQ(fw_lora_decode(l, FW_LNS_CHIRPSTACK, NULL, s, strlen(s), at + 500, &short_age, &res),
+              0);
     free(s);
     cJSON_Delete(root);
     ASSERT_EQ(res.n, 4);
@@ -703,13 +711,13 @@ FW_TEST(limits)
     cJSON *root = cs_msg(CS_EUI, "x1", 1, fire_frame, sizeof(fire_frame));
     s = cJSON_PrintUnformatted(root);
     lim.max_payload_bytes = 100;
-    ASSERT_EQ(fw_lora_decode(l, FW_LNS_CHIRPSTACK, s, strlen(s), at, &lim, &res), -E2BIG);
+    ASSERT_EQ(fw_lora_decode(l, FW_LNS_CHIRPSTACK, NULL, s, strlen(s), at, &lim, &res), -E2BIG);
     ASSERT_EQ(res.error, FW_UPLINK_TOO_BIG);
     ASSERT_STR_CONTAINS(res.issues[0].detail, "exceeds the limit of 100");
     /* More values than limits.max_readings: the message is refused. */
     lim = limits;
     lim.max_readings = 4;
-    ASSERT_EQ(fw_lora_decode(l, FW_LNS_CHIRPSTACK, s, strlen(s), at, &lim, &res), -E2BIG);
+    ASSERT_EQ(fw_lora_decode(l, FW_LNS_CHIRPSTACK, NULL, s, strlen(s), at, &lim, &res), -E2BIG);
     ASSERT_EQ(res.error, FW_UPLINK_TOO_MANY);
     ASSERT_STR_EQ(res.issues[0].detail, "5 values in the payload, more than the limit of 4");
     free(s);
@@ -729,7 +737,7 @@ FW_TEST(limits)
     ASSERT_EQ(res.error, FW_UPLINK_BAD_TIME);
 
     /* Not what fw_lns_parse accepts: its reason. */
-    ASSERT_EQ(fw_lora_decode(l, FW_LNS_CHIRPSTACK, "{}", 2, at, &limits, &res), -EINVAL);
+    ASSERT_EQ(fw_lora_decode(l, FW_LNS_CHIRPSTACK, NULL, "{}", 2, at, &limits, &res), -EINVAL);
     ASSERT_EQ(res.error, FW_UPLINK_MISSING);
     ASSERT_STR_EQ(res.issues[0].detail, "missing \"deviceInfo\"");
     fw_uplink_result_free(&res);
@@ -842,6 +850,156 @@ FW_TEST(state_survives_reload)
     ASSERT_EQ(res.nissues, 0);
     ASSERT_EQ(fw_lora_node_stats(l, "tts-node", &st), 0);
     ASSERT_EQ(st.skipped, 2);
+    fw_uplink_result_free(&res);
+    fw_lora_free(l);
+}
+
+/* ---- the servers' other events ---- */
+
+#define CS_EVENT(ev) "application/17c82e96-be03-4f38-aef3-f83d48582d97/device/" CS_EUI "/event/" ev
+
+/* A ChirpStack status event of `eui` (integration.proto StatusEvent in JSON) with `extra`
+ * members, e.g. "\"margin\":7,\"batteryLevel\":87.4". */
+static cJSON *cs_status(const char *eui, const char *dedup, const char *extra)
+{
+    char json[512];
+    snprintf(json, sizeof(json),
+             "{\"deduplicationId\":\"%s\",\"time\":\"2022-07-18T09:34:15.775Z\","
+             "\"deviceInfo\":{\"devEui\":\"%s\",\"deviceName\":\"Test device\"}%s%s}",
+             dedup, eui, extra[0] ? "," : "", extra);
+    return cJSON_Parse(json);
+}
+
+FW_TEST(status_before_up_with_the_same_id)
+{
+    struct fw_lora *l = registry();
+    struct fw_uplink_result res = {0};
+    struct fw_lora_node_stats st;
+    int64_t now = t("2022-07-18T09:35:00Z"), at = t("2022-07-18T09:34:15.775Z");
+
+    /* ChirpStack publishes the node's DevStatusAns before the uplink that carried it, with the
+     * uplink's deduplicationId: the node's link and power, not an uplink. */
+    ASSERT_EQ(decode_on(l, FW_LNS_CHIRPSTACK, CS_EVENT("status"),
+                        cs_status(CS_EUI, "id-1", "\"margin\":7,\"batteryLevel\":87.4"), now, &res),
+              0);
+    ASSERT_EQ(res.nissues, 0);
+    ASSERT_STR_EQ(res.node, "cs-node");
+    ASSERT_EQ(res.n, 3);
+    ASSERT_STR_EQ(res.readings[0].metric->name, "lora_margin_db");
+    ASSERT_DBL_NEAR(res.readings[0].value, 7, 0);
+    ASSERT_STR_EQ(res.readings[1].metric->name, "lora_external_power");
+    ASSERT_DBL_NEAR(res.readings[1].value, 0, 0);
+    ASSERT_STR_EQ(res.readings[2].metric->name, "battery_pct");
+    ASSERT_DBL_NEAR(res.readings[2].value, 87.4, 1e-9);
+    for (int i = 0; i < 3; i++) {
+        ASSERT_EQ(res.readings[i].time_ms, at);
+        ASSERT_STR_EQ(res.readings[i].station, "cs-node");
+    }
+    /* ...so the uplink itself is not its duplicate: its smoke reading is read. */
+    ASSERT_EQ(decode_on(l, FW_LNS_CHIRPSTACK, CS_EVENT("up"),
+                        cs_msg(CS_EUI, "id-1", 1, fire_frame, sizeof(fire_frame)), now, &res),
+              0);
+    ASSERT_EQ(res.n, 7);
+    ASSERT_TRUE(find(&res, "smoke_ppm", at) != NULL);
+    /* Copies of either are still copies. */
+    ASSERT_EQ(decode_on(l, FW_LNS_CHIRPSTACK, CS_EVENT("status"),
+                        cs_status(CS_EUI, "id-1", "\"margin\":7"), now, &res),
+              -EALREADY);
+    ASSERT_EQ(decode_on(l, FW_LNS_CHIRPSTACK, CS_EVENT("up"),
+                        cs_msg(CS_EUI, "id-1", 1, fire_frame, sizeof(fire_frame)), now, &res),
+              -EALREADY);
+    ASSERT_EQ(fw_lora_node_stats(l, "cs-node", &st), 0);
+    ASSERT_EQ(st.uplinks, 1);
+    ASSERT_EQ(st.status, 1);
+    ASSERT_EQ(st.duplicates, 2);
+    ASSERT_EQ(st.readings, 10);
+    /* A status event leaves the frame counter alone. */
+    ASSERT_EQ(st.last_fcnt, 1);
+    ASSERT_EQ(st.frames_lost, 0);
+
+    /* On external power, or unable to measure: no battery level that nobody measured. */
+    ASSERT_EQ(decode_on(l, FW_LNS_CHIRPSTACK, CS_EVENT("status"),
+                        cs_status(CS_EUI, "id-2", "\"margin\":-3,\"externalPowerSource\":true"),
+                        now, &res),
+              0);
+    ASSERT_EQ(res.n, 2);
+    ASSERT_DBL_NEAR(res.readings[0].value, -3, 0);
+    ASSERT_DBL_NEAR(res.readings[1].value, 1, 0);
+    ASSERT_EQ(decode_on(l, FW_LNS_CHIRPSTACK, CS_EVENT("status"),
+                        cs_status(CS_EUI, "id-3", "\"batteryLevelUnavailable\":true"), now, &res),
+              0);
+    ASSERT_EQ(res.n, 2);
+    ASSERT_STR_EQ(res.readings[0].metric->name, "lora_margin_db");
+    ASSERT_DBL_NEAR(res.readings[0].value, 0, 0); /* left out: 0 */
+    ASSERT_STR_EQ(res.readings[1].metric->name, "lora_external_power");
+    /* A status of a device not in the registry is an unknown device's, as its uplinks are. */
+    ASSERT_EQ(decode_on(l, FW_LNS_CHIRPSTACK, CS_EVENT("status"),
+                        cs_status("aabbccddeeff0011", "id-4", ""), now, &res),
+              -ENOENT);
+    fw_uplink_result_free(&res);
+    fw_lora_free(l);
+}
+
+FW_TEST(other_events_counted_not_read)
+{
+    struct fw_lora *l = registry();
+    struct fw_uplink_result res = {0};
+    struct fw_lora_stats tot;
+    struct fw_lora_node_stats st;
+    int64_t now = t("2022-07-18T09:35:00Z");
+    static const char *const cs_events[] = {"join", "ack",      "txack",
+                                            "log",  "location", "integration"};
+
+    /* Each event carries the body of an uplink with smoke and a decoded object, and the
+     * uplink's id: none of it is read, none of it is a duplicate of anything. */
+    for (size_t i = 0; i < FW_ARRAY_LEN(cs_events); i++) {
+        char topic[160];
+        snprintf(topic, sizeof(topic), "application/1/device/%s/event/%s", CS_EUI, cs_events[i]);
+        cJSON *root = cs_msg(CS_EUI, "id-1", 1, fire_frame, sizeof(fire_frame));
+        cJSON_AddItemToObject(root, "object", cJSON_Parse("{\"smoke_ppm\":999}"));
+        ASSERT_EQ(decode_on(l, FW_LNS_CHIRPSTACK, topic, root, now, &res), -ENOMSG);
+        ASSERT_EQ(res.n, 0);
+        ASSERT_EQ(res.nissues, 0);
+        ASSERT_EQ(res.error, FW_UPLINK_OK);
+    }
+    ASSERT_EQ(decode_on(l, FW_LNS_CHIRPSTACK, "application/1/device/" CS_EUI "/command/down",
+                        cJSON_Parse("{\"devEui\":\"" CS_EUI "\",\"fPort\":10}"), now, &res),
+              -ENOMSG);
+    /* TTS: a simulated uplink of a fire, and the same uplink normalized. */
+    cJSON *sim = load(TTS_FILE);
+    cJSON_AddTrueToObject(sim, "simulated");
+    ASSERT_EQ(decode_on(l, FW_LNS_TTS, "v3/app1@ttn/devices/dev1/up", sim, now, &res), -ENOMSG);
+    ASSERT_EQ(res.n, 0);
+    cJSON *norm = load(TTS_FILE);
+    cJSON_AddItemToObject(norm, "uplink_normalized",
+                          cJSON_DetachItemFromObject(norm, "uplink_message"));
+    ASSERT_EQ(decode_on(l, FW_LNS_TTS, "v3/app1@ttn/devices/dev1/up/normalized", norm, now, &res),
+              -ENOMSG);
+
+    fw_lora_stats(l, &tot);
+    ASSERT_EQ(tot.messages, 9);
+    ASSERT_EQ(tot.uplinks, 0);
+    ASSERT_EQ(tot.rejected, 0);
+    ASSERT_EQ(tot.events[FW_LNS_EV_JOIN], 1);
+    ASSERT_EQ(tot.events[FW_LNS_EV_INTEGRATION], 1);
+    ASSERT_EQ(tot.events[FW_LNS_EV_COMMAND], 1);
+    ASSERT_EQ(tot.events[FW_LNS_EV_SIMULATED], 1);
+    ASSERT_EQ(tot.events[FW_LNS_EV_UP_NORMALIZED], 1);
+    ASSERT_EQ(tot.events[FW_LNS_EV_UP], 0);
+    /* The node's state is untouched: its real uplinks come next, with their ids and counters. */
+    ASSERT_EQ(fw_lora_node_stats(l, "cs-node", &st), 0);
+    ASSERT_EQ(st.has_fcnt, 0);
+    ASSERT_EQ(decode_on(l, FW_LNS_CHIRPSTACK, CS_EVENT("up"),
+                        cs_msg(CS_EUI, "id-1", 1, fire_frame, sizeof(fire_frame)), now, &res),
+              0);
+    ASSERT_EQ(decode_on(l, FW_LNS_TTS, "v3/app1@ttn/devices/dev1/up", load(TTS_FILE),
+                        t("2020-02-12T15:15:47Z"), &res),
+              0);
+    ASSERT_EQ(res.nissues, 1); /* luminosity: said once, no counter warning */
+    ASSERT_EQ(res.issues[0].code, FW_UPLINK_UNMAPPED);
+    fw_lora_stats(l, &tot);
+    ASSERT_EQ(tot.events[FW_LNS_EV_UP], 2);
+    ASSERT_EQ(tot.uplinks, 2);
     fw_uplink_result_free(&res);
     fw_lora_free(l);
 }
