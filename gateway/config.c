@@ -2988,8 +2988,8 @@ int fw_cfg_broker_equal(const struct fw_cfg_broker *a, const struct fw_cfg_broke
            str_eq(a->tls.ca_file, b->tls.ca_file) && str_eq(a->tls.cert_file, b->tls.cert_file) &&
            str_eq(a->tls.key_file, b->tls.key_file) &&
            str_eq(a->tls.server_name, b->tls.server_name) && a->keepalive_s == b->keepalive_s &&
-           a->reconnect_min_ms == b->reconnect_min_ms && a->reconnect_max_ms == b->reconnect_max_ms &&
-           a->clean_session == b->clean_session;
+           a->reconnect_min_ms == b->reconnect_min_ms &&
+           a->reconnect_max_ms == b->reconnect_max_ms && a->clean_session == b->clean_session;
 }
 
 int fw_cfg_rule_in_zone(const struct fw_cfg_rule *r, const char *zone)

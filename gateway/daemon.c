@@ -158,9 +158,9 @@ struct daemon {
 
     struct fw_uplink_result res;
     struct fw_meteo_forecasts forecasts; /* of the meteorology feed's last forecast message */
-    struct node_flood *flood; /* per node of the config, its message budget */
-    uint64_t flood_dropped;   /* messages dropped because their node flooded, in all */
-    struct node_flood forecast_flood; /* forecasts name no node: one budget for all of them */
+    struct node_flood *flood;            /* per node of the config, its message budget */
+    uint64_t flood_dropped;              /* messages dropped because their node flooded, in all */
+    struct node_flood forecast_flood;    /* forecasts name no node: one budget for all of them */
     struct fw_actions actions;
     uint64_t uplinks, rejected[FW_UPLINK__COUNT];
     struct fw_ratelimit reject_rl[FW_UPLINK__COUNT];
@@ -1027,8 +1027,8 @@ static void log_tomorrow(const struct daemon *d, const struct fw_reading *r)
     int off = z && z->fire ? z->fire->utc_offset_min : 0;
     int y, mo, dd;
     fw_time__civil_from_days(fw_time__local_day(r->time_ms, off) + 1, &y, &mo, &dd);
-    FW_LOG(FW_LOG_NOTICE, "models: fire: zone \"%s\": tomorrow %04d-%02d-%02d: %s %g%s", r->zone,
-           y, mo, dd, r->metric->name, r->value, r->value > 0 ? "" : " (no forecast)");
+    FW_LOG(FW_LOG_NOTICE, "models: fire: zone \"%s\": tomorrow %04d-%02d-%02d: %s %g%s", r->zone, y,
+           mo, dd, r->metric->name, r->value, r->value > 0 ? "" : " (no forecast)");
 }
 
 /* Run the model's due steps and feed what they derive to the engine like station readings. */
@@ -1336,9 +1336,9 @@ static void apply_forecasts(struct daemon *d)
                    "meteo: forecast for zone \"%s\" on %04d-%02d-%02d not kept by the fire "
                    "model: %s%s",
                    f->zone, y, mo, dd, forecast_refused(rc), quiet ? " (more suppressed)" : "");
-        rc = f->has_minmax && d->pests ? fw_pests_forecast(d->pests, f->zone, f->day,
-                                                           f->issued_ms, f->tmin_c, f->tmax_c)
-                                       : -ENOENT;
+        rc = f->has_minmax && d->pests
+                 ? fw_pests_forecast(d->pests, f->zone, f->day, f->issued_ms, f->tmin_c, f->tmax_c)
+                 : -ENOENT;
         pests += rc == 0;
         if (rc != 0 && rc != -ENOENT && fw_ratelimit_allow(&rl, (int64_t)uv_now(d->loop), &quiet))
             FW_LOG(FW_LOG_WARNING,

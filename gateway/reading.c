@@ -101,10 +101,8 @@ const struct fw_metric *fw_metric_table(int *n)
 }
 
 static const char *const source_names[FW_SOURCE__COUNT] = {
-    [FW_SOURCE_MQTT_NATIVE] = "mqtt",
-    [FW_SOURCE_DERIVED] = "derived",
-    [FW_SOURCE_MODBUS] = "modbus",
-    [FW_SOURCE_LORA] = "lora",
+    [FW_SOURCE_MQTT_NATIVE] = "mqtt", [FW_SOURCE_DERIVED] = "derived",
+    [FW_SOURCE_MODBUS] = "modbus",    [FW_SOURCE_LORA] = "lora",
     [FW_SOURCE_METEO] = "meteo",
 };
 

@@ -93,7 +93,7 @@ struct fw_meteo_forecast {
     char zone[FW_READING_MAX_ID];
     int64_t day;       /* the zone's local date, days since 1970-01-01 */
     int64_t issued_ms; /* the message's "issued" */
-    int has_noon; /* the noon weather and the 24-hour rain to noon, for the fire model */
+    int has_noon;      /* the noon weather and the 24-hour rain to noon, for the fire model */
     double temp_c, rh_pct, wind_ms, rain_mm;
     int has_minmax; /* the day's minimum and maximum temperature, for the pest model */
     double tmin_c, tmax_c;
