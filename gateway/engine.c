@@ -107,22 +107,36 @@ static struct fw_rule_instance *inst_add(struct fw_engine *e, const struct fw_ru
 /* Construction                                                                                */
 /* ------------------------------------------------------------------------------------------ */
 
-static int metric_index(const struct fw_metric *m)
+/*
+ * The metrics the config can use: the built-in table, then the ones it declares. Arrays per
+ * metric are indexed by fw_metric_id and sized by fw_metric_count, which also covers metrics
+ * other configs declared: those have no triggers and keep no samples.
+ */
+static size_t metrics_in_use(const struct fw_config *cfg)
 {
     int n;
-    return (int)(m - fw_metric_table(&n));
+    fw_metric_table(&n);
+    return (size_t)n + fw_metric_set_len(cfg->metrics);
+}
+
+static const struct fw_metric *metric_in_use(const struct fw_config *cfg, size_t i)
+{
+    int n;
+    const struct fw_metric *table = fw_metric_table(&n);
+    return i < (size_t)n ? &table[i] : fw_metric_set_at(cfg->metrics, i - (size_t)n);
 }
 
 /* Per metric: keep what the longest window needs (or the lookback for instant reads). */
-static void series_limits(const struct fw_config *cfg, struct fw_series_limits *lim, int n)
+static void series_limits(const struct fw_config *cfg, struct fw_series_limits *lim)
 {
-    const struct fw_metric *table = fw_metric_table(&n);
-    for (int m = 0; m < n; m++) {
+    for (size_t k = 0; k < metrics_in_use(cfg); k++) {
+        const struct fw_metric *metric = metric_in_use(cfg, k);
+        int m = fw_metric_id(metric);
         int64_t need = -1;
         for (size_t r = 0; r < cfg->nrules; r++) {
             const struct fw_expr *ex[2] = {cfg->rules[r].expr, cfg->rules[r].clear};
-            for (int k = 0; k < 2; k++) {
-                int64_t x = ex[k] ? fw_expr_range_ms(ex[k], &table[m]) : -1;
+            for (int j = 0; j < 2; j++) {
+                int64_t x = ex[j] ? fw_expr_range_ms(ex[j], metric) : -1;
                 need = x > need ? x : need;
             }
         }
@@ -150,46 +164,53 @@ static size_t max_series(const struct fw_config *cfg)
 {
     if (cfg->engine.max_series > 0)
         return (size_t)cfg->engine.max_series;
-    int n;
-    const struct fw_metric *table = fw_metric_table(&n);
     size_t station = 0, zone = 0;
-    for (int m = 0; m < n; m++)
-        if (table[m].scope == FW_METRIC_ZONE)
+    for (size_t k = 0; k < metrics_in_use(cfg); k++)
+        if (metric_in_use(cfg, k)->scope == FW_METRIC_ZONE)
             zone++;
         else
             station++;
     return (cfg->nnodes + 1) * station + (cfg->nzones + 1) * zone;
 }
 
-struct fw_engine *fw_engine_new(const struct fw_config *cfg)
+/* The rules a reading of each metric triggers; none for a metric the config does not use. */
+static void build_triggers(struct fw_engine *e, const struct fw_config *cfg)
 {
-    struct fw_engine *e = fw_xcalloc(1, sizeof(*e));
-    fw_metric_table(&e->nmetrics);
-    e->cfg = cfg;
-    rehash(e, 64);
-
-    struct fw_series_limits *lim = fw_xcalloc((size_t)e->nmetrics, sizeof(*lim));
-    series_limits(cfg, lim, e->nmetrics);
-    e->series = fw_series_store_new(lim, e->nmetrics);
-    fw_series_store_set_max(e->series, max_series(cfg));
-    free(lim);
-
-    const struct fw_metric *table = fw_metric_table(&e->nmetrics);
     e->triggers = fw_xcalloc((size_t)e->nmetrics, sizeof(*e->triggers));
-    for (int m = 0; m < e->nmetrics; m++) {
+    for (size_t k = 0; k < metrics_in_use(cfg); k++) {
+        const struct fw_metric *metric = metric_in_use(cfg, k);
         size_t n = 0;
         struct trigger *list = fw_xmalloc((cfg->nrules + 1) * sizeof(*list));
         for (size_t r = 0; r < cfg->nrules; r++) {
             const struct fw_cfg_rule *rule = &cfg->rules[r];
-            enum fw_expr_reach a = fw_expr_reach(rule->expr, &table[m]);
-            enum fw_expr_reach b =
-                rule->clear ? fw_expr_reach(rule->clear, &table[m]) : FW_REACH_NONE;
+            enum fw_expr_reach a = fw_expr_reach(rule->expr, metric);
+            enum fw_expr_reach b = rule->clear ? fw_expr_reach(rule->clear, metric) : FW_REACH_NONE;
             if (a > b ? a != FW_REACH_NONE : b != FW_REACH_NONE)
                 list[n++] = (struct trigger){r, a > b ? a : b};
         }
         list[n].rule = SIZE_MAX;
-        e->triggers[m] = list;
+        e->triggers[fw_metric_id(metric)] = list;
     }
+    for (int m = 0; m < e->nmetrics; m++)
+        if (!e->triggers[m]) {
+            e->triggers[m] = fw_xmalloc(sizeof(struct trigger));
+            e->triggers[m]->rule = SIZE_MAX;
+        }
+}
+
+struct fw_engine *fw_engine_new(const struct fw_config *cfg)
+{
+    struct fw_engine *e = fw_xcalloc(1, sizeof(*e));
+    e->nmetrics = fw_metric_count();
+    e->cfg = cfg;
+    rehash(e, 64);
+
+    struct fw_series_limits *lim = fw_xcalloc((size_t)e->nmetrics, sizeof(*lim));
+    series_limits(cfg, lim);
+    e->series = fw_series_store_new(lim, e->nmetrics);
+    fw_series_store_set_max(e->series, max_series(cfg));
+    free(lim);
+    build_triggers(e, cfg);
 
     /* Who inhibits whom, once: it is asked at every evaluation of a firing alert. */
     e->inhibitors = fw_xcalloc(cfg->nrules + 1, sizeof(*e->inhibitors));
@@ -538,10 +559,10 @@ size_t fw_engine_tick(struct fw_engine *e, int64_t now_ms, struct fw_actions *ou
 size_t fw_engine_feed(struct fw_engine *e, const struct fw_reading *r, int64_t now_ms,
                       struct fw_actions *out)
 {
+    static const struct trigger none = {SIZE_MAX, FW_REACH_NONE};
     size_t before = out->n;
     const struct fw_config *cfg = e->cfg;
-    int m = metric_index(r->metric);
-    FW_ASSERT(m >= 0 && m < e->nmetrics);
+    int m = fw_metric_id(r->metric);
     catch_up(e, now_ms, out);
     e->stats.readings++;
     const char *key = r->metric->scope == FW_METRIC_ZONE ? r->zone : r->station;
@@ -555,7 +576,9 @@ size_t fw_engine_feed(struct fw_engine *e, const struct fw_reading *r, int64_t n
     const struct fw_cfg_node *station =
         r->metric->scope == FW_METRIC_STATION ? fw_config_node(cfg, r->station) : NULL;
     const struct fw_cfg_zone *zone = fw_config_zone(cfg, r->zone);
-    for (const struct trigger *t = e->triggers[m]; t->rule != SIZE_MAX; t++) {
+    /* A metric declared after this engine was made is not its config's: no rule reads it. */
+    for (const struct trigger *t = m < e->nmetrics ? e->triggers[m] : &none; t->rule != SIZE_MAX;
+         t++) {
         const struct fw_cfg_rule *rule = &cfg->rules[t->rule];
         enum fw_expr_scope scope = fw_expr_scope(rule->expr);
         if (t->reach == FW_REACH_ALL || scope == FW_EXPR_GLOBAL || !zone) {
@@ -617,7 +640,7 @@ void fw_engine_adopt(struct fw_engine *e, struct fw_engine *old, int64_t now_ms,
     old->series = NULL;
     old->env.series = NULL;
     struct fw_series_limits *lim = fw_xcalloc((size_t)e->nmetrics, sizeof(*lim));
-    series_limits(cfg, lim, e->nmetrics);
+    series_limits(cfg, lim);
     fw_series_store_set_limits(e->series, lim, e->nmetrics);
     fw_series_store_set_max(e->series, max_series(cfg));
     free(lim);

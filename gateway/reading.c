@@ -1,12 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The metric table. A metric's range is what the physical quantity can be, not what is normal:
- * it catches a sensor that answers garbage (a humidity of 6553.5 %) without hiding a real fire
- * (smoke far above any alarm threshold is still inside the range).
+ * The metric table, and the metrics a config declares on top of it. A metric's range is what
+ * the physical quantity can be, not what is normal: it catches a sensor that answers garbage (a
+ * humidity of 6553.5 %) without hiding a real fire (smoke far above any alarm threshold is still
+ * inside the range).
  */
 #include "forestwatch/reading.h"
 
+#include "forestwatch/util.h"
+
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const struct fw_metric metrics[] = {
@@ -81,9 +88,9 @@ static const struct fw_metric metrics[] = {
      FW_METRIC_ZONE},
 };
 
-const struct fw_metric *fw_metric_find(const char *name)
+const struct fw_metric *fw_metric_builtin(const char *name)
 {
-    for (size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
+    for (size_t i = 0; i < FW_ARRAY_LEN(metrics); i++)
         if (strcmp(metrics[i].name, name) == 0)
             return &metrics[i];
     return NULL;
@@ -96,9 +103,205 @@ int fw_metric_unit_ok(const struct fw_metric *m, const char *unit)
 
 const struct fw_metric *fw_metric_table(int *n)
 {
-    *n = (int)(sizeof(metrics) / sizeof(metrics[0]));
+    *n = (int)FW_ARRAY_LEN(metrics);
     return metrics;
 }
+
+/* ------------------------------------------------------------------------------------------ */
+/* Declared metrics                                                                            */
+/* ------------------------------------------------------------------------------------------ */
+
+/*
+ * Every distinct declaration the process took in, never freed: readings, series, alerts and
+ * Modbus workers hold plain pointers to metrics, and a reload must not pull one from under
+ * them. Interning makes a declaration that a reload leaves as it was the same pointer, so
+ * nothing downstream sees a change. A fixed array, so a reader never meets a moved one.
+ */
+struct declared {
+    struct fw_metric m; /* first: what is handed out */
+    int id;
+    char name[FW_READING_MAX_ID];
+    char unit[FW_METRIC_MAX_UNIT + 1];
+    char alias[FW_METRIC_MAX_UNIT + 1];
+    char *help, *help_zh;
+};
+
+static struct declared *registry[FW_METRIC_MAX_VERSIONS];
+static size_t nregistry; /* under registry_lock */
+static atomic_int ndeclared_ids;
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct fw_metric_set {
+    const struct fw_metric **m;
+    size_t n, cap;
+};
+
+/* The process's set, and the thread's own while a config is being validated. */
+static _Atomic(const struct fw_metric_set *) process_set;
+static _Thread_local const struct fw_metric_set *thread_set;
+
+static int str_eq(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* `help` is what the declaration's help becomes: its English text, else its Chinese one. */
+static int same_declaration(const struct declared *d, const struct fw_metric *m, const char *help)
+{
+    return strcmp(d->name, m->name) == 0 && strcmp(d->unit, m->unit) == 0 &&
+           str_eq(d->m.alias, m->alias) && d->m.min == m->min && d->m.max == m->max &&
+           strcmp(d->help, help) == 0 && str_eq(d->help_zh, m->help_zh);
+}
+
+/* The interned copy of `m`, made when new; NULL when the registry is full. */
+static const struct fw_metric *intern(const struct fw_metric *m)
+{
+    const char *help = m->help ? m->help : m->help_zh ? m->help_zh : "";
+    const struct fw_metric *out = NULL;
+    int id = -1;
+    pthread_mutex_lock(&registry_lock);
+    for (size_t i = 0; i < nregistry && !out; i++) {
+        const struct declared *d = registry[i];
+        if (same_declaration(d, m, help))
+            out = &d->m;
+        else if (strcmp(d->name, m->name) == 0 && strcmp(d->unit, m->unit) == 0)
+            id = d->id; /* the same quantity, described anew: its samples carry over */
+    }
+    if (!out && nregistry < FW_METRIC_MAX_VERSIONS) {
+        struct declared *d = fw_xcalloc(1, sizeof(*d));
+        fw_strlcpy(d->name, m->name, sizeof(d->name));
+        fw_strlcpy(d->unit, m->unit, sizeof(d->unit));
+        if (m->alias)
+            fw_strlcpy(d->alias, m->alias, sizeof(d->alias));
+        d->help = fw_xstrdup(help);
+        d->help_zh = m->help_zh ? fw_xstrdup(m->help_zh) : NULL;
+        d->m = (struct fw_metric){
+            .name = d->name,
+            .unit = d->unit,
+            .alias = m->alias ? d->alias : NULL,
+            .min = m->min,
+            .max = m->max,
+            .help = d->help,
+            .scope = FW_METRIC_STATION,
+            .help_zh = d->help_zh,
+        };
+        d->id = id >= 0 ? id : (int)FW_ARRAY_LEN(metrics) + atomic_fetch_add(&ndeclared_ids, 1);
+        registry[nregistry++] = d;
+        out = &d->m;
+    }
+    pthread_mutex_unlock(&registry_lock);
+    return out;
+}
+
+struct fw_metric_set *fw_metric_set_new(void)
+{
+    return fw_xcalloc(1, sizeof(struct fw_metric_set));
+}
+
+void fw_metric_set_free(struct fw_metric_set *s)
+{
+    if (!s)
+        return;
+    FW_ASSERT(s != atomic_load(&process_set) && s != thread_set);
+    free(s->m);
+    free(s);
+}
+
+static const struct fw_metric *set_find(const struct fw_metric_set *s, const char *name)
+{
+    for (size_t i = 0; s && i < s->n; i++)
+        if (strcmp(s->m[i]->name, name) == 0)
+            return s->m[i];
+    return NULL;
+}
+
+int fw_metric_set_add(struct fw_metric_set *s, const struct fw_metric *decl,
+                      const struct fw_metric **out)
+{
+    *out = NULL;
+    if (fw_metric_builtin(decl->name) || set_find(s, decl->name))
+        return -EEXIST;
+    if (s->n >= FW_METRIC_MAX_DECLARED)
+        return -ENOSPC;
+    const struct fw_metric *m = intern(decl);
+    if (!m)
+        return -EOVERFLOW;
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 8;
+        s->m = fw_xrealloc(s->m, s->cap * sizeof(*s->m));
+    }
+    s->m[s->n++] = *out = m;
+    return 0;
+}
+
+size_t fw_metric_set_len(const struct fw_metric_set *s)
+{
+    return s ? s->n : 0;
+}
+
+const struct fw_metric *fw_metric_set_at(const struct fw_metric_set *s, size_t i)
+{
+    FW_ASSERT(s && i < s->n);
+    return s->m[i];
+}
+
+const struct fw_metric_set *fw_metric_use(const struct fw_metric_set *s)
+{
+    return atomic_exchange(&process_set, s);
+}
+
+const struct fw_metric_set *fw_metric_scope(const struct fw_metric_set *s)
+{
+    const struct fw_metric_set *prev = thread_set;
+    thread_set = s;
+    return prev;
+}
+
+const struct fw_metric_set *fw_metric_declared(void)
+{
+    return thread_set ? thread_set : atomic_load_explicit(&process_set, memory_order_acquire);
+}
+
+const struct fw_metric *fw_metric_find(const char *name)
+{
+    const struct fw_metric *m = fw_metric_builtin(name);
+    return m ? m : set_find(fw_metric_declared(), name);
+}
+
+const struct fw_metric *fw_metric_nearest(const char *name)
+{
+    const struct fw_metric_set *s = fw_metric_declared();
+    const struct fw_metric *best = NULL;
+    int bestd = 3;
+    for (size_t i = 0; i < FW_ARRAY_LEN(metrics) + fw_metric_set_len(s); i++) {
+        const struct fw_metric *m =
+            i < FW_ARRAY_LEN(metrics) ? &metrics[i] : s->m[i - FW_ARRAY_LEN(metrics)];
+        int d = fw_edit_distance(name, m->name);
+        if (d < bestd) {
+            bestd = d;
+            best = m;
+        }
+    }
+    return best;
+}
+
+int fw_metric_id(const struct fw_metric *m)
+{
+    /* Addresses compared as integers: a pointer into the table, or a declared struct. */
+    uintptr_t p = (uintptr_t)m, base = (uintptr_t)metrics;
+    if (p >= base && p < base + sizeof(metrics))
+        return (int)((p - base) / sizeof(metrics[0]));
+    return FW_CONTAINER_OF(m, const struct declared, m)->id;
+}
+
+int fw_metric_count(void)
+{
+    return (int)FW_ARRAY_LEN(metrics) + atomic_load(&ndeclared_ids);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Sources                                                                                     */
+/* ------------------------------------------------------------------------------------------ */
 
 static const char *const source_names[FW_SOURCE__COUNT] = {
     [FW_SOURCE_MQTT_NATIVE] = "mqtt", [FW_SOURCE_DERIVED] = "derived",

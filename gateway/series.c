@@ -20,18 +20,30 @@ struct fw_series_store {
     uint64_t refused;  /* samples of series the cap kept out */
 };
 
-static int metric_index(const struct fw_metric *m)
+static uint64_t key_hash(int metric_id, const char *key)
 {
-    int n;
-    const struct fw_metric *table = fw_metric_table(&n);
-    int i = (int)(m - table);
-    FW_ASSERT(i >= 0 && i < n);
-    return i;
+    return fw_hash64(key, strlen(key), (uint64_t)metric_id * 0x9E3779B97F4A7C15ULL);
 }
 
-static uint64_t key_hash(const struct fw_metric *m, const char *key)
+static void free_series(struct fw_series *s)
 {
-    return fw_hash64(key, strlen(key), (uint64_t)metric_index(m) * 0x9E3779B97F4A7C15ULL);
+    free(s->t);
+    free(s->v);
+    free(s);
+}
+
+static void place(struct fw_series **slots, size_t nslots, struct fw_series *s)
+{
+    size_t i = key_hash(s->metric_id, s->key) & (nslots - 1);
+    while (slots[i])
+        i = (i + 1) & (nslots - 1);
+    slots[i] = s;
+}
+
+/* The limits of a metric; a cap of 0 for one the limits do not cover (not in use). */
+static struct fw_series_limits limits_of(const struct fw_series_store *st, int metric_id)
+{
+    return metric_id < st->nlimits ? st->limits[metric_id] : (struct fw_series_limits){0, 0};
 }
 
 struct fw_series_store *fw_series_store_new(const struct fw_series_limits *limits, int nlimits)
@@ -50,6 +62,24 @@ void fw_series_store_set_limits(struct fw_series_store *st, const struct fw_seri
     st->limits = fw_xmalloc((size_t)nlimits * sizeof(*limits));
     memcpy(st->limits, limits, (size_t)nlimits * sizeof(*limits));
     st->nlimits = nlimits;
+    /* Series of metrics no longer in use (a declaration a reload removed) would keep their
+     * samples for ever, since only an insertion trims a series: drop them. */
+    size_t gone = 0;
+    for (size_t i = 0; i < st->nslots; i++)
+        if (st->slots[i] && limits_of(st, st->slots[i]->metric_id).cap == 0) {
+            free_series(st->slots[i]);
+            st->slots[i] = NULL;
+            gone++;
+        }
+    if (!gone)
+        return;
+    st->n -= gone;
+    struct fw_series **slots = fw_xcalloc(st->nslots, sizeof(*slots));
+    for (size_t i = 0; i < st->nslots; i++)
+        if (st->slots[i])
+            place(slots, st->nslots, st->slots[i]);
+    free(st->slots);
+    st->slots = slots;
 }
 
 void fw_series_store_set_max(struct fw_series_store *st, size_t max_series)
@@ -67,11 +97,8 @@ void fw_series_store_free(struct fw_series_store *st)
     if (!st)
         return;
     for (size_t i = 0; i < st->nslots; i++)
-        if (st->slots[i]) {
-            free(st->slots[i]->t);
-            free(st->slots[i]->v);
-            free(st->slots[i]);
-        }
+        if (st->slots[i])
+            free_series(st->slots[i]);
     free(st->slots);
     free(st->limits);
     free(st);
@@ -81,18 +108,11 @@ struct fw_series *fw_series_find(const struct fw_series_store *st, const struct 
                                  const char *key)
 {
     size_t mask = st->nslots - 1;
-    for (size_t i = key_hash(m, key) & mask; st->slots[i]; i = (i + 1) & mask)
-        if (st->slots[i]->metric == m && strcmp(st->slots[i]->key, key) == 0)
+    int id = fw_metric_id(m);
+    for (size_t i = key_hash(id, key) & mask; st->slots[i]; i = (i + 1) & mask)
+        if (st->slots[i]->metric_id == id && strcmp(st->slots[i]->key, key) == 0)
             return st->slots[i];
     return NULL;
-}
-
-static void place(struct fw_series **slots, size_t nslots, struct fw_series *s)
-{
-    size_t i = key_hash(s->metric, s->key) & (nslots - 1);
-    while (slots[i])
-        i = (i + 1) & (nslots - 1);
-    slots[i] = s;
 }
 
 static struct fw_series *create(struct fw_series_store *st, const struct fw_metric *m,
@@ -110,6 +130,7 @@ static struct fw_series *create(struct fw_series_store *st, const struct fw_metr
     }
     struct fw_series *s = fw_xcalloc(1, sizeof(*s));
     s->metric = m;
+    s->metric_id = fw_metric_id(m);
     fw_strlcpy(s->key, key, sizeof(s->key));
     fw_strlcpy(s->zone, zone, sizeof(s->zone));
     place(st->slots, st->nslots, s);
@@ -158,8 +179,10 @@ int fw_series_add(struct fw_series_store *st, const struct fw_metric *m, const c
                   const char *zone, enum fw_source_kind source, int64_t t_ms, double value,
                   int64_t now_ms)
 {
-    const struct fw_series_limits *lim = &st->limits[metric_index(m)];
-    uint32_t cap = lim->cap ? lim->cap : 1;
+    const struct fw_series_limits lim = limits_of(st, fw_metric_id(m));
+    uint32_t cap = lim.cap;
+    if (cap == 0)
+        return -ENOENT;
     struct fw_series *s = fw_series_find(st, m, key);
     if (!s && st->max_series && st->n >= st->max_series) {
         st->refused++;
@@ -167,7 +190,8 @@ int fw_series_add(struct fw_series_store *st, const struct fw_metric *m, const c
     }
     if (!s)
         s = create(st, m, key, zone);
-    int64_t horizon = now_ms - lim->retain_ms;
+    s->metric = m; /* a reload may have described the metric anew */
+    int64_t horizon = now_ms - lim.retain_ms;
 
     /* Older than what any rule can look at, and not the newest: of no use to anyone. */
     if (s->len && t_ms < horizon) {

@@ -22,6 +22,7 @@
 #include "forestwatch/pests.h"
 
 struct cJSON;
+struct fw_metric_set;
 
 /* Hard caps on what a config may make the daemon allocate or parse. */
 /* A region's central instance lists 100,000 nodes: about 7 MB of JSON. */
@@ -330,6 +331,10 @@ struct fw_config {
     char *profiles_dir;           /* resolved; NULL: no profiles folder */
     struct fw_profile **profiles; /* the profiles the devices use, each loaded once */
     size_t nprofiles;
+    /* The metrics the config declares (`metrics`), never NULL. Its rules, profiles and nodes
+     * may use them; readings find them by name once the caller puts the set in effect with
+     * fw_metric_use (reading.h), which it must undo before freeing the config. */
+    struct fw_metric_set *metrics;
 };
 
 /* The errors of one load, in the order found. */
@@ -343,7 +348,8 @@ struct fw_cfg_errors {
  * Load and validate `path` and the rules.d folder beside it. Returns 0 and a new config in *out
  * (owned by the caller, release with fw_config_free), or -EINVAL with every error in *errs (the
  * caller releases them with fw_cfg_errors_clear), or -ENOENT/-EIO/-E2BIG when the file cannot be
- * read (also described in *errs). Touches no live state; any thread.
+ * read (also described in *errs). Touches no live state: metric names resolve against the
+ * built-in table and the file's own `metrics` only, whatever set is in effect. Any thread.
  */
 int fw_config_load(const char *path, struct fw_config **out, struct fw_cfg_errors *errs);
 

@@ -63,7 +63,7 @@ struct fw_profile_point {
     enum fw_profile_order order;
     double scale, offset;           /* value = raw * scale + offset */
     double min, max;                /* plausible range; outside it a value is flagged */
-    const struct fw_metric *metric; /* points into the static metric table */
+    const struct fw_metric *metric; /* built-in or declared: valid for the process (reading.h) */
     bool accumulator;               /* a counter: readings are its deltas (docs/profiles.md) */
     char *description;              /* may be NULL */
     /* Filled by the read plan: which request holds it, and where in that request's data. */
@@ -96,7 +96,8 @@ struct fw_profile {
  * and a new profile in *out (owned by the caller, release with fw_profile_free), or -EINVAL with
  * every error appended to *errs, each as `shown: $.json.path: message` (release them with
  * fw_cfg_errors_clear), or -ENOENT/-EIO/-E2BIG when the file cannot be read (also described in
- * *errs). Any thread.
+ * *errs). A register's metric is found with fw_metric_find: a built-in one, or one the config
+ * being loaded declares (fw_config_load puts its set in effect on the thread). Any thread.
  */
 int fw_profile_load(const char *path, const char *shown, struct fw_profile **out,
                     struct fw_cfg_errors *errs);

@@ -19,10 +19,11 @@
 #include "forestwatch/reading.h"
 
 struct fw_series {
-    const struct fw_metric *metric;
-    char key[FW_READING_MAX_ID];  /* station id, or zone id for a zone metric */
-    char zone[FW_READING_MAX_ID]; /* the zone the series belongs to */
-    enum fw_source_kind source;   /* the source of the newest sample */
+    const struct fw_metric *metric; /* as the newest sample's reading described it */
+    int metric_id;                  /* fw_metric_id: what the series is keyed by */
+    char key[FW_READING_MAX_ID];    /* station id, or zone id for a zone metric */
+    char zone[FW_READING_MAX_ID];   /* the zone the series belongs to */
+    enum fw_source_kind source;     /* the source of the newest sample */
     int64_t *t;
     double *v;
     uint32_t cap, head, len; /* ring: the oldest sample is at head */
@@ -31,13 +32,20 @@ struct fw_series {
 
 struct fw_series_store;
 
-/** Per-metric limits: keep samples newer than now - retain_ms, at most `cap` of them. */
+/**
+ * Per-metric limits: keep samples newer than now - retain_ms, at most `cap` of them. A cap of 0
+ * marks a metric not in use (a declared metric the config no longer declares): its samples are
+ * refused and its series dropped.
+ */
 struct fw_series_limits {
     int64_t retain_ms;
     uint32_t cap;
 };
 
-/** A store with `limits[i]` for metric i of fw_metric_table(); the array is copied. */
+/**
+ * A store with `limits[i]` for the metric of id i (fw_metric_id), i < nlimits; the array is
+ * copied. Metrics of higher ids are not in use.
+ */
 struct fw_series_store *fw_series_store_new(const struct fw_series_limits *limits, int nlimits);
 void fw_series_store_free(struct fw_series_store *st);
 
@@ -51,7 +59,8 @@ void fw_series_store_set_max(struct fw_series_store *st, size_t max_series);
 /** Samples refused because they would have started a series past the cap. */
 uint64_t fw_series_store_refused(const struct fw_series_store *st);
 
-/** Change the limits (after a reload); series shrink on their next insertion. */
+/** Change the limits (after a reload): series shrink on their next insertion; those of metrics
+ * no longer in use are dropped at once. */
 void fw_series_store_set_limits(struct fw_series_store *st, const struct fw_series_limits *limits,
                                 int nlimits);
 
@@ -62,7 +71,8 @@ struct fw_series *fw_series_find(const struct fw_series_store *st, const struct 
 /**
  * Add a sample to the series of (metric, key), creating it. `now_ms` is the gateway time, for
  * the retention. Returns 0, -ESTALE when the sample was older than the retention and dropped,
- * or -ENOSPC when it would start a series past the cap (nothing changed in either case).
+ * -ENOSPC when it would start a series past the cap, or -ENOENT when the metric is not in use
+ * (nothing changed in these cases).
  */
 int fw_series_add(struct fw_series_store *st, const struct fw_metric *m, const char *key,
                   const char *zone, enum fw_source_kind source, int64_t t_ms, double value,
