@@ -73,15 +73,7 @@ static void err(struct ctx *c, const char *fmt, ...)
 /* An unknown metric name, with the nearest known one when a typo is likely. */
 static void err_unknown_metric(struct ctx *c, const char *name)
 {
-    int n, best = 3;
-    const struct fw_metric *tab = fw_metric_table(&n), *hint = NULL;
-    for (int k = 0; k < n; k++) {
-        int d = fw_edit_distance(name, tab[k].name);
-        if (d < best) {
-            best = d;
-            hint = &tab[k];
-        }
-    }
+    const struct fw_metric *hint = fw_metric_nearest(name);
     if (hint)
         err(c, "unknown metric \"%s\" (did you mean \"%s\"?)", name, hint->name);
     else
@@ -427,8 +419,10 @@ static unsigned char *duplicate_names(const cJSON *obj, size_t *n_out)
     return dup;
 }
 
-static void for_each_named(struct ctx *c, const cJSON *obj, const char *what,
-                           void (*each)(struct ctx *, const cJSON *, void *), void *arg)
+/* The same, with names checked by `name_ok` and `bad_name` saying what a good one is. */
+static void for_each_named_by(struct ctx *c, const cJSON *obj, const char *what,
+                              int (*name_ok)(const char *), const char *bad_name,
+                              void (*each)(struct ctx *, const cJSON *, void *), void *arg)
 {
     char got[64];
     if (!cJSON_IsObject(obj)) {
@@ -442,13 +436,22 @@ static void for_each_named(struct ctx *c, const cJSON *obj, const char *what,
         size_t mark = path_key(c, m->string);
         if (dup[i])
             err(c, "duplicate name");
-        else if (!valid_id(m->string))
-            err(c, "invalid name: use 1..%d letters, digits, '_', '-' or '.'", FW_CONFIG_MAX_ID);
+        else if (!name_ok(m->string))
+            err(c, "%s", bad_name);
         else
             each(c, m, arg);
         path_pop(c, mark);
     }
     free(dup);
+}
+
+static void for_each_named(struct ctx *c, const cJSON *obj, const char *what,
+                           void (*each)(struct ctx *, const cJSON *, void *), void *arg)
+{
+    char bad[96];
+    snprintf(bad, sizeof(bad), "invalid name: use 1..%d letters, digits, '_', '-' or '.'",
+             FW_CONFIG_MAX_ID);
+    for_each_named_by(c, obj, what, valid_id, bad, each, arg);
 }
 
 static char **parse_string_list(struct ctx *c, const cJSON *v, size_t *n_out, int ids)
@@ -1948,6 +1951,151 @@ static void parse_record(struct ctx *c, const cJSON *v, void *base)
     apply_keys(c, v, keys, &((struct fw_config *)base)->record);
 }
 
+/* ---- Declared metrics (docs/config.md, `metrics`) ------------------------------------------ */
+
+/* A declaration is read into this, then checked and added to the config's metric set. */
+struct metric_sec {
+    char *unit, *unit_alias, *description, *description_zh;
+    double min, max;
+};
+
+/* A metric name is an identifier of the rule language, lowercase as the built-in ones are. */
+static int metric_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= FW_READING_MAX_ID || !islower((unsigned char)s[0]))
+        return 0;
+    for (; *s; s++)
+        if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) && *s != '_')
+            return 0;
+    return 1;
+}
+
+/* A unit is written in every uplink and message: one printable word, no quotes or escapes. */
+static void check_unit(struct ctx *c, const char *key, const char *unit)
+{
+    int ok = unit != NULL;
+    for (const unsigned char *p = (const unsigned char *)unit; ok && *p; p++)
+        ok = *p > ' ' && *p != 0x7f && *p != '"' && *p != '\\' && *p != '{' && *p != '}';
+    if (ok)
+        return;
+    size_t mark = path_key(c, key);
+    err(c,
+        "must be a unit of 1..%d bytes without spaces, quotes, braces or control characters, "
+        "got \"%.40s\"",
+        FW_METRIC_MAX_UNIT, unit);
+    path_pop(c, mark);
+}
+
+static void parse_metric(struct ctx *c, const cJSON *m, void *arg)
+{
+    static const struct key keys[] = {
+        {"unit", K_STR, 1, FIELD(struct metric_sec, unit), 1, FW_METRIC_MAX_UNIT},
+        {"unit_alias", K_STR, 0, FIELD(struct metric_sec, unit_alias), 1, FW_METRIC_MAX_UNIT},
+        {"min", K_NUM, 1, FIELD(struct metric_sec, min), -1e12, 1e12},
+        {"max", K_NUM, 1, FIELD(struct metric_sec, max), -1e12, 1e12},
+        {"description", K_STR, 0, FIELD(struct metric_sec, description), 1, FW_METRIC_MAX_HELP},
+        {"description_zh", K_STR, 0, FIELD(struct metric_sec, description_zh), 1,
+         FW_METRIC_MAX_HELP},
+        {NULL},
+    };
+    struct fw_config *cfg = arg;
+    struct metric_sec d = {.min = NAN, .max = NAN};
+    size_t before = c->errs->n + c->errs->dropped;
+    const struct fw_metric *builtin = fw_metric_builtin(m->string);
+    if (builtin) {
+        err(c, "\"%s\" is a built-in metric (%s, %g..%g): choose another name", m->string,
+            builtin->unit, builtin->min, builtin->max);
+    } else if (fw_expr_reserved(m->string)) {
+        err(c, "\"%s\" is a word of the rule language: choose another name", m->string);
+    }
+    apply_keys(c, m, keys, &d);
+    if (cJSON_IsObject(m) && !d.description && !d.description_zh)
+        err(c, "missing required key \"description\" (or \"description_zh\")");
+    if (d.unit)
+        check_unit(c, "unit", d.unit);
+    if (d.unit_alias) {
+        check_unit(c, "unit_alias", d.unit_alias);
+        if (d.unit && strcmp(d.unit, d.unit_alias) == 0) {
+            size_t mark = path_key(c, "unit_alias");
+            err(c, "is the unit itself, \"%s\"", d.unit);
+            path_pop(c, mark);
+        }
+    }
+    /* "bool" and "count" mean what they mean for the built-in metrics: 0 or 1, and a tally. */
+    int is_bool = d.unit && strcmp(d.unit, "bool") == 0;
+    int is_count = d.unit && strcmp(d.unit, "count") == 0;
+    if (isfinite(d.min) && isfinite(d.max)) {
+        size_t mark = c->pathlen;
+        if (d.max <= d.min) {
+            path_key(c, "max");
+            err(c, "must be more than min (%g), got %g", d.min, d.max);
+        } else if (is_bool && (d.min != 0 || d.max != 1)) {
+            path_key(c, d.min != 0 ? "min" : "max");
+            err(c, "a \"bool\" metric is 0 or 1: its range must be 0..1, got %g..%g", d.min, d.max);
+        } else if (is_count && d.min < 0) {
+            path_key(c, "min");
+            err(c, "a \"count\" metric cannot be negative, got %g", d.min);
+        }
+        path_pop(c, mark);
+    }
+    if (c->errs->n + c->errs->dropped == before) {
+        const struct fw_metric decl = {
+            .name = m->string,
+            .unit = d.unit,
+            .alias = d.unit_alias,
+            .min = d.min,
+            .max = d.max,
+            .help = d.description,
+            .scope = FW_METRIC_STATION,
+            .help_zh = d.description_zh,
+        };
+        const struct fw_metric *out;
+        int rc = fw_metric_set_add(cfg->metrics, &decl, &out);
+        if (rc == -ENOSPC)
+            err(c, "more than %d metrics declared", FW_METRIC_MAX_DECLARED);
+        else if (rc == -EOVERFLOW)
+            err(c,
+                "the gateway took in %d distinct metric declarations since it started: "
+                "restart it to declare more",
+                FW_METRIC_MAX_VERSIONS);
+        else
+            FW_ASSERT(rc == 0); /* names were checked above, and duplicates by the caller */
+    }
+    free(d.unit);
+    free(d.unit_alias);
+    free(d.description);
+    free(d.description_zh);
+}
+
+/*
+ * Read before every other key, so that rules, nodes and device profiles may use the metrics
+ * wherever the section stands in the file.
+ */
+static void parse_metrics_first(struct ctx *c, const cJSON *root, struct fw_config *cfg)
+{
+    const cJSON *v =
+        cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "metrics") : NULL;
+    char bad[160];
+    if (!v)
+        return;
+    snprintf(bad, sizeof(bad),
+             "invalid metric name: use a lowercase letter, then lowercase letters, digits or "
+             "'_', at most %d bytes (e.g. pm25_ugm3)",
+             FW_READING_MAX_ID - 1);
+    size_t mark = path_key(c, "metrics");
+    for_each_named_by(c, v, "metrics", metric_name_ok, bad, parse_metric, cfg);
+    path_pop(c, mark);
+}
+
+/* In the key table for its place in the docs' key list; parse_metrics_first did the work. */
+static void parse_metrics_done(struct ctx *c, const cJSON *v, void *base)
+{
+    (void)c;
+    (void)v;
+    (void)base;
+}
+
 /* rules_dir is read into the config before the rule files, so it is a plain string key. */
 static const struct key top_keys[] = {
     {"gateway", K_CUSTOM, 1, 0, 0, 0, NULL, parse_gateway},
@@ -1970,6 +2118,7 @@ static const struct key top_keys[] = {
     {"devices", K_CUSTOM, 0, 0, 0, 0, NULL, parse_devices},
     {"profiles_dir", K_STR, 0, FIELD(struct fw_config, profiles_dir), 1, 1024},
     {"unknown_devices_topic", K_STR, 0, FIELD(struct fw_config, unknown_devices_topic), 1, 1024},
+    {"metrics", K_CUSTOM, 0, 0, 0, 0, NULL, parse_metrics_done},
     {NULL},
 };
 
@@ -2644,6 +2793,9 @@ int fw_config_load(const char *path, struct fw_config **out, struct fw_cfg_error
     *out = NULL;
 
     cfg->path = fw_xstrdup(path);
+    cfg->metrics = fw_metric_set_new();
+    /* Names resolve against this file's declarations, not the running config's. */
+    const struct fw_metric_set *outer = fw_metric_scope(cfg->metrics);
     cfg->log_level = FW_LOG_INFO;
     cfg->limits.max_payload_bytes = 16384;
     cfg->limits.max_readings = 64;
@@ -2665,6 +2817,7 @@ int fw_config_load(const char *path, struct fw_config **out, struct fw_cfg_error
     cJSON *root = read_json(&c, path, &rc);
     if (!root)
         goto fail;
+    parse_metrics_first(&c, root, cfg);
     apply_keys(&c, root, top_keys, cfg);
     int explicit_dir = cfg->rules_dir != NULL;
     cJSON_Delete(root);
@@ -2727,9 +2880,11 @@ int fw_config_load(const char *path, struct fw_config **out, struct fw_cfg_error
     /* Sorting moved the nodes; resolve their zones again. */
     for (size_t i = 0; i < cfg->nnodes; i++)
         cfg->nodes[i].zone_ref = fw_config_zone(cfg, cfg->nodes[i].zone);
+    fw_metric_scope(outer);
     *out = cfg;
     return 0;
 fail:
+    fw_metric_scope(outer);
     fw_config_free(cfg);
     return rc ? rc : -EINVAL;
 }
@@ -2859,6 +3014,7 @@ void fw_config_free(struct fw_config *cfg)
     free(cfg->status_broker);
     free(cfg->status_topic);
     free(cfg->record.dir);
+    fw_metric_set_free(cfg->metrics);
     free(cfg);
 }
 
@@ -3027,6 +3183,10 @@ int fw_cfg_rule_same_logic(const struct fw_cfg_rule *a, const struct fw_cfg_rule
     if (!str_eq(a->expr_src, b->expr_src) || !str_eq(a->clear_src, b->clear_src) ||
         a->for_ms != b->for_ms || a->keep_firing_for_ms != b->keep_firing_for_ms ||
         a->nzones != b->nzones || !a->zones != !b->zones)
+        return 0;
+    /* The same text may read another metric: a declared one whose unit a reload changed. */
+    if ((a->expr && b->expr && !fw_expr_same_metrics(a->expr, b->expr)) ||
+        (a->clear && b->clear && !fw_expr_same_metrics(a->clear, b->clear)))
         return 0;
     for (size_t i = 0; i < a->nzones; i++)
         if (strcmp(a->zones[i], b->zones[i]) != 0)

@@ -390,16 +390,10 @@ static const char *const label_names[] = {"zone", "station", "source"};
 
 static void suggest_metric(const char *name, char *buf, size_t size)
 {
-    int n, best = 3;
-    const struct fw_metric *tab = fw_metric_table(&n);
+    const struct fw_metric *m = fw_metric_nearest(name);
     buf[0] = '\0';
-    for (int k = 0; k < n; k++) {
-        int d = fw_edit_distance(name, tab[k].name);
-        if (d < best) {
-            best = d;
-            snprintf(buf, size, " (did you mean '%s'?)", tab[k].name);
-        }
-    }
+    if (m)
+        snprintf(buf, size, " (did you mean '%s'?)", m->name);
 }
 
 /* metric [ '{' matchers '}' ] */
@@ -527,6 +521,23 @@ static const char *const window_names[] = {"avg_over_time", "min_over_time",   "
                                            "sum_over_time", "count_over_time", "rate",
                                            "delta",         "changes"};
 static const char *const agg_names[] = {"count", "max", "min", "avg", "sum"};
+
+static int in_list(const char *word, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(word, list[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int fw_expr_reserved(const char *word)
+{
+    static const char *const others[] = {"absent_for", "and", "or", "not", "by", "node"};
+    return in_list(word, window_names, FW_ARRAY_LEN(window_names)) ||
+           in_list(word, agg_names, FW_ARRAY_LEN(agg_names)) ||
+           in_list(word, label_names, FW_ARRAY_LEN(label_names)) ||
+           in_list(word, others, FW_ARRAY_LEN(others));
+}
 
 /* by (zone) */
 static int parse_by(struct parser *ps)
@@ -1063,6 +1074,18 @@ enum fw_expr_reach fw_expr_reach(const struct fw_expr *e, const struct fw_metric
 int fw_expr_time_dependent(const struct fw_expr *e)
 {
     return e->time_dependent;
+}
+
+int fw_expr_same_metrics(const struct fw_expr *a, const struct fw_expr *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (int i = 0; i < a->n; i++) {
+        const struct fw_metric *x = a->nodes[i].metric, *y = b->nodes[i].metric;
+        if (!x != !y || (x && fw_metric_id(x) != fw_metric_id(y)))
+            return 0;
+    }
+    return 1;
 }
 
 const struct fw_metric *fw_expr_primary_metric(const struct fw_expr *e, double *threshold,

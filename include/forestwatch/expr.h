@@ -79,6 +79,12 @@ enum fw_expr_reach fw_expr_reach(const struct fw_expr *e, const struct fw_metric
 int fw_expr_time_dependent(const struct fw_expr *e);
 
 /**
+ * 1 when `a` and `b`, compiled from the same text, read the same metrics (by fw_metric_id): not
+ * so when a reload changed the unit of a declared metric they read, which makes it another one.
+ */
+int fw_expr_same_metrics(const struct fw_expr *a, const struct fw_expr *b);
+
+/**
  * The metric of the expression's primary value (the left side of its first comparison, when it
  * is a plain metric reference), or NULL; and the constant on the comparison's right side, if
  * any (*has_threshold 0 otherwise). For the alert message.
@@ -116,6 +122,12 @@ struct fw_expr_primary {
  */
 double fw_expr_eval(const struct fw_expr *e, const struct fw_expr_ctx *ctx,
                     struct fw_expr_primary *primary);
+
+/**
+ * 1 when `word` is a word of the language (a function, an aggregation, `and`, `or`, `not`, `by`,
+ * a label) and so cannot name a metric without confusing the rules that use it. Pure.
+ */
+int fw_expr_reserved(const char *word);
 
 /** Parse a duration such as "90s", "10m", "1h30m", "500ms", "2d". Returns 0 or -EINVAL. */
 int fw_duration_parse(const char *s, int64_t *ms);

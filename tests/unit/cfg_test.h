@@ -35,6 +35,17 @@ static inline struct fw_config *cfg_from_text(const char *json)
     return cfg;
 }
 
+/* A config file through the real loader; NULL (its errors printed) when it does not load. */
+static inline struct fw_config *cfg_from_file(const char *path)
+{
+    struct fw_cfg_errors errs = {0};
+    struct fw_config *cfg = NULL;
+    if (fw_config_load(path, &cfg, &errs) < 0)
+        fw_cfg_errors_print(&errs, stderr);
+    fw_cfg_errors_clear(&errs);
+    return cfg;
+}
+
 /* The same, with errors: returns the number of errors and the first one in buf. */
 static inline size_t cfg_errors_of(const char *json, char *buf, size_t size)
 {

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The config API: what a valid config turns into (the error table is in tests/data/config). */
 #include "forestwatch/config.h"
+#include "forestwatch/expr.h"
 #include "forestwatch/log.h"
+#include "forestwatch/profile.h"
+#include "forestwatch/reading.h"
 #include "cfg_test.h"
 #include "test.h"
 
@@ -355,4 +358,114 @@ FW_TEST(lora_node_lpp_map)
     ASSERT_TRUE(n->lpp_map == NULL);
     ASSERT_EQ(n->nlpp_map, 0);
     fw_config_free(cfg);
+}
+
+/* ---- Declared metrics -------------------------------------------------------------------- */
+
+#define METRICS_CONFIG FW_TEST_DATA "/config/valid/metrics.json"
+
+FW_TEST(declared_metrics_load)
+{
+    struct fw_config *cfg = cfg_from_file(METRICS_CONFIG);
+    ASSERT_TRUE(cfg);
+    ASSERT_EQ(fw_metric_set_len(cfg->metrics), 5);
+    const struct fw_metric *pm = fw_metric_set_at(cfg->metrics, 0);
+    ASSERT_STR_EQ(pm->name, "pm25_ugm3");
+    ASSERT_STR_EQ(pm->unit, "ug/m3");
+    ASSERT_TRUE(fw_metric_unit_ok(pm, "µg/m³"));
+    ASSERT_DBL_NEAR(pm->min, 0, 0);
+    ASSERT_DBL_NEAR(pm->max, 1000, 0);
+    ASSERT_STR_EQ(pm->help, "PM2.5 mass concentration");
+    ASSERT_STR_EQ(pm->help_zh, "细颗粒物 PM2.5 浓度");
+    ASSERT_EQ(pm->scope, FW_METRIC_STATION);
+    /* Only a Chinese meaning: it is the help too. */
+    const struct fw_metric *snow = fw_metric_set_at(cfg->metrics, 3);
+    ASSERT_STR_EQ(snow->help, "积雪深度");
+    /* The rules read them (their ids are past the built-in table's), the profile reports one. */
+    int nbuiltin;
+    fw_metric_table(&nbuiltin);
+    ASSERT_GE(fw_metric_id(pm), nbuiltin);
+    ASSERT_LT(fw_metric_id(pm), fw_metric_count());
+    ASSERT_EQ(fw_expr_range_ms(cfg->rules[0].expr, pm), 0);
+    ASSERT_EQ(fw_expr_scope(cfg->rules[3].expr), FW_EXPR_ZONE);
+    ASSERT_EQ(cfg->nprofiles, 1);
+    ASSERT_TRUE(cfg->profiles[0]->points[0].metric == pm);
+    ASSERT_DBL_NEAR(cfg->profiles[0]->points[0].max, 999, 0);
+    const struct fw_cfg_node *lpp = fw_config_node(cfg, "aq-lpp");
+    ASSERT_TRUE(lpp && lpp->nlpp_map == 2);
+    ASSERT_TRUE(lpp->lpp_map[0].metric == pm->name);
+    /* Loading put nothing in effect: the running config's names are what uplinks see. */
+    ASSERT_TRUE(fw_metric_declared() == NULL);
+    ASSERT_TRUE(fw_metric_find("pm25_ugm3") == NULL);
+    fw_metric_use(cfg->metrics);
+    ASSERT_TRUE(fw_metric_find("pm25_ugm3") == pm);
+    ASSERT_TRUE(fw_metric_nearest("pm25_ugm") == pm);
+    fw_metric_use(NULL);
+    fw_config_free(cfg);
+}
+
+/* A config is checked against its own declarations, never against the running config's. */
+FW_TEST(declared_metrics_are_the_configs_own)
+{
+    struct fw_config *running = cfg_from_file(METRICS_CONFIG);
+    ASSERT_TRUE(running);
+    fw_metric_use(running->metrics);
+    char msg[512];
+    size_t n = cfg_errors_of(CFG_BASE("{\"name\": \"pm\", \"expr\": \"pm25_ugm3 > 75\", "
+                                      "\"severity\": \"Minor\", \"category\": \"Env\", "
+                                      "\"routes\": [\"forestry\"]}",
+                                      "{}"),
+                             msg, sizeof(msg));
+    ASSERT_EQ(n, 1);
+    ASSERT_STR_CONTAINS(msg, "$.rules[0].expr: position 1: unknown metric 'pm25_ugm3'");
+    ASSERT_TRUE(fw_metric_declared() == running->metrics);
+    fw_metric_use(NULL);
+    fw_config_free(running);
+}
+
+/* A declaration loaded again is the same metric; a new description keeps its id (and so its
+ * samples); a new unit makes it another metric. */
+FW_TEST(declared_metrics_across_reloads)
+{
+#define PM_CONFIG(UNIT, MAX)                                                                       \
+    "{\"gateway\": {\"id\": \"gw\", \"status_broker\": \"b\"},"                                    \
+    "\"brokers\": {\"b\": {\"host\": \"127.0.0.1\"}},"                                             \
+    "\"zones\": {\"z1\": {\"name\": \"Zone 1\", \"forest_chief\": {\"name\": \"C1\"}}},"           \
+    "\"routes\": {\"r\": {\"broker\": \"b\", \"topic\": \"f\"}},"                                  \
+    "\"metrics\": {\"pm25_ugm3\": {\"unit\": \"" UNIT "\", \"min\": 0, \"max\": " MAX ","          \
+    "                             \"description\": \"PM2.5\"}}}"
+    struct fw_config *a = cfg_from_text(PM_CONFIG("ug/m3", "500"));
+    struct fw_config *b = cfg_from_text(PM_CONFIG("ug/m3", "500"));
+    struct fw_config *c = cfg_from_text(PM_CONFIG("ug/m3", "1000"));
+    struct fw_config *d = cfg_from_text(PM_CONFIG("mg/m3", "1"));
+    ASSERT_TRUE(a && b && c && d);
+    const struct fw_metric *ma = fw_metric_set_at(a->metrics, 0);
+    const struct fw_metric *mc = fw_metric_set_at(c->metrics, 0);
+    const struct fw_metric *md = fw_metric_set_at(d->metrics, 0);
+    ASSERT_TRUE(fw_metric_set_at(b->metrics, 0) == ma);
+    ASSERT_TRUE(mc != ma);
+    ASSERT_DBL_NEAR(mc->max, 1000, 0);
+    ASSERT_DBL_NEAR(ma->max, 500, 0);
+    ASSERT_EQ(fw_metric_id(mc), fw_metric_id(ma));
+    ASSERT_NE(fw_metric_id(md), fw_metric_id(ma));
+    ASSERT_STR_EQ(md->unit, "mg/m3");
+    fw_config_free(a);
+    fw_config_free(b);
+    fw_config_free(c);
+    fw_config_free(d);
+#undef PM_CONFIG
+}
+
+FW_TEST(declared_metrics_not_an_object)
+{
+    char msg[512];
+    size_t n = cfg_errors_of("{\"gateway\": {\"id\": \"gw\", \"status_broker\": \"b\"},"
+                             "\"brokers\": {\"b\": {\"host\": \"h\"}},"
+                             "\"zones\": {\"z\": {\"name\": \"Z\", \"forest_chief\": "
+                             "{\"name\": \"C\"}}},"
+                             "\"routes\": {\"r\": {\"broker\": \"b\", \"topic\": \"f\"}},"
+                             "\"metrics\": [\"pm25_ugm3\"]}",
+                             msg, sizeof(msg));
+    ASSERT_EQ(n, 1);
+    ASSERT_STR_CONTAINS(msg, "$.metrics: must be an object of metrics by name, got an array");
 }

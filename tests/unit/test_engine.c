@@ -9,12 +9,7 @@
 
 static struct fw_config *load(const char *path)
 {
-    struct fw_cfg_errors errs = {0};
-    struct fw_config *cfg = NULL;
-    if (fw_config_load(path, &cfg, &errs) < 0)
-        fw_cfg_errors_print(&errs, stderr);
-    fw_cfg_errors_clear(&errs);
-    return cfg;
+    return cfg_from_file(path);
 }
 
 static struct fw_reading reading(const char *station, const char *zone, const char *metric,
@@ -345,4 +340,104 @@ FW_TEST(rule_kinds_limit_station_contexts)
     fw_actions_free(&a);
     fw_engine_free(e);
     fw_config_free(cfg);
+}
+
+/* ---- Declared metrics -------------------------------------------------------------------- */
+
+/* One zone and node, one route, rule RULE, and pm25_ugm3 declared with maximum MAX (or no
+ * metrics at all when MAX is NULL). */
+static struct fw_config *pm_config(const char *rule, const char *max)
+{
+    char text[2048], decl[256] = "";
+    if (max)
+        snprintf(decl, sizeof(decl),
+                 ", \"metrics\": {\"pm25_ugm3\": {\"unit\": \"ug/m3\", \"min\": 0, \"max\": %s, "
+                 "\"description\": \"PM2.5\"}}",
+                 max);
+    snprintf(text, sizeof(text),
+             "{\"gateway\": {\"id\": \"gw-t\", \"status_broker\": \"b\"},"
+             "\"brokers\": {\"b\": {\"host\": \"127.0.0.1\"}},"
+             "\"zones\": {\"z1\": {\"name\": \"Zone 1\", \"forest_chief\": {\"name\": \"C\"}}},"
+             "\"nodes\": {\"s1\": {\"zone\": \"z1\"}},"
+             "\"routes\": {\"r\": {\"broker\": \"b\", \"topic\": \"f\"}},"
+             "\"rules\": [%s]%s}",
+             rule, decl);
+    return cfg_from_text(text);
+}
+
+#define PM_RULE(EXPR)                                                                              \
+    "{\"name\": \"pm\", \"expr\": \"" EXPR "\", \"severity\": \"Minor\", \"category\": \"Env\", "  \
+    "\"routes\": [\"r\"]}"
+
+FW_TEST(declared_metric_fires_like_builtin)
+{
+    struct fw_config *cfg = pm_config(PM_RULE("pm25_ugm3 > 75"), "1000");
+    ASSERT_TRUE(cfg);
+    fw_metric_use(cfg->metrics); /* as the daemon does when the config goes live */
+    struct fw_engine *e = fw_engine_new(cfg);
+    struct fw_actions a = {0};
+    struct fw_reading r = reading("s1", "z1", "pm25_ugm3", 60, T0);
+    ASSERT_TRUE(r.metric == fw_metric_set_at(cfg->metrics, 0));
+    ASSERT_EQ(fw_engine_feed(e, &r, T0, &a), 0);
+    r = reading("s1", "z1", "pm25_ugm3", 80, T0 + 1000);
+    ASSERT_EQ(fw_engine_feed(e, &r, T0 + 1000, &a), 1);
+    ASSERT_EQ(a.items[0].alert.status, FW_ALERT_FIRING);
+    ASSERT_TRUE(a.items[0].alert.metric == r.metric);
+    ASSERT_DBL_NEAR(a.items[0].alert.value, 80, 0);
+    ASSERT_DBL_NEAR(a.items[0].alert.threshold, 75, 0);
+    fw_actions_free(&a);
+    fw_engine_free(e);
+    fw_metric_use(NULL);
+    fw_config_free(cfg);
+}
+
+/*
+ * A reload that describes a declared metric anew (a wider range) keeps its samples, so a window
+ * over it goes on as before; one that drops the declaration drops the metric's series.
+ */
+FW_TEST(reload_with_changed_declaration)
+{
+    struct fw_config *c1 = pm_config(PM_RULE("avg_over_time(pm25_ugm3[1h]) > 75"), "500");
+    struct fw_config *c2 = pm_config(PM_RULE("avg_over_time(pm25_ugm3[1h]) > 75"), "1000");
+    struct fw_config *c3 = pm_config(PM_RULE("smoke_ppm > 300"), NULL);
+    ASSERT_TRUE(c1 && c2 && c3);
+    fw_metric_use(c1->metrics);
+    struct fw_engine *e1 = fw_engine_new(c1);
+    struct fw_actions a = {0};
+    struct fw_reading r = reading("s1", "z1", "pm25_ugm3", 100, T0);
+    ASSERT_EQ(fw_engine_feed(e1, &r, T0, &a), 1);
+    fw_actions_clear(&a);
+
+    struct fw_engine *e2 = fw_engine_new(c2);
+    fw_engine_adopt(e2, e1, T0 + 1, &a);
+    ASSERT_EQ(a.n, 0); /* the same rule over the same quantity: still firing, nothing to say */
+    fw_metric_use(c2->metrics);
+    fw_engine_free(e1);
+    ASSERT_DBL_NEAR(fw_metric_find("pm25_ugm3")->max, 1000, 0); /* c2's description */
+    /* The mean of 100 and 60 is above 75 only with the sample from before the reload. */
+    r = reading("s1", "z1", "pm25_ugm3", 60, T0 + 60000);
+    ASSERT_EQ(fw_engine_feed(e2, &r, T0 + 60000, &a), 0);
+    /* ... and the rule goes on: a mean of 100, 60 and 0 resolves it. */
+    r = reading("s1", "z1", "pm25_ugm3", 0, T0 + 120000);
+    ASSERT_EQ(fw_engine_feed(e2, &r, T0 + 120000, &a), 1);
+    ASSERT_EQ(a.items[0].alert.status, FW_ALERT_RESOLVED);
+    fw_actions_clear(&a);
+
+    struct fw_engine_stats st;
+    fw_engine_stats(e2, &st);
+    size_t before = st.series;
+    ASSERT_GE(before, 1);
+    struct fw_engine *e3 = fw_engine_new(c3);
+    fw_engine_adopt(e3, e2, T0 + 120001, &a);
+    fw_metric_use(c3->metrics);
+    fw_engine_stats(e3, &st);
+    ASSERT_EQ(st.series, before - 1);
+    ASSERT_TRUE(fw_metric_find("pm25_ugm3") == NULL);
+    fw_actions_free(&a);
+    fw_engine_free(e2);
+    fw_engine_free(e3);
+    fw_metric_use(NULL);
+    fw_config_free(c1);
+    fw_config_free(c2);
+    fw_config_free(c3);
 }

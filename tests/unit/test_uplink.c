@@ -328,3 +328,57 @@ FW_TEST(meteo_message_rejections)
     fw_uplink_result_free(&res);
     fw_config_free(cfg);
 }
+
+/* ---------------------------------------------------------------------------------------------
+ * Metrics the config declares
+ * ------------------------------------------------------------------------------------------- */
+
+/* Native uplinks and meteorology observations carry them like built-in metrics, checked alike,
+ * once the config that declares them is in effect. */
+FW_TEST(declared_metrics)
+{
+    struct fw_cfg_errors errs = {0};
+    struct fw_config *cfg = NULL;
+    ASSERT_EQ(fw_config_load(FW_TEST_DATA "/config/valid/metrics.json", &cfg, &errs), 0);
+    struct fw_uplink_result res = {0};
+    struct fw_meteo_forecasts fc = {0};
+    const char *msg = "{\"node\":\"aq-01\",\"time\":\"2026-06-01T08:00:00Z\",\"readings\":["
+                      "{\"metric\":\"pm25_ugm3\",\"value\":80,\"unit\":\"ug/m3\"},"
+                      "{\"metric\":\"pm25_ugm3\",\"value\":81,\"unit\":\"µg/m³\"},"
+                      "{\"metric\":\"flame_detected\",\"value\":1,\"unit\":\"bool\"},"
+                      "{\"metric\":\"pm25_ugm3\",\"value\":1500,\"unit\":\"ug/m3\"},"
+                      "{\"metric\":\"snow_depth_cm\",\"value\":12,\"unit\":\"m\"}]}";
+
+    /* Not yet in effect: unknown, as any metric of no config. */
+    ASSERT_EQ(decode(cfg, &res, msg), 0);
+    ASSERT_EQ(res.n, 0);
+    ASSERT_EQ(res.issues[0].code, FW_UPLINK_UNKNOWN_METRIC);
+
+    fw_metric_use(cfg->metrics);
+    ASSERT_EQ(decode(cfg, &res, msg), 0);
+    ASSERT_EQ(res.n, 3);
+    ASSERT_TRUE(res.readings[0].metric == fw_metric_set_at(cfg->metrics, 0));
+    ASSERT_DBL_NEAR(res.readings[1].value, 81, 0); /* through the unit's alias */
+    ASSERT_STR_EQ(res.readings[2].metric->name, "flame_detected");
+    ASSERT_STR_EQ(res.readings[2].zone, "z1");
+    ASSERT_EQ(res.nissues, 2);
+    ASSERT_EQ(res.issues[0].code, FW_UPLINK_OUT_OF_RANGE);
+    ASSERT_STR_EQ(res.issues[0].detail, "readings[3].value: 1500 ug/m3 is outside the possible "
+                                        "range 0..1000 of pm25_ugm3");
+    ASSERT_EQ(res.issues[1].code, FW_UPLINK_BAD_UNIT);
+    ASSERT_STR_EQ(res.issues[1].detail,
+                  "readings[4].unit: \"m\" is not the unit of snow_depth_cm (\"cm\")");
+
+    ASSERT_EQ(decode_meteo(cfg, &res, &fc,
+                           "{\"type\":\"observation\",\"station\":\"aq-01\",\"time\":1780300800,"
+                           "\"readings\":[{\"metric\":\"solar_radiation_wm2\",\"value\":640,"
+                           "\"unit\":\"W/m2\"}]}"),
+              0);
+    ASSERT_EQ(res.n, 1);
+    ASSERT_EQ(res.readings[0].source, FW_SOURCE_METEO);
+    ASSERT_STR_EQ(res.readings[0].metric->name, "solar_radiation_wm2");
+    fw_metric_use(NULL);
+    fw_meteo_forecasts_free(&fc);
+    fw_uplink_result_free(&res);
+    fw_config_free(cfg);
+}
