@@ -30,6 +30,7 @@
 #include "forestwatch/pests.h"
 #include "forestwatch/notify.h"
 #include "forestwatch/outbox.h"
+#include "forestwatch/reading.h"
 #include "forestwatch/record.h"
 #include "forestwatch/timefmt.h"
 #include "forestwatch/uplink.h"
@@ -1753,6 +1754,9 @@ static void reload(struct daemon *d)
     struct fw_engine *old_engine = d->engine;
     d->engine = engine;
     d->cfg = cfg;
+    /* From here on names find the new declarations (lora_build below already needs them); the
+     * old ones stay valid for whatever still holds them (reading.h). */
+    fw_metric_use(cfg->metrics);
     fire_reload(d, cfg);
     pests_reload(d, cfg);
     lora_build(d); /* on failure (logged) the previous registry stays */
@@ -2076,6 +2080,8 @@ int main(int argc, char **argv)
                "their brokers",
                left);
     d.out_rl = (struct fw_ratelimit){.interval_ms = 60000, .burst = 5};
+    /* Uplinks, LoRa codecs and the meteorology feed find the config's declared metrics by name. */
+    fw_metric_use(d.cfg->metrics);
     d.engine = fw_engine_new(d.cfg);
     d.fire = fire_build(d.cfg);
     fire_restore(&d);
@@ -2086,6 +2092,7 @@ int main(int argc, char **argv)
         fw_pests_free(d.pests);
         fw_engine_free(d.engine);
         fw_outbox_close(d.ob);
+        fw_metric_use(NULL);
         fw_config_free(d.cfg);
         fw_mqtt_lib_cleanup();
         return 1;
@@ -2148,6 +2155,7 @@ int main(int argc, char **argv)
     fw_pests_free(d.pests);
     fw_pests_out_free(&d.pests_out);
     fw_lora_free(d.lora);
+    fw_metric_use(NULL);
     fw_config_free(d.cfg);
     free(d.marks);
     free(d.flood);

@@ -2,7 +2,8 @@
 /*
  * `forestwatch`, the operator's tool. Subcommands:
  *   check-config FILE   validate a config and its rules.d, print "configuration OK" or errors
- *   metrics             list the metrics the gateway knows, with units and ranges
+ *   metrics [-c FILE]   list the metrics the gateway knows, with units and ranges, and those
+ *                       a config declares
  */
 #include "forestwatch/cap.h"
 #include "forestwatch/config.h"
@@ -23,7 +24,8 @@ static void usage(FILE *f)
             "  check-config FILE   validate FILE and the rules.d folder beside it;\n"
             "                      prints \"configuration OK\" (exit 0) or every error "
             "(exit 1)\n"
-            "  metrics             list known metrics, their units and possible ranges\n"
+            "  metrics [-c FILE]   list known metrics, their units and possible ranges, and\n"
+            "                      the metrics FILE declares\n"
             "  degday --method M --cutoff C --lower L --upper U [--units C|F]\n"
             "                      degree-days of date,tmin,tmax on stdin\n"
             "  fwi [--ffmc-coef 147.2|cffdrs] [--no-lat-adjust] [--init FFMC,DMC,DC]\n"
@@ -83,16 +85,44 @@ static int cmd_cap_check(int argc, char **argv)
     return bad;
 }
 
-static int cmd_metrics(void)
+static void print_metric(const struct fw_metric *m)
 {
+    char range[32];
+    snprintf(range, sizeof(range), "%g..%g", m->min, m->max);
+    printf("%-20s %-6s %-18s %s", m->name, m->unit, range, m->help);
+    if (m->help_zh && strcmp(m->help_zh, m->help) != 0)
+        printf(" / %s", m->help_zh);
+    printf("\n");
+}
+
+/* The built-in table, then (with -c FILE) the metrics the config declares. */
+static int cmd_metrics(int argc, char **argv)
+{
+    const char *path = NULL;
+    if (argc == 3 && (strcmp(argv[1], "-c") == 0 || strcmp(argv[1], "--config") == 0)) {
+        path = argv[2];
+    } else if (argc != 1) {
+        fprintf(stderr, "usage: forestwatch metrics [-c FILE]\n");
+        return 2;
+    }
+    struct fw_config *cfg = NULL;
+    struct fw_cfg_errors errs = {0};
+    if (path && fw_config_load(path, &cfg, &errs) < 0) {
+        fw_cfg_errors_print(&errs, stderr);
+        fw_cfg_errors_clear(&errs);
+        return 1;
+    }
     int n;
     const struct fw_metric *m = fw_metric_table(&n);
     printf("%-20s %-6s %-18s %s\n", "metric", "unit", "possible range", "meaning");
-    for (int i = 0; i < n; i++) {
-        char range[32];
-        snprintf(range, sizeof(range), "%g..%g", m[i].min, m[i].max);
-        printf("%-20s %-6s %-18s %s\n", m[i].name, m[i].unit, range, m[i].help);
+    for (int i = 0; i < n; i++)
+        print_metric(&m[i]);
+    if (cfg && fw_metric_set_len(cfg->metrics)) {
+        printf("\ndeclared by %s:\n", path);
+        for (size_t i = 0; i < fw_metric_set_len(cfg->metrics); i++)
+            print_metric(fw_metric_set_at(cfg->metrics, i));
     }
+    fw_config_free(cfg);
     return 0;
 }
 
@@ -112,7 +142,7 @@ int main(int argc, char **argv)
         return fw_config_check(argv[2], stdout, stderr);
     }
     if (strcmp(cmd, "metrics") == 0)
-        return cmd_metrics();
+        return cmd_metrics(argc - 1, argv + 1);
     if (strcmp(cmd, "alerts") == 0)
         return fw_tool_alerts(argc - 1, argv + 1);
     if (strcmp(cmd, "cap-check") == 0)
