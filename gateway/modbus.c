@@ -2,14 +2,17 @@
 /*
  * Modbus pollers. libmodbus blocks, so each bus gets a worker thread that owns its modbus_t and
  * touches nothing but its own bus and devices; the loop never calls libmodbus. A worker sleeps
- * on a condition variable (CLOCK_MONOTONIC) until its next device is due, polls it (every request
- * of the device's read plan, with retries), decodes the registers with the profile and pushes
- * one result into a bounded queue shared with the loop, then wakes the loop with uv_async_send.
+ * on a condition variable (CLOCK_MONOTONIC) until its next poll is due, polls the device (every
+ * request of its read plan), decodes the registers with the profile and pushes one result into a
+ * bounded queue shared with the loop, then wakes the loop with uv_async_send. Devices that
+ * answered their last poll are polled in their slots; the others only in the bus's idle time
+ * (fw_modbus__pick), so that a dead device never costs its neighbours their cadence.
  * The loop turns results into readings. This file is the only place where libmodbus's -1+errno
  * (EMBX* exception codes included) is turned into negative errno codes and logged.
  * See docs/modbus.md for the design note.
  */
 #include "forestwatch/modbus.h"
+#include "modbus_int.h"
 
 #include "forestwatch/log.h"
 #include "forestwatch/util.h"
@@ -67,10 +70,13 @@ struct dev {
     /* Worker only. */
     uint16_t *regs;
     struct fw_accum *accum;
-    int64_t next_due; /* monotonic ms */
+    struct fw_modbus__slot slot; /* its place in the bus's schedule */
+    bool answered;               /* its last poll succeeded */
     int failures;
     bool online;
     int64_t last_ok_ms;
+    int64_t slowest_us;    /* the slowest answer to one request so far, 0 if none */
+    int64_t offline_since; /* monotonic ms of the offline report */
     /* Loop only. */
     struct fw_modbus_device_stats stats;
 };
@@ -85,13 +91,16 @@ struct bus {
     bool rs485;
     int64_t pause_ms, reopen_min_ms, reopen_max_ms, gap_us;
     struct dev **devs;
+    struct fw_modbus__slot **slots; /* devs[i]'s slot at slots[i] */
     size_t ndevs;
+    int64_t round_ms; /* the shortest interval of its devices */
     pthread_t thread;
     bool started;
     /* Worker only. */
     modbus_t *ctx;
     int64_t reopen_delay_ms, reopen_at; /* monotonic ms */
     int64_t last_frame_us;              /* monotonic, end of the last exchange */
+    int64_t forced_from;                /* monotonic ms: no forced poll before (fw_modbus__pick) */
     int open_errors;                    /* consecutive failed opens, for the log */
 };
 
@@ -179,6 +188,67 @@ int64_t fw_modbus__breaker_delay(int failures, int threshold, int64_t interval_m
     return d < max_ms ? d : max_ms;
 }
 
+int fw_modbus__pick(struct fw_modbus__slot *const *slots, size_t n, int64_t now_ms,
+                    int64_t forced_from_ms, int64_t *wake_ms, bool *forced)
+{
+    int overdue = -1, regular = -1, waiting = -1;
+    int64_t next_regular = INT64_MAX, wake = INT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+        const struct fw_modbus__slot *s = slots[i];
+        if (s->patience_ms == 0) {
+            if (s->due_ms <= now_ms) {
+                if (regular < 0 || s->due_ms < slots[regular]->due_ms)
+                    regular = (int)i;
+            } else if (s->due_ms < next_regular) {
+                next_regular = s->due_ms;
+            }
+        } else if (s->due_ms + s->patience_ms <= now_ms && forced_from_ms <= now_ms) {
+            if (overdue < 0 ||
+                s->due_ms + s->patience_ms < slots[overdue]->due_ms + slots[overdue]->patience_ms)
+                overdue = (int)i;
+        }
+    }
+    /* A waiting poll that found no idle time in a whole period goes first: so a dead device is
+     * still probed, once a period, on a bus that is never idle long enough. One at a time, with
+     * room for the regular polls between, or a crowd of them would take the bus. */
+    *forced = overdue >= 0;
+    if (overdue >= 0)
+        return overdue;
+    if (regular >= 0)
+        return regular;
+    for (size_t i = 0; i < n; i++) {
+        const struct fw_modbus__slot *s = slots[i];
+        if (s->patience_ms == 0)
+            continue;
+        if (s->due_ms > now_ms) {
+            wake = s->due_ms < wake ? s->due_ms : wake;
+        } else if (next_regular - now_ms >= s->cost_ms) {
+            if (waiting < 0 || s->due_ms < slots[waiting]->due_ms)
+                waiting = (int)i;
+        } else {
+            int64_t t = s->due_ms + s->patience_ms;
+            t = t > forced_from_ms ? t : forced_from_ms;
+            wake = t < wake ? t : wake;
+        }
+    }
+    if (waiting >= 0)
+        return waiting;
+    *wake_ms = next_regular < wake ? next_regular : wake;
+    return -1;
+}
+
+int64_t fw_modbus__probe_timeout(int64_t slowest_us, int failed_probes, int64_t timeout_ms)
+{
+    if (slowest_us <= 0)
+        return timeout_ms;
+    int64_t t = (2 * slowest_us + 999) / 1000;
+    if (t < FW_MODBUS_PROBE_MIN_MS)
+        t = FW_MODBUS_PROBE_MIN_MS;
+    for (int i = 0; i < failed_probes && t < timeout_ms; i++)
+        t *= 2;
+    return t < timeout_ms ? t : timeout_ms;
+}
+
 static int64_t mono_us(void)
 {
     struct timespec ts;
@@ -249,16 +319,18 @@ static void bus_gap(struct bus *b)
     sleep_us(ready - mono_us());
 }
 
-/* One request of a device's read plan, into `out`. Returns 0 or a negative code. */
+/* One request of a device's read plan, into `out`, waiting `timeout_ms` for the answer.
+ * Returns 0 or a negative code. */
 static int read_request(struct bus *b, struct dev *d, const struct fw_profile_request *r,
-                        uint16_t *out, enum fail_kind *kind)
+                        uint16_t *out, int64_t timeout_ms, enum fail_kind *kind)
 {
     uint8_t bits[FW_PROFILE_MAX_READ_BITS];
     int rc;
     modbus_set_slave(b->ctx, d->unit);
-    modbus_set_response_timeout(b->ctx, (uint32_t)(d->timeout_ms / 1000),
-                                (uint32_t)(d->timeout_ms % 1000) * 1000);
+    modbus_set_response_timeout(b->ctx, (uint32_t)(timeout_ms / 1000),
+                                (uint32_t)(timeout_ms % 1000) * 1000);
     bus_gap(b);
+    int64_t sent_us = mono_us();
     switch (r->area) {
     case FW_AREA_COIL:
         rc = modbus_read_bits(b->ctx, r->address, r->count, bits);
@@ -281,6 +353,9 @@ static int read_request(struct bus *b, struct dev *d, const struct fw_profile_re
         *kind = FAIL_BAD_FRAME;
         return -EPROTO;
     }
+    /* What a probe of this device may wait for once it is offline (fw_modbus__probe_timeout). */
+    if (b->last_frame_us - sent_us > d->slowest_us)
+        d->slowest_us = b->last_frame_us - sent_us;
     if (r->area == FW_AREA_COIL || r->area == FW_AREA_DISCRETE_INPUT)
         for (int i = 0; i < r->count; i++)
             out[i] = bits[i] != 0;
@@ -304,9 +379,36 @@ static void push_result(struct fw_modbus *m, struct result *res)
     uv_async_send(&m->async);
 }
 
+/* Keep the cadence: the next slot on the device's grid, skipping slots already missed. */
+static void next_slot(struct dev *d, int64_t now_us)
+{
+    d->slot.due_ms += d->interval_ms;
+    if (d->slot.due_ms * 1000 <= now_us)
+        d->slot.due_ms = now_us / 1000 + d->interval_ms;
+}
+
+/* The response timeout of the first request of the device's next poll. */
+static int64_t first_timeout(const struct dev *d)
+{
+    if (d->failures < d->breaker_n)
+        return d->timeout_ms;
+    return fw_modbus__probe_timeout(d->slowest_us, d->failures - d->breaker_n, d->timeout_ms);
+}
+
+/* Until the device answers, its polls wait for idle time, each at most `patience_ms` (its
+ * interval, or its probe delay once offline), so it takes no slot of a device that answers
+ * unless the bus had no time to spare for that long. */
+static void wait_for_idle(const struct bus *b, struct dev *d, int64_t patience_ms)
+{
+    d->slot.patience_ms = patience_ms;
+    d->slot.cost_ms = first_timeout(d) + (b->gap_us + 999) / 1000 + b->pause_ms;
+}
+
 /*
- * Poll one device: every request of its plan, each tried 1 + retries times. A poll succeeds
- * only as a whole, so a reading never mixes registers of two different moments with a gap.
+ * Poll one device: every request of its plan. A poll succeeds only as a whole, so a reading
+ * never mixes registers of two different moments with a gap. A device that answered its last
+ * poll gets 1 + retries attempts a request; one that did not gets one, as the poll is itself
+ * the retry; an offline device's poll (a probe) waits a shorter time for its first answer.
  */
 static void poll_device(struct bus *b, struct dev *d)
 {
@@ -314,15 +416,17 @@ static void poll_device(struct bus *b, struct dev *d)
     struct result *res = fw_xcalloc(1, sizeof(*res) + p->npoints * sizeof(struct value));
     enum fail_kind kind = FAIL_NONE;
     int rc = 0;
+    int attempts = d->answered ? 1 + d->retries : 1;
+    int64_t timeout_ms = first_timeout(d);
     res->dev = d->index;
     for (size_t r = 0; r < p->nrequests && rc == 0; r++) {
-        for (int attempt = 0; attempt <= d->retries; attempt++) {
+        for (int attempt = 0; attempt < attempts; attempt++) {
             if (!b->ctx) {
                 rc = -ENOTCONN;
                 kind = FAIL_LINK;
                 break;
             }
-            rc = read_request(b, d, &p->requests[r], d->regs + d->req_off[r], &kind);
+            rc = read_request(b, d, &p->requests[r], d->regs + d->req_off[r], timeout_ms, &kind);
             if (rc == 0)
                 break;
             FW_LOG(FW_LOG_DEBUG, "modbus: bus \"%s\" device \"%s\" unit %d: read %s %u+%u: %s",
@@ -351,6 +455,8 @@ static void poll_device(struct bus *b, struct dev *d)
             if (atomic_load(&b->m->stopping))
                 break;
         }
+        /* A device that answered one request is there: the rest get its usual timeout. */
+        timeout_ms = d->timeout_ms;
     }
     int64_t now_us = mono_us();
     res->time_ms = wall_ms();
@@ -377,34 +483,39 @@ static void poll_device(struct bus *b, struct dev *d)
             res->nvalues++;
         }
         if (!d->online && d->failures >= d->breaker_n)
-            FW_LOG(FW_LOG_NOTICE, "modbus: device \"%s\" unit %d on \"%s\": online again", d->name,
-                   d->unit, b->name);
+            FW_LOG(FW_LOG_NOTICE,
+                   "modbus: device \"%s\" unit %d on \"%s\": online again after %lld s offline; "
+                   "polled every %lld ms",
+                   d->name, d->unit, b->name,
+                   (long long)((now_us / 1000 - d->offline_since + 500) / 1000),
+                   (long long)d->interval_ms);
+        d->answered = true;
         d->failures = 0;
         d->online = true;
         d->last_ok_ms = res->time_ms;
-        /* Keep the cadence: the next slot on the grid, skipping slots already missed. */
-        d->next_due += d->interval_ms;
-        if (d->next_due * 1000 <= now_us)
-            d->next_due = now_us / 1000 + d->interval_ms;
+        next_slot(d, now_us);
+        d->slot.patience_ms = 0;
     } else {
+        d->answered = false;
         d->failures++;
-        if (d->failures == d->breaker_n && d->online)
+        if (d->failures == d->breaker_n && d->online) {
             FW_LOG(FW_LOG_WARNING,
-                   "modbus: device \"%s\" unit %d on \"%s\": offline after %d failed polls: %s",
+                   "modbus: device \"%s\" unit %d on \"%s\": offline after %d failed polls: %s; "
+                   "probed in the bus's idle time from now on",
                    d->name, d->unit, b->name, d->failures, modbus_strerror(-rc));
+            d->offline_since = now_us / 1000;
+        }
         if (d->failures >= d->breaker_n)
             d->online = false;
         int64_t delay =
             fw_modbus__breaker_delay(d->failures, d->breaker_n, d->interval_ms, d->breaker_max_ms);
         /* A bus that is down is not the device's fault: keep the cadence, the bus reopens with
          * its own backoff. Otherwise an offline device is only probed, ever less often. */
-        if (kind == FAIL_LINK || delay == 0) {
-            d->next_due += d->interval_ms;
-            if (d->next_due * 1000 <= now_us)
-                d->next_due = now_us / 1000 + d->interval_ms;
-        } else {
-            d->next_due = now_us / 1000 + delay;
-        }
+        if (kind == FAIL_LINK || delay == 0)
+            next_slot(d, now_us);
+        else
+            d->slot.due_ms = now_us / 1000 + delay;
+        wait_for_idle(b, d, delay ? delay : d->interval_ms);
     }
     res->failures = d->failures;
     res->online = d->online;
@@ -417,24 +528,30 @@ static void *bus_main(void *arg)
     struct bus *b = arg;
     struct fw_modbus *m = b->m;
     int64_t start = mono_us() / 1000;
-    for (size_t i = 0; i < b->ndevs; i++)
-        b->devs[i]->next_due = start;
+    /* Nothing has answered yet: every device is asked once, in idle time, before any is presumed
+     * to be there. */
+    for (size_t i = 0; i < b->ndevs; i++) {
+        b->devs[i]->slot.due_ms = start;
+        wait_for_idle(b, b->devs[i], b->devs[i]->interval_ms);
+    }
     pthread_mutex_lock(&m->lock);
     while (!atomic_load(&m->stopping)) {
-        struct dev *d = b->devs[0];
-        for (size_t i = 1; i < b->ndevs; i++)
-            if (b->devs[i]->next_due < d->next_due)
-                d = b->devs[i];
-        int64_t now = mono_us() / 1000;
-        if (d->next_due > now) {
+        int64_t now = mono_us() / 1000, wake;
+        bool forced;
+        int i = fw_modbus__pick(b->slots, b->ndevs, now, b->forced_from, &wake, &forced);
+        if (i < 0) {
+            /* Nothing is ever that far off; the cap keeps the sum below from overflowing. */
+            if (wake - now > 86400000)
+                wake = now + 86400000;
             struct timespec ts;
             clock_gettime(CLOCK_MONOTONIC, &ts);
-            int64_t ns = ts.tv_nsec + (d->next_due - now) * 1000000;
+            int64_t ns = ts.tv_nsec + (wake - now) * 1000000;
             ts.tv_sec += (time_t)(ns / 1000000000);
             ts.tv_nsec = (long)(ns % 1000000000);
             pthread_cond_timedwait(&m->cond, &m->lock, &ts);
             continue;
         }
+        struct dev *d = b->devs[i];
         pthread_mutex_unlock(&m->lock);
         if (!b->ctx && now >= b->reopen_at) {
             int rc = bus_open(b);
@@ -455,6 +572,9 @@ static void *bus_main(void *arg)
             }
         }
         poll_device(b, d);
+        /* One forced poll a round: the regular polls of the next one go first. */
+        if (forced)
+            b->forced_from = mono_us() / 1000 + b->round_ms;
         pthread_mutex_lock(&m->lock);
     }
     pthread_mutex_unlock(&m->lock);
@@ -479,6 +599,7 @@ static void free_all(struct fw_modbus *m)
         free(m->buses[i].host);
         free(m->buses[i].device);
         free(m->buses[i].devs);
+        free(m->buses[i].slots);
     }
     for (size_t i = 0; i < m->ndevs; i++) {
         free(m->devs[i].name);
@@ -735,6 +856,7 @@ int fw_modbus_new(uv_loop_t *loop, const struct fw_modbus_bus_cfg *buses, size_t
             b->reopen_max_ms = b->reopen_min_ms;
         b->gap_us = c->kind == FW_MODBUS_RTU ? rtu_gap_us(c->baud, c->parity, c->stop_bits) : 0;
         b->devs = fw_xcalloc(ndevices + 1, sizeof(*b->devs));
+        b->slots = fw_xcalloc(ndevices + 1, sizeof(*b->slots));
     }
     for (size_t i = 0; i < ndevices; i++) {
         const struct fw_modbus_device_cfg *c = &devices[i];
@@ -763,6 +885,9 @@ int fw_modbus_new(uv_loop_t *loop, const struct fw_modbus_bus_cfg *buses, size_t
         d->accum = fw_xcalloc(p->npoints, sizeof(*d->accum));
         d->online = true; /* until proven otherwise: no "offline" flap at start-up */
         d->stats.online = true;
+        d->bus->slots[d->bus->ndevs] = &d->slot;
+        if (d->bus->ndevs == 0 || d->interval_ms < d->bus->round_ms)
+            d->bus->round_ms = d->interval_ms;
         d->bus->devs[d->bus->ndevs++] = d;
     }
     rc = uv_async_init(loop, &m->async, on_async);

@@ -3,11 +3,13 @@
  * Modbus pollers: one worker thread per bus (a serial port or a TCP endpoint) owns that bus's
  * libmodbus context and polls the bus's devices on their intervals, one request at a time, with
  * the inter-frame gap and a configurable pause between requests. Buses run in parallel. A device
- * that times out or answers garbage backs off (a circuit breaker per device) without holding up
- * the others more than its own timeout; a bus whose port or connection is lost is reopened with
- * backoff. Each poll's values, decoded with the device's profile (profile.h), reach the loop
- * thread through uv_async_send as readings, together with health readings (device_online,
- * device_failures, device_out_of_range, device_last_ok_age_s). See docs/modbus.md.
+ * that did not answer its last poll is polled only in the bus's idle time, so it does not take
+ * the slots of devices that answer; after a few failed polls it is offline (a circuit breaker
+ * per device) and only probed, with a short timeout and ever less often. A bus whose port or
+ * connection is lost is reopened with backoff. Each poll's values, decoded with the device's
+ * profile (profile.h), reach the loop thread through uv_async_send as readings, together with
+ * health readings (device_online, device_failures, device_out_of_range, device_last_ok_age_s). See
+ * docs/modbus.md.
  */
 #ifndef FORESTWATCH_MODBUS_H
 #define FORESTWATCH_MODBUS_H
@@ -58,9 +60,11 @@ struct fw_modbus_device_cfg {
     int unit_id;      /* 1..247 on RTU; 0..255 on TCP */
     /* Borrowed: must stay valid until the close callback of fw_modbus_close() has run. */
     const struct fw_profile *profile;
-    int64_t interval_ms;    /* poll period, 100..86400000 */
-    int64_t timeout_ms;     /* response timeout of one request, 10..60000 */
-    int retries;            /* further attempts of a failed request within one poll, 0..10 */
+    int64_t interval_ms; /* poll period, 100..86400000 */
+    int64_t timeout_ms;  /* response timeout of one request, 10..60000 */
+    /* Further attempts of a failed request within a poll of a device that answered its last
+     * poll, 0..10. */
+    int retries;
     int breaker_failures;   /* consecutive failed polls that make it offline; 0 means 3 */
     int64_t breaker_max_ms; /* cap of the offline probe delay; 0 means 300000 (5 min) */
 };

@@ -4,10 +4,14 @@
  * each device count it starts fw-modbus-sim with the devices spread over TCP endpoints (50 units
  * an endpoint, one bus each), polls them with fw_modbus for a few seconds and prints the share
  * of the 1 Hz slots that were polled, the poller's CPU time (the gateway's own process: workers
- * and loop) and its peak RSS. The simulator's CPU is not counted. It prints figures; it asserts
+ * and loop) and its peak RSS. The simulator's CPU is not counted. With --dead K, each bus also
+ * carries K devices that never answer (unit ids nobody serves), and the figures show what they
+ * cost their healthy neighbours and how often they were asked (docs/modbus.md, "Bus time").
+ * Every device has a 500 ms response timeout and no retries. It prints figures; it asserts
  * nothing (ctest runs --quick only to check that it still runs).
  *
  *   bench_modbus_poll --sim PATH --profile PATH [--quick] [--seconds S] [--counts 10,50,...]
+ *                     [--dead K]
  */
 #include "forestwatch/log.h"
 #include "forestwatch/modbus.h"
@@ -26,16 +30,21 @@
 
 extern char **environ;
 
-static uint64_t polls_ok, polls_failed;
+static uint64_t polls_ok, polls_failed, dead_polls;
 static struct fw_modbus *poller;
 
 static void on_readings(struct fw_modbus *m, const struct fw_reading *r, size_t n, void *arg)
 {
     (void)m;
     (void)arg;
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(r[i].metric->name, "device_failures") == 0)
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(r[i].metric->name, "device_failures") != 0)
+            continue;
+        if (strncmp(r[i].station, "dead", 4) == 0)
+            dead_polls++;
+        else
             r[i].value == 0 ? polls_ok++ : polls_failed++;
+    }
 }
 
 static void on_stop(uv_timer_t *t)
@@ -52,7 +61,7 @@ static double cpu_s(void)
            ru.ru_stime.tv_usec / 1e6;
 }
 
-static int run(const char *sim, const char *profile_path, int ndev, int seconds)
+static int run(const char *sim, const char *profile_path, int ndev, int ndead, int seconds)
 {
     int nbus = (ndev + PER_BUS - 1) / PER_BUS;
     /* The simulator: one endpoint a bus, on free ports it prints back. */
@@ -104,7 +113,8 @@ static int run(const char *sim, const char *profile_path, int ndev, int seconds)
         return -1;
     }
     struct fw_modbus_bus_cfg *buses = fw_xcalloc((size_t)nbus, sizeof(*buses));
-    struct fw_modbus_device_cfg *devs = fw_xcalloc((size_t)ndev, sizeof(*devs));
+    int nall = ndev + nbus * ndead;
+    struct fw_modbus_device_cfg *devs = fw_xcalloc((size_t)nall, sizeof(*devs));
     for (int b = 0; b < nbus; b++) {
         buses[b].name = fw_xasprintf("bus%d", b);
         buses[b].kind = FW_MODBUS_TCP;
@@ -121,12 +131,24 @@ static int run(const char *sim, const char *profile_path, int ndev, int seconds)
         devs[i].timeout_ms = 500;
         devs[i].retries = 0;
     }
+    /* Listed after the healthy devices, unit ids above any simulated one: nobody answers. */
+    for (int i = ndev; i < nall; i++) {
+        int k = i - ndev;
+        devs[i].name = fw_xasprintf("dead%d", k);
+        devs[i].zone = "bench";
+        devs[i].bus = buses[k / ndead].name;
+        devs[i].unit_id = PER_BUS + 1 + k % ndead;
+        devs[i].profile = prof;
+        devs[i].interval_ms = 1000;
+        devs[i].timeout_ms = 500;
+        devs[i].retries = 0;
+    }
     uv_loop_t loop;
     uv_loop_init(&loop);
-    polls_ok = polls_failed = 0;
+    polls_ok = polls_failed = dead_polls = 0;
     struct rusage ru;
     double cpu0 = cpu_s();
-    if (fw_modbus_new(&loop, buses, (size_t)nbus, devs, (size_t)ndev, on_readings, NULL, &poller) <
+    if (fw_modbus_new(&loop, buses, (size_t)nbus, devs, (size_t)nall, on_readings, NULL, &poller) <
         0)
         return -1;
     uv_timer_t stop;
@@ -141,6 +163,9 @@ static int run(const char *sim, const char *profile_path, int ndev, int seconds)
            "CPU %.2f s in %d s (%.1f%% of one core), peak RSS %ld KiB\n",
            ndev, nbus, 100.0 * (double)polls_ok / slots, (unsigned long long)polls_ok,
            (unsigned long long)polls_failed, cpu, seconds, 100.0 * cpu / seconds, ru.ru_maxrss);
+    if (ndead)
+        printf("%6d dead devices beside them (%d a bus): asked %.2f times each in %d s\n",
+               nbus * ndead, ndead, (double)dead_polls / (nbus * ndead), seconds);
 
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
@@ -148,7 +173,7 @@ static int run(const char *sim, const char *profile_path, int ndev, int seconds)
     close(in[1]);
     for (int b = 0; b < nbus; b++)
         free((char *)buses[b].name);
-    for (int i = 0; i < ndev; i++)
+    for (int i = 0; i < nall; i++)
         free((char *)devs[i].name);
     for (int i = 1; i < a; i++)
         if (strncmp(argv[i], "--", 2) != 0 && strcmp(argv[i], "127.0.0.1:0") != 0)
@@ -164,7 +189,7 @@ static int run(const char *sim, const char *profile_path, int ndev, int seconds)
 int main(int argc, char **argv)
 {
     const char *sim = NULL, *profile = NULL, *counts = "10,50,100,250,500";
-    int seconds = 5;
+    int seconds = 5, dead = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             counts = "10";
@@ -180,9 +205,14 @@ int main(int argc, char **argv)
             if (fw_parse_int(argv[++i], 1, 3600, &s) < 0)
                 return 2;
             seconds = (int)s;
+        } else if (i + 1 < argc && strcmp(argv[i], "--dead") == 0) {
+            long long k;
+            if (fw_parse_int(argv[++i], 0, PER_BUS, &k) < 0)
+                return 2;
+            dead = (int)k;
         } else {
             fprintf(stderr, "usage: bench_modbus_poll --sim PATH --profile PATH [--quick] "
-                            "[--seconds S] [--counts N,N,...]\n");
+                            "[--seconds S] [--counts N,N,...] [--dead K]\n");
             return 2;
         }
     }
@@ -193,7 +223,7 @@ int main(int argc, char **argv)
     char *list = fw_xstrdup(counts), *save = NULL;
     for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         long long n;
-        if (fw_parse_int(t, 1, 12000, &n) < 0 || run(sim, profile, (int)n, seconds) < 0) {
+        if (fw_parse_int(t, 1, 12000, &n) < 0 || run(sim, profile, (int)n, dead, seconds) < 0) {
             free(list);
             return 1;
         }
