@@ -1869,7 +1869,8 @@ static void parse_device(struct ctx *c, const cJSON *m, void *arg)
         {NULL},
     };
     struct fw_config *cfg = arg;
-    struct fw_cfg_device dv = {.interval_ms = 10000, .timeout_ms = 1000, .retries = 1};
+    /* timeout_ms 0: the poller derives it from the bus and the profile (docs/modbus.md). */
+    struct fw_cfg_device dv = {.interval_ms = 10000, .timeout_ms = 0, .retries = 0};
     dv.id = fw_xstrdup(m->string);
     apply_keys(c, m, keys, &dv);
     cfg->devices = fw_xrealloc(cfg->devices, (cfg->ndevices + 1) * sizeof(*cfg->devices));

@@ -249,6 +249,23 @@ int64_t fw_modbus__probe_timeout(int64_t slowest_us, int failed_probes, int64_t 
     return t < timeout_ms ? t : timeout_ms;
 }
 
+int64_t fw_modbus__default_timeout(const struct fw_modbus_bus_cfg *b, const struct fw_profile *p)
+{
+    if (b->kind != FW_MODBUS_RTU)
+        return FW_MODBUS_TCP_TIMEOUT_MS;
+    /* A read request is 8 bytes on the line; its answer 5 bytes around the data. */
+    int64_t longest = 0;
+    for (size_t r = 0; r < p->nrequests; r++) {
+        const struct fw_profile_request *q = &p->requests[r];
+        int data = q->area == FW_AREA_COIL || q->area == FW_AREA_DISCRETE_INPUT ? (q->count + 7) / 8
+                                                                                : 2 * q->count;
+        if (8 + 5 + data > longest)
+            longest = 8 + 5 + data;
+    }
+    int64_t char_bits = 1 + b->data_bits + (b->parity != 'N') + b->stop_bits;
+    return FW_MODBUS_RTU_TURNAROUND_MS + (longest * char_bits * 1000 + b->baud - 1) / b->baud;
+}
+
 static int64_t mono_us(void)
 {
     struct timespec ts;
@@ -760,8 +777,8 @@ static int check_device(const struct fw_modbus_device_cfg *c, const struct fw_mo
         return bad_cfg("device", c->name, "no profile");
     if (c->interval_ms < 100 || c->interval_ms > 86400000)
         return bad_cfg("device", c->name, "interval_ms must be 100..86400000");
-    if (c->timeout_ms < 10 || c->timeout_ms > 60000)
-        return bad_cfg("device", c->name, "timeout_ms must be 10..60000");
+    if (c->timeout_ms != 0 && (c->timeout_ms < 10 || c->timeout_ms > 60000))
+        return bad_cfg("device", c->name, "timeout_ms must be 10..60000 (or 0: the default)");
     if (c->retries < 0 || c->retries > 10)
         return bad_cfg("device", c->name, "retries must be 0..10");
     if (c->breaker_failures < 0 || c->breaker_failures > 1000 || c->breaker_max_ms < 0)
@@ -867,7 +884,8 @@ int fw_modbus_new(uv_loop_t *loop, const struct fw_modbus_bus_cfg *buses, size_t
         d->unit = c->unit_id;
         d->profile = p;
         d->interval_ms = c->interval_ms;
-        d->timeout_ms = c->timeout_ms;
+        d->timeout_ms =
+            c->timeout_ms ? c->timeout_ms : fw_modbus__default_timeout(&buses[bus_of[i]], p);
         d->retries = c->retries;
         d->breaker_n = c->breaker_failures ? c->breaker_failures : DEFAULT_BREAKER_FAILURES;
         d->breaker_max_ms = c->breaker_max_ms ? c->breaker_max_ms : DEFAULT_BREAKER_MAX_MS;

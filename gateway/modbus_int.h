@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Modbus poller internals for the unit tests: the pure pieces of a bus's schedule (which device
- * a worker polls next, how long a probe of an offline device waits for its answer). The worker
- * threads in gateway/modbus.c are built on them; the rules they implement are described in
- * docs/modbus.md, "Bus time".
+ * a worker polls next, how long a probe of an offline device waits for its answer, the default
+ * response timeout of a device). The worker threads in gateway/modbus.c are built on them; the
+ * rules they implement are described in docs/modbus.md, "Bus time".
  */
 #ifndef FORESTWATCH_MODBUS_INT_H
 #define FORESTWATCH_MODBUS_INT_H
@@ -16,6 +16,9 @@
 
 /* A probe's response timeout never starts below this, however fast the device answered. */
 #define FW_MODBUS_PROBE_MIN_MS 100
+/* Default response timeout on TCP, and the device's share of it on RTU (docs/modbus.md). */
+#define FW_MODBUS_TCP_TIMEOUT_MS 300
+#define FW_MODBUS_RTU_TURNAROUND_MS 200
 
 /* What the schedule of a bus knows of one of its devices. */
 struct fw_modbus__slot {
@@ -43,5 +46,13 @@ int fw_modbus__pick(struct fw_modbus__slot *const *slots, size_t n, int64_t now_
  * `timeout_ms` for a device never heard (`slowest_us` 0). Pure.
  */
 int64_t fw_modbus__probe_timeout(int64_t slowest_us, int failed_probes, int64_t timeout_ms);
+
+/**
+ * The default response timeout of a device with profile `p` on bus `b`: on TCP
+ * FW_MODBUS_TCP_TIMEOUT_MS; on RTU FW_MODBUS_RTU_TURNAROUND_MS plus the time the longest
+ * request of its read plan and the answer to it take on the line (baud, parity, stop bits).
+ * Pure.
+ */
+int64_t fw_modbus__default_timeout(const struct fw_modbus_bus_cfg *b, const struct fw_profile *p);
 
 #endif

@@ -241,7 +241,7 @@ struct fw_cfg_device {
     char *profile; /* the name of a file in the profiles folder, without ".json" */
     char *zone;
     int64_t interval_ms;
-    int64_t timeout_ms;
+    int64_t timeout_ms; /* 0: not set, the poller's default */
     int retries;
     const struct fw_profile *profile_ref; /* loaded by the loader, owned by the config */
 };

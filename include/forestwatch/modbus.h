@@ -61,7 +61,9 @@ struct fw_modbus_device_cfg {
     /* Borrowed: must stay valid until the close callback of fw_modbus_close() has run. */
     const struct fw_profile *profile;
     int64_t interval_ms; /* poll period, 100..86400000 */
-    int64_t timeout_ms;  /* response timeout of one request, 10..60000 */
+    /* Response timeout of one request, 10..60000; 0: the default, 300 ms on TCP, on RTU 200 ms
+     * plus the line time of the longest request of the profile's read plan and its answer. */
+    int64_t timeout_ms;
     /* Further attempts of a failed request within a poll of a device that answered its last
      * poll, 0..10. */
     int retries;

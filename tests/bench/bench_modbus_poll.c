@@ -7,7 +7,7 @@
  * and loop) and its peak RSS. The simulator's CPU is not counted. With --dead K, each bus also
  * carries K devices that never answer (unit ids nobody serves), and the figures show what they
  * cost their healthy neighbours and how often they were asked (docs/modbus.md, "Bus time").
- * Every device has a 500 ms response timeout and no retries. It prints figures; it asserts
+ * Every device has the default response timeout and retries. It prints figures; it asserts
  * nothing (ctest runs --quick only to check that it still runs).
  *
  *   bench_modbus_poll --sim PATH --profile PATH [--quick] [--seconds S] [--counts 10,50,...]
@@ -128,8 +128,6 @@ static int run(const char *sim, const char *profile_path, int ndev, int ndead, i
         devs[i].unit_id = i % PER_BUS + 1;
         devs[i].profile = prof;
         devs[i].interval_ms = 1000;
-        devs[i].timeout_ms = 500;
-        devs[i].retries = 0;
     }
     /* Listed after the healthy devices, unit ids above any simulated one: nobody answers. */
     for (int i = ndev; i < nall; i++) {
@@ -140,8 +138,6 @@ static int run(const char *sim, const char *profile_path, int ndev, int ndead, i
         devs[i].unit_id = PER_BUS + 1 + k % ndead;
         devs[i].profile = prof;
         devs[i].interval_ms = 1000;
-        devs[i].timeout_ms = 500;
-        devs[i].retries = 0;
     }
     uv_loop_t loop;
     uv_loop_init(&loop);

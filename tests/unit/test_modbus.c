@@ -2,8 +2,9 @@
 /*
  * Unit tests of the pure pieces of the Modbus pollers' schedule (gateway/modbus_int.h,
  * docs/modbus.md "Bus time"): which device a bus polls next, the response timeout of a probe of
- * an offline device, and the breaker's probe delays. The pollers
- * themselves run against fw-modbus-sim in the integration test test_modbus.py.
+ * an offline device, the default response timeout, and the breaker's probe delays. The pollers
+ * themselves run against fw-modbus-sim in the integration tests (test_modbus.py,
+ * test_modbus_dead.py).
  */
 #include "test.h"
 
@@ -167,6 +168,36 @@ FW_TEST(probe_timeout_learned)
     ASSERT_EQ(fw_modbus__probe_timeout(120000, 3, 1000), 1000);
     ASSERT_EQ(fw_modbus__probe_timeout(120000, 1000, 1000), 1000);
     ASSERT_EQ(fw_modbus__probe_timeout(900000, 0, 1000), 1000);
+}
+
+/* TCP: a fixed default. RTU: the device's turnaround plus the longest exchange on the line. */
+FW_TEST(default_timeout)
+{
+    struct fw_profile_request reqs[] = {
+        {FW_AREA_HOLDING, 0, 2},
+        {FW_AREA_INPUT, 100, 14},
+        {FW_AREA_COIL, 0, 16},
+    };
+    struct fw_profile p = {.requests = reqs, .nrequests = 3};
+    struct fw_modbus_bus_cfg tcp = {.kind = FW_MODBUS_TCP};
+    ASSERT_EQ(fw_modbus__default_timeout(&tcp, &p), FW_MODBUS_TCP_TIMEOUT_MS);
+    /* 14 registers: 8 request bytes, 5 + 28 answer bytes; 10 bits a character at 8N1. */
+    struct fw_modbus_bus_cfg rtu = {
+        .kind = FW_MODBUS_RTU, .baud = 9600, .parity = 'N', .data_bits = 8, .stop_bits = 1};
+    ASSERT_EQ(fw_modbus__default_timeout(&rtu, &p), 243);
+    /* 11 bits at 8E1, 1200 baud: 41 * 11 / 1200 s = 375.8 ms, rounded up. */
+    rtu.baud = 1200;
+    rtu.parity = 'E';
+    ASSERT_EQ(fw_modbus__default_timeout(&rtu, &p), FW_MODBUS_RTU_TURNAROUND_MS + 376);
+    /* 2 registers (renke-th's read plan): 17 bytes, 218 ms in all, as docs/modbus.md says (and
+     * 243 ms for cwt-uwd's 14, above). */
+    struct fw_profile two = {.requests = &reqs[0], .nrequests = 1};
+    rtu.baud = 9600;
+    rtu.parity = 'N';
+    ASSERT_EQ(fw_modbus__default_timeout(&rtu, &two), 218);
+    /* Bits are packed: 16 coils are 2 data bytes. */
+    struct fw_profile coils = {.requests = &reqs[2], .nrequests = 1};
+    ASSERT_EQ(fw_modbus__default_timeout(&rtu, &coils), FW_MODBUS_RTU_TURNAROUND_MS + 16);
 }
 
 /* The breaker: on the interval below the threshold, then 2x, 4x, ... the interval, capped. */
