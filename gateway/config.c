@@ -2606,6 +2606,18 @@ static void load_devices(struct ctx *c, struct fw_config *cfg, const char *dir)
             err(c, "must be 1..247 on an rtu bus, got %d", dv->unit_id);
             path_pop(c, m2);
         }
+        /* Both would answer one request, or one would be read for the other: the pollers
+         * refuse to start on such a config, so it must not pass the check. */
+        for (size_t j = 0; bus && j < i; j++) {
+            const struct fw_cfg_device *o = &cfg->devices[j];
+            if (o->bus && strcmp(o->bus, dv->bus) == 0 && o->unit_id == dv->unit_id) {
+                size_t m2 = path_key(c, "unit_id");
+                err(c, "unit %d on bus \"%s\" is device \"%s\" already", dv->unit_id, dv->bus,
+                    o->id);
+                path_pop(c, m2);
+                break;
+            }
+        }
         if (dv->zone && !fw_config_zone(cfg, dv->zone)) {
             size_t m2 = path_key(c, "zone");
             err(c, "no zone named \"%s\"", dv->zone);
@@ -2621,7 +2633,12 @@ static void load_devices(struct ctx *c, struct fw_config *cfg, const char *dir)
             char *file = fw_xasprintf("%s/%s.json", cfg->profiles_dir, dv->profile);
             char *shown = fw_xasprintf("%s/%s.json", rel, dv->profile);
             struct fw_profile *p = NULL;
-            if (fw_profile_load(file, shown, &p, c->errs) == 0) {
+            if (access(file, F_OK) != 0 && errno == ENOENT) {
+                /* Most likely a misspelt name: say which device asked for it. */
+                size_t m2 = path_key(c, "profile");
+                err(c, "no profile \"%s\": %s does not exist", dv->profile, shown);
+                path_pop(c, m2);
+            } else if (fw_profile_load(file, shown, &p, c->errs) == 0) {
                 cfg->profiles =
                     fw_xrealloc(cfg->profiles, (cfg->nprofiles + 1) * sizeof(*cfg->profiles));
                 cfg->profiles[cfg->nprofiles++] = p;
