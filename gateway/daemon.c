@@ -32,6 +32,7 @@
 #include "forestwatch/outbox.h"
 #include "forestwatch/reading.h"
 #include "forestwatch/record.h"
+#include "forestwatch/render.h"
 #include "forestwatch/timefmt.h"
 #include "forestwatch/uplink.h"
 #include "forestwatch/util.h"
@@ -424,45 +425,27 @@ static void marks_reset(struct daemon *d)
 }
 
 /*
- * The message for one route, in the route's format. A CAP message names the episode's first
- * message (its Alert) in <references>, rebuilt from the alert's id and first send time.
+ * The message for one route, in the route's format (fw_render_route). An alert announced in a
+ * group message names that message in its later messages' <references>.
  */
 static char *render(struct daemon *d, const struct fw_notification *n,
                     const struct fw_cfg_route *route, int64_t now)
 {
     const struct fw_alert *a = &n->alert;
-    if (route->format == FW_FORMAT_JSON)
-        return fw_message_alert_json(d->cfg, a, now);
-    const struct fw_cfg_cap *c = &d->cfg->cap;
-    char id[256], first[256];
-    fw_cap_identifier(id, sizeof(id), d->cfg->gateway_id, a->id, a->seq);
-    fw_cap_identifier(first, sizeof(first), d->cfg->gateway_id, a->id, 1);
-    struct fw_cap_ref ref = {first, a->first_sent_ms};
+    struct fw_cap_ref group_ref;
+    const struct fw_cap_ref *first = NULL;
     for (const struct announced *x = d->announced; x; x = x->next)
         if (strcmp(x->alert_id, a->id) == 0) {
-            ref.identifier = x->identifier; /* announced in a group message: name that one */
-            ref.sent_ms = x->sent_ms;
+            group_ref = (struct fw_cap_ref){x->identifier, x->sent_ms};
+            first = &group_ref;
         }
-    struct fw_cap_msg msg = {
-        .type = a->seq > 1 ? FW_CAP_UPDATE : FW_CAP_ALERT,
-        .identifier = id,
-        .sent_ms = a->sent_ms ? a->sent_ms : now,
-        .utc_offset_min = c->utc_offset_min,
-        .refs = a->seq > 1 ? &ref : NULL,
-        .nrefs = a->seq > 1,
-        .status = (enum fw_cap_status)c->status,
-        .sender = c->sender,
-        .circle_radius_km = c->circle_radius_km,
-    };
-    char *out = NULL;
-    int rc = route->format == FW_FORMAT_CAP_XML ? fw_cap_xml(d->cfg, a, &msg, &out)
-                                                : fw_cap_json(d->cfg, a, &msg, &out);
-    if (rc == 0)
-        return out;
-    /* Never lose the alert over its wrapping: send the project's JSON instead, loudly. */
-    FW_LOG(FW_LOG_ERR, "alert %s: route \"%s\": CAP rendering failed (%s): sent as JSON", a->id,
-           route->name, uv_strerror(rc));
-    return fw_message_alert_json(d->cfg, a, now);
+    char *out;
+    int rc = fw_render_route(d->cfg, route, a, first, now, &out);
+    /* Never lose the alert over its wrapping: the project's JSON went instead, loudly. */
+    if (rc < 0)
+        FW_LOG(FW_LOG_ERR, "alert %s: route \"%s\": CAP rendering failed (%s): sent as JSON", a->id,
+               route->name, uv_strerror(rc));
+    return out;
 }
 
 /*
