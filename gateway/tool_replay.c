@@ -12,8 +12,8 @@
  */
 #include "forestwatch/config.h"
 #include "forestwatch/engine.h"
-#include "forestwatch/message.h"
 #include "forestwatch/record.h"
+#include "forestwatch/render.h"
 #include "forestwatch/timefmt.h"
 #include "forestwatch/util.h"
 #include "tool_cmds.h"
@@ -53,25 +53,44 @@ struct record {
     struct fw_reading r;
 };
 
-/* An alert as printed: one per notification group (the routes of one change collapse). */
+/*
+ * One message of an alert as printed: one per notification group (the routes of one change
+ * collapse). An episode is an alert from its firing (kind "new") to its resolve; in between it
+ * may send updates, repeats and escalations, which are messages of the same episode, not new
+ * firings.
+ */
 struct event {
-    char rule[FW_CONFIG_MAX_ID + 1];
-    char key[FW_READING_MAX_ID]; /* the context: station, zone or "" */
-    enum fw_alert_status status;
-    unsigned episode; /* 1 for the first episode of this rule in this context, ... */
+    enum fw_alert_kind kind;
+    size_t episode;   /* index into run->eps */
+    unsigned nth;     /* 1 for the episode's first message of this kind, 2 for the next, ... */
     int64_t time_ms;  /* the alert's time: when its value was measured */
-    int64_t moved_ms; /* what --diff compares: when a firing alert started, a resolve's time */
+    int64_t moved_ms; /* what --diff compares: when a firing alert started, else its time */
     size_t seq;       /* order of appearance */
     char *text;       /* "firing smoke_high zone=bs-03 node=... value=... routes=..." */
+    size_t detail;    /* offset of " zone=" in text: what may differ between two configs */
 };
 
-/* Per (rule, context): episodes so far and the last resolve, for flaps and --diff matching. */
+/* One episode of one (rule, context), for --diff: from its first message to its resolve. */
+struct episode {
+    const struct context_state *cs;        /* its rule and context */
+    int64_t start_ms, end_ms;              /* end INT64_MAX while it is still firing */
+    unsigned counts[FW_KIND_RESOLVED + 1]; /* its messages so far, per kind */
+    long pair;                             /* --diff: the matching episode of the other run */
+};
+
+/* Per (rule, context): the episode in progress and the last resolve, for flaps. */
 struct context_state {
     const struct fw_cfg_rule *rule;
-    char key[FW_READING_MAX_ID];
-    unsigned episodes;
+    char key[FW_READING_MAX_ID]; /* the context: station, zone or "" */
+    int open;                    /* an episode is in progress: run->eps[episode] */
+    size_t episode;
     int resolved;
     int64_t resolved_ms;
+};
+
+/* Messages counted per rule, per zone and in all. */
+struct tally {
+    uint64_t fired, updates, resolved;
 };
 
 struct run {
@@ -85,11 +104,14 @@ struct run {
     size_t route;
     struct event *ev;
     size_t nev, capev;
-    struct context_state *cs;
+    struct episode *eps;
+    size_t neps, capeps;
+    struct context_state **cs; /* pointers: episodes keep them */
     size_t ncs, capcs;
-    uint64_t *rule_fired, *rule_resolved; /* per config rule */
-    uint64_t *zone_fired, *zone_resolved; /* per config zone, then one for "no zone" */
-    uint64_t fired, resolved, flaps;
+    struct tally *by_rule; /* per config rule */
+    struct tally *by_zone; /* per config zone, then one for "no zone" */
+    struct tally all;
+    uint64_t flaps;
     uint64_t read, rejected, skipped, shown_errors;
     int have_recv;
     int64_t last_recv;
@@ -99,32 +121,40 @@ struct run {
 /* Alerts                                                                                      */
 /* ------------------------------------------------------------------------------------------ */
 
+/* fw_actions_notify appends the routes of one message next to each other. */
 static int same_change(const struct fw_alert *a, const struct fw_alert *b)
 {
-    return strcmp(a->id, b->id) == 0 && a->status == b->status && a->cause == b->cause &&
-           a->event_ms == b->event_ms;
+    return strcmp(a->id, b->id) == 0 && a->seq == b->seq && a->status == b->status &&
+           a->kind == b->kind && a->event_ms == b->event_ms;
 }
 
 static struct context_state *context_of(struct run *run, const struct fw_alert *a)
 {
     const char *key = a->station[0] ? a->station : a->zone;
     for (size_t i = 0; i < run->ncs; i++)
-        if (run->cs[i].rule == a->cfg_rule && strcmp(run->cs[i].key, key) == 0)
-            return &run->cs[i];
+        if (run->cs[i]->rule == a->cfg_rule && strcmp(run->cs[i]->key, key) == 0)
+            return run->cs[i];
     /* Bounded by the config: rules x (stations + zones + 1). */
     if (run->ncs == run->capcs) {
         run->capcs = run->capcs ? run->capcs * 2 : 16;
         run->cs = fw_xrealloc(run->cs, run->capcs * sizeof(*run->cs));
     }
-    struct context_state *c = &run->cs[run->ncs++];
-    memset(c, 0, sizeof(*c));
+    struct context_state *c = fw_xcalloc(1, sizeof(*c));
     c->rule = a->cfg_rule;
     fw_strlcpy(c->key, key, sizeof(c->key));
+    run->cs[run->ncs++] = c;
     return c;
 }
 
+/* The word a line starts with: "firing" for the message that starts an episode. */
+static const char *kind_word(enum fw_alert_kind k)
+{
+    return k == FW_KIND_NEW ? "firing" : fw_alert_kind_str(k);
+}
+
 /* "firing smoke_high zone=bs-03 node=bs03-smoke-01 value=352.5 routes=forestry,emergency" */
-static char *alert_text(const struct run *run, const struct fw_notification *items, size_t n)
+static char *alert_text(const struct run *run, const struct fw_notification *items, size_t n,
+                        size_t *detail)
 {
     const struct fw_alert *a = &items[0].alert;
     char value[32] = "-";
@@ -140,14 +170,67 @@ static char *alert_text(const struct run *run, const struct fw_notification *ite
             strcat(routes, ",");
         strcat(routes, run->cfg->routes[items[i].route].name);
     }
-    char *s = fw_xasprintf("%s %s zone=%s node=%s value=%s routes=%s",
-                           fw_alert_status_str(a->status), a->rule, a->zone[0] ? a->zone : "-",
-                           a->station[0] ? a->station : "-", value, routes);
+    char *s =
+        fw_xasprintf("%s %s zone=%s node=%s value=%s routes=%s", kind_word(a->kind), a->rule,
+                     a->zone[0] ? a->zone : "-", a->station[0] ? a->station : "-", value, routes);
+    *detail = strlen(kind_word(a->kind)) + 1 + strlen(a->rule);
     free(routes);
     return s;
 }
 
-/* One change of one alert, with the `n` routes it goes to. */
+/*
+ * The episode `a` belongs to, opening one when none is in progress: at a firing, and also at
+ * any other message when --route shows only part of an episode (an escalation that adds the
+ * route, a resolve whose firing went elsewhere).
+ */
+static struct episode *episode_of(struct run *run, struct context_state *c,
+                                  const struct fw_alert *a)
+{
+    if (c->open && a->kind != FW_KIND_NEW)
+        return &run->eps[c->episode];
+    if (run->neps == run->capeps) {
+        run->capeps = run->capeps ? run->capeps * 2 : 64;
+        run->eps = fw_xrealloc(run->eps, run->capeps * sizeof(*run->eps));
+    }
+    struct episode *ep = &run->eps[run->neps];
+    memset(ep, 0, sizeof(*ep));
+    ep->cs = c;
+    ep->start_ms = a->kind == FW_KIND_NEW ? a->started_ms : a->event_ms;
+    ep->end_ms = INT64_MAX;
+    ep->pair = -1;
+    c->open = 1;
+    c->episode = run->neps++;
+    return ep;
+}
+
+static void print_message(struct run *run, const struct fw_notification *items, const char *text)
+{
+    const struct fw_alert *a = &items[0].alert;
+    FILE *out = run->o->io->out;
+    if (!run->o->json) {
+        char t[FW_TIME_STRLEN];
+        fw_time_format(a->event_ms, t);
+        fprintf(out, "%s %s\n", t, text);
+        return;
+    }
+    /* What the route carries, rendered at the engine's time of the message as the daemon
+     * does, so that two replays print the very same bytes. Without --route every route has
+     * the same format (checked at the start): the first stands for all. */
+    const struct fw_cfg_route *route =
+        &run->cfg->routes[run->has_route ? run->route : items[0].route];
+    char *msg;
+    int rc = fw_render_route(run->cfg, route, a, NULL, a->sent_ms, &msg);
+    if (rc < 0)
+        fprintf(run->o->io->err,
+                "forestwatch replay: alert %s: route \"%s\": CAP rendering failed (%s): printed "
+                "as the project's JSON, as the daemon would send it\n",
+                a->id, route->name, strerror(-rc));
+    size_t len = strlen(msg);
+    fprintf(out, "%s%s", msg, len && msg[len - 1] == '\n' ? "" : "\n");
+    free(msg);
+}
+
+/* One message of one alert, with the `n` routes it goes to. */
 static void on_alert(struct run *run, const struct fw_notification *items, size_t n)
 {
     const struct fw_alert *a = &items[0].alert;
@@ -160,58 +243,56 @@ static void on_alert(struct run *run, const struct fw_notification *items, size_
             return;
     }
     struct context_state *c = context_of(run, a);
+    struct episode *ep = episode_of(run, c, a);
     size_t r = (size_t)(a->cfg_rule - cfg->rules);
     const struct fw_cfg_zone *z = a->zone[0] ? fw_config_zone(cfg, a->zone) : NULL;
     size_t zi = z ? (size_t)(z - cfg->zones) : cfg->nzones;
-    FW_ASSERT(r < cfg->nrules);
-    if (a->status == FW_ALERT_FIRING) {
-        c->episodes++;
+    FW_ASSERT(r < cfg->nrules && (int)a->kind >= 0 && a->kind <= FW_KIND_RESOLVED);
+    struct tally *t[3] = {&run->all, &run->by_rule[r], &run->by_zone[zi]};
+    unsigned nth = ++ep->counts[a->kind];
+    if (a->kind == FW_KIND_NEW) {
+        /* Only a firing starts an episode: an update, repeat or escalation is the same alert
+         * speaking again, neither a new firing nor a flap. */
         if (c->resolved && a->event_ms - c->resolved_ms <= FLAP_WINDOW_MS)
             run->flaps++;
-        run->fired++;
-        run->rule_fired[r]++;
-        run->zone_fired[zi]++;
-    } else {
+        for (int k = 0; k < 3; k++)
+            t[k]->fired++;
+    } else if (a->kind == FW_KIND_RESOLVED) {
+        c->open = 0;
         c->resolved = 1;
         c->resolved_ms = a->event_ms;
-        run->resolved++;
-        run->rule_resolved[r]++;
-        run->zone_resolved[zi]++;
+        ep->end_ms = a->event_ms;
+        for (int k = 0; k < 3; k++)
+            t[k]->resolved++;
+    } else {
+        for (int k = 0; k < 3; k++)
+            t[k]->updates++;
     }
-    char *text = alert_text(run, items, n);
-    if (run->collect) {
-        if (run->nev == run->capev) {
-            run->capev = run->capev ? run->capev * 2 : 64;
-            run->ev = fw_xrealloc(run->ev, run->capev * sizeof(*run->ev));
-        }
-        struct event *e = &run->ev[run->nev];
-        fw_strlcpy(e->rule, a->rule, sizeof(e->rule));
-        fw_strlcpy(e->key, c->key, sizeof(e->key));
-        e->status = a->status;
-        e->episode = c->episodes;
-        e->time_ms = a->event_ms;
-        /* A `for` or a changed threshold moves the moment an alert fires, not always the time
-         * of the sample it reports; a resolve has no moment of its own but its time. */
-        e->moved_ms = a->status == FW_ALERT_FIRING ? a->started_ms : a->event_ms;
-        e->seq = run->nev++;
-        e->text = text;
+    size_t detail;
+    char *text = alert_text(run, items, n, &detail);
+    if (!run->collect) {
+        print_message(run, items, text);
+        free(text);
         return;
     }
-    if (run->o->json) {
-        /* `sent` is the event time, so that two replays print the very same bytes. */
-        char *json = fw_message_alert_json(cfg, a, a->event_ms);
-        fprintf(run->o->io->out, "%s\n", json);
-        free(json);
-    } else {
-        char t[FW_TIME_STRLEN];
-        fw_time_format(a->event_ms, t);
-        fprintf(run->o->io->out, "%s %s\n", t, text);
+    if (run->nev == run->capev) {
+        run->capev = run->capev ? run->capev * 2 : 64;
+        run->ev = fw_xrealloc(run->ev, run->capev * sizeof(*run->ev));
     }
-    free(text);
+    struct event *e = &run->ev[run->nev];
+    e->kind = a->kind;
+    e->episode = (size_t)(ep - run->eps);
+    e->nth = nth;
+    e->time_ms = a->event_ms;
+    /* A `for` or a changed threshold moves the moment an alert fires, not always the time of
+     * the sample it reports; every later message has no moment of its own but its time. */
+    e->moved_ms = a->kind == FW_KIND_NEW ? a->started_ms : a->event_ms;
+    e->seq = run->nev++;
+    e->text = text;
+    e->detail = detail;
 }
 
-/* Hand the engine's notifications on, one group per change (fw_actions_notify appends the
- * routes of one change next to each other). */
+/* Hand the engine's notifications on, one group per message. */
 static void drain(struct run *run)
 {
     const struct fw_actions *a = &run->actions;
@@ -574,6 +655,10 @@ static int run_all(struct run *run)
 /* Runs                                                                                        */
 /* ------------------------------------------------------------------------------------------ */
 
+/*
+ * Load a config and get a run ready. -EINVAL when the config does not load (its errors are
+ * printed), -ENOENT when the options do not fit it (--route, --json): bad usage.
+ */
 static int run_init(struct run *run, const struct opts *o, const char *config_path,
                     struct fw_config **cfg_out)
 {
@@ -598,13 +683,24 @@ static int run_init(struct run *run, const struct opts *o, const char *config_pa
         }
         run->has_route = 1;
         run->route = i;
+    } else if (o->json) {
+        /* Each message is printed once, as its routes carry it: they must agree on how. */
+        static const char *const formats[] = {"json", "cap-xml", "cap-json"};
+        for (size_t i = 1; i < cfg->nroutes; i++)
+            if (cfg->routes[i].format != cfg->routes[0].format) {
+                fprintf(o->io->err,
+                        "forestwatch replay: --json: the routes of %s carry different formats "
+                        "(%s: %s, %s: %s): choose one with --route\n",
+                        config_path, cfg->routes[0].name, formats[cfg->routes[0].format],
+                        cfg->routes[i].name, formats[cfg->routes[i].format]);
+                fw_config_free(cfg);
+                return -ENOENT;
+            }
     }
     run->cfg = cfg;
     run->engine = fw_engine_new(cfg);
-    run->rule_fired = fw_xcalloc(cfg->nrules + 1, sizeof(uint64_t));
-    run->rule_resolved = fw_xcalloc(cfg->nrules + 1, sizeof(uint64_t));
-    run->zone_fired = fw_xcalloc(cfg->nzones + 1, sizeof(uint64_t));
-    run->zone_resolved = fw_xcalloc(cfg->nzones + 1, sizeof(uint64_t));
+    run->by_rule = fw_xcalloc(cfg->nrules + 1, sizeof(*run->by_rule));
+    run->by_zone = fw_xcalloc(cfg->nzones + 1, sizeof(*run->by_zone));
     *cfg_out = cfg;
     return 0;
 }
@@ -616,12 +712,21 @@ static void run_free(struct run *run, struct fw_config *cfg)
     for (size_t i = 0; i < run->nev; i++)
         free(run->ev[i].text);
     free(run->ev);
+    free(run->eps);
+    for (size_t i = 0; i < run->ncs; i++)
+        free(run->cs[i]);
     free(run->cs);
-    free(run->rule_fired);
-    free(run->rule_resolved);
-    free(run->zone_fired);
-    free(run->zone_resolved);
+    free(run->by_rule);
+    free(run->by_zone);
     fw_config_free(cfg);
+}
+
+static void print_tally(FILE *out, const char *name, const struct tally *t)
+{
+    if (t->fired || t->updates || t->resolved)
+        fprintf(out, "  %-24s fired %llu, updates %llu, resolved %llu\n", name,
+                (unsigned long long)t->fired, (unsigned long long)t->updates,
+                (unsigned long long)t->resolved);
 }
 
 static void print_summary(const struct run *run, FILE *out)
@@ -629,23 +734,17 @@ static void print_summary(const struct run *run, FILE *out)
     const struct fw_config *cfg = run->cfg;
     fprintf(out,
             "summary: %llu records read, %llu rejected, %llu outside --since/--until; "
-            "%llu alerts fired, %llu resolved, %llu flaps\n",
+            "%llu alerts fired, %llu updates, %llu resolved, %llu flaps\n",
             (unsigned long long)run->read, (unsigned long long)run->rejected,
-            (unsigned long long)run->skipped, (unsigned long long)run->fired,
-            (unsigned long long)run->resolved, (unsigned long long)run->flaps);
+            (unsigned long long)run->skipped, (unsigned long long)run->all.fired,
+            (unsigned long long)run->all.updates, (unsigned long long)run->all.resolved,
+            (unsigned long long)run->flaps);
     fprintf(out, "by rule:\n");
     for (size_t i = 0; i < cfg->nrules; i++)
-        if (run->rule_fired[i] || run->rule_resolved[i])
-            fprintf(out, "  %-24s fired %llu, resolved %llu\n", cfg->rules[i].name,
-                    (unsigned long long)run->rule_fired[i],
-                    (unsigned long long)run->rule_resolved[i]);
+        print_tally(out, cfg->rules[i].name, &run->by_rule[i]);
     fprintf(out, "by zone:\n");
     for (size_t i = 0; i <= cfg->nzones; i++)
-        if (run->zone_fired[i] || run->zone_resolved[i])
-            fprintf(out, "  %-24s fired %llu, resolved %llu\n",
-                    i < cfg->nzones ? cfg->zones[i].id : "(no zone)",
-                    (unsigned long long)run->zone_fired[i],
-                    (unsigned long long)run->zone_resolved[i]);
+        print_tally(out, i < cfg->nzones ? cfg->zones[i].id : "(no zone)", &run->by_zone[i]);
     fprintf(out, "flaps: %llu (fired again within 10 min of resolving, same rule and context)\n",
             (unsigned long long)run->flaps);
 }
@@ -654,12 +753,13 @@ static int cmd_replay(const struct opts *o)
 {
     struct run run;
     struct fw_config *cfg;
-    if (run_init(&run, o, o->config, &cfg) < 0)
-        return 1;
+    int rc = run_init(&run, o, o->config, &cfg);
+    if (rc < 0)
+        return rc == -ENOENT ? 2 : 1;
     int failed = run_all(&run) < 0;
     fflush(o->io->out);
     print_summary(&run, o->json ? o->io->err : o->io->out);
-    int rc = failed || run.rejected ? 1 : 0;
+    rc = failed || run.rejected ? 1 : 0;
     if (run.shown_errors > MAX_ERRORS_SHOWN)
         fprintf(o->io->err, "forestwatch replay: %llu more bad lines not shown\n",
                 (unsigned long long)(run.shown_errors - MAX_ERRORS_SHOWN));
@@ -671,22 +771,93 @@ static int cmd_replay(const struct opts *o)
 /* --diff                                                                                      */
 /* ------------------------------------------------------------------------------------------ */
 
-/* Alerts match across configs by (rule, context, status, episode order). */
-static int event_key_cmp(const struct event *a, const struct event *b)
+/*
+ * Episodes are matched across the two runs first, then their messages. Two episodes of one rule
+ * and context are the same alert when their times overlap: a changed `for` or threshold moves
+ * when an alert starts and ends, not which one it is, and an episode that only one config raised
+ * does not shift the others. Within a pair, the n-th message of a kind matches the n-th.
+ */
+static int context_cmp(const struct episode *x, const struct episode *y)
 {
-    int c = strcmp(a->rule, b->rule);
+    int c = strcmp(x->cs->rule->name, y->cs->rule->name);
+    return c ? c : strcmp(x->cs->key, y->cs->key);
+}
+
+static const struct run *sort_run; /* qsort has no argument for it; one thread */
+
+static int episode_idx_cmp(const void *a, const void *b)
+{
+    const struct episode *x = &sort_run->eps[*(const size_t *)a];
+    const struct episode *y = &sort_run->eps[*(const size_t *)b];
+    int c = context_cmp(x, y);
     if (!c)
-        c = strcmp(a->key, b->key);
-    if (!c)
-        c = (int)a->status - (int)b->status;
-    if (!c)
-        c = a->episode < b->episode ? -1 : a->episode > b->episode;
+        c = (x->start_ms > y->start_ms) - (x->start_ms < y->start_ms);
     return c;
 }
 
-static int event_ptr_cmp(const void *a, const void *b)
+static size_t *sorted_episodes(const struct run *run)
 {
-    return event_key_cmp(*(const struct event *const *)a, *(const struct event *const *)b);
+    size_t *v = fw_xcalloc(run->neps + 1, sizeof(*v));
+    for (size_t i = 0; i < run->neps; i++)
+        v[i] = i;
+    sort_run = run;
+    if (run->neps)
+        qsort(v, run->neps, sizeof(*v), episode_idx_cmp);
+    return v;
+}
+
+/* One run's episodes of a context never overlap one another, so one sweep pairs them. */
+static void pair_episodes(struct run *a, struct run *b)
+{
+    size_t *va = sorted_episodes(a), *vb = sorted_episodes(b);
+    size_t i = 0, k = 0;
+    while (i < a->neps && k < b->neps) {
+        struct episode *x = &a->eps[va[i]], *y = &b->eps[vb[k]];
+        int c = context_cmp(x, y);
+        if (c < 0 || (c == 0 && x->end_ms < y->start_ms)) {
+            i++;
+        } else if (c > 0 || y->end_ms < x->start_ms) {
+            k++;
+        } else {
+            x->pair = (long)va[i++];
+            y->pair = x->pair;
+            k++;
+        }
+    }
+    free(va);
+    free(vb);
+}
+
+/* A message and what it matches by: its episode's pair, its kind and its place. */
+struct keyed {
+    const struct event *e;
+    size_t pair; /* OLD's episode index when paired; unique otherwise */
+};
+
+static int keyed_cmp(const void *a, const void *b)
+{
+    const struct keyed *x = a, *y = b;
+    if (x->pair != y->pair)
+        return x->pair < y->pair ? -1 : 1;
+    if (x->e->kind != y->e->kind)
+        return x->e->kind < y->e->kind ? -1 : 1;
+    return (x->e->nth > y->e->nth) - (x->e->nth < y->e->nth);
+}
+
+/* OLD's episodes are numbered as they are; NEW's unpaired ones after all of OLD's. */
+static struct keyed *keyed_events(const struct run *run, int is_new, size_t old_neps)
+{
+    struct keyed *v = fw_xcalloc(run->nev + 1, sizeof(*v));
+    for (size_t i = 0; i < run->nev; i++) {
+        const struct episode *ep = &run->eps[run->ev[i].episode];
+        v[i].e = &run->ev[i];
+        v[i].pair = !is_new         ? run->ev[i].episode
+                    : ep->pair >= 0 ? (size_t)ep->pair
+                                    : old_neps + run->ev[i].episode;
+    }
+    if (run->nev)
+        qsort(v, run->nev, sizeof(*v), keyed_cmp);
+    return v;
 }
 
 struct change {
@@ -704,48 +875,65 @@ static int change_cmp(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static const struct event **sorted_events(const struct run *run)
+static int same_message(const struct event *x, const struct event *y)
 {
-    const struct event **v = fw_xcalloc(run->nev + 1, sizeof(*v));
-    for (size_t i = 0; i < run->nev; i++)
-        v[i] = &run->ev[i];
-    if (run->nev)
-        qsort(v, run->nev, sizeof(*v), event_ptr_cmp);
-    return v;
+    return x->moved_ms == y->moved_ms && x->time_ms == y->time_ms && strcmp(x->text, y->text) == 0;
+}
+
+static void print_change(FILE *out, const struct change *ch)
+{
+    char told[FW_TIME_STRLEN], tnew[FW_TIME_STRLEN];
+    if (ch->old)
+        fw_time_format(ch->kind == '~' ? ch->old->moved_ms : ch->old->time_ms, told);
+    if (ch->new_)
+        fw_time_format(ch->kind == '~' ? ch->new_->moved_ms : ch->new_->time_ms, tnew);
+    if (ch->kind == '-') {
+        fprintf(out, "- %s %s\n", told, ch->old->text);
+    } else if (ch->kind == '+') {
+        fprintf(out, "+ %s %s\n", tnew, ch->new_->text);
+    } else {
+        fprintf(out, "~ %s %s -> %s", ch->new_->text, told, tnew);
+        /* Same time, or not: what else changed is shown as OLD had it. */
+        if (strcmp(ch->old->text, ch->new_->text) != 0)
+            fprintf(out, " (OLD:%s)", ch->old->text + ch->old->detail);
+        fprintf(out, "\n");
+    }
 }
 
 static int cmd_diff(const struct opts *o)
 {
     struct run a, b;
     struct fw_config *ca, *cb;
-    if (run_init(&a, o, o->diff_old, &ca) < 0)
-        return 1;
-    if (run_init(&b, o, o->diff_new, &cb) < 0) {
+    int rc = run_init(&a, o, o->diff_old, &ca);
+    if (rc < 0)
+        return rc == -ENOENT ? 2 : 1;
+    if ((rc = run_init(&b, o, o->diff_new, &cb)) < 0) {
         run_free(&a, ca);
-        return 1;
+        return rc == -ENOENT ? 2 : 1;
     }
     a.collect = b.collect = 1;
     b.quiet = 1;
     int failed = run_all(&a) < 0;
     failed |= run_all(&b) < 0;
 
-    const struct event **va = sorted_events(&a), **vb = sorted_events(&b);
+    pair_episodes(&a, &b);
+    struct keyed *va = keyed_events(&a, 0, a.neps), *vb = keyed_events(&b, 1, a.neps);
     struct change *ch = fw_xcalloc(a.nev + b.nev + 1, sizeof(*ch));
-    size_t n = 0, i = 0, k = 0, same = 0, only_old = 0, only_new = 0, moved = 0;
+    size_t n = 0, i = 0, k = 0, same = 0, only_old = 0, only_new = 0, changed = 0;
     while (i < a.nev || k < b.nev) {
-        int c = i == a.nev ? 1 : k == b.nev ? -1 : event_key_cmp(va[i], vb[k]);
+        int c = i == a.nev ? 1 : k == b.nev ? -1 : keyed_cmp(&va[i], &vb[k]);
         if (c < 0) {
-            ch[n++] = (struct change){'-', va[i], NULL, va[i]->time_ms, 0};
+            ch[n++] = (struct change){'-', va[i].e, NULL, va[i].e->time_ms, 0};
             only_old++;
             i++;
         } else if (c > 0) {
-            ch[n++] = (struct change){'+', NULL, vb[k], vb[k]->time_ms, 0};
+            ch[n++] = (struct change){'+', NULL, vb[k].e, vb[k].e->time_ms, 0};
             only_new++;
             k++;
         } else {
-            if (va[i]->moved_ms != vb[k]->moved_ms) {
-                ch[n++] = (struct change){'~', va[i], vb[k], va[i]->moved_ms, 0};
-                moved++;
+            if (!same_message(va[i].e, vb[k].e)) {
+                ch[n++] = (struct change){'~', va[i].e, vb[k].e, va[i].e->moved_ms, 0};
+                changed++;
             } else {
                 same++;
             }
@@ -758,25 +946,14 @@ static int cmd_diff(const struct opts *o)
         ch[j].seq = ch[j].old ? ch[j].old->seq : a.nev + ch[j].new_->seq;
     if (n)
         qsort(ch, n, sizeof(*ch), change_cmp);
-    for (size_t j = 0; j < n; j++) {
-        char told[FW_TIME_STRLEN], tnew[FW_TIME_STRLEN];
-        if (ch[j].old)
-            fw_time_format(ch[j].kind == '~' ? ch[j].old->moved_ms : ch[j].old->time_ms, told);
-        if (ch[j].new_)
-            fw_time_format(ch[j].kind == '~' ? ch[j].new_->moved_ms : ch[j].new_->time_ms, tnew);
-        if (ch[j].kind == '-')
-            fprintf(o->io->out, "- %s %s\n", told, ch[j].old->text);
-        else if (ch[j].kind == '+')
-            fprintf(o->io->out, "+ %s %s\n", tnew, ch[j].new_->text);
-        else
-            fprintf(o->io->out, "~ %s %s -> %s\n", ch[j].new_->text, told, tnew);
-    }
+    for (size_t j = 0; j < n; j++)
+        print_change(o->io->out, &ch[j]);
     fprintf(o->io->out,
-            "diff: %zu only in OLD, %zu only in NEW, %zu moved, %zu unchanged "
+            "diff: %zu only in OLD, %zu only in NEW, %zu changed, %zu unchanged "
             "(%llu records read, %llu rejected)\n",
-            only_old, only_new, moved, same, (unsigned long long)a.read,
+            only_old, only_new, changed, same, (unsigned long long)a.read,
             (unsigned long long)a.rejected);
-    int rc = failed || a.rejected ? 1 : 0;
+    rc = failed || a.rejected ? 1 : 0;
     free(ch);
     free(va);
     free(vb);
@@ -802,8 +979,9 @@ static int usage(FILE *err)
         "              or a recording folder; may be repeated\n"
         "  --since, --until  RFC 3339 times: only records received in [since, until]\n"
         "  --route     only the alerts that go to this route\n"
-        "  --json      print the messages the daemon would publish (sent = the event "
-        "time)\n");
+        "  --json      print the messages the route carries (CAP XML, CAP JSON or JSON), as the\n"
+        "              daemon would publish them; without --route the routes must share a "
+        "format\n");
     return 2;
 }
 

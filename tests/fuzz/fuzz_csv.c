@@ -180,8 +180,9 @@ static void run_degday(uint8_t bits, uint8_t sel, const uint8_t *p, size_t n)
 
 /*
  * replay, on the config in tests/data/replay. Bits: 0-1 the file's name (.csv, .jsonl, or
- * neither, so that the reader sniffs the format), 2 --json, 3 --since, 4 --until, 5 --route
- * forestry, 6 --diff against the changed config instead of --config (not with --json).
+ * neither, so that the reader sniffs the format), 2 --json (always with a --route: the routes of
+ * that config differ in format), 3 --since, 4 --until, 5 --route forestry (else emergency with
+ * --json), 6 --diff against the changed config instead of --config (not with --json).
  */
 static void run_replay(uint8_t bits, const uint8_t *p, size_t n)
 {
@@ -214,9 +215,9 @@ static void run_replay(uint8_t bits, const uint8_t *p, size_t n)
         argv[argc++] = "--until";
         argv[argc++] = "2026-06-01T04:03:10Z";
     }
-    if (bits & 32) {
+    if ((bits & 32) || (bits & 68) == 4) {
         argv[argc++] = "--route";
-        argv[argc++] = "forestry";
+        argv[argc++] = bits & 32 ? "forestry" : "emergency";
     }
     argv[argc] = NULL;
     struct result res;

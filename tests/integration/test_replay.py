@@ -3,10 +3,13 @@
 #
 # Record and replay, end to end: the daemon runs with recording on and rules of every kind (a
 # threshold, a window, a `for`), readings fire and resolve alerts on several of them, one alert
-# flaps; the daemon is stopped with SIGTERM; then `forestwatch replay --json` runs the recorded
-# file through the same config. The alerts it prints must be exactly those the live daemon
-# published on the forestry route, in the same order, with the same id, status, rule, zone,
-# node, value and time: the engine is deterministic, and the recording holds all it was given.
+# flaps; the daemon is stopped with SIGTERM; then `forestwatch replay --json --route forestry`
+# runs the recorded file through the same config. It must print exactly the messages the live
+# daemon published on the forestry route, in the same order and in the route's format (CAP XML),
+# byte for byte but for the send times: the engine is deterministic, the recording holds all it
+# was given, and replay renders with the daemon's code. (An alert raised by the daemon's
+# one-second tick is sent at that tick; the replay, which runs the same evaluation instants
+# without the ticks, sends it at the next record.)
 
 import glob
 import json
@@ -32,14 +35,20 @@ EXTRA_RULES = {
 
 
 def key(alert):
-    """What live and replay must agree on. The route sends CAP, whose times have whole
-    seconds, while replay --json writes the project's JSON with milliseconds: compare the
-    seconds, and values as numbers."""
+    """What live and replay must agree on, read from the CAP message into the project's alert
+    fields (values as numbers, times in whole seconds as CAP writes them)."""
     time = re.sub(r"\.\d+Z$", "Z", alert.get("time") or "")
     value = alert.get("value")
     return (alert.get("id"), alert.get("status"), alert.get("rule"),
             alert.get("zone", {}).get("id"), alert.get("node"),
             None if value is None else float(value), time)
+
+
+def unsent(cap_xml):
+    """A CAP XML message without its send times: <sent>, and the times in <references>."""
+    text = re.sub(r"<sent>[^<]*</sent>", "<sent/>", cap_xml)
+    return re.sub(r"(<references>[^<]*)", lambda m: re.sub(r",[0-9T:+-]+(?=\s|$)", ",-",
+                                                               m.group(1)), text)
 
 
 def configure(env):
@@ -62,8 +71,8 @@ def test(env):
     live = []
 
     def expect(n, rules, what):
-        got = forestry.expect(n)
-        check(sorted(a.get("rule") for a in got) == sorted(rules),
+        got = forestry.expect_raw(n)
+        check(sorted(m.json.get("rule") for m in got) == sorted(rules),
               "forestry: expected %s (%s), got %s" % (rules, what, got))
         live.extend(got)
 
@@ -105,12 +114,18 @@ def test(env):
     out = res.stdout.decode("utf-8", errors="replace")
     err = res.stderr.decode("utf-8", errors="replace")
     check(res.returncode == 0, "replay exited %d: %s" % (res.returncode, err))
-    replayed = [json.loads(line) for line in out.splitlines() if line.strip()]
-    want = [key(a) for a in live]
-    got = [key(a) for a in replayed]
+    # The route carries CAP XML: one document after another, each with its declaration.
+    check(out.startswith("<?xml"), "replay --json on a CAP XML route printed: %r" % out[:300])
+    replayed = ["<?xml" + doc for doc in out.split("<?xml")[1:]]
+    want = [key(m.json) for m in live]
+    got = [key(fwtest.cap_flatten(fwtest.cap_from_xml(doc))) for doc in replayed]
     if got != want:
         fail("replay differs from the live alerts on forestry:\nlive:\n  %s\nreplay:\n  %s\n%s"
              % ("\n  ".join(map(str, want)), "\n  ".join(map(str, got)), err))
+    for m, doc in zip(live, replayed):
+        if unsent(m.text) != unsent(doc):
+            fail("replay renders a message differently from the daemon:\nlive:\n%s\nreplay:\n%s"
+                 % (m.text, doc))
     check("2 flaps" in err, "replay summary: expected 2 flaps (smoke_high and smoke_rising fired "
           "again): %s" % err)
 
