@@ -1098,3 +1098,103 @@ int fw_cap_check(const char *xml, char *why, size_t n)
     free(c);
     return rc;
 }
+
+/* ------------------------------------------------------------------------------------------ */
+/* The checker on the JSON rendering                                                          */
+/* ------------------------------------------------------------------------------------------ */
+
+/* The elements CAP 1.2's schema lets repeat: arrays in the JSON rendering, and only they. */
+static const char *const json_repeating[] = {
+    "code",     "info", "category", "responseType", "eventCode", "parameter",
+    "resource", "area", "polygon",  "circle",       "geocode",   NULL,
+};
+
+static int json_name_ok(const char *s)
+{
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')) || strlen(s) >= CHECK_MAX_NAME)
+        return 0;
+    for (; *s; s++)
+        if (!is_name_char(*s) || *s == ':')
+            return 0;
+    return 1;
+}
+
+/*
+ * Does `v`, the value of member `name` at `path`, have the shape of the JSON rendering
+ * (docs/cap.md)? Then the XML walk of the renderer turns it into the very XML the renderer
+ * writes, and the XML checker's rules apply unchanged.
+ */
+static int json_shape(struct check *c, const char *path, const char *name, const cJSON *v,
+                      int depth)
+{
+    char sub[256];
+    int repeats = 0;
+    for (const char *const *r = json_repeating; *r && !repeats; r++)
+        repeats = strcmp(*r, name) == 0;
+    if (depth >= CHECK_MAX_DEPTH - 1)
+        return fail_why(c, "%s: nested deeper than any CAP element", path);
+    if (cJSON_IsArray(v) != repeats)
+        return fail_why(c,
+                        repeats ? "%s: must be an array (the element may repeat)"
+                                : "%s: must not be an array (the element does not repeat)",
+                        path);
+    int i = 0;
+    for (const cJSON *e = repeats ? v->child : v; e; e = repeats ? e->next : NULL, i++) {
+        if (repeats)
+            snprintf(sub, sizeof(sub), "%.240s[%d]", path, i);
+        else
+            snprintf(sub, sizeof(sub), "%.240s", path);
+        if (cJSON_IsString(e)) {
+            for (const unsigned char *p = (const unsigned char *)e->valuestring; *p;) {
+                unsigned cp;
+                size_t len = utf8_decode(p, &cp);
+                if (!len || !xml_char_ok(cp))
+                    return fail_why(c, "%s: not UTF-8, or a character XML does not allow", sub);
+                p += len;
+            }
+        } else if (cJSON_IsObject(e)) {
+            for (const cJSON *m = e->child; m; m = m->next) {
+                char mpath[320]; /* a path past 240 bytes is cut: only absurd nesting has one */
+                snprintf(mpath, sizeof(mpath), "%.240s.%.63s", sub, m->string);
+                if (!json_name_ok(m->string))
+                    return fail_why(c, "%s: not the name of a CAP element", mpath);
+                if (json_shape(c, mpath, m->string, m, depth + 1) < 0)
+                    return -EINVAL;
+            }
+        } else {
+            return fail_why(c, "%s: must be a string or an object (every CAP value is text)", sub);
+        }
+    }
+    return 0;
+}
+
+int fw_cap_check_json(const char *json, char *why, size_t n)
+{
+    struct check *c = fw_xcalloc(1, sizeof(*c));
+    struct buf b = {0};
+    const char *end = NULL;
+    c->why = why;
+    c->n = n;
+    if (n)
+        why[0] = '\0';
+    cJSON *root = json ? cJSON_ParseWithOpts(json, &end, 1) : NULL;
+    int rc = 0;
+    if (!root)
+        rc = fail_why(c, "json: not valid JSON (at byte %zu)",
+                      json && end ? (size_t)(end - json) : 0);
+    else if (!cJSON_IsObject(root))
+        rc = fail_why(c, "json: must be an object, the content of <alert>");
+    for (const cJSON *m = root && !rc ? root->child : NULL; m && !rc; m = m->next)
+        rc = !json_name_ok(m->string) ? fail_why(c, "%s: not the name of a CAP element", m->string)
+                                      : json_shape(c, m->string, m->string, m, 1);
+    if (!rc) {
+        buf_str(&b, "<alert xmlns=\"" FW_CAP_NAMESPACE "\">\n");
+        xml_children(&b, root, 1);
+        buf_str(&b, "</alert>\n");
+        rc = fw_cap_check(b.p, why, n);
+    }
+    free(b.p);
+    cJSON_Delete(root);
+    free(c);
+    return rc;
+}

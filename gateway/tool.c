@@ -4,6 +4,8 @@
  *   check-config FILE   validate a config and its rules.d, print "configuration OK" or errors
  *   metrics [-c FILE]   list the metrics the gateway knows, with units and ranges, and those
  *                       a config declares
+ *   cap-check FILE...   check CAP 1.2 messages (XML or its JSON rendering)
+ * and the commands of tool_*.c (degday, fwi, hffmc, replay, alerts).
  */
 #include "forestwatch/cap.h"
 #include "forestwatch/config.h"
@@ -36,8 +38,8 @@ static void usage(FILE *f)
             "  replay --config FILE --from FILE [--since T] [--until T] [--json]\n"
             "  replay --diff OLD NEW --from FILE\n"
             "                      the alerts a config would have raised on recorded readings\n"
-            "  cap-check FILE...   check CAP 1.2 XML messages (\"-\" reads stdin) for the rules\n"
-            "                      the CAP schema cannot express\n"
+            "  cap-check FILE...   check CAP 1.2 messages, XML or its JSON rendering (\"-\" reads\n"
+            "                      stdin), for the rules the CAP schema cannot express\n"
             "  help                this text\n");
 }
 
@@ -68,19 +70,24 @@ static int cmd_cap_check(int argc, char **argv)
     }
     for (int i = 1; i < argc; i++) {
         char why[256];
-        char *xml = slurp(argv[i]);
-        if (!xml) {
+        char *text = slurp(argv[i]);
+        if (!text) {
             fprintf(stderr, "%s: cannot read: %s\n", argv[i], strerror(errno));
             bad = 1;
             continue;
         }
-        if (fw_cap_check(xml, why, sizeof(why)) == 0) {
+        /* CAP XML starts with '<'; the JSON rendering is an object. Spaces may come first. */
+        const char *p = text + (strncmp(text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0);
+        p += strspn(p, " \t\r\n");
+        int rc = *p == '{' ? fw_cap_check_json(p, why, sizeof(why))
+                           : fw_cap_check(text, why, sizeof(why));
+        if (rc == 0) {
             printf("%s: CAP OK\n", argv[i]);
         } else {
             printf("%s: %s\n", argv[i], why);
             bad = 1;
         }
-        free(xml);
+        free(text);
     }
     return bad;
 }

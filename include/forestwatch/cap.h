@@ -129,6 +129,16 @@ int fw_cap_identifier(char *buf, size_t n, const char *gateway_id, const char *a
 int fw_cap_check(const char *xml, char *why, size_t n);
 
 /**
+ * The same rules on a message in the JSON rendering: `json` must have its shape (an object, the
+ * content of <alert>; members named as CAP elements; the elements CAP lets repeat as arrays and
+ * only they; every value a string or an object; text that XML allows), which is then read as
+ * the XML the renderer would write and checked by fw_cap_check. Returns 0, or -EINVAL with the
+ * first problem in `why`: "path: reason" for the shape ("info[0].parameter[2].value: ..."),
+ * "element: reason" for the rules. Pure; any thread.
+ */
+int fw_cap_check_json(const char *json, char *why, size_t n);
+
+/**
  * The colour of a fire-danger level 1..5 in the five-level Chinese scale (QX/T 77-2007): green,
  * blue, yellow, orange, red, in English ("green") or Chinese ("绿"). NULL outside 1..5.
  * The strings are static.

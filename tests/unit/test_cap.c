@@ -4,7 +4,8 @@
  * libxml2 and against the rules of the CAP text with fw_cap_check(); the episode chain
  * (Alert, Update, Cancel with references), the three kinds of area, escaping, Chinese text, the
  * JSON structure, identifiers, and a checker that fails what it must (the reference invalid
- * example, and valid-by-schema documents that break the CAP text).
+ * example, and valid-by-schema documents that break the CAP text), on the XML and on the JSON
+ * rendering.
  */
 #include "forestwatch/cap.h"
 #include "forestwatch/util.h"
@@ -502,25 +503,39 @@ static int is_object(const cJSON *j)
     return cJSON_IsObject(j);
 }
 
+/* An Update of smoke_high firing at n-poly, a minute after T0, that references its Alert. */
+struct update {
+    struct fw_alert a;
+    char id[FW_CAP_IDENTIFIER_MAX], id0[FW_CAP_IDENTIFIER_MAX];
+    struct fw_cap_ref ref;
+    struct fw_cap_msg m;
+};
+
+static int make_update(struct update *u, const struct fw_config *cfg)
+{
+    make_alert(&u->a, cfg, "smoke_high", "n-poly", "bs-03", FW_ALERT_FIRING, 352.5, 4);
+    if (fw_cap_identifier(u->id0, sizeof(u->id0), cfg->gateway_id, u->a.id, 1) < 0 ||
+        fw_cap_identifier(u->id, sizeof(u->id), cfg->gateway_id, u->a.id, 2) < 0)
+        return -1;
+    u->ref = (struct fw_cap_ref){u->id0, T0};
+    u->m = (struct fw_cap_msg){.type = FW_CAP_UPDATE,
+                               .identifier = u->id,
+                               .sent_ms = T0 + 60000,
+                               .utc_offset_min = 480,
+                               .refs = &u->ref,
+                               .nrefs = 1};
+    return 0;
+}
+
 FW_TEST(json_structure)
 {
     struct fw_config *cfg = load();
     ASSERT_TRUE(cfg);
-    struct fw_alert a;
-    char id[FW_CAP_IDENTIFIER_MAX], id0[FW_CAP_IDENTIFIER_MAX];
-    make_alert(&a, cfg, "smoke_high", "n-poly", "bs-03", FW_ALERT_FIRING, 352.5, 4);
-    ASSERT_EQ(fw_cap_identifier(id0, sizeof(id0), cfg->gateway_id, a.id, 1), 0);
-    ASSERT_EQ(fw_cap_identifier(id, sizeof(id), cfg->gateway_id, a.id, 2), 0);
-    struct fw_cap_ref ref = {id0, T0};
-    struct fw_cap_msg m = {.type = FW_CAP_UPDATE,
-                           .identifier = id,
-                           .sent_ms = T0 + 60000,
-                           .utc_offset_min = 480,
-                           .refs = &ref,
-                           .nrefs = 1};
+    struct update u;
+    ASSERT_EQ(make_update(&u, cfg), 0);
     char *j = NULL, *x = NULL;
-    ASSERT_EQ(fw_cap_json(cfg, &a, &m, &j), 0);
-    ASSERT_EQ(fw_cap_xml(cfg, &a, &m, &x), 0);
+    ASSERT_EQ(fw_cap_json(cfg, &u.a, &u.m, &j), 0);
+    ASSERT_EQ(fw_cap_xml(cfg, &u.a, &u.m, &x), 0);
     cJSON *o = cJSON_Parse(j);
     ASSERT_TRUE(o);
 
@@ -575,8 +590,8 @@ FW_TEST(json_structure)
     free(x);
 
     /* A circle is an array too, and a resolved alert's responseType. */
-    make_alert(&a, cfg, "smoke_high", "n-loc", "loc", FW_ALERT_RESOLVED, 10, NAN);
-    ASSERT_EQ(fw_cap_json(cfg, &a, &m, &j), 0);
+    make_alert(&u.a, cfg, "smoke_high", "n-loc", "loc", FW_ALERT_RESOLVED, 10, NAN);
+    ASSERT_EQ(fw_cap_json(cfg, &u.a, &u.m, &j), 0);
     o = cJSON_Parse(j);
     ASSERT_TRUE(o);
     cJSON *in = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "info"), 0);
@@ -864,5 +879,69 @@ FW_TEST(check_fails_what_it_must)
     ASSERT_EQ(fw_cap_check("<foo/>", why, sizeof(why)), -EINVAL);
     ASSERT_STR_CONTAINS(why, "xml: the root is <foo>");
     free(x);
+    fw_config_free(cfg);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The checker on the JSON rendering                                                          */
+/* ------------------------------------------------------------------------------------------ */
+
+/* A change to a valid JSON rendering, and the start of the checker's reason. */
+struct json_mutation {
+    const char *from, *to, *why;
+};
+
+FW_TEST(check_json)
+{
+    struct fw_config *cfg = load();
+    ASSERT_TRUE(cfg);
+    struct update u;
+    char why[300];
+    ASSERT_EQ(make_update(&u, cfg), 0);
+    char *j = NULL, *k = NULL;
+    ASSERT_EQ(fw_cap_json(cfg, &u.a, &u.m, &j), 0);
+    ASSERT_EQ(fw_cap_check_json(j, why, sizeof(why)), 0);
+    /* A resolve in a zone known by its location: a circle, a responseType. */
+    make_alert(&u.a, cfg, "smoke_high", "n-loc", "loc", FW_ALERT_RESOLVED, 10, NAN);
+    ASSERT_EQ(fw_cap_json(cfg, &u.a, &u.m, &k), 0);
+    ASSERT_EQ(fw_cap_check_json(k, why, sizeof(why)), 0);
+    free(k);
+
+    static const struct json_mutation ms[] = {
+        /* The rules of the CAP text, as for the XML. */
+        {"\"sent\":\"2026-06-01T16:01:00+08:00\"", "\"sent\":\"2026-06-01T08:01:00Z\"",
+         "sent: \"2026-06-01T08:01:00Z\": 'Z' is not allowed"},
+        {"\"references\":", "\"note\":", "references: required for an Update or Cancel"},
+        {"41.74,123.445 41.74,123.459 41.732,123.459 41.732,123.445 41.74,123.445",
+         "41.74,123.445 41.74,123.459 41.74,123.445", "polygon: 3 coordinate pairs"},
+        {"\"identifier\":\"gw-cap.", "\"identifier\":\"gw cap.", "identifier: \"gw cap."},
+        {"\"sender\":", "\"sender\":\"x\",\"sender\":", "sender: required once in <alert>"},
+        /* The shape of the JSON rendering. */
+        {"\"category\":[\"Fire\"]", "\"category\":\"Fire\"",
+         "info[0].category: must be an array (the element may repeat)"},
+        {"\"status\":\"Actual\"", "\"status\":[\"Actual\"]",
+         "status: must not be an array (the element does not repeat)"},
+        {"\"value\":\"352.5\"", "\"value\":352.5", "info[0].parameter["},
+        {"\"scope\":\"Public\"", "\"scope\":\"Pub\\u0001lic\"",
+         "scope: not UTF-8, or a character XML does not allow"},
+        {"\"scope\":", "\"sco pe\":", "sco pe: not the name of a CAP element"},
+        {"\"info\":[{", "\"info\":[7,{", "info[0]: must be a string or an object"},
+    };
+    for (size_t i = 0; i < FW_ARRAY_LEN(ms); i++) {
+        char *y = replace(j, ms[i].from, ms[i].to);
+        if (!y)
+            FW_FAIL_("mutation %zu: \"%s\" is not in the document", i, ms[i].from);
+        int rc = fw_cap_check_json(y, why, sizeof(why));
+        free(y);
+        if (rc != -EINVAL || strncmp(why, ms[i].why, strlen(ms[i].why)) != 0)
+            FW_FAIL_("mutation %zu (\"%s\" -> \"%s\"): check %d \"%s\" (want \"%s...\")", i,
+                     ms[i].from, ms[i].to, rc, why, ms[i].why);
+    }
+    /* Not the JSON rendering at all. */
+    ASSERT_EQ(fw_cap_check_json("[]", why, sizeof(why)), -EINVAL);
+    ASSERT_STR_EQ(why, "json: must be an object, the content of <alert>");
+    ASSERT_EQ(fw_cap_check_json("{\"identifier\": ", why, sizeof(why)), -EINVAL);
+    ASSERT_TRUE(strncmp(why, "json: not valid JSON", 20) == 0);
+    free(j);
     fw_config_free(cfg);
 }
