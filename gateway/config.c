@@ -17,6 +17,7 @@
 #include "forestwatch/config.h"
 
 #include "forestwatch/expr.h"
+#include "forestwatch/jsontext.h"
 #include "forestwatch/models.h"
 #include "forestwatch/pests.h"
 #include "forestwatch/profile.h"
@@ -41,11 +42,22 @@
 /* Error collection and JSON paths                                                             */
 /* ------------------------------------------------------------------------------------------ */
 
+/* The texts of the files one load read, kept to its end: errors found after a file was parsed
+ * (the cross-field checks) are given the lines of their paths too. */
+struct loaded_file {
+    char *shown, *text;
+};
+struct loaded_files {
+    struct loaded_file *v;
+    size_t n;
+};
+
 struct ctx {
     const char *file; /* display name of the file being read */
     struct fw_cfg_errors *errs;
     char path[512]; /* JSON path of the value being checked */
     size_t pathlen;
+    struct loaded_files *files; /* where read_json keeps the texts it read */
 };
 
 void fw_cfg_errors_add(struct fw_cfg_errors *errs, char *msg)
@@ -2132,20 +2144,6 @@ static const struct key rulefile_keys[] = {
 /* Reading and parsing files                                                                   */
 /* ------------------------------------------------------------------------------------------ */
 
-void fw_cfg_line_col(const char *text, size_t off, int *line, int *col)
-{
-    *line = 1;
-    *col = 1;
-    for (size_t i = 0; i < off && text[i]; i++) {
-        if (text[i] == '\n') {
-            (*line)++;
-            *col = 1;
-        } else if (((unsigned char)text[i] & 0xC0) != 0x80) {
-            (*col)++; /* count characters, not UTF-8 continuation bytes */
-        }
-    }
-}
-
 /*
  * Replace // and block comments with spaces, keeping newlines so that line:col of a later syntax
  * error still points into the file as written. Returns 0, or the offset + 1 of an unterminated
@@ -2218,7 +2216,7 @@ char *fw_cfg_read_text(const char *path, const char *shown, size_t max_bytes, si
     size_t open_comment = blank_comments(text, len);
     if (open_comment) {
         int line, col;
-        fw_cfg_line_col(text, open_comment - 1, &line, &col);
+        fw_jsontext_line_col(text, open_comment - 1, &line, &col);
         *rc = -EINVAL;
         fw_cfg_errors_add(errs,
                           fw_xasprintf("%s:%d:%d: unterminated /* comment", shown, line, col));
@@ -2233,42 +2231,87 @@ fail:
     return NULL;
 }
 
-/* Read and parse one file; NULL after reporting the reason as an error of `c`. */
+cJSON *fw_cfg_parse(const char *text, size_t len, const char *shown, struct fw_cfg_errors *errs)
+{
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1); /* + the NUL it requires */
+    if (root)
+        return root;
+    /*
+     * cJSON tells where it stopped, not why. The text's own reader, which follows cJSON step by
+     * step, finds the same place and says what was expected there. Should it find nothing (it
+     * is not cJSON), cJSON's place still stands.
+     */
+    char why[256];
+    long at = fw_jsontext_syntax(text, len, why, sizeof(why));
+    if (at < 0) {
+        size_t off = end ? (size_t)(end - text) : 0;
+        at = (long)(off > len ? len : off);
+        snprintf(why, sizeof(why), "not valid JSON");
+    }
+    int line, col;
+    fw_jsontext_line_col(text, (size_t)at, &line, &col);
+    fw_cfg_errors_add(errs, fw_xasprintf("%s:%d:%d: invalid JSON: %s", shown, line, col, why));
+    return NULL;
+}
+
+/*
+ * A message about a duplicate is about a later member of that name: the first is the one that
+ * was read. So the k-th such message of one path names the k-th later member.
+ */
+static int is_duplicate_msg(const char *after_path)
+{
+    return strncmp(after_path, ": duplicate ", 12) == 0;
+}
+
+void fw_cfg_errors_locate(struct fw_cfg_errors *errs, size_t from, const char *shown,
+                          const char *text)
+{
+    size_t sl = strlen(shown);
+    char **located = fw_xcalloc(errs->n + 1, sizeof(*located));
+    for (size_t i = from; i < errs->n; i++) {
+        const char *m = errs->msgs[i], *path = m + sl + 2, *end;
+        if (strncmp(m, shown, sl) != 0 || strncmp(m + sl, ": $", 3) != 0)
+            continue;
+        int line = fw_jsontext_path_line(text, path, 0, &end);
+        if (strncmp(end, ": ", 2) != 0)
+            continue; /* not a path after all */
+        if (is_duplicate_msg(end)) {
+            unsigned dup = 1;
+            size_t plen = (size_t)(end - m);
+            for (size_t j = from; j < i; j++)
+                dup +=
+                    strncmp(errs->msgs[j], m, plen) == 0 && is_duplicate_msg(errs->msgs[j] + plen);
+            line = fw_jsontext_path_line(text, path, dup, &end);
+        }
+        if (line > 0)
+            located[i] = fw_xasprintf("%s:%d: %s", shown, line, path);
+    }
+    for (size_t i = from; i < errs->n; i++)
+        if (located[i]) {
+            free(errs->msgs[i]);
+            errs->msgs[i] = located[i];
+        }
+    free(located);
+}
+
+/* Read and parse one file; NULL after reporting the reason as an error of `c`. The text is kept
+ * in c->files, for the lines of the errors found later. */
 static cJSON *read_json(struct ctx *c, const char *path, int *rc)
 {
     size_t len;
     char *text = fw_cfg_read_text(path, c->file, FW_CONFIG_MAX_FILE_BYTES, &len, c->errs, rc);
     if (!text)
         return NULL;
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1); /* + the NUL it requires */
+    cJSON *root = fw_cfg_parse(text, len, c->file, c->errs);
     if (!root) {
-        size_t off = end ? (size_t)(end - text) : 0;
-        int line, col;
-        if (off > len)
-            off = len;
-        fw_cfg_line_col(text, off, &line, &col);
-        /* cJSON stops near the first byte it cannot use; name the common human mistakes. The
-         * closing bracket of a trailing comma is at or just before that point. */
-        size_t p = off < len ? off : len;
-        while (p > 0 && (p >= len || isspace((unsigned char)text[p])))
-            p--;
-        size_t q = p;
-        while (q > 0 && isspace((unsigned char)text[q - 1]))
-            q--;
-        const char *why = "invalid JSON";
-        if ((text[p] == '}' || text[p] == ']') && q > 0 && text[q - 1] == ',') {
-            why = "invalid JSON: trailing comma";
-            fw_cfg_line_col(text, q - 1, &line, &col);
-        } else if (off >= len) {
-            why = "invalid JSON: unexpected end of file (missing '}' or ']'?)";
-        } else if (text[off] == '\'') {
-            why = "invalid JSON: strings take double quotes";
-        }
-        fw_cfg_errors_add(c->errs, fw_xasprintf("%s:%d:%d: %s", c->file, line, col, why));
         *rc = -EINVAL;
+        free(text);
+        return NULL;
     }
-    free(text);
+    struct loaded_files *f = c->files;
+    f->v = fw_xrealloc(f->v, (f->n + 1) * sizeof(*f->v));
+    f->v[f->n++] = (struct loaded_file){fw_xstrdup(c->file), text};
     return root;
 }
 
@@ -2310,7 +2353,8 @@ static void load_rule_files(struct ctx *c, struct fw_config *cfg, const char *sh
     for (size_t i = 0; i < n; i++) {
         char *full = fw_xasprintf("%s/%s", cfg->rules_dir, names[i]);
         char *shown = fw_xasprintf("%s/%s", shown_dir, names[i]);
-        struct ctx fc = {.file = shown, .errs = c->errs, .path = "$", .pathlen = 1};
+        struct ctx fc = {
+            .file = shown, .errs = c->errs, .path = "$", .pathlen = 1, .files = c->files};
         int rc = 0;
         cJSON *root = read_json(&fc, full, &rc);
         if (root) {
@@ -2805,9 +2849,10 @@ static void load_broker_secrets(struct ctx *c, struct fw_config *cfg, const char
 int fw_config_load(const char *path, struct fw_config **out, struct fw_cfg_errors *errs)
 {
     struct fw_config *cfg = fw_xcalloc(1, sizeof(*cfg));
-    struct ctx c = {.file = path, .errs = errs, .path = "$", .pathlen = 1};
+    struct loaded_files files = {0};
+    struct ctx c = {.file = path, .errs = errs, .path = "$", .pathlen = 1, .files = &files};
     int rc = 0;
-    size_t errs_before = errs->n + errs->dropped;
+    size_t errs_before = errs->n + errs->dropped, first_err = errs->n;
     *out = NULL;
 
     cfg->path = fw_xstrdup(path);
@@ -2889,6 +2934,12 @@ int fw_config_load(const char *path, struct fw_config **out, struct fw_cfg_error
                 fw_xasprintf("forestwatch-%s-%s", cfg->gateway_id, cfg->brokers[i].name);
 
     check_refs(cfg, errs);
+    for (size_t i = 0; i < files.n; i++) {
+        fw_cfg_errors_locate(errs, first_err, files.v[i].shown, files.v[i].text);
+        free(files.v[i].shown);
+        free(files.v[i].text);
+    }
+    free(files.v);
     if (errs->n + errs->dropped > errs_before) {
         rc = -EINVAL;
         goto fail;

@@ -642,23 +642,19 @@ fail:
 /* Loader: the file                                                                            */
 /* ------------------------------------------------------------------------------------------ */
 
-/* Read and parse one profile; NULL after reporting the reason as an error of `c`. */
-static cJSON *read_json(struct ctx *c, const char *path, int *rc)
+/* Read and parse one profile; NULL after reporting the reason as an error of `c`. The text goes
+ * to *text (free()), for the lines of the errors found in the tree. */
+static cJSON *read_json(struct ctx *c, const char *path, int *rc, char **text)
 {
     size_t len;
-    char *text = fw_cfg_read_text(path, c->file, PROFILE_MAX_FILE_BYTES, &len, c->errs, rc);
-    if (!text)
+    *text = fw_cfg_read_text(path, c->file, PROFILE_MAX_FILE_BYTES, &len, c->errs, rc);
+    if (!*text)
         return NULL;
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(text, len + 1, &end, 1); /* + the NUL it requires */
+    cJSON *root = fw_cfg_parse(*text, len, c->file, c->errs);
     if (!root) {
-        size_t off = end ? (size_t)(end - text) : 0;
-        int line, col;
-        fw_cfg_line_col(text, off > len ? len : off, &line, &col);
-        fw_cfg_errors_add(c->errs, fw_xasprintf("%s:%d:%d: invalid JSON", c->file, line, col));
         *rc = -EINVAL;
+        FW_FREE(*text);
     }
-    free(text);
     return root;
 }
 
@@ -706,10 +702,11 @@ int fw_profile_load(const char *path, const char *shown, struct fw_profile **out
     struct ctx c = {.file = shown ? shown : path, .errs = errs, .path = "$", .pathlen = 1};
     struct profile_sec s = {.max_gap = 0, .max_registers = FW_PROFILE_MAX_READ_REGS};
     struct fw_profile *p = NULL;
-    size_t before = errs->n + errs->dropped;
+    size_t before = errs->n + errs->dropped, first_err = errs->n;
     int rc = 0;
+    char *text;
     *out = NULL;
-    cJSON *root = read_json(&c, path, &rc);
+    cJSON *root = read_json(&c, path, &rc, &text);
     if (!root)
         return rc;
     apply_keys(&c, root, profile_keys, &s);
@@ -755,6 +752,8 @@ int fw_profile_load(const char *path, const char *shown, struct fw_profile **out
         }
         free(at);
     }
+    fw_cfg_errors_locate(errs, first_err, c.file, text);
+    FW_FREE(text);
     if (errs->n + errs->dropped != before) {
         rc = -EINVAL;
         goto fail;

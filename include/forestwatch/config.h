@@ -374,9 +374,6 @@ void fw_cfg_errors_clear(struct fw_cfg_errors *errs);
  */
 void fw_cfg_errors_add(struct fw_cfg_errors *errs, char *msg);
 
-/** 1-based line and column (in characters, not bytes) of byte `off` of `text`. */
-void fw_cfg_line_col(const char *text, size_t off, int *line, int *col);
-
 /**
  * Read the text file `path` (named `shown` in messages) of at most `max_bytes`, with its // and
  * block comments turned into spaces (newlines kept, so line:col still point into the file as
@@ -386,6 +383,25 @@ void fw_cfg_line_col(const char *text, size_t off, int *line, int *col);
  */
 char *fw_cfg_read_text(const char *path, const char *shown, size_t max_bytes, size_t *len,
                        struct fw_cfg_errors *errs, int *rc);
+
+/**
+ * Parse `text` (`len` bytes, from fw_cfg_read_text) as JSON. Returns the tree (cJSON_Delete), or
+ * NULL after adding "shown:line:col: invalid JSON: what" to `errs`, where "what" says what was
+ * expected and found there ("expected ',' or '}' after the member \"port\", got \"host\"",
+ * "trailing comma", "unterminated string: ...": fw_jsontext_syntax).
+ */
+struct cJSON *fw_cfg_parse(const char *text, size_t len, const char *shown,
+                           struct fw_cfg_errors *errs);
+
+/**
+ * Give the line of its JSON path to every message of `errs` from index `from` on that reads
+ * "shown: $path: ...": it becomes "shown:line: $path: ...", the line of the path in `text`
+ * (the file's text as fw_cfg_read_text returned it), or of the deepest part of it written there
+ * (a key left to its default). A message about a duplicate ("...: duplicate ...") names the later
+ * member of that name. Messages of other files, or without a path, are left as they are.
+ */
+void fw_cfg_errors_locate(struct fw_cfg_errors *errs, size_t from, const char *shown,
+                          const char *text);
 
 /**
  * A short rendering of JSON value `v` (NULL: "nothing") for the "got ..." of a message: a string

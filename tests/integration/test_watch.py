@@ -38,11 +38,11 @@ def test(env):
                                         what="smoke_high at 600 (none at 400, none for co_high)")
     assert_alert(alert, value=600.0, threshold=500)
 
-    # A broken save: the error with its path is logged, the running rules stay.
+    # A broken save: the error with its line and path is logged, the running rules stay.
     off = daemon.log_size()
     fwtest.edit_rule(env.config_path, "fire.json", "smoke_high", "threshold", "abc")
-    line = daemon.wait_log(r"reload rejected: .*fire\.json: \$\.rules\[0\]\.threshold",
-                           since=off, what="the rejected reload with the JSON path")
+    line = daemon.wait_log(r"reload rejected: .*fire\.json:\d+: \$\.rules\[0\]\.threshold",
+                           since=off, what="the rejected reload with the line and JSON path")
     fwtest.log("rejected: %s" % line.strip())
     env.send_reading("bs07-smoke-01", "smoke_ppm", 450.0)
     env.send_reading("bs07-smoke-01", "co_ppm", 10.0)
