@@ -28,7 +28,7 @@ static void usage(FILE *f)
             "(exit 1)\n"
             "  metrics [-c FILE]   list known metrics, their units and possible ranges, and\n"
             "                      the metrics FILE declares\n"
-            "  degday --method M --cutoff C --lower L --upper U [--units C|F]\n"
+            "  degday --method M [--cutoff C] --lower L --upper U [--units C|F]\n"
             "                      degree-days of date,tmin,tmax on stdin\n"
             "  fwi [--ffmc-coef 147.2|cffdrs] [--no-lat-adjust] [--init FFMC,DMC,DC]\n"
             "                      daily FWI codes of id,lat,long,yr,mon,day,temp,rh,ws,prec\n"

@@ -59,12 +59,13 @@ struct opts {
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: forestwatch degday --method M --cutoff C --lower L --upper U [--units C|F]\n"
+            "usage: forestwatch degday --method M [--cutoff C] --lower L --upper U [--units C|F]\n"
             "\n"
             "Reads date,tmin,tmax (header line required, dates YYYY-MM-DD increasing) on standard\n"
             "input and writes date,tmin,tmax,dd,cum_dd.\n"
             "  --method   average, single-sine, double-sine, single-triangle, double-triangle\n"
-            "  --cutoff   horizontal, vertical, intermediate\n"
+            "  --cutoff   horizontal (the default), vertical, intermediate: how time above the\n"
+            "             upper threshold counts, for every method\n"
             "  --lower    lower developmental threshold\n"
             "  --upper    upper developmental threshold, or \"none\"\n"
             "  --units    C (default) or F: the unit of temperatures and thresholds alike\n"
@@ -115,10 +116,12 @@ static int parse_temp(FILE *err, const struct opts *o, int line, const char *col
 }
 
 /*
- * Check one data line and fill *d from it. Returns 0, or <0 after printing why. `prev` is the last
- * good row (NULL for the first), for the date order.
+ * Check one data line and fill *d from it. Returns 0, or <0 after printing why. `last` is the row
+ * with the latest date so far (line 0: none), for the date order: dates must increase through
+ * the whole input, so a date is compared with every earlier row's, also a rejected row's, and is
+ * checked even when another column of its row is wrong, so that every error is reported at once.
  */
-static int parse_row(FILE *err, const struct opts *o, int line, char *text, const struct day *prev,
+static int parse_row(FILE *err, const struct opts *o, int line, char *text, struct day *last,
                      struct day *d)
 {
     char *f[4];
@@ -145,6 +148,14 @@ static int parse_row(FILE *err, const struct opts *o, int line, char *text, cons
         fprintf(err, "stdin:%d: column \"date\": must be a date YYYY-MM-DD, got \"%s\"\n", line,
                 date);
         bad = 1;
+    } else if (last->line && d->day <= last->day) {
+        fprintf(err, "stdin:%d: column \"date\": %s does not come after %s (line %d)\n", line, date,
+                last->date, last->line);
+        bad = 1;
+    } else {
+        last->line = line;
+        last->day = d->day;
+        snprintf(last->date, sizeof(last->date), "%s", date);
     }
     if (parse_temp(err, o, line, "tmin", tmin, &d->tmin) < 0)
         bad = 1;
@@ -159,11 +170,6 @@ static int parse_row(FILE *err, const struct opts *o, int line, char *text, cons
     memcpy(d->date, date, sizeof(d->date));
     snprintf(d->tmin_s, sizeof(d->tmin_s), "%s", tmin);
     snprintf(d->tmax_s, sizeof(d->tmax_s), "%s", tmax);
-    if (prev && d->day <= prev->day) {
-        fprintf(err, "stdin:%d: column \"date\": %s does not come after %s (line %d)\n", line,
-                d->date, prev->date, prev->line);
-        return -EINVAL;
-    }
     return 0;
 }
 
@@ -184,7 +190,9 @@ static int header_ok(const char *text)
 
 static int parse_args(int argc, char **argv, FILE *err, struct opts *o)
 {
-    const char *method = NULL, *cutoff = NULL, *lower = NULL, *upper = NULL, *units = "C";
+    /* The cutoff defaults as the config's pest `cutoff` does; it matters only above an upper
+     * threshold, so the simple average with `--upper none` needs none. */
+    const char *method = NULL, *cutoff = "horizontal", *lower = NULL, *upper = NULL, *units = "C";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char **slot = strcmp(a, "--method") == 0   ? &method
@@ -203,8 +211,8 @@ static int parse_args(int argc, char **argv, FILE *err, struct opts *o)
         }
         *slot = argv[++i];
     }
-    if (!method || !cutoff || !lower || !upper) {
-        fprintf(err, "forestwatch degday: --method, --cutoff, --lower and --upper are required\n");
+    if (!method || !lower || !upper) {
+        fprintf(err, "forestwatch degday: --method, --lower and --upper are required\n");
         return -EINVAL;
     }
     if (fw_dd_method_parse(method, &o->method) < 0) {
@@ -255,7 +263,7 @@ int fw_tool_degday(int argc, char **argv, const struct fw_tool_io *io)
 {
     FILE *in = io->in, *err = io->err;
     struct opts o;
-    struct day *days = NULL;
+    struct day *days = NULL, last = {0};
     int ndays = 0, cap = 0, errors = 0, line = 0, rc = 1;
     char buf[DEGDAY_MAX_LINE];
 
@@ -309,7 +317,7 @@ int fw_tool_degday(int argc, char **argv, const struct fw_tool_io *io)
             cap = cap < DEGDAY_MAX_ROWS ? cap : DEGDAY_MAX_ROWS;
             days = fw_xrealloc(days, sizeof(*days) * (size_t)cap);
         }
-        if (parse_row(err, &o, line, text, ndays ? &days[ndays - 1] : NULL, &days[ndays]) < 0)
+        if (parse_row(err, &o, line, text, &last, &days[ndays]) < 0)
             errors++;
         else
             ndays++;

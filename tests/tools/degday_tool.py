@@ -3,9 +3,10 @@
 # `forestwatch degday` end to end. Each mode is one ctest:
 #   reference BIN DATA  the Esparto 2020 year through every method and cutoff, compared with the
 #                       UC IPM calculator (0.01) and the 6-decimal degday output (1e-6)
-#   bad_rows BIN        bad rows: every error names its line, exit 1, nothing on stdout
+#   bad_rows BIN        bad rows: every error names its line (a date out of order also after
+#                       or in a rejected row), exit 1, nothing on stdout
 #   gap BIN             a gap in the dates: a note, and the day before it uses its own minimum
-#   usage BIN           bad arguments: exit 2 with the reason
+#   usage BIN           bad arguments: exit 2 with the reason; --cutoff defaults to horizontal
 #   odd_bytes BIN       a NUL byte and an over-long line: each named by its line, and the lines
 #                       after them still read and checked
 # Python 3 standard library only.
@@ -97,7 +98,7 @@ def mode_bad_rows(binary):
             "2020-05-12,25,20\n"       # 13
             "2020-02-30,10,20\n"       # 14
             "2020-05-13,10\n"          # 15
-            "2020-05-10,10,20\n"       # 16: not after 2020-05-10 (line 11)
+            "2020-05-10,10,20\n"       # 16: not after 2020-05-12 (line 13, itself rejected)
             "2020-05-14,10,75\n"       # 17: degC out of range
             "2020-05-15,nan,20\n"      # 18
             "\n"                       # 19
@@ -107,13 +108,30 @@ def mode_bad_rows(binary):
         "stdin:13: tmin 25 is above tmax 20",
         'stdin:14: column "date": must be a date YYYY-MM-DD, got "2020-02-30"',
         "stdin:15: expected 3 columns (date,tmin,tmax), got 2",
-        'stdin:16: column "date": 2020-05-10 does not come after 2020-05-10 (line 11)',
+        'stdin:16: column "date": 2020-05-10 does not come after 2020-05-12 (line 13)',
         'stdin:17: column "tmax": 75 degC is outside the possible -90..60 degC (see --units)',
         'stdin:18: column "tmin": must be a number, got "nan"',
         "stdin:19: empty line",
         "stdin: 8 bad lines, nothing computed",
     ]
     args = ["--method", "single-sine", "--cutoff", "horizontal", "--lower", "10", "--upper", "30"]
+    check_rejected(binary, args, text, want)
+
+    # Dates increase through the whole input: a date is compared with a rejected row's too,
+    # and checked in a row that has another error.
+    text = ("date,tmin,tmax\n"
+            "2020-05-01,10,20\n"       # 2
+            "2020-05-10,25,20\n"       # 3: rejected (tmin above tmax), its date still counts
+            "2020-05-05,10,20\n"       # 4: before 2020-05-10
+            "2020-05-04,10,x\n"        # 5: before it too, and a bad tmax
+            "2020-05-11,10,20\n")      # 6: good
+    want = [
+        "stdin:3: tmin 25 is above tmax 20",
+        'stdin:4: column "date": 2020-05-05 does not come after 2020-05-10 (line 3)',
+        'stdin:5: column "date": 2020-05-04 does not come after 2020-05-10 (line 3)',
+        'stdin:5: column "tmax": must be a number, got "x"',
+        "stdin: 3 bad lines, nothing computed",
+    ]
     check_rejected(binary, args, text, want)
 
     # a single bad row is enough to compute nothing
@@ -191,6 +209,18 @@ def mode_usage(binary):
         rc, out, err = run(binary, args, "date,tmin,tmax\n")
         check(rc == 2, f"{args}: exit {rc}, expected 2")
         check(msg in err, f"{args}: stderr lacks {msg!r}: {err}")
+    # The cutoff defaults to horizontal, as in the config: the simple average needs none.
+    day = "date,tmin,tmax\n2020-07-01,20,44\n"
+    outs = {}
+    for cut in ([], ["--cutoff", "horizontal"], ["--cutoff", "vertical"]):
+        rc, out, err = run(binary, ["--method", "average", "--lower", "10", "--upper", "30"] + cut,
+                           day)
+        check(rc == 0 and err == "", f"average {cut}: exit {rc}: {err}")
+        outs[" ".join(cut)] = out
+    check(outs[""] == outs["--cutoff horizontal"] and ",20.000000," in outs[""],
+          f"average without --cutoff: {outs}")
+    # above the upper threshold all day, the vertical cutoff counts nothing: the cutoff matters
+    check(",0.000000," in outs["--cutoff vertical"], f"average, vertical: {outs}")
     rc, out, err = run(binary, ["--help"], "")
     check(rc == 0 and out.startswith("usage: forestwatch degday"), "--help")
     # no upper threshold is allowed and means every cutoff is the same
