@@ -5,7 +5,8 @@
  *   metrics [-c FILE]   list the metrics the gateway knows, with units and ranges, and those
  *                       a config declares
  *   cap-check FILE...   check CAP 1.2 messages (XML or its JSON rendering)
- * and the commands of tool_*.c (degday, fwi, hffmc, replay, alerts).
+ * and the commands of tool_*.c (degday, fwi, hffmc, replay, alerts). `help` lists every one of
+ * them (tests/tools/help_check.py holds it to the dispatch below).
  */
 #include "forestwatch/cap.h"
 #include "forestwatch/config.h"
@@ -35,9 +36,12 @@ static void usage(FILE *f)
             "                      on stdin\n"
             "  hffmc [--ffmc-coef 147.2|cffdrs] [--init FFMC]\n"
             "                      hourly FFMC of yr,mon,day,hr,temp,rh,ws,prec on stdin\n"
-            "  replay --config FILE --from FILE [--since T] [--until T] [--json]\n"
+            "  replay --config FILE --from FILE [--since T] [--until T] [--route R] [--json]\n"
             "  replay --diff OLD NEW --from FILE\n"
             "                      the alerts a config would have raised on recorded readings\n"
+            "  alerts (--config FILE | --db FILE) [--open | --recent | --unacked] [--since T]\n"
+            "         [--limit N]  the alert history of the daemon's store: open alerts, the\n"
+            "                      messages sent, or the alerts nobody acknowledged\n"
             "  cap-check FILE...   check CAP 1.2 messages, XML or its JSON rendering (\"-\" reads\n"
             "                      stdin), for the rules the CAP schema cannot express\n"
             "  help                this text\n");
