@@ -614,7 +614,7 @@ static int run_file(struct run *run, const char *path)
 }
 
 /* Replay every input through run->cfg. Returns 0, or -1 when an input could not be read. */
-static int run_all(struct run *run)
+static int run_files(struct run *run)
 {
     int failed = 0;
     for (size_t i = 0; i < run->o->nfrom; i++) {
@@ -649,6 +649,18 @@ static int run_all(struct run *run)
         fw_engine_tick(run->engine, run->last_recv, &run->actions);
     drain(run);
     return failed ? -1 : 0;
+}
+
+static int run_all(struct run *run)
+{
+    /*
+     * Records name metrics: those of this run's config are known for the run, as the daemon
+     * knows its config's. A scope of this thread, so the two runs of --diff each see their own.
+     */
+    const struct fw_metric_set *outer = fw_metric_scope(run->cfg->metrics);
+    int failed = run_files(run);
+    fw_metric_scope(outer);
+    return failed;
 }
 
 /* ------------------------------------------------------------------------------------------ */
