@@ -224,7 +224,7 @@ static void outbox_flush_slot(struct daemon *d, struct link_slot *s)
              * The message stays, and everything behind it, in order. A lost connection brings
              * a reconnect and a flush; a link that stays up is tried again shortly.
              */
-            if (rc != -ENOTCONN) {
+            if (rc != -ENOTCONN || fw_mqtt_link_connected(s->link)) {
                 if (fw_ratelimit_allow(&d->out_rl, now, NULL))
                     FW_LOG(FW_LOG_WARNING,
                            "outbox: route \"%s\" topic %s: alert %s: publish: %s: kept, to be "

@@ -251,8 +251,6 @@ int64_t fw_modbus__probe_timeout(int64_t slowest_us, int failed_probes, int64_t 
 
 int64_t fw_modbus__default_timeout(const struct fw_modbus_bus_cfg *b, const struct fw_profile *p)
 {
-    if (b->kind != FW_MODBUS_RTU)
-        return FW_MODBUS_TCP_TIMEOUT_MS;
     /* A read request is 8 bytes on the line; its answer 5 bytes around the data. */
     int64_t longest = 0;
     for (size_t r = 0; r < p->nrequests; r++) {
@@ -261,6 +259,14 @@ int64_t fw_modbus__default_timeout(const struct fw_modbus_bus_cfg *b, const stru
                                                                                 : 2 * q->count;
         if (8 + 5 + data > longest)
             longest = 8 + 5 + data;
+    }
+    if (b->kind != FW_MODBUS_RTU) {
+        /*
+         * Many "Modbus TCP" devices are a TCP gateway in front of an RS-485 line: allow for the
+         * slow line that is common there, 9600 baud 8N1 (10 bits a character), as on RTU.
+         */
+        int64_t line = FW_MODBUS_RTU_TURNAROUND_MS + (longest * 10 * 1000 + 9599) / 9600;
+        return line > FW_MODBUS_TCP_TIMEOUT_MS ? line : FW_MODBUS_TCP_TIMEOUT_MS;
     }
     int64_t char_bits = 1 + b->data_bits + (b->parity != 'N') + b->stop_bits;
     return FW_MODBUS_RTU_TURNAROUND_MS + (longest * char_bits * 1000 + b->baud - 1) / b->baud;

@@ -48,10 +48,10 @@ int fw_modbus__pick(struct fw_modbus__slot *const *slots, size_t n, int64_t now_
 int64_t fw_modbus__probe_timeout(int64_t slowest_us, int failed_probes, int64_t timeout_ms);
 
 /**
- * The default response timeout of a device with profile `p` on bus `b`: on TCP
- * FW_MODBUS_TCP_TIMEOUT_MS; on RTU FW_MODBUS_RTU_TURNAROUND_MS plus the time the longest
- * request of its read plan and the answer to it take on the line (baud, parity, stop bits).
- * Pure.
+ * The default response timeout of a device with profile `p` on bus `b`: on RTU
+ * FW_MODBUS_RTU_TURNAROUND_MS plus the time the longest request of its read plan and the answer
+ * to it take on the line (baud, parity, stop bits); on TCP the same on a 9600 baud 8N1 line (a
+ * TCP gateway in front of RS-485), at least FW_MODBUS_TCP_TIMEOUT_MS. Pure.
  */
 int64_t fw_modbus__default_timeout(const struct fw_modbus_bus_cfg *b, const struct fw_profile *p);
 

@@ -104,8 +104,8 @@ int fw_mqtt_subscribe(struct fw_mqtt_link *link, const char *topic, int qos);
  *   true for exactly these;
  * - anything else concerns the connection or the moment, not the message: -ENOTCONN when the
  *   link is not connected or is closing, and what a write into a connection the broker has just
- *   closed gives (-EPIPE, -ECONNRESET, ...), -ENOMEM, -EPROTO, -ENOTSUP (the broker does not take
- *   that QoS). Nothing is queued: the caller keeps the message and publishes it again later,
+ *   closed gives (-EPIPE; -ENOTCONN when libmosquitto reads the reset as a lost connection),
+ *   -ENOMEM, -EPROTO, -ENOTSUP (the broker does not take that QoS). Nothing is queued: the caller keeps the message and publishes it again later,
  *   after the next connect at the latest.
  * 0 means the message was handed to the connection: from inside a link callback it is sent when
  * the callback returns, and beyond 20 unacknowledged QoS 1/2 messages it waits for a PUBACK.

@@ -42,17 +42,26 @@ def test(env):
 
     # 1. Stopped cleanly: a smoke reading published meanwhile fires when the daemon is back.
     daemon.stop()
-    sent = env.send_reading("bs07-smoke-01", "smoke_ppm", 480.0)
+    # Times a second apart and in the past: a reading with the time of one already held
+    # replaces it, so each sample here has its own.
+    sent = env.send_reading("bs07-smoke-01", "smoke_ppm", 480.0, when=fwtest.now_rfc3339(-9))
     daemon = env.start_daemon()
     expect_new(forestry, is_alert("firing", "smoke_high", "bs07-smoke-01", 480.0), seen,
                "smoke_high firing for the reading sent while stopped")
 
-    # The same message handed over again is the same reading: no second alert. The next
-    # message on the route must be the resolution the later reading brings.
-    env.publish(fwtest.uplink_topic("bs07-smoke-01"), json.dumps(sent))
-    env.send_reading("bs07-smoke-01", "smoke_ppm", 20.0)
+    # The same message handed over again is the same reading, even after the alert it raised
+    # has resolved: a copy of the old smoke reading raises nothing new. The next message on
+    # the route after the copy must be the one the fresh reading brings.
+    env.send_reading("bs07-smoke-01", "smoke_ppm", 20.0, when=fwtest.now_rfc3339(-8))
     expect_new(forestry, is_alert("resolved", "smoke_high", "bs07-smoke-01"), seen,
-               "smoke_high resolved, with nothing before it")
+               "smoke_high resolved")
+    env.publish(fwtest.uplink_topic("bs07-smoke-01"), json.dumps(sent))
+    env.send_reading("bs07-smoke-01", "smoke_ppm", 490.0, when=fwtest.now_rfc3339(-7))
+    expect_new(forestry, is_alert("firing", "smoke_high", "bs07-smoke-01", 490.0), seen,
+               "the fresh reading's alert, with nothing raised by the copy before it")
+    env.send_reading("bs07-smoke-01", "smoke_ppm", 20.0, when=fwtest.now_rfc3339(-6))
+    expect_new(forestry, is_alert("resolved", "smoke_high", "bs07-smoke-01"), seen,
+               "smoke_high resolved again")
 
     # 2. Killed: readings published while it is dead arrive after the restart, in order.
     daemon.stop(signal.SIGKILL, expect_code=-signal.SIGKILL)

@@ -170,7 +170,8 @@ FW_TEST(probe_timeout_learned)
     ASSERT_EQ(fw_modbus__probe_timeout(900000, 0, 1000), 1000);
 }
 
-/* TCP: a fixed default. RTU: the device's turnaround plus the longest exchange on the line. */
+/* RTU: the device's turnaround plus the longest exchange on the line. TCP: the same on a 9600
+ * baud line (a gateway in front of RS-485), at least FW_MODBUS_TCP_TIMEOUT_MS. */
 FW_TEST(default_timeout)
 {
     struct fw_profile_request reqs[] = {
@@ -181,6 +182,10 @@ FW_TEST(default_timeout)
     struct fw_profile p = {.requests = reqs, .nrequests = 3};
     struct fw_modbus_bus_cfg tcp = {.kind = FW_MODBUS_TCP};
     ASSERT_EQ(fw_modbus__default_timeout(&tcp, &p), FW_MODBUS_TCP_TIMEOUT_MS);
+    /* 125 registers behind a TCP gateway: 8 + 5 + 250 bytes at 9600 8N1 is 274 ms on the line. */
+    struct fw_profile_request big = {FW_AREA_HOLDING, 0, 125};
+    struct fw_profile wide = {.requests = &big, .nrequests = 1};
+    ASSERT_EQ(fw_modbus__default_timeout(&tcp, &wide), FW_MODBUS_RTU_TURNAROUND_MS + 274);
     /* 14 registers: 8 request bytes, 5 + 28 answer bytes; 10 bits a character at 8N1. */
     struct fw_modbus_bus_cfg rtu = {
         .kind = FW_MODBUS_RTU, .baud = 9600, .parity = 'N', .data_bits = 8, .stop_bits = 1};

@@ -769,3 +769,56 @@ FW_TEST(broker_close_in_callback)
     run_nested_close(&t);
     broker_cleanup(&t.broker);
 }
+
+/* ------------------------------------------------------------------------------------------ */
+/* Publish errors: which say the message can never go, which only that the connection went    */
+/* ------------------------------------------------------------------------------------------ */
+
+FW_TEST(publish_error_permanent)
+{
+    ASSERT_EQ(fw_mqtt_publish_error_permanent(-E2BIG), 1);
+    ASSERT_EQ(fw_mqtt_publish_error_permanent(-EINVAL), 1);
+    ASSERT_EQ(fw_mqtt_publish_error_permanent(-ENOTCONN), 0);
+    ASSERT_EQ(fw_mqtt_publish_error_permanent(-EPIPE), 0);
+    ASSERT_EQ(fw_mqtt_publish_error_permanent(-ECONNRESET), 0);
+    ASSERT_EQ(fw_mqtt_publish_error_permanent(-ENOMEM), 0);
+    ASSERT_EQ(fw_mqtt_publish_error_permanent(-EPROTO), 0);
+    ASSERT_EQ(fw_mqtt_publish_error_permanent(-ENOTSUP), 0);
+}
+
+#define GONE_TOPIC "fw/test/gone"
+
+/*
+ * The broker dies while the link still counts as connected: publishing from a timer, before
+ * the loop has read the close, writes into a socket whose peer is gone. The error that comes
+ * back must say "the connection", never "the message".
+ */
+static void step_gone(struct tctx *t, struct peer *p, enum ev ev)
+{
+    struct peer *a = &t->peers[0];
+    if (p == a && ev == EV_STATE && a->nstates == 1 && a->states[0] == 1) {
+        uv_timer_start(&t->aux, on_aux, 0, 0); /* outside libmosquitto's callbacks */
+    } else if (ev == EV_AUX) {
+        kill(t->broker.pid, SIGKILL);
+        waitpid(t->broker.pid, NULL, 0);
+        t->broker.pid = 0;
+        /* The first write after the peer's close goes out and draws a reset; a later one fails. */
+        for (int i = 0; i < 64 && t->rc_down == 0; i++)
+            t->rc_down = fw_mqtt_publish(a->link, GONE_TOPIC, "x", 1, 0, 0, NULL);
+        finish(t);
+    }
+}
+
+FW_TEST(broker_gone_mid_publish)
+{
+    struct tctx t;
+    ASSERT_EQ(tctx_init(&t, 1, step_gone), 0);
+    ASSERT_EQ(peer_start(&t, &t.peers[0], "fw-test-gone-a", NULL, NULL), 0);
+    ASSERT_EQ(tctx_run(&t), 0);
+    ASSERT_EQ(t.timed_out, 0);
+    ASSERT_EQ(t.errors, 0);
+    fprintf(stderr, "publish into a dead connection: %s\n", uv_strerror(t.rc_down));
+    ASSERT_LT(t.rc_down, 0);
+    ASSERT_EQ(fw_mqtt_publish_error_permanent(t.rc_down), 0);
+    broker_cleanup(&t.broker);
+}
