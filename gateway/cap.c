@@ -130,15 +130,9 @@ static char *clean_text(const char *s)
  */
 static void cap_time(int64_t ms, int offset_min, char out[FW_TIME_STRLEN])
 {
-    int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
-    char utc[FW_TIME_STRLEN];
-    fw_time_format(secs * 1000 + (int64_t)offset_min * 60000, utc);
-    /* Whole seconds, so fw_time_format wrote "YYYY-MM-DDThh:mm:ssZ": swap the Z for the offset. */
-    size_t len = strlen(utc);
-    FW_ASSERT(len > 0 && utc[len - 1] == 'Z');
-    utc[len - 1] = '\0';
-    int a = offset_min < 0 ? -offset_min : offset_min;
-    snprintf(out, FW_TIME_STRLEN, "%s%c%02d:%02d", utc, offset_min > 0 ? '+' : '-', a / 60, a % 60);
+    fw_time_format_local(ms, offset_min, out);
+    if (offset_min == 0)
+        out[strlen(out) - 6] = '-'; /* "+00:00" */
 }
 
 /* The shortest "%.*g" that reads back as the same double (cJSON's rule). */
@@ -359,9 +353,9 @@ static void add_info(cJSON *infos, const struct fw_config *cfg, const struct fw_
                                  : cfg->gateway_id);
 
     char *text = fw_xmalloc(FW_MESSAGE_TEXT_MAX);
-    fw_message_text(a, z, lang, FW_MESSAGE_HEADLINE, text, FW_MESSAGE_TEXT_MAX);
+    fw_message_text(cfg, a, z, lang, FW_MESSAGE_HEADLINE, text, FW_MESSAGE_TEXT_MAX);
     add_text(info, "headline", text);
-    fw_message_text(a, z, lang, FW_MESSAGE_DESCRIPTION, text, FW_MESSAGE_TEXT_MAX);
+    fw_message_text(cfg, a, z, lang, FW_MESSAGE_DESCRIPTION, text, FW_MESSAGE_TEXT_MAX);
     add_text(info, "description", text);
     free(text);
     const char *instruction = zh ? msg->instruction_zh : msg->instruction_en;

@@ -3168,6 +3168,15 @@ const struct fw_cfg_zone *fw_config_zone(const struct fw_config *cfg, const char
     return NULL;
 }
 
+int fw_config_zone_offset_min(const struct fw_config *cfg, const struct fw_cfg_zone *z)
+{
+    if (z && z->fire)
+        return z->fire->utc_offset_min;
+    if (z && z->pests)
+        return z->pests->utc_offset_min;
+    return cfg->cap.utc_offset_min;
+}
+
 const struct fw_cfg_broker *fw_config_broker(const struct fw_config *cfg, const char *name)
 {
     for (size_t i = 0; i < cfg->nbrokers; i++)

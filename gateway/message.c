@@ -61,12 +61,25 @@ static void add_zone(cJSON *o, const struct fw_cfg_zone *z, const char *zone_id)
 }
 
 /*
+ * A time as people read it: the zone's local date and time with its offset, "2026-06-01
+ * 16:00:00+08:00". Never UTC with a "Z": a duty officer at +08:00 reading 16:37Z of the 7th
+ * would take it for the afternoon of the 7th when it is past midnight of the 8th.
+ */
+static void text_time(const struct fw_config *cfg, const struct fw_cfg_zone *z, int64_t ms,
+                      char buf[FW_TIME_STRLEN])
+{
+    fw_time_format_local(ms, fw_config_zone_offset_min(cfg, z), buf);
+    buf[10] = ' '; /* the "T": RFC 3339 allows a space there, and it reads better */
+}
+
+/*
  * The text of one placeholder for this alert ("" when it does not apply). Strings from the
  * config are returned as they are rather than copied into `buf`, so that a long zone name is
  * never cut inside a UTF-8 character; numbers and times are printed into `buf`.
  */
-static const char *placeholder(const struct fw_alert *a, const struct fw_cfg_zone *z,
-                               const char *name, size_t len, char *buf, size_t size)
+static const char *placeholder(const struct fw_config *cfg, const struct fw_alert *a,
+                               const struct fw_cfg_zone *z, const char *name, size_t len, char *buf,
+                               size_t size)
 {
 #define IS(s) (len == strlen(s) && strncmp(name, s, len) == 0)
     const char *s = "";
@@ -108,7 +121,7 @@ static const char *placeholder(const struct fw_alert *a, const struct fw_cfg_zon
     else if (IS("level") && !isnan(a->level))
         snprintf(buf, size, "%.0f", a->level);
     else if (IS("time"))
-        fw_time_format(a->event_ms, buf);
+        text_time(cfg, z, a->event_ms, buf);
     return buf[0] ? buf : s;
 #undef IS
 }
@@ -131,8 +144,8 @@ static size_t utf8_complete(const char *s, size_t n)
  * but never inside a UTF-8 sequence: a half character would make the XML of a CAP rendering
  * ill-formed and the JSON one undecodable.
  */
-static void render(const struct fw_alert *a, const struct fw_cfg_zone *z, const char *tmpl,
-                   char *out, size_t size)
+static void render(const struct fw_config *cfg, const struct fw_alert *a,
+                   const struct fw_cfg_zone *z, const char *tmpl, char *out, size_t size)
 {
     size_t n = 0;
     char val[FW_TIME_STRLEN + 32]; /* a number or a time */
@@ -143,7 +156,7 @@ static void render(const struct fw_alert *a, const struct fw_cfg_zone *z, const 
             p++;
         } else if (p[0] == '{' && strchr(p, '}')) {
             const char *end = strchr(p, '}');
-            piece = placeholder(a, z, p + 1, (size_t)(end - p - 1), val, sizeof(val));
+            piece = placeholder(cfg, a, z, p + 1, (size_t)(end - p - 1), val, sizeof(val));
             len = strlen(piece);
             p = end;
         }
@@ -158,8 +171,9 @@ static void render(const struct fw_alert *a, const struct fw_cfg_zone *z, const 
     out[n] = '\0';
 }
 
-void fw_message_text(const struct fw_alert *a, const struct fw_cfg_zone *z,
-                     enum fw_message_lang lang, enum fw_message_part part, char *out, size_t size)
+void fw_message_text(const struct fw_config *cfg, const struct fw_alert *a,
+                     const struct fw_cfg_zone *z, enum fw_message_lang lang,
+                     enum fw_message_part part, char *out, size_t size)
 {
     const struct fw_cfg_rule *r = a->cfg_rule;
     const struct fw_cfg_template *t = lang == FW_MESSAGE_ZH_CN ? &r->zh : &r->en;
@@ -169,12 +183,13 @@ void fw_message_text(const struct fw_alert *a, const struct fw_cfg_zone *z,
     if (!t->headline)
         t = d;
     if (part == FW_MESSAGE_HEADLINE)
-        render(a, z, t->headline, out, size);
+        render(cfg, a, z, t->headline, out, size);
     else
-        render(a, z, t->description ? t->description : d->description, out, size);
+        render(cfg, a, z, t->description ? t->description : d->description, out, size);
 }
 
-static void add_texts(cJSON *o, const struct fw_alert *a, const struct fw_cfg_zone *z)
+static void add_texts(cJSON *o, const struct fw_config *cfg, const struct fw_alert *a,
+                      const struct fw_cfg_zone *z)
 {
     static const struct {
         const char *key;
@@ -183,9 +198,9 @@ static void add_texts(cJSON *o, const struct fw_alert *a, const struct fw_cfg_zo
     char *buf = fw_xmalloc(FW_MESSAGE_TEXT_MAX);
     for (size_t i = 0; i < FW_ARRAY_LEN(parts); i++) {
         cJSON *j = cJSON_AddObjectToObject(o, parts[i].key);
-        fw_message_text(a, z, FW_MESSAGE_ZH_CN, parts[i].part, buf, FW_MESSAGE_TEXT_MAX);
+        fw_message_text(cfg, a, z, FW_MESSAGE_ZH_CN, parts[i].part, buf, FW_MESSAGE_TEXT_MAX);
         cJSON_AddStringToObject(j, "zh-CN", buf);
-        fw_message_text(a, z, FW_MESSAGE_EN_US, parts[i].part, buf, FW_MESSAGE_TEXT_MAX);
+        fw_message_text(cfg, a, z, FW_MESSAGE_EN_US, parts[i].part, buf, FW_MESSAGE_TEXT_MAX);
         cJSON_AddStringToObject(j, "en-US", buf);
     }
     free(buf);
@@ -239,7 +254,7 @@ char *fw_message_alert_json(const struct fw_config *cfg, const struct fw_alert *
         for (size_t i = 0; i < r->nlabels; i++)
             cJSON_AddStringToObject(l, r->labels[i].key, r->labels[i].value);
     }
-    add_texts(o, a, z);
+    add_texts(o, cfg, a, z);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     FW_ASSERT(s);

@@ -28,6 +28,11 @@ int64_t fw_time__local_day(int64_t ms, int offset_min)
     return fw_floor_div(ms + (int64_t)offset_min * 60000, 86400000);
 }
 
+int64_t fw_time__local_day_start(int64_t day, int offset_min)
+{
+    return day * 86400000 - (int64_t)offset_min * 60000;
+}
+
 void fw_time__civil_from_days(int64_t z, int *y, int *m, int *d)
 {
     z += 719468;
@@ -137,4 +142,17 @@ void fw_time_format(int64_t ms, char buf[FW_TIME_STRLEN])
                  frac);
     else
         snprintf(buf, FW_TIME_STRLEN, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, h, mi, s);
+}
+
+void fw_time_format_local(int64_t ms, int offset_min, char buf[FW_TIME_STRLEN])
+{
+    /* Whole seconds, floored, then shifted: fw_time_format then writes "...ssZ", whose Z becomes
+     * the offset. Flooring first keeps a time and its local rendering in the same second. */
+    int64_t secs = fw_floor_div(ms, 1000);
+    fw_time_format(secs * 1000 + (int64_t)offset_min * 60000, buf);
+    size_t len = strlen(buf);
+    FW_ASSERT(len > 0 && buf[len - 1] == 'Z');
+    int a = offset_min < 0 ? -offset_min : offset_min;
+    snprintf(buf + len - 1, FW_TIME_STRLEN - (len - 1), "%c%02d:%02d", offset_min < 0 ? '-' : '+',
+             a / 60, a % 60);
 }

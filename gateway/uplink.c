@@ -304,19 +304,6 @@ static int parse_date(const char *s, int64_t *day)
 }
 
 /* One entry of "forecasts"; 0 with *f filled, or -1 with the reason reported. */
-/*
- * A zone's local standard time offset, for its dates: its fire model's, else its pest model's,
- * else the one CAP times are written in.
- */
-static int zone_offset_min(const struct fw_config *cfg, const struct fw_cfg_zone *z)
-{
-    if (z->fire)
-        return z->fire->utc_offset_min;
-    if (z->pests)
-        return z->pests->utc_offset_min;
-    return cfg->cap.utc_offset_min;
-}
-
 static int decode_forecast(const struct fw_config *cfg, const cJSON *e, int i, int64_t issued_ms,
                            struct fw_uplink_result *res, struct fw_meteo_forecast *f)
 {
@@ -337,7 +324,7 @@ static int decode_forecast(const struct fw_config *cfg, const cJSON *e, int i, i
     }
     fw_strlcpy(f->zone, zone->valuestring, sizeof(f->zone));
     f->issued_ms = issued_ms;
-    int64_t issued_day = fw_time__local_day(issued_ms, zone_offset_min(cfg, z));
+    int64_t issued_day = fw_time__local_day(issued_ms, fw_config_zone_offset_min(cfg, z));
     if (parse_date(date->valuestring, &f->day) < 0 || f->day < issued_day - 1 ||
         f->day > issued_day + FW_METEO_MAX_LEAD_DAYS) {
         fw_uplink_add_issue(

@@ -417,6 +417,13 @@ const struct fw_cfg_node *fw_config_node(const struct fw_config *cfg, const char
 const struct fw_cfg_zone *fw_config_zone(const struct fw_config *cfg, const char *id);
 const struct fw_cfg_broker *fw_config_broker(const struct fw_config *cfg, const char *name);
 
+/**
+ * A zone's local standard time, minutes east of UTC, for its dates and the times its texts name:
+ * its fire model's offset, else its pest model's, else the one CAP times are written in
+ * (`cap.utc_offset_min`), which is also the answer for z == NULL (no zone, or a removed one).
+ */
+int fw_config_zone_offset_min(const struct fw_config *cfg, const struct fw_cfg_zone *z);
+
 /** Names for enum values, as written in the config ("gt" is ">", etc.). */
 const char *fw_cmp_op_str(enum fw_cmp_op op);
 const char *fw_severity_str(enum fw_severity s);

@@ -23,13 +23,15 @@ enum fw_message_part { FW_MESSAGE_HEADLINE, FW_MESSAGE_DESCRIPTION };
 
 /**
  * Render one text of `a`: the rule's template for `lang` and `part` (or the default one), with
- * the placeholders of docs/rules.md filled in. `z` is the alert's zone from the config, or NULL
- * (a global rule, or a zone a reload removed). The result is written to `out` (`size` bytes,
- * at least 1), always NUL-terminated, and cut at a UTF-8 character boundary when it does not
- * fit. Shared by this module's JSON and the cap module's CAP renderings. Pure; any thread.
+ * the placeholders of docs/rules.md filled in. `z` is the alert's zone in `cfg`, or NULL (a
+ * global rule, or a zone a reload removed). Times are the zone's local time with its offset
+ * (fw_config_zone_offset_min). The result is written to `out` (`size` bytes, at least 1),
+ * always NUL-terminated, and cut at a UTF-8 character boundary when it does not fit. Shared by
+ * this module's JSON and the cap module's CAP renderings. Pure; any thread.
  */
-void fw_message_text(const struct fw_alert *a, const struct fw_cfg_zone *z,
-                     enum fw_message_lang lang, enum fw_message_part part, char *out, size_t size);
+void fw_message_text(const struct fw_config *cfg, const struct fw_alert *a,
+                     const struct fw_cfg_zone *z, enum fw_message_lang lang,
+                     enum fw_message_part part, char *out, size_t size);
 
 /**
  * Render `a` as a JSON object. Zone details (names, forest chief, duty contact, location) are

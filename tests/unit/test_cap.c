@@ -120,6 +120,18 @@ static char *xpath(const char *xml, const char *expr, int n, int *count)
         free(got_);                                                                                \
     } while (0)
 
+/* Assert that the text of the first node `expr` selects contains `want`. */
+#define ASSERT_XPATH_CONTAINS(xml, expr, want)                                                     \
+    do {                                                                                           \
+        char *got_ = xpath((xml), (expr), 0, NULL);                                                \
+        int in_ = got_ && strstr(got_, (want)) != NULL;                                            \
+        if (!in_) {                                                                                \
+            FW_FAIL_("%s: \"%s\" does not contain \"%s\"", (expr), got_ ? got_ : "(none)",         \
+                     (want));                                                                      \
+        }                                                                                          \
+        free(got_);                                                                                \
+    } while (0)
+
 #define ASSERT_XPATH_COUNT(xml, expr, want)                                                        \
     do {                                                                                           \
         int c_;                                                                                    \
@@ -241,6 +253,12 @@ FW_TEST(episode_polygon)
     ASSERT_XPATH(x, "/cap:alert/cap:info[1]/cap:headline", "北山林场 3 号网格：smoke_high");
     ASSERT_XPATH(x, "/cap:alert/cap:info[2]/cap:headline", "smoke_high in 北山林场 3 号网格");
     ASSERT_XPATH(x, "/cap:alert/cap:info[1]/cap:contact", "北山林场值班室 +86-24-5550-0300");
+    /* The texts name the reading's time in the zone's local time, as <onset> and the
+     * forestwatch:time parameter do, never in UTC. */
+    ASSERT_XPATH_CONTAINS(x, "/cap:alert/cap:info[2]/cap:description",
+                          "at 2026-06-01 16:01:00+08:00");
+    ASSERT_XPATH_CONTAINS(x, "/cap:alert/cap:info[1]/cap:description",
+                          "，2026-06-01 16:01:00+08:00");
     ASSERT_XPATH_COUNT(x, "//cap:responseType", 0);
     ASSERT_XPATH(x, "//cap:info[1]/cap:parameter[cap:valueName='forestwatch:value']/cap:value",
                  "352.5");

@@ -57,7 +57,7 @@ FW_TEST(alert_json_fields)
     ASSERT_STR_CONTAINS(
         cJSON_GetObjectItem(cJSON_GetObjectItem(j, "description"), "en-US")->valuestring,
         "forest chief 王林长), station s1: smoke_ppm = 352.5 ppm at "
-        "2026-06-01T08:00:00Z");
+        "2026-06-01 08:00:00+00:00");
     cJSON_Delete(j);
     free(s);
     fw_config_free(cfg);
@@ -81,26 +81,42 @@ FW_TEST(text_cut_utf8)
                            FW_CAUSE_CONDITION, NAN);
     const struct fw_cfg_zone *z = fw_config_zone(cfg, "z1");
     char buf[FW_MESSAGE_TEXT_MAX];
-    fw_message_text(&a, z, FW_MESSAGE_ZH_CN, FW_MESSAGE_HEADLINE, buf, sizeof(buf));
+    fw_message_text(cfg, &a, z, FW_MESSAGE_ZH_CN, FW_MESSAGE_HEADLINE, buf, sizeof(buf));
     ASSERT_STR_EQ(buf, "一号网格：smoke_high");
     /* "一号网格" is 4 three-byte characters: 8 bytes hold two of them, and no half of a third. */
     for (size_t size = 1; size <= 13; size++) {
-        fw_message_text(&a, z, FW_MESSAGE_ZH_CN, FW_MESSAGE_HEADLINE, buf, size);
+        fw_message_text(cfg, &a, z, FW_MESSAGE_ZH_CN, FW_MESSAGE_HEADLINE, buf, size);
         ASSERT_EQ(strlen(buf), (size - 1) / 3 * 3);
     }
     /* Cut inside a literal multi-byte character of the template ("：" after the name). */
-    fw_message_text(&a, z, FW_MESSAGE_ZH_CN, FW_MESSAGE_HEADLINE, buf, 14);
+    fw_message_text(cfg, &a, z, FW_MESSAGE_ZH_CN, FW_MESSAGE_HEADLINE, buf, 14);
     ASSERT_STR_EQ(buf, "一号网格");
-    fw_message_text(&a, z, FW_MESSAGE_EN_US, FW_MESSAGE_DESCRIPTION, buf, sizeof(buf));
+    fw_message_text(cfg, &a, z, FW_MESSAGE_EN_US, FW_MESSAGE_DESCRIPTION, buf, sizeof(buf));
     ASSERT_STR_CONTAINS(buf, "station s1: smoke_ppm = 352.5 ppm");
     fw_config_free(cfg);
+}
+
+/* A firing alert of the config's first rule at `station` (or "") in `zone`, measured at `ms`. */
+static void alert_of(struct fw_alert *a, const struct fw_config *cfg, const char *station,
+                     const char *zone, double value, int64_t ms)
+{
+    struct fw_rule_instance in = {0};
+    fw_strlcpy(in.rule, cfg->rules[0].name, sizeof(in.rule));
+    fw_strlcpy(in.key, station[0] ? station : zone, sizeof(in.key));
+    fw_strlcpy(in.station, station, sizeof(in.station));
+    fw_strlcpy(in.zone, zone, sizeof(in.zone));
+    in.fired_ms = in.value_ms = ms;
+    in.value = in.trigger_value = value;
+    fw_alert_from_instance(a, cfg->gateway_id, &cfg->rules[0], &in, FW_ALERT_FIRING,
+                           FW_CAUSE_CONDITION, NAN);
 }
 
 /* The pest placeholders: the stage the shell filled in from the pest model, or "" without one. */
 FW_TEST(pest_placeholders)
 {
     struct fw_config *cfg = cfg_from_text(
-        "{\"gateway\": {\"id\": \"gw-t\", \"status_broker\": \"b\"}, \"brokers\": {\"b\": {\"host\": \"127.0.0.1\"}},"
+        "{\"gateway\": {\"id\": \"gw-t\", \"status_broker\": \"b\"}, \"brokers\": {\"b\": "
+        "{\"host\": \"127.0.0.1\"}},"
         " \"zones\": {\"z1\": {\"name\": \"一号网格\", \"forest_chief\": {\"name\": \"王\"}}},"
         " \"routes\": {\"f\": {\"broker\": \"b\", \"topic\": \"f\"}},"
         " \"rules\": [{\"name\": \"stage\", \"expr\": \"pest_days_to_stage <= 5\","
@@ -108,7 +124,8 @@ FW_TEST(pest_placeholders)
         "   \"templates\": {"
         "   \"en-US\": {\"headline\": \"{pest}: {pest_stage} in {value} d\","
         "              \"description\": \"{zone_name}: {pest_action}\"},"
-        "   \"zh-CN\": {\"headline\": \"{pest}“{pest_stage}”\", \"description\": \"{pest_action}\"}}}]}");
+        "   \"zh-CN\": {\"headline\": \"{pest}“{pest_stage}”\", \"description\": "
+        "\"{pest_action}\"}}}]}");
     ASSERT_TRUE(cfg);
     struct fw_rule_instance in = {0};
     fw_strlcpy(in.rule, "stage", sizeof(in.rule));
@@ -120,16 +137,73 @@ FW_TEST(pest_placeholders)
                            FW_CAUSE_CONDITION, NAN);
     const struct fw_cfg_zone *z = fw_config_zone(cfg, "z1");
     char buf[FW_MESSAGE_TEXT_MAX];
-    fw_message_text(&a, z, FW_MESSAGE_EN_US, FW_MESSAGE_HEADLINE, buf, sizeof(buf));
+    fw_message_text(cfg, &a, z, FW_MESSAGE_EN_US, FW_MESSAGE_HEADLINE, buf, sizeof(buf));
     ASSERT_STR_EQ(buf, ":  in 4 d");
     fw_strlcpy(a.pest, "loxostege-sticticalis", sizeof(a.pest));
     fw_strlcpy(a.pest_stage, "moths", sizeof(a.pest_stage));
     fw_strlcpy(a.pest_action, "light traps on", sizeof(a.pest_action));
-    fw_message_text(&a, z, FW_MESSAGE_EN_US, FW_MESSAGE_HEADLINE, buf, sizeof(buf));
+    fw_message_text(cfg, &a, z, FW_MESSAGE_EN_US, FW_MESSAGE_HEADLINE, buf, sizeof(buf));
     ASSERT_STR_EQ(buf, "loxostege-sticticalis: moths in 4 d");
-    fw_message_text(&a, z, FW_MESSAGE_EN_US, FW_MESSAGE_DESCRIPTION, buf, sizeof(buf));
+    fw_message_text(cfg, &a, z, FW_MESSAGE_EN_US, FW_MESSAGE_DESCRIPTION, buf, sizeof(buf));
     ASSERT_STR_EQ(buf, "一号网格: light traps on");
-    fw_message_text(&a, z, FW_MESSAGE_ZH_CN, FW_MESSAGE_HEADLINE, buf, sizeof(buf));
+    fw_message_text(cfg, &a, z, FW_MESSAGE_ZH_CN, FW_MESSAGE_HEADLINE, buf, sizeof(buf));
     ASSERT_STR_EQ(buf, "loxostege-sticticalis“moths”");
+    fw_config_free(cfg);
+}
+
+/*
+ * Texts name times in the zone's local time with its offset, never UTC: 16:37 UTC on the 7th
+ * is 00:37 on the 8th at +08:00, and an officer reading "2026-12-07T16:37:06Z" takes it for the
+ * day before. The offset is the zone's model's; a zone without a model, and a gateway-wide
+ * rule, use cap.utc_offset_min. The machine fields of the JSON stay UTC.
+ */
+FW_TEST(time_local)
+{
+    struct fw_config *cfg = cfg_from_text(
+        "{\"gateway\": {\"id\": \"gw-t\", \"status_broker\": \"b\"},"
+        " \"brokers\": {\"b\": {\"host\": \"127.0.0.1\"}},"
+        " \"cap\": {\"utc_offset_min\": -300},"
+        " \"zones\": {"
+        "   \"z1\": {\"name\": \"一号网格\", \"forest_chief\": {\"name\": \"王\"},"
+        "          \"fire\": {\"stations\": [\"s1\"], \"utc_offset_min\": 480, \"lat\": 41}},"
+        "   \"z2\": {\"name\": \"二号网格\", \"forest_chief\": {\"name\": \"李\"}}},"
+        " \"nodes\": {\"s1\": {\"zone\": \"z1\"}, \"s2\": {\"zone\": \"z2\"}},"
+        " \"routes\": {\"f\": {\"broker\": \"b\", \"topic\": \"f\"}},"
+        " \"rules\": [{\"name\": \"smoke\", \"metric\": \"smoke_ppm\", \"op\": \">\","
+        "   \"threshold\": 300, \"severity\": \"Severe\", \"category\": \"Fire\","
+        "   \"routes\": [\"f\"], \"templates\": {"
+        "     \"en-US\": {\"headline\": \"smoke at {time}\"},"
+        "     \"zh-CN\": {\"headline\": \"{time} 烟雾\"}}}]}");
+    ASSERT_TRUE(cfg);
+    struct fw_alert a;
+    const int64_t t = 1796661426789LL; /* 2026-12-07T16:37:06.789Z */
+    alert_of(&a, cfg, "s1", "z1", 352.5, t);
+    char buf[FW_MESSAGE_TEXT_MAX];
+    fw_message_text(cfg, &a, fw_config_zone(cfg, "z1"), FW_MESSAGE_EN_US, FW_MESSAGE_HEADLINE, buf,
+                    sizeof(buf));
+    ASSERT_STR_EQ(buf, "smoke at 2026-12-08 00:37:06+08:00");
+    fw_message_text(cfg, &a, fw_config_zone(cfg, "z1"), FW_MESSAGE_ZH_CN, FW_MESSAGE_HEADLINE, buf,
+                    sizeof(buf));
+    ASSERT_STR_EQ(buf, "2026-12-08 00:37:06+08:00 烟雾");
+    /* The default description names the time too. */
+    fw_message_text(cfg, &a, fw_config_zone(cfg, "z1"), FW_MESSAGE_EN_US, FW_MESSAGE_DESCRIPTION,
+                    buf, sizeof(buf));
+    ASSERT_STR_CONTAINS(buf, "at 2026-12-08 00:37:06+08:00");
+    /* A zone without a model, and no zone at all: the CAP offset. */
+    fw_message_text(cfg, &a, fw_config_zone(cfg, "z2"), FW_MESSAGE_EN_US, FW_MESSAGE_HEADLINE, buf,
+                    sizeof(buf));
+    ASSERT_STR_EQ(buf, "smoke at 2026-12-07 11:37:06-05:00");
+    fw_message_text(cfg, &a, NULL, FW_MESSAGE_EN_US, FW_MESSAGE_HEADLINE, buf, sizeof(buf));
+    ASSERT_STR_EQ(buf, "smoke at 2026-12-07 11:37:06-05:00");
+    /* The JSON message: texts local, machine fields UTC. */
+    char *s = fw_message_alert_json(cfg, &a, t + 1000);
+    cJSON *j = cJSON_Parse(s);
+    ASSERT_TRUE(j);
+    ASSERT_STR_EQ(cJSON_GetObjectItem(j, "time")->valuestring, "2026-12-07T16:37:06.789Z");
+    ASSERT_STR_EQ(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "headline"), "en-US")->valuestring,
+                  "smoke at 2026-12-08 00:37:06+08:00");
+    ASSERT_STR_EQ(cJSON_GetObjectItem(j, "started")->valuestring, "2026-12-07T16:37:06.789Z");
+    cJSON_Delete(j);
+    free(s);
     fw_config_free(cfg);
 }

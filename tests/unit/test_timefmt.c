@@ -61,3 +61,44 @@ FW_TEST(format_round_trip)
     fw_time_format(4102444800000LL, buf); /* 2100 is not a leap year */
     ASSERT_STR_EQ(buf, "2100-01-01T00:00:00Z");
 }
+
+/*
+ * Local time with its offset, for the texts people read: 16:37 UTC on the 7th is past midnight
+ * of the 8th at +08:00, and a text must say the 8th. Whole seconds, floored like CAP's times.
+ */
+FW_TEST(format_local)
+{
+    char buf[FW_TIME_STRLEN];
+    const int64_t ms = 1796661426789LL; /* 2026-12-07T16:37:06.789Z */
+    fw_time_format_local(ms, 480, buf);
+    ASSERT_STR_EQ(buf, "2026-12-08T00:37:06+08:00");
+    fw_time_format_local(ms, 0, buf);
+    ASSERT_STR_EQ(buf, "2026-12-07T16:37:06+00:00");
+    fw_time_format_local(ms, -330, buf);
+    ASSERT_STR_EQ(buf, "2026-12-07T11:07:06-05:30");
+    fw_time_format_local(ms, 345, buf);
+    ASSERT_STR_EQ(buf, "2026-12-07T22:22:06+05:45");
+    fw_time_format_local(-1, 0, buf); /* floored, not rounded towards zero */
+    ASSERT_STR_EQ(buf, "1969-12-31T23:59:59+00:00");
+    /* It reads back as the same instant, to the second, whatever the offset. */
+    for (int off = -720; off <= 840; off += 15) {
+        int64_t back;
+        fw_time_format_local(ms, off, buf);
+        ASSERT_EQ(fw_time_parse(buf, &back), 0);
+        ASSERT_EQ(back, ms - ms % 1000);
+    }
+}
+
+/* The local midnight that starts a day, the inverse of fw_time__local_day at day boundaries. */
+FW_TEST(local_day_start)
+{
+    const int64_t ms = 1796661426789LL; /* 2026-12-08 00:37 at +08:00 */
+    int64_t day = fw_time__local_day(ms, 480);
+    int64_t start = fw_time__local_day_start(day, 480);
+    char buf[FW_TIME_STRLEN];
+    fw_time_format_local(start, 480, buf);
+    ASSERT_STR_EQ(buf, "2026-12-08T00:00:00+08:00");
+    ASSERT_EQ(fw_time__local_day(start, 480), day);
+    ASSERT_EQ(fw_time__local_day(start - 1, 480), day - 1);
+    ASSERT_EQ(fw_time__local_day_start(day, -300) - start, 13 * 3600 * 1000LL);
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+#
+# What the duty officers read, as the bureaus receive it through a real broker (the forestry
+# route in CAP 1.2 XML, the emergency route in its JSON rendering, as shipped): the headline and
+# description name the reading's time in the zone's local time with its offset (+08:00 in the
+# shipped config), never UTC, while the machine fields keep their CAP form. Every CAP message is
+# also validated against the schema and cap-check by the harness.
+
+import datetime
+import os
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fwtest  # noqa: E402
+from fwtest import check, is_alert  # noqa: E402
+
+CST = datetime.timezone(datetime.timedelta(hours=8))
+
+
+def local_text_time(rfc3339):
+    """A reading's time as the texts must name it: local date and time at +08:00."""
+    t = datetime.datetime.fromisoformat(rfc3339.replace("Z", "+00:00"))
+    return t.astimezone(CST).strftime("%Y-%m-%d %H:%M:%S+08:00")
+
+
+def test(env):
+    cfg = fwtest.load_json_file(env.config_path)
+    check(cfg["cap"]["utc_offset_min"] == 480, "the shipped config writes China Standard Time")
+    forestry = env.route_subscriber("forestry")
+    emergency = env.route_subscriber("emergency")
+    daemon = env.start_daemon()
+
+    sent = env.send_reading("bs03-smoke-01", "smoke_ppm", 352.5)
+    local = local_text_time(sent["time"])
+    for sub in (forestry, emergency):
+        alert = sub.expect_none_before(is_alert("firing", "smoke_high"),
+                                       what="smoke_high firing on %s" % sub.name)
+        for lang in ("zh-CN", "en-US"):
+            text = alert["description"][lang]
+            fwtest.log("%s %s: %s" % (sub.name, lang, text))
+            check(local in text, "%s %s description: expected the local time %s in %r"
+                  % (sub.name, lang, local, text))
+            check(sent["time"] not in text,
+                  "%s %s description names the UTC time: %r" % (sub.name, lang, text))
+        # The machine fields stay CAP times: the parameter, like sent, at the CAP offset.
+        check(alert["time"] == sent["time"], "forestwatch:time: %s vs %s"
+              % (alert["time"], sent["time"]))
+    daemon.stop()
+
+
+if __name__ == "__main__":
+    fwtest.run(test)
