@@ -60,6 +60,65 @@ void fw_alert_from_instance(struct fw_alert *out, const char *gateway_id,
     out->acked_ms = inst->acked_ms;
 }
 
+/*
+ * The models' values that hold for one local day: the fire model's codes and level (computed at
+ * local noon) and the pest model's daily values (computed just after the local midnight ending
+ * their day). Hourly ones (hffmc, disease_risk_hours) are not among them.
+ */
+static const char *const daily_metrics[] = {
+    "ffmc",
+    "dmc",
+    "dc",
+    "isi",
+    "bui",
+    "fwi",
+    "nesterov_index",
+    "fire_danger_level",
+    "fire_model_missing",
+    "degree_days",
+    "pest_days_to_stage",
+    "pest_model_missing",
+    "trap_count_day",
+    "trap_count_week",
+};
+
+static int is_daily(const struct fw_metric *m)
+{
+    for (size_t i = 0; m && i < FW_ARRAY_LEN(daily_metrics); i++)
+        if (strcmp(m->name, daily_metrics[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static int is_tomorrow(const struct fw_metric *m)
+{
+    static const char suffix[] = "_tomorrow";
+    size_t n = m ? strlen(m->name) : 0;
+    return n > sizeof(suffix) - 1 && strcmp(m->name + n - (sizeof(suffix) - 1), suffix) == 0;
+}
+
+void fw_alert_validity(const struct fw_config *cfg, const struct fw_alert *a, int64_t sent_ms,
+                       int64_t *onset_ms, int64_t *expires_ms)
+{
+    const struct fw_cfg_zone *z = a->zone[0] ? fw_config_zone(cfg, a->zone) : NULL;
+    const int off = fw_config_zone_offset_min(cfg, z);
+    *onset_ms = a->started_ms;
+    if (a->status == FW_ALERT_RESOLVED) {
+        *expires_ms = sent_ms + FW_ALERT_RESOLVED_EXPIRES_MS;
+    } else if (is_tomorrow(a->metric)) {
+        /* The expectation is about tomorrow: it neither starts nor ends today. */
+        int64_t day = fw_time__local_day(a->event_ms, off) + 1;
+        *onset_ms = fw_time__local_day_start(day, off);
+        *expires_ms = fw_time__local_day_start(day + 1, off);
+    } else if (is_daily(a->metric)) {
+        int64_t day = fw_time__local_day(a->event_ms, off);
+        int64_t sent_day = fw_time__local_day(sent_ms, off);
+        *expires_ms = fw_time__local_day_start((sent_day > day ? sent_day : day) + 1, off);
+    } else {
+        *expires_ms = sent_ms + cfg->cap.expires_after_ms;
+    }
+}
+
 void fw_actions_notify(struct fw_actions *a, const struct fw_cfg_rule *rule,
                        const struct fw_alert *alert)
 {

@@ -345,8 +345,14 @@ static void add_info(cJSON *infos, const struct fw_config *cfg, const struct fw_
     add_text(info, "urgency", resolved ? "Past" : fw_urgency_str(a->urgency));
     add_text(info, "severity", fw_severity_str(r->severity));
     add_text(info, "certainty", fw_certainty_str(r->certainty));
-    cap_time(a->started_ms, msg->utc_offset_min, t);
+    /* When the information begins and stops being in effect: the rule of fw_alert_validity,
+     * which the engine also follows to send an alert again when its message expires. */
+    int64_t onset, expires;
+    fw_alert_validity(cfg, a, msg->sent_ms, &onset, &expires);
+    cap_time(onset, msg->utc_offset_min, t);
     add_text(info, "onset", t);
+    cap_time(expires, msg->utc_offset_min, t);
+    add_text(info, "expires", t);
     add_text(info, "senderName",
              msg->sender_name    ? msg->sender_name
              : cfg->gateway_name ? cfg->gateway_name

@@ -1916,6 +1916,8 @@ static void parse_cap(struct ctx *c, const cJSON *v, void *base)
         {"status", K_ENUM, 0, FIELD(struct fw_cfg_cap, status), 0, 0, cap_status_names},
         {"sender", K_STR, 0, FIELD(struct fw_cfg_cap, sender), 1, 200},
         {"circle_radius_km", K_NUM, 0, FIELD(struct fw_cfg_cap, circle_radius_km), 0.01, 1000},
+        {"expires_after_ms", K_MS, 0, FIELD(struct fw_cfg_cap, expires_after_ms), 600000,
+         2592000000.0},
         {NULL},
     };
     struct fw_cfg_cap *cap = &((struct fw_config *)base)->cap;
@@ -2867,6 +2869,7 @@ int fw_config_load(const char *path, struct fw_config **out, struct fw_cfg_error
     cfg->limits.node_messages_per_s = 10;
     cfg->limits.node_burst = 600;
     cfg->cap.circle_radius_km = 1;
+    cfg->cap.expires_after_ms = 24 * 3600 * 1000LL;
     cfg->store.rate_per_route = 10;
     cfg->store.history_days = 90;
     cfg->store.max_queued_per_route = 10000;

@@ -368,6 +368,8 @@ static void send(struct fw_engine *e, const struct fw_cfg_rule *rule, struct fw_
     alert.seq = in->seq;
     alert.sent_ms = now;
     alert.value = in->sent_value;
+    int64_t onset;
+    fw_alert_validity(e->cfg, &alert, now, &onset, &in->expires_ms);
     const struct fw_cfg_escalation *policy = in->escalated ? policy_of(e->cfg, rule) : NULL;
     if (policy)
         alert.urgency = raise_urgency(rule->urgency);
@@ -388,13 +390,33 @@ static void send(struct fw_engine *e, const struct fw_cfg_rule *rule, struct fw_
 static void episode_start(struct fw_rule_instance *in)
 {
     in->seq = 0;
-    in->first_sent_ms = in->last_sent_ms = 0;
+    in->first_sent_ms = in->last_sent_ms = in->expires_ms = 0;
     in->announced = in->escalated = in->acked = 0;
     in->acked_by[0] = '\0';
     in->acked_ms = 0;
 }
 
-/* A firing episode between its transitions: held back, updated, repeated or escalated. */
+/*
+ * Whether a message sent now about a firing alert whose latest message has expired would be in
+ * effect. It usually is, and then it goes out, acknowledged or not: receivers that drop expired
+ * messages would otherwise take an alert that still holds for over (a danger level held into
+ * its next day, an episode longer than cap.expires_after_ms). Tomorrow's expected level whose
+ * day has passed is not: a message about it would be expired as it went out, and would go out
+ * again at every evaluation.
+ */
+static int renewal_in_effect(const struct fw_engine *e, const struct fw_cfg_rule *rule,
+                             const struct fw_rule_instance *in, int64_t now)
+{
+    struct fw_alert a;
+    int64_t onset, expires;
+    fw_alert_from_instance(&a, e->cfg->gateway_id, rule, in, FW_ALERT_FIRING, FW_CAUSE_CONDITION,
+                           NAN);
+    fw_alert_validity(e->cfg, &a, now, &onset, &expires);
+    return expires > now;
+}
+
+/* A firing episode between its transitions: held back, updated (or renewed), repeated or
+ * escalated. */
 static void manage(struct fw_engine *e, const struct fw_cfg_rule *rule, struct fw_rule_instance *in,
                    int64_t now, struct fw_actions *out)
 {
@@ -410,7 +432,7 @@ static void manage(struct fw_engine *e, const struct fw_cfg_rule *rule, struct f
     int moved = rule->update_delta > 0 && !isnan(in->value) && !isnan(in->sent_value) &&
                 fabs(in->value - in->sent_value) >= rule->update_delta;
     int relevel = !isnan(level) && !isnan(in->sent_level) && level != in->sent_level;
-    if (moved || relevel) {
+    if (moved || relevel || (now >= in->expires_ms && renewal_in_effect(e, rule, in, now))) {
         send(e, rule, in, FW_KIND_UPDATE, FW_CAUSE_CONDITION, now, out);
         return;
     }

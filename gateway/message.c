@@ -243,7 +243,13 @@ char *fw_message_alert_json(const struct fw_config *cfg, const struct fw_alert *
     add_time(o, "time", a->event_ms);
     add_time(o, "started", a->started_ms);
     /* The engine's time of the message when it has one, so that a replay writes the same. */
-    add_time(o, "sent", a->sent_ms ? a->sent_ms : sent_ms);
+    if (a->sent_ms)
+        sent_ms = a->sent_ms;
+    add_time(o, "sent", sent_ms);
+    int64_t onset, expires;
+    fw_alert_validity(cfg, a, sent_ms, &onset, &expires);
+    add_time(o, "onset", onset);
+    add_time(o, "expires", expires);
     if (a->acked) {
         cJSON *ack = cJSON_AddObjectToObject(o, "acknowledged");
         cJSON_AddStringToObject(ack, "by", a->acked_by);

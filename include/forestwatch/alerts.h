@@ -60,9 +60,9 @@ struct fw_alert {
     int64_t started_ms; /* when the episode began */
     double level;       /* the zone's fire-danger level at that time, NaN when unknown */
     enum fw_alert_kind kind;
-    uint32_t seq;          /* the message's number within the episode, from 1 */
-    int64_t sent_ms;       /* the message's time (the engine's clock) */
-    int64_t first_sent_ms; /* the episode's first message's time, for references */
+    uint32_t seq;            /* the message's number within the episode, from 1 */
+    int64_t sent_ms;         /* the message's time (the engine's clock) */
+    int64_t first_sent_ms;   /* the episode's first message's time, for references */
     enum fw_urgency urgency; /* the rule's, raised one step by an escalation */
     int acked;
     char acked_by[FW_READING_MAX_ID];
@@ -98,6 +98,29 @@ void fw_actions_free(struct fw_actions *a);
 void fw_alert_from_instance(struct fw_alert *out, const char *gateway_id,
                             const struct fw_cfg_rule *rule, const struct fw_rule_instance *inst,
                             enum fw_alert_status status, enum fw_alert_cause cause, double level);
+
+/*
+ * How long the message of a resolved alert stays in effect: long enough for every receiver to
+ * take in the all-clear (one that drops expired messages unread would keep the alert up), short
+ * enough not to linger.
+ */
+#define FW_ALERT_RESOLVED_EXPIRES_MS (3600 * 1000LL)
+
+/**
+ * When the information in a message of `a` sent at `sent_ms` begins and stops being in effect
+ * (CAP <onset> and <expires>, docs/cap.md "Expiry"), in UTC ms, by the kind of its primary
+ * metric, with local days at the zone's offset (fw_config_zone_offset_min):
+ *   - resolved: onset the episode's start, expires FW_ALERT_RESOLVED_EXPIRES_MS after sent_ms;
+ *   - a forecast for tomorrow (a metric named "*_tomorrow"): tomorrow's local day, from the
+ *     value's time, from its first to its last moment (expires is the next midnight);
+ *   - a value the models derive once a day (the fire-danger codes and level, the pest model's
+ *     daily values): onset the episode's start, expires at the end of the local day of the value,
+ *     or of sent_ms when that is later (a message sent on a later day);
+ *   - anything else: onset the episode's start, expires cfg->cap.expires_after_ms after sent_ms.
+ * Pure; any thread.
+ */
+void fw_alert_validity(const struct fw_config *cfg, const struct fw_alert *a, int64_t sent_ms,
+                       int64_t *onset_ms, int64_t *expires_ms);
 
 /** Append one notification per route of `rule` (route indexes of the config `rule` is in). */
 void fw_actions_notify(struct fw_actions *a, const struct fw_cfg_rule *rule,

@@ -256,10 +256,12 @@ struct fw_cfg_store {
 
 /* How CAP messages are written (docs/cap.md). */
 struct fw_cfg_cap {
-    int utc_offset_min;      /* local offset of the times written, minutes east of UTC */
-    int status;              /* 0 Actual, 1 Exercise, 2 Test (enum fw_cap_status) */
-    char *sender;            /* NULL: "forestwatch@<gateway id>" */
-    double circle_radius_km; /* the circle around a zone known only by its location */
+    int utc_offset_min;       /* local offset of the times written, minutes east of UTC */
+    int status;               /* 0 Actual, 1 Exercise, 2 Test (enum fw_cap_status) */
+    char *sender;             /* NULL: "forestwatch@<gateway id>" */
+    double circle_radius_km;  /* the circle around a zone known only by its location */
+    int64_t expires_after_ms; /* how long a firing alert's message is in effect, unless its
+                               * value is a daily one (fw_alert_validity) */
 };
 
 /* Retained current state per zone (danger level, open alerts) for late-joining systems. */

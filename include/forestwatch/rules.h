@@ -48,9 +48,10 @@ struct fw_rule_instance {
     uint32_t seq;          /* messages sent for the episode; its first (the Alert) is 1 */
     int64_t first_sent_ms; /* when the first went out: what later ones reference */
     int64_t last_sent_ms;  /* when the latest went out: repeats count from here */
+    int64_t expires_ms;    /* when the latest stops being in effect (fw_alert_validity) */
     double sent_value;     /* the value and zone level in the latest message */
     double sent_level;
-    int announced;         /* the first message went out (inhibition may hold it back) */
+    int announced; /* the first message went out (inhibition may hold it back) */
     int escalated;
     int acked;
     char acked_by[FW_READING_MAX_ID];

@@ -1125,6 +1125,9 @@ def cap_json_problems(cap):
         for key in ("category", "event", "urgency", "severity", "certainty"):
             if key not in info:
                 p.append("info without %s" % key)
+        for key in ("effective", "onset", "expires"):
+            if key in info and (not CAP_TIME.match(info[key]) or info[key].endswith("+00:00")):
+                p.append("info %s %r: not a CAP time" % (key, info[key]))
         for area in info.get("area", []):
             for poly in area.get("polygon", []):
                 pairs = poly.split()

@@ -6,7 +6,8 @@
 # from them at the zone's noon, like from the gateway's own stations. In the afternoon the bureau
 # forecasts tomorrow's noon weather; the gateway derives tomorrow's expected danger level from
 # today's codes and the forecast, and the shipped danger_tomorrow rule announces it to the
-# forestry bureau the day before, with CAP urgency "Expected". The level is the one
+# forestry bureau the day before, with CAP urgency "Expected", its <onset> and <expires> the
+# start and the end of tomorrow in the zone's local time. The level is the one
 # `forestwatch fwi` gives for the two days (today observed, tomorrow forecast) from the start-up
 # codes. Bad feed messages are refused with their reason and change nothing.
 #
@@ -14,6 +15,7 @@
 # window are chosen from the current time: local noon is a quarter hour just past and its step
 # is due at the next whole minute at least 15 s away.
 
+import datetime
 import json
 import os
 import re
@@ -128,6 +130,16 @@ def test(env):
                                         what="danger_tomorrow from the forecast")
     assert_alert(alert, status="firing", rule="danger_tomorrow", value=float(level),
                  urgency="Expected", zone__id=ZONE)
+    # In effect for tomorrow, the zone's local day, and only then (written at the CAP offset).
+    zone_tz = datetime.timezone(datetime.timedelta(minutes=offset))
+    cap_tz = datetime.timezone(datetime.timedelta(minutes=cfg["cap"]["utc_offset_min"]))
+    start = datetime.datetime.strptime(tomorrow, "%Y-%m-%d").replace(tzinfo=zone_tz)
+    want = (start.astimezone(cap_tz).isoformat(),
+            (start + datetime.timedelta(days=1)).astimezone(cap_tz).isoformat())
+    for info in alert["_cap"]["info"]:
+        check((info.get("onset"), info.get("expires")) == want,
+              "danger_tomorrow %s: onset, expires %s, %s; expected %s, %s"
+              % (info.get("language"), info.get("onset"), info.get("expires"), *want))
     daemon.wait_log(r'models: fire: zone "%s": tomorrow %s: fire_danger_level_tomorrow %d$'
                     % (ZONE, tomorrow, level), what="tomorrow's level in the log")
     check("fire_danger_level_tomorrow" not in daemon.log_text(0)[:since],

@@ -4,8 +4,10 @@
 # What the duty officers read, as the bureaus receive it through a real broker (the forestry
 # route in CAP 1.2 XML, the emergency route in its JSON rendering, as shipped): the headline and
 # description name the reading's time in the zone's local time with its offset (+08:00 in the
-# shipped config), never UTC, while the machine fields keep their CAP form. Every CAP message is
-# also validated against the schema and cap-check by the harness.
+# shipped config), never UTC, while the machine fields keep their CAP form; and every <info>
+# says until when it is in effect (<expires>: 24 hours after it was sent for an observed smoke
+# alert, an hour after the resolution for the all-clear). Every CAP message is also validated
+# against the schema and cap-check by the harness.
 
 import datetime
 import os
@@ -23,6 +25,17 @@ def local_text_time(rfc3339):
     """A reading's time as the texts must name it: local date and time at +08:00."""
     t = datetime.datetime.fromisoformat(rfc3339.replace("Z", "+00:00"))
     return t.astimezone(CST).strftime("%Y-%m-%d %H:%M:%S+08:00")
+
+
+def check_expires(name, cap, after_sent):
+    """Every info of a CAP alert has <expires>, `after_sent` after <sent>, at the CAP offset."""
+    want = datetime.datetime.fromisoformat(cap["sent"]) + after_sent
+    for info in cap["info"]:
+        got = info.get("expires")
+        check(got is not None, "%s: %s info without <expires>" % (name, info.get("language")))
+        check(got == want.isoformat(), "%s: %s expires %s, expected %s (sent %s)"
+              % (name, info.get("language"), got, want.isoformat(), cap["sent"]))
+    fwtest.log("%s: %s sent %s, expires %s" % (name, cap["msgType"], cap["sent"], got))
 
 
 def test(env):
@@ -47,6 +60,13 @@ def test(env):
         # The machine fields stay CAP times: the parameter, like sent, at the CAP offset.
         check(alert["time"] == sent["time"], "forestwatch:time: %s vs %s"
               % (alert["time"], sent["time"]))
+        check_expires(sub.name, alert["_cap"], datetime.timedelta(hours=24))
+
+    env.send_reading("bs03-smoke-01", "smoke_ppm", 12.0)
+    for sub in (forestry, emergency):
+        alert = sub.expect_none_before(is_alert("resolved", "smoke_high"),
+                                       what="smoke_high resolved on %s" % sub.name)
+        check_expires(sub.name, alert["_cap"], datetime.timedelta(hours=1))
     daemon.stop()
 
 

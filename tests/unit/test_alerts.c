@@ -2,10 +2,12 @@
 /*
  * The alert manager through the engine with a fake clock: repeats until acknowledged,
  * escalation of an unacknowledged severe alert at its time, updates on a material change,
- * inhibition by a confirmed fire, every later message pointing at the episode's first, and the
- * reading of acknowledgement messages.
+ * inhibition by a confirmed fire, every later message pointing at the episode's first, the
+ * reading of acknowledgement messages, and how long each message is in effect (CAP onset and
+ * expires), with an alert said again when its message expires while it still holds.
  */
 #include "forestwatch/engine.h"
+#include "forestwatch/timefmt.h"
 #include "forestwatch/util.h"
 #include "cfg_test.h"
 #include "test.h"
@@ -112,8 +114,8 @@ FW_TEST(repeats_until_acknowledged)
     ", \"escalation\": [{\"min_severity\": \"Severe\", \"after\": \"10m\", \"routes\": "           \
     "[\"emergency\"]}]"
 
-/* CFG_BASE with an escalation policy spliced in after the rules. */
-#define CFG_ESC(RULES)                                                                             \
+/* CFG_BASE with more top-level keys (EXTRA: ", \"key\": ...") spliced in after the rules. */
+#define CFG_WITH(RULES, EXTRA)                                                                     \
     "{\"gateway\": {\"id\": \"gw\", \"status_broker\": \"b\"},"                                    \
     "\"brokers\": {\"b\": {\"host\": \"127.0.0.1\"}},"                                             \
     "\"zones\": {\"z1\": {\"name\": \"Zone 1\", \"forest_chief\": {\"name\": \"C1\"}},"            \
@@ -122,7 +124,10 @@ FW_TEST(repeats_until_acknowledged)
     "\"z2\"}},"                                                                                    \
     "\"routes\": {\"forestry\": {\"broker\": \"b\", \"topic\": \"f\"},"                            \
     "             \"emergency\": {\"broker\": \"b\", \"topic\": \"e\"}},"                          \
-    "\"engine\": " ENGINE15 ", \"rules\": [" RULES "]" ESCALATION "}"
+    "\"engine\": " ENGINE15 ", \"rules\": [" RULES "]" EXTRA "}"
+
+/* CFG_BASE with an escalation policy. */
+#define CFG_ESC(RULES) CFG_WITH(RULES, ESCALATION)
 
 FW_TEST(unacknowledged_severe_alert_escalates_at_its_time)
 {
@@ -276,4 +281,173 @@ FW_TEST(ack_messages_are_read_or_refused_with_a_reason)
     memset(big, ' ', FW_ACK_MAX_BYTES + 1);
     ASSERT_EQ(fw_ack_parse(big, FW_ACK_MAX_BYTES + 1, 5, &ack, &why), -EINVAL);
     free(big);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* How long a message is in effect (CAP onset and expires), and saying it again               */
+/* ------------------------------------------------------------------------------------------ */
+
+/* The UTC ms of an RFC 3339 time (with its offset), for readable expectations. */
+static int64_t at(const char *rfc3339)
+{
+    int64_t ms = -1;
+    if (fw_time_parse(rfc3339, &ms) < 0)
+        abort();
+    return ms;
+}
+
+/* An alert of the config's rule `rule` in `zone`, its value measured and the episode begun at
+ * `event_ms`. */
+static void alert_of(struct fw_alert *a, const struct fw_config *cfg, size_t rule, const char *zone,
+                     enum fw_alert_status status, int64_t event_ms)
+{
+    struct fw_rule_instance in = {0};
+    fw_strlcpy(in.rule, cfg->rules[rule].name, sizeof(in.rule));
+    fw_strlcpy(in.key, zone, sizeof(in.key));
+    fw_strlcpy(in.zone, zone, sizeof(in.zone));
+    in.fired_ms = in.value_ms = event_ms;
+    in.value = in.trigger_value = 4;
+    fw_alert_from_instance(a, cfg->gateway_id, &cfg->rules[rule], &in, status,
+                           status == FW_ALERT_FIRING ? FW_CAUSE_CONDITION : FW_CAUSE_RECOVERED,
+                           NAN);
+}
+
+/*
+ * The rule of docs/cap.md "Expiry": a daily value's message ends with the value's local day (or
+ * the sending day, when later); tomorrow's expected level is about tomorrow's local day, from
+ * its first moment to its last; a resolved alert's for an hour after it is sent; anything else
+ * for cap.expires_after_ms. Local days are the zone's: its model's offset (-05:00 for "w"),
+ * else the CAP offset (+08:00 for "e").
+ */
+FW_TEST(validity_by_kind)
+{
+    static const char json[] =
+        "{\"gateway\": {\"id\": \"gw\", \"status_broker\": \"b\"},"
+        " \"brokers\": {\"b\": {\"host\": \"127.0.0.1\"}},"
+        " \"cap\": {\"utc_offset_min\": 480, \"expires_after_ms\": 7200000},"
+        " \"zones\": {"
+        "   \"w\": {\"name\": \"West\", \"forest_chief\": {\"name\": \"C\"},"
+        "          \"fire\": {\"stations\": [\"s1\"], \"utc_offset_min\": -300, \"lat\": 41}},"
+        "   \"e\": {\"name\": \"East\", \"forest_chief\": {\"name\": \"D\"}}},"
+        " \"nodes\": {\"s1\": {\"zone\": \"w\"}},"
+        " \"routes\": {\"forestry\": {\"broker\": \"b\", \"topic\": \"f\"}},"
+        " \"rules\": ["
+        "   {\"name\": \"smoke\", \"expr\": \"smoke_ppm > 300\", \"severity\": \"Severe\","
+        "    \"category\": \"Fire\", \"routes\": [\"forestry\"]},"
+        "   {\"name\": \"level\", \"expr\": \"fire_danger_level >= 4\", \"severity\": \"Severe\","
+        "    \"category\": \"Fire\", \"routes\": [\"forestry\"]},"
+        "   {\"name\": \"tomorrow\", \"expr\": \"fire_danger_level_tomorrow >= 4\","
+        "    \"severity\": \"Severe\", \"category\": \"Fire\", \"routes\": [\"forestry\"]}]}";
+    struct fw_config *cfg = cfg_from_text(json);
+    ASSERT_TRUE(cfg);
+    struct fw_alert a;
+    int64_t onset, expires;
+    const int64_t t = at("2026-06-01T08:00:00Z"); /* 03:00 on the 1st at -05:00, 16:00 at +08:00 */
+
+    /* Anything else: cap.expires_after_ms after it is sent. */
+    alert_of(&a, cfg, 0, "w", FW_ALERT_FIRING, t);
+    fw_alert_validity(cfg, &a, t + 5 * SEC, &onset, &expires);
+    ASSERT_EQ(onset, t);
+    ASSERT_EQ(expires, t + 5 * SEC + 2 * 60 * MIN);
+
+    /* A danger level: the end of its local day, in the zone's own time. */
+    alert_of(&a, cfg, 1, "w", FW_ALERT_FIRING, t);
+    fw_alert_validity(cfg, &a, t + 60 * MIN, &onset, &expires);
+    ASSERT_EQ(onset, t);
+    ASSERT_EQ(expires, at("2026-06-02T00:00:00-05:00"));
+    /* Sent on a later day (said again after midnight): the end of that day. */
+    fw_alert_validity(cfg, &a, at("2026-06-02T00:00:15-05:00"), &onset, &expires);
+    ASSERT_EQ(expires, at("2026-06-03T00:00:00-05:00"));
+    alert_of(&a, cfg, 1, "e", FW_ALERT_FIRING, t);
+    fw_alert_validity(cfg, &a, t, &onset, &expires);
+    ASSERT_EQ(expires, at("2026-06-02T00:00:00+08:00"));
+
+    /* Tomorrow's expected level: all of tomorrow, and only tomorrow. */
+    alert_of(&a, cfg, 2, "e", FW_ALERT_FIRING, t);
+    fw_alert_validity(cfg, &a, t, &onset, &expires);
+    ASSERT_EQ(onset, at("2026-06-02T00:00:00+08:00"));
+    ASSERT_EQ(expires, at("2026-06-03T00:00:00+08:00"));
+    alert_of(&a, cfg, 2, "w", FW_ALERT_FIRING, t);
+    fw_alert_validity(cfg, &a, t, &onset, &expires);
+    ASSERT_EQ(onset, at("2026-06-02T00:00:00-05:00"));
+    ASSERT_EQ(expires, at("2026-06-03T00:00:00-05:00"));
+
+    /* Resolved, whatever the kind: an hour after it is sent. */
+    for (size_t rule = 0; rule < 3; rule++) {
+        alert_of(&a, cfg, rule, "e", FW_ALERT_RESOLVED, t);
+        fw_alert_validity(cfg, &a, t + 3 * 60 * MIN, &onset, &expires);
+        ASSERT_EQ(onset, t);
+        ASSERT_EQ(expires, t + 4 * 60 * MIN);
+    }
+    fw_config_free(cfg);
+}
+
+/*
+ * An alert that still holds when its message expires is said again (an Update), acknowledged
+ * or not: receivers that drop expired messages would otherwise take it for over. Each Update
+ * goes out at the first evaluation at or after the expiry of the one before.
+ */
+FW_TEST(still_firing_is_said_again_when_its_message_expires)
+{
+    struct run r;
+    ASSERT_EQ(run_init(&r, CFG_WITH(RULE("smoke", "\"expr\": \"smoke_ppm > 300\", \"severity\": "
+                                                  "\"Severe\""),
+                                    ", \"cap\": {\"expires_after_ms\": 7200000}")),
+              0);
+    feed(&r, "s1", "smoke_ppm", 400, T0);
+    ASSERT_EQ(fw_engine_ack(r.e, r.a.items[0].alert.id, "duty", T0 + MIN), 0);
+    fw_engine_tick(r.e, T0 + 2 * 60 * MIN - SEC, &r.a);
+    ASSERT_STR_EQ(kinds(&r, "forestry"), "new");
+    fw_engine_tick(r.e, T0 + 5 * 60 * MIN, &r.a);
+    ASSERT_STR_EQ(kinds(&r, "forestry"), "new,update,update");
+    ASSERT_EQ(r.a.items[1].alert.sent_ms, T0 + 2 * 60 * MIN);
+    ASSERT_EQ(r.a.items[2].alert.sent_ms, T0 + 4 * 60 * MIN);
+    ASSERT_EQ(r.a.items[2].alert.seq, 3);
+    ASSERT_TRUE(r.a.items[2].alert.acked);
+    ASSERT_EQ(r.a.items[2].alert.cause, FW_CAUSE_CONDITION);
+    feed(&r, "s1", "smoke_ppm", 20, T0 + 5 * 60 * MIN + SEC);
+    ASSERT_STR_EQ(kinds(&r, "forestry"), "new,update,update,resolved");
+    run_free(&r);
+}
+
+/*
+ * A danger level held into its next day is said again at the local midnight, once a day,
+ * however often the engine evaluates; the same level computed again at noon says nothing new.
+ */
+FW_TEST(danger_level_is_said_again_each_local_day)
+{
+    struct run r;
+    ASSERT_EQ(run_init(&r, CFG_WITH(RULE("danger", "\"expr\": \"fire_danger_level >= 4\", "
+                                                   "\"severity\": \"Severe\""),
+                                    ", \"cap\": {\"utc_offset_min\": 480}")),
+              0);
+    feed(&r, "z1", "fire_danger_level", 4, at("2026-06-01T12:00:00+08:00"));
+    fw_engine_tick(r.e, at("2026-06-01T23:59:59+08:00"), &r.a);
+    ASSERT_STR_EQ(kinds(&r, "forestry"), "new");
+    fw_engine_tick(r.e, at("2026-06-02T11:00:00+08:00"), &r.a);
+    ASSERT_STR_EQ(kinds(&r, "forestry"), "new,update");
+    ASSERT_EQ(r.a.items[1].alert.sent_ms, at("2026-06-02T00:00:00+08:00"));
+    feed(&r, "z1", "fire_danger_level", 4, at("2026-06-02T12:00:00+08:00"));
+    fw_engine_tick(r.e, at("2026-06-03T11:00:00+08:00"), &r.a);
+    ASSERT_STR_EQ(kinds(&r, "forestry"), "new,update,update");
+    ASSERT_EQ(r.a.items[2].alert.sent_ms, at("2026-06-03T00:00:00+08:00"));
+    run_free(&r);
+}
+
+/*
+ * Tomorrow's expected level is not said again once its day is over: such a message would be
+ * expired when sent, and would go out at every evaluation. (The fire model replaces the value
+ * at midnight, which normally ends the alert first.)
+ */
+FW_TEST(tomorrow_is_not_said_again_after_its_day)
+{
+    struct run r;
+    ASSERT_EQ(run_init(&r, CFG_WITH(RULE("tomorrow", "\"expr\": \"fire_danger_level_tomorrow >= "
+                                                     "4\", \"severity\": \"Severe\""),
+                                    ", \"cap\": {\"utc_offset_min\": 480}")),
+              0);
+    feed(&r, "z1", "fire_danger_level_tomorrow", 4, at("2026-06-01T18:00:00+08:00"));
+    fw_engine_tick(r.e, at("2026-06-05T00:00:00+08:00"), &r.a);
+    ASSERT_STR_EQ(kinds(&r, "forestry"), "new");
+    run_free(&r);
 }

@@ -622,6 +622,84 @@ FW_TEST(json_structure)
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* When the information is in effect                                                          */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Render `as` (n alerts, a group when n > 1) as a CAP Alert sent at `sent`, China time. */
+static char *render_at(const struct fw_config *cfg, const struct fw_alert *const *as, size_t n,
+                       int64_t sent)
+{
+    char id[FW_CAP_IDENTIFIER_MAX];
+    char *out = NULL;
+    if (fw_cap_identifier(id, sizeof(id), cfg->gateway_id, as[0]->id, 1) < 0)
+        return NULL;
+    struct fw_cap_msg m = {.identifier = id, .sent_ms = sent, .utc_offset_min = 480};
+    return fw_cap_xml_group(cfg, as, n, &m, &out) == 0 ? out : NULL;
+}
+
+/*
+ * Every <info> says when its information stops being in effect (<expires>), by the rule of
+ * docs/cap.md "Expiry": an observed alert cap.expires_after_ms (24 h) after it is sent, a
+ * danger level at the end of its local day, tomorrow's expected level from the start to the end
+ * of tomorrow (its <onset> too), a resolution an hour after it is sent; in groups as well.
+ */
+FW_TEST(onset_and_expires)
+{
+    struct fw_config *cfg = load();
+    ASSERT_TRUE(cfg);
+    struct fw_alert smoke, level, tomorrow, resolved;
+    make_alert(&smoke, cfg, "smoke_high", "n-poly", "bs-03", FW_ALERT_FIRING, 352.5, NAN);
+    make_alert(&level, cfg, "danger_red", NULL, "bs-03", FW_ALERT_FIRING, 5, 5);
+    make_alert(&tomorrow, cfg, "danger_tomorrow", NULL, "bs-03", FW_ALERT_FIRING, 4, NAN);
+    make_alert(&resolved, cfg, "smoke_high", "n-poly", "bs-03", FW_ALERT_RESOLVED, 20, NAN);
+    const struct fw_alert *one[1];
+    const int64_t sent = T0 + 90 * 1000; /* 16:01:30 on June 1st at +08:00 */
+    static const struct {
+        const char *onset, *expires;
+    } want[] = {
+        {"2026-06-01T16:00:00+08:00", "2026-06-02T16:01:30+08:00"},
+        {"2026-06-01T16:00:00+08:00", "2026-06-02T00:00:00+08:00"},
+        {"2026-06-02T00:00:00+08:00", "2026-06-03T00:00:00+08:00"},
+        {"2026-06-01T16:00:00+08:00", "2026-06-01T17:01:30+08:00"},
+    };
+    const struct fw_alert *each[] = {&smoke, &level, &tomorrow, &resolved};
+    for (size_t i = 0; i < FW_ARRAY_LEN(each); i++) {
+        one[0] = each[i];
+        char *x = render_at(cfg, one, 1, sent);
+        ASSERT_CAP_OK(x);
+        ASSERT_XPATH_COUNT(x, "//cap:info/cap:expires", 2);
+        for (int lang = 1; lang <= 2; lang++) {
+            char path[64];
+            snprintf(path, sizeof(path), "/cap:alert/cap:info[%d]/cap:onset", lang);
+            ASSERT_XPATH(x, path, want[i].onset);
+            snprintf(path, sizeof(path), "/cap:alert/cap:info[%d]/cap:expires", lang);
+            ASSERT_XPATH(x, path, want[i].expires);
+        }
+        free(x);
+    }
+    /* A group: each alert's info pair keeps its own. */
+    const struct fw_alert *group[] = {&smoke, &tomorrow};
+    char *x = render_at(cfg, group, 2, sent);
+    ASSERT_CAP_OK(x);
+    ASSERT_XPATH_COUNT(x, "//cap:info/cap:expires", 4);
+    ASSERT_XPATH(x, "/cap:alert/cap:info[2]/cap:expires", want[0].expires);
+    ASSERT_XPATH(x, "/cap:alert/cap:info[3]/cap:expires", want[2].expires);
+    free(x);
+    /* The JSON rendering carries the same. */
+    char id[FW_CAP_IDENTIFIER_MAX], *j = NULL;
+    ASSERT_EQ(fw_cap_identifier(id, sizeof(id), cfg->gateway_id, level.id, 1), 0);
+    struct fw_cap_msg m = {.identifier = id, .sent_ms = sent, .utc_offset_min = 480};
+    ASSERT_EQ(fw_cap_json(cfg, &level, &m, &j), 0);
+    cJSON *o = cJSON_Parse(j);
+    ASSERT_TRUE(o);
+    cJSON *info = cJSON_GetArrayItem(cJSON_GetObjectItem(o, "info"), 1);
+    ASSERT_STR_EQ(cJSON_GetObjectItem(info, "expires")->valuestring, want[1].expires);
+    cJSON_Delete(o);
+    free(j);
+    fw_config_free(cfg);
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Identifiers and the caller's choices                                                       */
 /* ------------------------------------------------------------------------------------------ */
 

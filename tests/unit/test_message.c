@@ -38,6 +38,9 @@ FW_TEST(alert_json_fields)
     ASSERT_STR_EQ(cJSON_GetObjectItem(j, "op")->valuestring, ">");
     ASSERT_STR_EQ(cJSON_GetObjectItem(j, "time")->valuestring, "2026-06-01T08:00:00Z");
     ASSERT_STR_EQ(cJSON_GetObjectItem(j, "sent")->valuestring, "2026-06-01T08:00:01Z");
+    /* In effect from the episode's start until cap.expires_after_ms (24 h) after it was sent. */
+    ASSERT_STR_EQ(cJSON_GetObjectItem(j, "onset")->valuestring, "2026-06-01T08:00:00Z");
+    ASSERT_STR_EQ(cJSON_GetObjectItem(j, "expires")->valuestring, "2026-06-02T08:00:01Z");
     cJSON *z = cJSON_GetObjectItem(j, "zone");
     ASSERT_STR_EQ(cJSON_GetObjectItem(z, "id")->valuestring, "z1");
     ASSERT_STR_EQ(cJSON_GetObjectItem(z, "name")->valuestring, "一号网格");

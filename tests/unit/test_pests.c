@@ -724,8 +724,8 @@ static const char *kinds(const struct engine_run *r, const char *route)
 
 /* A season through the pest model into a real engine, once uninterrupted and once with the
  * model restarted from its saved state in the middle: the stage alert fires once, on the day the
- * oracle's projection first says 5 days, for zone z1, on the forestry route only, and resolves
- * when the stage has passed; both runs notify exactly the same. */
+ * oracle's projection first says 5 days, for zone z1, on the forestry route only, is said again
+ * each day it holds, and resolves when the stage has passed; both runs notify exactly the same. */
 FW_TEST(engine_stage_alert_fires_once_forestry_only)
 {
     opt_reset();
@@ -761,8 +761,20 @@ FW_TEST(engine_stage_alert_fires_once_forestry_only)
         fw_pests_out_free(&out);
         fw_pests_free(m);
 
-        ASSERT_STR_EQ(kinds(r, "forestry"), "new,resolved");
+        /* One Alert, then an Update at each local midnight while it holds (a daily value's
+         * message expires with its day: fw_alert_validity), then the resolution. */
         ASSERT_STR_EQ(kinds(r, "emergency"), "");
+        ASSERT_GE(r->a.n, 2);
+        const size_t last = r->a.n - 1;
+        const int off = fw_config_zone_offset_min(r->cfg, fw_config_zone(r->cfg, "z1"));
+        const int64_t day0 = fw_time__local_day(r->a.items[0].alert.sent_ms, off);
+        ASSERT_EQ(r->a.items[0].alert.kind, FW_KIND_NEW);
+        ASSERT_EQ(r->a.items[last].alert.kind, FW_KIND_RESOLVED);
+        ASSERT_EQ(last - 1, fw_time__local_day(r->a.items[last].alert.sent_ms, off) - day0);
+        for (size_t i = 1; i < last; i++) {
+            ASSERT_EQ(r->a.items[i].alert.kind, FW_KIND_UPDATE);
+            ASSERT_EQ(r->a.items[i].alert.sent_ms, fw_time__local_day_start(day0 + i, off));
+        }
         const struct fw_alert *al = &r->a.items[0].alert;
         ASSERT_STR_EQ(al->zone, "z1");
         ASSERT_STR_EQ(al->rule, "pest_stage");
@@ -770,7 +782,7 @@ FW_TEST(engine_stage_alert_fires_once_forestry_only)
         ASSERT_EQ(al->sent_ms, r->first5_ms);
         ASSERT_DBL_NEAR(al->value, 5.0, 1.0);
         /* resolved the day after the stage, when the next one is far */
-        ASSERT_EQ(r->a.items[1].alert.sent_ms, day_end(stage_day + 1) + DELAY_MS);
+        ASSERT_EQ(r->a.items[last].alert.sent_ms, day_end(stage_day + 1) + DELAY_MS);
     }
     ASSERT_EQ(runs[0].a.n, runs[1].a.n);
     for (size_t i = 0; i < runs[0].a.n; i++) {
