@@ -275,6 +275,22 @@ static void add_param_num(cJSON *arr, const char *name, double v)
     add_param(arr, name, num);
 }
 
+/*
+ * A contact as "name phone", its name in the info's language: as the element `name` of `info`,
+ * or as the parameter `name` of `params`.
+ */
+static void add_contact(cJSON *info, cJSON *params, const char *name,
+                        const struct fw_cfg_contact *c, enum fw_message_lang lang)
+{
+    const char *who = fw_message_name(c->name, c->name_en, lang);
+    char *text = c->phone ? fw_xasprintf("%s %s", who, c->phone) : fw_xstrdup(who);
+    if (info)
+        add_text(info, name, text);
+    else
+        add_param(params, name, text);
+    free(text);
+}
+
 /* The level as a whole number 1..5 when it is one (the colour needs a class), else 0. */
 static int level_class(double level)
 {
@@ -292,7 +308,7 @@ static void add_area(cJSON *info, const struct fw_alert *a, const struct fw_cfg_
     cJSON_AddItemToArray(add_array(info, "area"), area);
     const char *desc = a->zone; /* a zone a reload removed: its id is all that is known */
     if (z && z->name && *z->name)
-        desc = !zh && z->name_en && *z->name_en ? z->name_en : z->name;
+        desc = fw_message_name(z->name, z->name_en, zh ? FW_MESSAGE_ZH_CN : FW_MESSAGE_EN_US);
     add_text(area, "areaDesc", desc);
     char lat[32], lon[32];
     if (z && z->npolygon >= 4) {
@@ -355,7 +371,7 @@ static void add_info(cJSON *infos, const struct fw_config *cfg, const struct fw_
     add_text(info, "expires", t);
     add_text(info, "senderName",
              msg->sender_name    ? msg->sender_name
-             : cfg->gateway_name ? cfg->gateway_name
+             : cfg->gateway_name ? fw_message_name(cfg->gateway_name, cfg->gateway_name_en, lang)
                                  : cfg->gateway_id);
 
     char *text = fw_xmalloc(FW_MESSAGE_TEXT_MAX);
@@ -367,12 +383,8 @@ static void add_info(cJSON *infos, const struct fw_config *cfg, const struct fw_
     const char *instruction = zh ? msg->instruction_zh : msg->instruction_en;
     if (instruction)
         add_text(info, "instruction", instruction);
-    if (z && z->duty.name) {
-        char *contact = z->duty.phone ? fw_xasprintf("%s %s", z->duty.name, z->duty.phone)
-                                      : fw_xstrdup(z->duty.name);
-        add_text(info, "contact", contact);
-        free(contact);
-    }
+    if (z && z->duty.name)
+        add_contact(info, NULL, "contact", &z->duty, lang);
 
     cJSON *ps = add_array(info, "parameter");
     add_param(ps, "alert_id", a->id);
@@ -383,13 +395,8 @@ static void add_info(cJSON *infos, const struct fw_config *cfg, const struct fw_
     add_param_num(ps, "seq", a->seq);
     add_param(ps, "cause", fw_alert_cause_str(a->cause));
     /* The zone's responsible forest chief: the person a duty officer calls first. */
-    if (z && z->forest_chief.name) {
-        char *chief = z->forest_chief.phone
-                          ? fw_xasprintf("%s %s", z->forest_chief.name, z->forest_chief.phone)
-                          : fw_xstrdup(z->forest_chief.name);
-        add_param(ps, "forest_chief", chief);
-        free(chief);
-    }
+    if (z && z->forest_chief.name)
+        add_contact(NULL, ps, "forest_chief", &z->forest_chief, lang);
     if (a->station[0])
         add_param(ps, "node", a->station);
     if (a->metric) {

@@ -156,6 +156,7 @@ void fw_cfg_describe(const cJSON *v, char *buf, size_t size)
 
 enum key_type {
     K_STR,    /* char *, length bounds lo..hi */
+    K_TEXT,   /* char[hi + 1] inside the struct (a value type's), length bounds lo..hi */
     K_ID,     /* char *, a name: letters, digits, '_', '-', '.', at most FW_CONFIG_MAX_ID */
     K_INT,    /* int in lo..hi */
     K_MS,     /* int64_t milliseconds in lo..hi */
@@ -238,13 +239,18 @@ static void apply_key(struct ctx *c, const struct key *k, const cJSON *v, void *
     void *field = (char *)base + k->off;
     fw_cfg_describe(v, got, sizeof(got));
     switch (k->type) {
-    case K_STR: {
+    case K_STR:
+    case K_TEXT: {
         size_t n = cJSON_IsString(v) ? strlen(v->valuestring) : 0;
         if (!cJSON_IsString(v) || n < (size_t)k->lo || n > (size_t)k->hi) {
             if (k->lo > 0)
                 err(c, "must be a non-empty string of at most %.0f bytes, got %s", k->hi, got);
             else
                 err(c, "must be a string of at most %.0f bytes, got %s", k->hi, got);
+            return;
+        }
+        if (k->type == K_TEXT) {
+            fw_strlcpy(field, v->valuestring, (size_t)k->hi + 1);
             return;
         }
         free(*(char **)field);
@@ -509,7 +515,7 @@ static const int log_level_values[] = {FW_LOG_ERR, FW_LOG_WARNING, FW_LOG_NOTICE
 
 /* The gateway section is parsed into this, then copied into struct fw_config. */
 struct gateway_sec {
-    char *id, *name, *status_broker, *status_topic;
+    char *id, *name, *name_en, *status_broker, *status_topic;
     int log_level;
     bool watch_config;
 };
@@ -519,6 +525,7 @@ static void parse_gateway(struct ctx *c, const cJSON *v, void *base)
     static const struct key keys[] = {
         {"id", K_ID, 1, FIELD(struct gateway_sec, id)},
         {"name", K_STR, 0, FIELD(struct gateway_sec, name), 0, 200},
+        {"name_en", K_STR, 0, FIELD(struct gateway_sec, name_en), 1, 200},
         {"status_broker", K_ID, 1, FIELD(struct gateway_sec, status_broker)},
         {"status_topic", K_STR, 0, FIELD(struct gateway_sec, status_topic), 1, 256},
         {"log_level", K_ENUM, 0, FIELD(struct gateway_sec, log_level), 0, 0, log_level_names},
@@ -530,6 +537,7 @@ static void parse_gateway(struct ctx *c, const cJSON *v, void *base)
     apply_keys(c, v, keys, &g);
     cfg->gateway_id = g.id;
     cfg->gateway_name = g.name;
+    cfg->gateway_name_en = g.name_en;
     cfg->status_broker = g.status_broker;
     cfg->status_topic = g.status_topic;
     cfg->log_level = log_level_values[g.log_level];
@@ -746,6 +754,7 @@ static void parse_contact_at(struct ctx *c, const cJSON *v, struct fw_cfg_contac
 {
     static const struct key keys[] = {
         {"name", K_STR, 1, FIELD(struct fw_cfg_contact, name), 1, 200},
+        {"name_en", K_STR, 0, FIELD(struct fw_cfg_contact, name_en), 1, 200},
         {"phone", K_STR, 0, FIELD(struct fw_cfg_contact, phone), 1, 64},
         {NULL},
     };
@@ -1147,6 +1156,8 @@ static void parse_pest(struct ctx *c, const cJSON *v, struct fw_pests_pest *p)
 {
     static const struct key keys[] = {
         {"id", K_CUSTOM, 1, 0, 0, 0, NULL, parse_later},
+        {"name", K_TEXT, 0, FIELD(struct fw_pests_pest, name), 1, FW_READING_MAX_ID - 1},
+        {"name_en", K_TEXT, 0, FIELD(struct fw_pests_pest, name_en), 1, FW_READING_MAX_ID - 1},
         {"enabled", K_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_enabled},
         {"method", K_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_method},
         {"cutoff", K_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_cutoff},
@@ -2964,6 +2975,7 @@ fail:
 static void free_contact(struct fw_cfg_contact *c)
 {
     free(c->name);
+    free(c->name_en);
     free(c->phone);
 }
 
@@ -3083,6 +3095,7 @@ void fw_config_free(struct fw_config *cfg)
     free(cfg->rules_dir);
     free(cfg->gateway_id);
     free(cfg->gateway_name);
+    free(cfg->gateway_name_en);
     free(cfg->status_broker);
     free(cfg->status_topic);
     free(cfg->record.dir);

@@ -38,6 +38,8 @@ static void add_contact(cJSON *o, const char *key, const struct fw_cfg_contact *
         return;
     cJSON *j = cJSON_AddObjectToObject(o, key);
     cJSON_AddStringToObject(j, "name", c->name);
+    if (c->name_en)
+        cJSON_AddStringToObject(j, "name_en", c->name_en);
     if (c->phone)
         cJSON_AddStringToObject(j, "phone", c->phone);
 }
@@ -72,14 +74,36 @@ static void text_time(const struct fw_config *cfg, const struct fw_cfg_zone *z, 
     buf[10] = ' '; /* the "T": RFC 3339 allows a space there, and it reads better */
 }
 
+const char *fw_message_name(const char *name, const char *name_en, enum fw_message_lang lang)
+{
+    return lang == FW_MESSAGE_EN_US && name_en && *name_en ? name_en : name;
+}
+
+/* A contact's name in the language, "" without one. */
+static const char *contact_name(const struct fw_cfg_contact *c, enum fw_message_lang lang)
+{
+    return c->name ? fw_message_name(c->name, c->name_en, lang) : "";
+}
+
+/* The pest `id` of zone `z` by its name in the language, else by its id. */
+static const char *pest_name(const struct fw_cfg_zone *z, const char *id, enum fw_message_lang lang)
+{
+    for (size_t i = 0; z && z->pests && i < z->pests->npests; i++) {
+        const struct fw_pests_pest *p = &z->pests->pests[i];
+        if (strcmp(p->id, id) == 0)
+            return fw_message_name(p->name[0] ? p->name : id, p->name_en, lang);
+    }
+    return id;
+}
+
 /*
  * The text of one placeholder for this alert ("" when it does not apply). Strings from the
  * config are returned as they are rather than copied into `buf`, so that a long zone name is
  * never cut inside a UTF-8 character; numbers and times are printed into `buf`.
  */
 static const char *placeholder(const struct fw_config *cfg, const struct fw_alert *a,
-                               const struct fw_cfg_zone *z, const char *name, size_t len, char *buf,
-                               size_t size)
+                               const struct fw_cfg_zone *z, enum fw_message_lang lang,
+                               const char *name, size_t len, char *buf, size_t size)
 {
 #define IS(s) (len == strlen(s) && strncmp(name, s, len) == 0)
     const char *s = "";
@@ -89,9 +113,9 @@ static const char *placeholder(const struct fw_config *cfg, const struct fw_aler
     else if (IS("zone"))
         s = a->zone;
     else if (IS("zone_name"))
-        s = z ? z->name : a->zone;
+        s = z ? fw_message_name(z->name, z->name_en, lang) : a->zone;
     else if (IS("zone_name_en"))
-        s = z && z->name_en ? z->name_en : z ? z->name : a->zone;
+        s = z ? fw_message_name(z->name, z->name_en, FW_MESSAGE_EN_US) : a->zone;
     else if (IS("station") || IS("node"))
         s = a->station;
     else if (IS("metric"))
@@ -99,15 +123,15 @@ static const char *placeholder(const struct fw_config *cfg, const struct fw_aler
     else if (IS("unit"))
         s = a->metric ? a->metric->unit : "";
     else if (IS("forest_chief"))
-        s = z && z->forest_chief.name ? z->forest_chief.name : "";
+        s = z ? contact_name(&z->forest_chief, lang) : "";
     else if (IS("forest_chief_phone"))
         s = z && z->forest_chief.phone ? z->forest_chief.phone : "";
     else if (IS("duty"))
-        s = z && z->duty.name ? z->duty.name : "";
+        s = z ? contact_name(&z->duty, lang) : "";
     else if (IS("duty_phone"))
         s = z && z->duty.phone ? z->duty.phone : "";
     else if (IS("pest"))
-        s = a->pest;
+        s = pest_name(z, a->pest, lang);
     else if (IS("pest_stage"))
         s = a->pest_stage;
     else if (IS("pest_action"))
@@ -145,7 +169,8 @@ static size_t utf8_complete(const char *s, size_t n)
  * ill-formed and the JSON one undecodable.
  */
 static void render(const struct fw_config *cfg, const struct fw_alert *a,
-                   const struct fw_cfg_zone *z, const char *tmpl, char *out, size_t size)
+                   const struct fw_cfg_zone *z, enum fw_message_lang lang, const char *tmpl,
+                   char *out, size_t size)
 {
     size_t n = 0;
     char val[FW_TIME_STRLEN + 32]; /* a number or a time */
@@ -156,7 +181,7 @@ static void render(const struct fw_config *cfg, const struct fw_alert *a,
             p++;
         } else if (p[0] == '{' && strchr(p, '}')) {
             const char *end = strchr(p, '}');
-            piece = placeholder(cfg, a, z, p + 1, (size_t)(end - p - 1), val, sizeof(val));
+            piece = placeholder(cfg, a, z, lang, p + 1, (size_t)(end - p - 1), val, sizeof(val));
             len = strlen(piece);
             p = end;
         }
@@ -183,9 +208,9 @@ void fw_message_text(const struct fw_config *cfg, const struct fw_alert *a,
     if (!t->headline)
         t = d;
     if (part == FW_MESSAGE_HEADLINE)
-        render(cfg, a, z, t->headline, out, size);
+        render(cfg, a, z, lang, t->headline, out, size);
     else
-        render(cfg, a, z, t->description ? t->description : d->description, out, size);
+        render(cfg, a, z, lang, t->description ? t->description : d->description, out, size);
 }
 
 static void add_texts(cJSON *o, const struct fw_config *cfg, const struct fw_alert *a,

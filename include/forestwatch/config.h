@@ -32,6 +32,7 @@ struct fw_metric_set;
 
 struct fw_cfg_contact {
     char *name;
+    char *name_en; /* optional: the name in English texts (the en-US info of CAP) */
     char *phone;
 };
 
@@ -299,7 +300,8 @@ struct fw_config {
     char *rules_dir;  /* resolved rules.d path, or NULL when absent */
     char *gateway_id; /* in alert ids and the status topic */
     char *gateway_name;
-    char *status_broker; /* broker that carries the retained online/offline status */
+    char *gateway_name_en; /* optional: the name in English texts */
+    char *status_broker;   /* broker that carries the retained online/offline status */
     char *status_topic;
     int log_level;
     bool watch_config; /* reload when the main file or a rule file changes, as on SIGHUP */

@@ -25,13 +25,20 @@ enum fw_message_part { FW_MESSAGE_HEADLINE, FW_MESSAGE_DESCRIPTION };
  * Render one text of `a`: the rule's template for `lang` and `part` (or the default one), with
  * the placeholders of docs/rules.md filled in. `z` is the alert's zone in `cfg`, or NULL (a
  * global rule, or a zone a reload removed). Times are the zone's local time with its offset
- * (fw_config_zone_offset_min). The result is written to `out` (`size` bytes, at least 1),
+ * (fw_config_zone_offset_min); names are in the language where the config has them
+ * (fw_message_name). The result is written to `out` (`size` bytes, at least 1),
  * always NUL-terminated, and cut at a UTF-8 character boundary when it does not fit. Shared by
  * this module's JSON and the cap module's CAP renderings. Pure; any thread.
  */
 void fw_message_text(const struct fw_config *cfg, const struct fw_alert *a,
                      const struct fw_cfg_zone *z, enum fw_message_lang lang,
                      enum fw_message_part part, char *out, size_t size);
+
+/**
+ * A name from the config in `lang`: `name_en` in English texts when the config has one, else
+ * `name`. Returns one of the two pointers. Pure.
+ */
+const char *fw_message_name(const char *name, const char *name_en, enum fw_message_lang lang);
 
 /**
  * Render `a` as a JSON object. Zone details (names, forest chief, duty contact, location) are

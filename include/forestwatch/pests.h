@@ -50,6 +50,10 @@ struct fw_pests_pest {
     char id[FW_READING_MAX_ID]; /* "dendrolimus-superans" */
     enum fw_dd_method method;   /* default FW_DD_AVERAGE (how most Chinese constants were fit) */
     enum fw_dd_cutoff cutoff;   /* default FW_DD_HORIZONTAL */
+    /* Optional names for texts ({pest}): the name ("落叶松毛虫"; "": the id is used) and the
+     * name in English texts ("larch caterpillar"; "": the name is used). */
+    char name[FW_READING_MAX_ID];
+    char name_en[FW_READING_MAX_ID];
     /* Developmental thresholds in degC. `lower` starts as NaN and must be set: no value is
      * assumed for a pest (SCIENCE.md E). `upper` defaults to FW_DD_NO_UPPER. */
     double lower, upper;

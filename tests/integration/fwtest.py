@@ -1093,8 +1093,11 @@ def cap_flatten(cap):
     if areas:
         geo = {g["valueName"].split(":", 1)[-1]: g["value"] for g in areas[0].get("geocode", [])}
         zone = {"id": geo.get("zone"), "name": zh.get("area", [{}])[0].get("areaDesc")}
-        if "forest_chief" in params:
-            zone["forest_chief"] = _contact(params["forest_chief"])
+        # The flat JSON's contact name is the config's name, the one the zh-CN info gives.
+        zh_params = {p["valueName"].split(":", 1)[-1]: p["value"]
+                     for p in zh.get("parameter", [])}
+        if "forest_chief" in zh_params:
+            zone["forest_chief"] = _contact(zh_params["forest_chief"])
         flat["zone"] = zone
     if "acknowledged_by" in params:
         flat["acknowledged"] = {"by": params["acknowledged_by"],

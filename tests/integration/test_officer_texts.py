@@ -4,7 +4,8 @@
 # What the duty officers read, as the bureaus receive it through a real broker (the forestry
 # route in CAP 1.2 XML, the emergency route in its JSON rendering, as shipped): the headline and
 # description name the reading's time in the zone's local time with its offset (+08:00 in the
-# shipped config), never UTC, while the machine fields keep their CAP form; and every <info>
+# shipped config), never UTC, while the machine fields keep their CAP form; the en-US info names
+# the gateway, the forest chief and the duty contact by their English names; and every <info>
 # says until when it is in effect (<expires>: 24 hours after it was sent for an observed smoke
 # alert, an hour after the resolution for the all-clear). Every CAP message is also validated
 # against the schema and cap-check by the harness.
@@ -38,6 +39,25 @@ def check_expires(name, cap, after_sent):
     fwtest.log("%s: %s sent %s, expires %s" % (name, cap["msgType"], cap["sent"], got))
 
 
+def check_names(name, alert, cfg):
+    """The zh-CN info names people in Chinese, the en-US info in English (name_en)."""
+    zone = cfg["zones"]["bs-03"]
+    chief, duty = zone["forest_chief"], zone["duty"]
+    infos = {i["language"]: i for i in alert["_cap"]["info"]}
+    for lang, key in (("zh-CN", "name"), ("en-US", "name_en")):
+        info = infos[lang]
+        check(chief[key] in info["description"] and duty[key] in info["description"],
+              "%s %s description: expected %s and %s in %r"
+              % (name, lang, chief[key], duty[key], info["description"]))
+        check(info.get("contact") == "%s %s" % (duty[key], duty["phone"]),
+              "%s %s contact: %r" % (name, lang, info.get("contact")))
+        check(info.get("senderName") == cfg["gateway"][key],
+              "%s %s senderName: %r" % (name, lang, info.get("senderName")))
+    check(chief["name"] not in infos["en-US"]["description"],
+          "%s: the en-US description names the chief in Chinese: %r"
+          % (name, infos["en-US"]["description"]))
+
+
 def test(env):
     cfg = fwtest.load_json_file(env.config_path)
     check(cfg["cap"]["utc_offset_min"] == 480, "the shipped config writes China Standard Time")
@@ -57,6 +77,7 @@ def test(env):
                   % (sub.name, lang, local, text))
             check(sent["time"] not in text,
                   "%s %s description names the UTC time: %r" % (sub.name, lang, text))
+        check_names(sub.name, alert, cfg)
         # The machine fields stay CAP times: the parameter, like sent, at the CAP offset.
         check(alert["time"] == sent["time"], "forestwatch:time: %s vs %s"
               % (alert["time"], sent["time"]))

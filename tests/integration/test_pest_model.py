@@ -32,6 +32,7 @@ fwtest.SCRIPT_GUARD_S = 150
 ZONE = "bs-07"
 STATION = "bs07-wx-01"
 PEST = "test-moth"
+PEST_ZH, PEST_EN = "试验蛾", "trial moth"  # its names in texts
 MIN = 60
 HOUR = 3600
 
@@ -63,7 +64,8 @@ def test(env):
     cfg["zones"][ZONE]["pests"] = {
         "stations": [STATION], "utc_offset_min": offset, "min_hours": 2,
         "close_delay_min": delay,
-        "pests": [{"id": PEST, "lower": LOWER, "biofix": "date",
+        "pests": [{"id": PEST, "name": PEST_ZH, "name_en": PEST_EN, "lower": LOWER,
+                   "biofix": "date",
                    "biofix_date": "%02d-%02d" % (day.tm_mon, day.tm_mday),
                    "stages": [{"name": "adults", "dd": STAGE_DD, "action": "hang traps"}]}],
     }
@@ -106,11 +108,14 @@ def test(env):
                             timeout=wait, what="pest_stage_approaching firing")
     assert_alert(msg.json, status="firing", rule="pest_stage_approaching", value=float(days),
                  zone__id=ZONE)
-    # The text names the pest, its coming stage and the action configured for it.
+    # The text names the pest (by its names: English in the en-US text), its coming stage and
+    # the action configured for it.
     text = msg.json["description"]["en-US"]
-    check('%s of' % PEST in text and '"adults"' in text and text.endswith("hang traps"),
+    check('%s of' % PEST_EN in text and '"adults"' in text and text.endswith("hang traps"),
           "the description should name the pest, the stage and its action: %r" % text)
-    check("“adults”" in msg.json["headline"]["zh-CN"], "zh-CN headline: %r"
+    check(PEST not in text, "the en-US description names the pest by its id: %r" % text)
+    check("%s约" % PEST_ZH in msg.json["headline"]["zh-CN"]
+          and "“adults”" in msg.json["headline"]["zh-CN"], "zh-CN headline: %r"
           % msg.json["headline"]["zh-CN"])
     line = daemon.wait_log(r'models: pests: zone "%s": day ending \S+: degree_days ' % ZONE,
                            what="the day's degree_days")

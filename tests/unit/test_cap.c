@@ -251,8 +251,22 @@ FW_TEST(episode_polygon)
     ASSERT_XPATH(x, "/cap:alert/cap:info[1]/cap:onset", "2026-06-01T16:00:00+08:00");
     ASSERT_XPATH(x, "/cap:alert/cap:info[1]/cap:senderName", "北山林场监测网关");
     ASSERT_XPATH(x, "/cap:alert/cap:info[1]/cap:headline", "北山林场 3 号网格：smoke_high");
-    ASSERT_XPATH(x, "/cap:alert/cap:info[2]/cap:headline", "smoke_high in 北山林场 3 号网格");
+    ASSERT_XPATH(x, "/cap:alert/cap:info[2]/cap:headline",
+                 "smoke_high in Beishan forest farm, grid 3");
     ASSERT_XPATH(x, "/cap:alert/cap:info[1]/cap:contact", "北山林场值班室 +86-24-5550-0300");
+    /* The en-US info names the gateway, the duty contact and the forest chief in English. */
+    ASSERT_XPATH(x, "/cap:alert/cap:info[2]/cap:senderName",
+                 "Beishan forest farm monitoring gateway");
+    ASSERT_XPATH(x, "/cap:alert/cap:info[2]/cap:contact",
+                 "Beishan forest farm duty office +86-24-5550-0300");
+    ASSERT_XPATH(x,
+                 "//cap:info[1]/cap:parameter[cap:valueName='forestwatch:forest_chief']/cap:value",
+                 "王建国 +86-24-5550-0301");
+    ASSERT_XPATH(x,
+                 "//cap:info[2]/cap:parameter[cap:valueName='forestwatch:forest_chief']/cap:value",
+                 "Wang Jianguo +86-24-5550-0301");
+    ASSERT_XPATH_CONTAINS(x, "/cap:alert/cap:info[2]/cap:description",
+                          "Beishan forest farm, grid 3 (forest chief Wang Jianguo)");
     /* The texts name the reading's time in the zone's local time, as <onset> and the
      * forestwatch:time parameter do, never in UTC. */
     ASSERT_XPATH_CONTAINS(x, "/cap:alert/cap:info[2]/cap:description",

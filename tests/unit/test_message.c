@@ -55,7 +55,7 @@ FW_TEST(alert_json_fields)
     ASSERT_STR_EQ(cJSON_GetObjectItem(j, "certainty")->valuestring, "Observed");
     /* The default templates, filled in. */
     cJSON *h = cJSON_GetObjectItem(j, "headline");
-    ASSERT_STR_EQ(cJSON_GetObjectItem(h, "en-US")->valuestring, "smoke_high in 一号网格");
+    ASSERT_STR_EQ(cJSON_GetObjectItem(h, "en-US")->valuestring, "smoke_high in Grid 1");
     ASSERT_STR_EQ(cJSON_GetObjectItem(h, "zh-CN")->valuestring, "一号网格：smoke_high");
     ASSERT_STR_CONTAINS(
         cJSON_GetObjectItem(cJSON_GetObjectItem(j, "description"), "en-US")->valuestring,
@@ -206,6 +206,79 @@ FW_TEST(time_local)
     ASSERT_STR_EQ(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "headline"), "en-US")->valuestring,
                   "smoke at 2026-12-08 00:37:06+08:00");
     ASSERT_STR_EQ(cJSON_GetObjectItem(j, "started")->valuestring, "2026-12-07T16:37:06.789Z");
+    cJSON_Delete(j);
+    free(s);
+    fw_config_free(cfg);
+}
+
+/*
+ * An English text names the zone, its forest chief and duty contact, and a pest by their English
+ * names where the config has them (name_en), else by their names; a Chinese text always by
+ * their names; a pest without names by its id. The JSON message carries the English names too.
+ */
+FW_TEST(names_in_english)
+{
+    struct fw_config *cfg = cfg_from_text(
+        "{\"gateway\": {\"id\": \"gw-t\", \"status_broker\": \"b\"},"
+        " \"brokers\": {\"b\": {\"host\": \"127.0.0.1\"}},"
+        " \"zones\": {"
+        "   \"z1\": {\"name\": \"一号网格\", \"name_en\": \"Grid 1\","
+        "          \"forest_chief\": {\"name\": \"王建国\", \"name_en\": \"Wang Jianguo\"},"
+        "          \"duty\": {\"name\": \"值班室\", \"name_en\": \"Duty office\"},"
+        "          \"pests\": {\"stations\": [\"s1\"], \"utc_offset_min\": 480, \"pests\": ["
+        "            {\"id\": \"lox\", \"name\": \"草地螟\", \"name_en\": \"beet webworm\","
+        "             \"lower\": 10.5, \"biofix_date\": \"05-01\","
+        "             \"stages\": [{\"name\": \"moths\", \"dd\": 500}]},"
+        "            {\"id\": \"den\", \"lower\": 10, \"biofix_date\": \"05-01\","
+        "             \"stages\": [{\"name\": \"hatch\", \"dd\": 300}]}]}},"
+        "   \"z2\": {\"name\": \"二号网格\", \"forest_chief\": {\"name\": \"李秀兰\"}}},"
+        " \"nodes\": {\"s1\": {\"zone\": \"z1\"}, \"s2\": {\"zone\": \"z2\"}},"
+        " \"routes\": {\"f\": {\"broker\": \"b\", \"topic\": \"f\"}},"
+        " \"rules\": [{\"name\": \"stage\", \"expr\": \"pest_days_to_stage <= 5\","
+        "   \"severity\": \"Moderate\", \"category\": \"Env\", \"routes\": [\"f\"],"
+        "   \"templates\": {"
+        "     \"en-US\": {\"headline\": \"{pest} in {zone_name}\","
+        "                \"description\": \"{forest_chief}, {duty} {duty_phone}\"},"
+        "     \"zh-CN\": {\"headline\": \"{zone_name}{pest}\","
+        "                \"description\": \"{forest_chief}，{duty}\"}}}]}");
+    ASSERT_TRUE(cfg);
+    struct fw_alert a;
+    alert_of(&a, cfg, "", "z1", 4, 1780300800000LL);
+    fw_strlcpy(a.pest, "lox", sizeof(a.pest));
+    const struct fw_cfg_zone *z = fw_config_zone(cfg, "z1");
+    char buf[FW_MESSAGE_TEXT_MAX];
+    fw_message_text(cfg, &a, z, FW_MESSAGE_EN_US, FW_MESSAGE_HEADLINE, buf, sizeof(buf));
+    ASSERT_STR_EQ(buf, "beet webworm in Grid 1");
+    fw_message_text(cfg, &a, z, FW_MESSAGE_EN_US, FW_MESSAGE_DESCRIPTION, buf, sizeof(buf));
+    ASSERT_STR_EQ(buf, "Wang Jianguo, Duty office ");
+    fw_message_text(cfg, &a, z, FW_MESSAGE_ZH_CN, FW_MESSAGE_HEADLINE, buf, sizeof(buf));
+    ASSERT_STR_EQ(buf, "一号网格草地螟");
+    fw_message_text(cfg, &a, z, FW_MESSAGE_ZH_CN, FW_MESSAGE_DESCRIPTION, buf, sizeof(buf));
+    ASSERT_STR_EQ(buf, "王建国，值班室");
+    /* A pest without names: its id, in both languages. */
+    fw_strlcpy(a.pest, "den", sizeof(a.pest));
+    fw_message_text(cfg, &a, z, FW_MESSAGE_EN_US, FW_MESSAGE_HEADLINE, buf, sizeof(buf));
+    ASSERT_STR_EQ(buf, "den in Grid 1");
+    /* A zone and a chief without English names: their names. */
+    alert_of(&a, cfg, "", "z2", 4, 1780300800000LL);
+    z = fw_config_zone(cfg, "z2");
+    fw_message_text(cfg, &a, z, FW_MESSAGE_EN_US, FW_MESSAGE_DESCRIPTION, buf, sizeof(buf));
+    ASSERT_STR_EQ(buf, "李秀兰,  ");
+    fw_message_text(cfg, &a, z, FW_MESSAGE_EN_US, FW_MESSAGE_HEADLINE, buf, sizeof(buf));
+    ASSERT_STR_EQ(buf, " in 二号网格");
+    /* The JSON message: both names of each contact. */
+    alert_of(&a, cfg, "", "z1", 4, 1780300800000LL);
+    char *s = fw_message_alert_json(cfg, &a, 1780300801000LL);
+    cJSON *j = cJSON_Parse(s);
+    ASSERT_TRUE(j);
+    cJSON *zone = cJSON_GetObjectItem(j, "zone");
+    ASSERT_STR_EQ(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(zone, "forest_chief"), "name_en")->valuestring,
+        "Wang Jianguo");
+    ASSERT_STR_EQ(cJSON_GetObjectItem(cJSON_GetObjectItem(zone, "duty"), "name")->valuestring,
+                  "值班室");
+    ASSERT_STR_EQ(cJSON_GetObjectItem(cJSON_GetObjectItem(zone, "duty"), "name_en")->valuestring,
+                  "Duty office");
     cJSON_Delete(j);
     free(s);
     fw_config_free(cfg);
