@@ -4,12 +4,14 @@
 # The forestwatch demo, all on loopback: a private mosquitto on a free port, forestwatchd with a
 # copy of config/ pointed at it, the field-node simulator with a smoke plume at one node after a
 # few rounds, the Modbus sensor simulator (a weather station, and a smoke sensor whose fire starts
-# after 15 s), and a "duty officer's screen" that prints each alert the bureaus receive. Runs for
-# DEMO_SECONDS (default 40) or until Ctrl-C, then stops every process it started. Everything it
-# writes goes to a temp dir, which is removed at the end (set DEMO_KEEP=1 to keep it).
+# after 15 s), and a "duty officer's screen" that prints one short line for each alert the bureaus
+# receive (tests/integration/fwtest.py officer_line). Runs for DEMO_SECONDS (default 40) or until
+# Ctrl-C, then stops every process it started. Everything it writes goes to a temp dir, which is
+# removed at the end (set DEMO_KEEP=1 to keep it).
 #
 # Environment: BUILD_DIR (default build), DEMO_SECONDS, DEMO_INTERVAL_MS (default 1000),
-# DEMO_SPIKE_AFTER (rounds before the plume, default 5), DEMO_KEEP.
+# DEMO_SPIKE_AFTER (rounds before the plume, default 5), DEMO_LANG (the screen's language, en-US
+# or zh-CN, default en-US), DEMO_KEEP.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,6 +20,14 @@ build=${BUILD_DIR:-$src/build}
 seconds=${DEMO_SECONDS:-40}
 interval=${DEMO_INTERVAL_MS:-1000}
 spike=${DEMO_SPIKE_AFTER:-5}
+lang=${DEMO_LANG:-en-US}
+case $lang in
+en-US | zh-CN) ;;
+*)
+    printf 'demo: DEMO_LANG must be en-US or zh-CN, got "%s"\n' "$lang" >&2
+    exit 2
+    ;;
+esac
 helper="$src/tests/integration/fwtest.py"
 
 say() { printf '== %s\n' "$*" >&2; }
@@ -74,7 +84,9 @@ until python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $por
 done
 say "mosquitto on 127.0.0.1:$port"
 
-# 2. The duty officers' screen: one line per alert, from both bureaus' topics.
+# 2. The duty officers' screen: one line per alert, from both bureaus' topics: the bureau, whether
+# it holds (!!) or ended (ok), the reading's local time with its offset, what the message is, the
+# headline, the value against its threshold and whom to call.
 # A fifo rather than a pipe, so both ends are processes we know by pid and can stop.
 mkfifo "$tmp/alerts.fifo"
 python3 -u -B -c '
@@ -84,22 +96,13 @@ import fwtest  # reads a CAP alert (XML or JSON) as the tests do
 for line in sys.stdin:
     topic, _, hexed = line.rstrip("\n").partition(" ")
     payload = binascii.unhexlify(hexed).decode("utf-8", "replace")
+    bureau = topic.split("/")[1] if topic.count("/") == 2 else topic
     try:
-        m = fwtest.Message(topic, payload.encode(), False, 1)
-        a = m.json
-        zone = a.get("zone") or {}
-        firing = a.get("status") == "firing"
-        kind = a.get("kind", a.get("status"))
-        fmt = "CAP " + a["_cap"]["msgType"] if "_cap" in a else "JSON"
-        cond = "%s %s %s" % (a.get("op"), a.get("threshold"), "" if firing else "no more")
-        chief = (zone.get("forest_chief") or {}).get("name", "?")
-        print("%s %-24s %-10s %-8s %-11s %-14s %s=%g (%s) %s, forest chief %s, at %s" % (
-            "!!" if firing else "ok", topic, fmt, kind, a.get("rule"), a.get("node") or "(zone)",
-            a.get("metric"), a.get("value") or 0, cond.strip(),
-            zone.get("name") or zone.get("id"), chief, a.get("time")))
+        print("%-9s %s" % (bureau, fwtest.officer_line(fwtest.Message(topic, payload.encode(),
+                                                                      False, 1).json, sys.argv[2])))
     except Exception as e:
-        print("?? %s %s (%s)" % (topic, payload[:200], e))
-' "$src/tests/integration" <"$tmp/alerts.fifo" &
+        print("%-9s ?? %s (%s)" % (bureau, payload[:200], e))
+' "$src/tests/integration" "$lang" <"$tmp/alerts.fifo" &
 pids="$! $pids"
 mosquitto_sub -h 127.0.0.1 -p "$port" -q 1 -t 'bureau/+/alerts' -F '%t %x' >"$tmp/alerts.fifo" &
 pids="$! $pids"

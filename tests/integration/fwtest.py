@@ -1137,3 +1137,82 @@ def cap_json_problems(cap):
                 if len(pairs) < 4 or pairs[0] != pairs[-1]:
                     p.append("polygon %r: at least 4 pairs, first equal to last" % poly)
     return p
+
+
+# -- The duty officer's screen (scripts/demo.sh) --------------------------------------------
+
+_SCREEN_WORDS = {
+    "en-US": {"new": "NEW", "update": "UPDATE", "repeat": "AGAIN", "escalate": "ESCALATED",
+              "resolved": "ENDED", "call": "call", "duty": "duty", "threshold": "threshold %s",
+              "level": "level %s", "index": "index %s", "code": "code %s"},
+    "zh-CN": {"new": "新警报", "update": "更新", "repeat": "重复", "escalate": "升级",
+              "resolved": "解除", "call": "联系", "duty": "值班", "threshold": "阈值 %s",
+              "level": "%s 级", "index": "指数 %s", "code": "代码 %s"},
+}
+
+
+def _short_local(cap_time):
+    """A CAP time (local, with its offset) as "MM-DD hh:mm:ss+hh:mm"; "-00:00" reads "+00:00"."""
+    t = datetime.datetime.fromisoformat(cap_time)
+    return t.strftime("%m-%d %H:%M:%S") + t.isoformat()[19:].replace("-00:00", "+00:00")
+
+
+def _num(v):
+    return "%g" % v if isinstance(v, (int, float)) else str(v)
+
+
+def _amount(value, unit, words):
+    """A value with its unit as people say it: "352.5 ppm", "level 5", and a bare count."""
+    if unit in ("level", "index", "code"):
+        return words[unit] % _num(value)
+    if unit in ("count", "bool", ""):
+        return _num(value)
+    return "%s %s" % (_num(value), unit)
+
+
+def officer_line(alert, lang="en-US", offset_min=0):
+    """One short line for a duty officer's screen, from Message.json of an alert (CAP XML, CAP
+    JSON or the project's JSON): whether it holds (!!) or ended (ok) and what the message is,
+    when (the reading's time in the zone's local time with its offset), where and what (the
+    headline, and the zone when the headline does not name it), how bad (the value against its
+    threshold; once ended, the value and the threshold) and whom to call (the forest chief and
+    the duty phone), in `lang`. The project's
+    JSON carries UTC times: `offset_min` gives the local time to show."""
+    words = _SCREEN_WORDS[lang]
+    firing = alert.get("status") == "firing"
+    cap = alert.get("_cap")
+    if cap:
+        info = next((i for i in cap["info"] if i.get("language") == lang), cap["info"][0])
+        params = {p["valueName"].split(":", 1)[-1]: p["value"] for p in info.get("parameter", [])}
+        zone = (info.get("area") or [{}])[0].get("areaDesc", "")
+        when = _short_local(params["time"])
+        chief = params.get("forest_chief", "")
+        duty = info.get("contact", "")
+    else:
+        en = lang == "en-US"
+        z = alert.get("zone") or {}
+        zone = (en and z.get("name_en")) or z.get("name") or z.get("id", "")
+        tz = datetime.timezone(datetime.timedelta(minutes=offset_min))
+        t = datetime.datetime.fromisoformat(alert["time"].replace("Z", "+00:00"))
+        when = _short_local(t.astimezone(tz).replace(microsecond=0).isoformat())
+        c, d = z.get("forest_chief") or {}, z.get("duty") or {}
+        chief = " ".join(x for x in ((en and c.get("name_en")) or c.get("name"),
+                                     c.get("phone")) if x)
+        duty = " ".join(x for x in ((en and d.get("name_en")) or d.get("name"),
+                                    d.get("phone")) if x)
+    headline = (alert.get("headline") or {}).get(lang) or alert.get("rule", "")
+    what = headline if zone in headline else "%s: %s" % (zone, headline)
+    value = ""
+    if "value" in alert:
+        value = _amount(alert["value"], alert.get("unit", ""), words)
+        if "op" in alert and "threshold" in alert and firing:
+            value += " %s %s" % (alert["op"], _num(alert["threshold"]))
+        elif "threshold" in alert:  # it no longer holds: not "12 ppm > 300"
+            value += " (%s)" % (words["threshold"] % _num(alert["threshold"]))
+    duty_phone = duty.rsplit(" ", 1)[-1] if duty else ""
+    call = "%s %s" % (words["call"], chief or duty) if chief or duty else ""
+    if chief and duty_phone:
+        call += " (%s %s)" % (words["duty"], duty_phone)
+    kind = words.get(alert.get("kind") or ("new" if firing else "resolved"), "")
+    parts = [p for p in (what, value, call) if p]
+    return "%s %s %s  %s" % ("!!" if firing else "ok", when, kind, " | ".join(parts))

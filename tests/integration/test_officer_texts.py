@@ -7,7 +7,9 @@
 # shipped config), never UTC, while the machine fields keep their CAP form; the en-US info names
 # the gateway, the forest chief and the duty contact by their English names; and every <info>
 # says until when it is in effect (<expires>: 24 hours after it was sent for an observed smoke
-# alert, an hour after the resolution for the all-clear). Every CAP message is also validated
+# alert, an hour after the resolution for the all-clear). The duty officer's screen of the demo
+# (fwtest.officer_line, scripts/demo.sh) makes of each a single line with the headline, the local
+# time, the value against its threshold and whom to call. Every CAP message is also validated
 # against the schema and cap-check by the harness.
 
 import datetime
@@ -39,6 +41,30 @@ def check_expires(name, cap, after_sent):
     fwtest.log("%s: %s sent %s, expires %s" % (name, cap["msgType"], cap["sent"], got))
 
 
+def short_local(rfc3339):
+    """The reading's time as the screen shows it: "MM-DD hh:mm:ss+08:00"."""
+    t = datetime.datetime.fromisoformat(rfc3339.replace("Z", "+00:00"))
+    return t.astimezone(CST).strftime("%m-%d %H:%M:%S+08:00")
+
+
+def check_screen(name, alert, cfg, sent, value):
+    """The demo's line for `alert`, in both languages: one line, with what the officer needs
+    (the project's JSON has UTC times: the line shows them at the CAP offset, as for CAP)."""
+    zone = cfg["zones"]["bs-03"]
+    chief, duty = zone["forest_chief"], zone["duty"]
+    firing = alert["status"] == "firing"
+    for lang, key in (("en-US", "name_en"), ("zh-CN", "name")):
+        line = fwtest.officer_line(alert, lang, cfg["cap"]["utc_offset_min"])
+        fwtest.log("screen %s %s: %s" % (name, lang, line))
+        need = [alert["headline"][lang], short_local(sent["time"]),
+                "%s %s" % (chief[key], chief["phone"]), duty["phone"]]
+        need.append("%g ppm > 300" % value if firing else "%g ppm (" % value)
+        for part in need:
+            check(part in line, "%s %s screen line: %r missing in %r" % (name, lang, part, line))
+        check("\n" not in line and line.startswith("!!" if firing else "ok"),
+              "%s %s screen line: %r" % (name, lang, line))
+
+
 def check_names(name, alert, cfg):
     """The zh-CN info names people in Chinese, the en-US info in English (name_en)."""
     zone = cfg["zones"]["bs-03"]
@@ -61,8 +87,15 @@ def check_names(name, alert, cfg):
 def test(env):
     cfg = fwtest.load_json_file(env.config_path)
     check(cfg["cap"]["utc_offset_min"] == 480, "the shipped config writes China Standard Time")
+    # A third route in the project's own JSON, for the screen's reading of it.
+    cfg["routes"]["plain"] = {"broker": "local", "topic": "bureau/plain/alerts", "qos": 1,
+                              "format": "json"}
+    fwtest.write_json_file(env.config_path, cfg)
+    fwtest.edit_rule(env.config_path, "fire.json", "smoke_high", "routes",
+                     ["forestry", "emergency", "plain"])
     forestry = env.route_subscriber("forestry")
     emergency = env.route_subscriber("emergency")
+    plain = env.subscribe("bureau/plain/alerts", "plain")
     daemon = env.start_daemon()
 
     sent = env.send_reading("bs03-smoke-01", "smoke_ppm", 352.5)
@@ -82,12 +115,18 @@ def test(env):
         check(alert["time"] == sent["time"], "forestwatch:time: %s vs %s"
               % (alert["time"], sent["time"]))
         check_expires(sub.name, alert["_cap"], datetime.timedelta(hours=24))
+        check_screen(sub.name, alert, cfg, sent, 352.5)
+    alert = plain.expect_none_before(is_alert("firing", "smoke_high"), what="smoke_high as JSON")
+    check_screen("plain", alert, cfg, sent, 352.5)
 
-    env.send_reading("bs03-smoke-01", "smoke_ppm", 12.0)
+    sent = env.send_reading("bs03-smoke-01", "smoke_ppm", 12.0)
     for sub in (forestry, emergency):
         alert = sub.expect_none_before(is_alert("resolved", "smoke_high"),
                                        what="smoke_high resolved on %s" % sub.name)
         check_expires(sub.name, alert["_cap"], datetime.timedelta(hours=1))
+        check_screen(sub.name, alert, cfg, sent, 12.0)
+    alert = plain.expect_none_before(is_alert("resolved", "smoke_high"), what="resolved as JSON")
+    check_screen("plain", alert, cfg, sent, 12.0)
     daemon.stop()
 
 
