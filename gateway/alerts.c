@@ -55,6 +55,7 @@ void fw_alert_from_instance(struct fw_alert *out, const char *gateway_id,
     out->kind = status == FW_ALERT_FIRING ? FW_KIND_NEW : FW_KIND_RESOLVED;
     out->urgency = rule->urgency;
     out->first_sent_ms = inst->first_sent_ms;
+    out->prev_expires_ms = inst->expires_ms;
     out->acked = inst->acked;
     fw_strlcpy(out->acked_by, inst->acked_by, sizeof(out->acked_by));
     out->acked_ms = inst->acked_ms;
@@ -90,7 +91,7 @@ static int is_daily(const struct fw_metric *m)
     return 0;
 }
 
-static int is_tomorrow(const struct fw_metric *m)
+int fw_alert_metric_is_forecast(const struct fw_metric *m)
 {
     static const char suffix[] = "_tomorrow";
     size_t n = m ? strlen(m->name) : 0;
@@ -104,8 +105,14 @@ void fw_alert_validity(const struct fw_config *cfg, const struct fw_alert *a, in
     const int off = fw_config_zone_offset_min(cfg, z);
     *onset_ms = a->started_ms;
     if (a->status == FW_ALERT_RESOLVED) {
-        *expires_ms = sent_ms + FW_ALERT_RESOLVED_EXPIRES_MS;
-    } else if (is_tomorrow(a->metric)) {
+        if (fw_alert_metric_is_forecast(a->metric) && a->prev_expires_ms > sent_ms &&
+            fw_time__local_day_start(fw_time__local_day(a->event_ms, off) + 1, off) >=
+                a->prev_expires_ms)
+            /* The model moved on to the next day at midnight; the day just begun keeps what was
+             * announced for it until its end. */
+            *onset_ms = a->prev_expires_ms;
+        *expires_ms = (*onset_ms > sent_ms ? *onset_ms : sent_ms) + FW_ALERT_RESOLVED_EXPIRES_MS;
+    } else if (fw_alert_metric_is_forecast(a->metric)) {
         /* The expectation is about tomorrow: it neither starts nor ends today. */
         int64_t day = fw_time__local_day(a->event_ms, off) + 1;
         *onset_ms = fw_time__local_day_start(day, off);

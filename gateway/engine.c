@@ -397,22 +397,31 @@ static void episode_start(struct fw_rule_instance *in)
 }
 
 /*
- * Whether a message sent now about a firing alert whose latest message has expired would be in
- * effect. It usually is, and then it goes out, acknowledged or not: receivers that drop expired
- * messages would otherwise take an alert that still holds for over (a danger level held into
- * its next day, an episode longer than cap.expires_after_ms). Tomorrow's expected level whose
- * day has passed is not: a message about it would be expired as it went out, and would go out
- * again at every evaluation.
+ * When a message sent now about a firing alert would expire. A renewal goes out when the latest
+ * message has expired and a new one would be in effect: receivers that drop expired messages
+ * would otherwise take an alert that still holds for over (a danger level held into its next
+ * day, an episode longer than cap.expires_after_ms); acknowledged or not. Tomorrow's expected
+ * level whose day has passed is not renewed: a message about it would be expired as it went out,
+ * and would go out again at every evaluation.
  */
-static int renewal_in_effect(const struct fw_engine *e, const struct fw_cfg_rule *rule,
-                             const struct fw_rule_instance *in, int64_t now)
+static int64_t expires_if_sent(const struct fw_engine *e, const struct fw_cfg_rule *rule,
+                               const struct fw_rule_instance *in, int64_t now)
 {
     struct fw_alert a;
     int64_t onset, expires;
     fw_alert_from_instance(&a, e->cfg->gateway_id, rule, in, FW_ALERT_FIRING, FW_CAUSE_CONDITION,
                            NAN);
     fw_alert_validity(e->cfg, &a, now, &onset, &expires);
-    return expires > now;
+    return expires;
+}
+
+static int is_forecast_rule(const struct fw_cfg_rule *rule)
+{
+    double thr;
+    int has;
+    const char *op;
+    return rule->expr &&
+           fw_alert_metric_is_forecast(fw_expr_primary_metric(rule->expr, &thr, &has, &op));
 }
 
 /* A firing episode between its transitions: held back, updated (or renewed), repeated or
@@ -432,7 +441,16 @@ static void manage(struct fw_engine *e, const struct fw_cfg_rule *rule, struct f
     int moved = rule->update_delta > 0 && !isnan(in->value) && !isnan(in->sent_value) &&
                 fabs(in->value - in->sent_value) >= rule->update_delta;
     int relevel = !isnan(level) && !isnan(in->sent_level) && level != in->sent_level;
-    if (moved || relevel || (now >= in->expires_ms && renewal_in_effect(e, rule, in, now))) {
+    /*
+     * A forecast is about a day: when the value holding the alert is about another day than the
+     * latest message (the model moved on at midnight, or a forecast for a new day came), the
+     * new day is announced at once, the evening before, not when the old message expires.
+     */
+    int forecast = is_forecast_rule(rule);
+    int64_t renewed = forecast || now >= in->expires_ms ? expires_if_sent(e, rule, in, now) : 0;
+    int new_day = forecast && renewed != in->expires_ms && renewed > now;
+    int renew = now >= in->expires_ms && renewed > now;
+    if (moved || relevel || new_day || renew) {
         send(e, rule, in, FW_KIND_UPDATE, FW_CAUSE_CONDITION, now, out);
         return;
     }

@@ -414,6 +414,16 @@ static const char *skip_value(const char *p)
     return p;
 }
 
+/* Whether `p` holds at least `n` bytes before its NUL, looking at those n only (never strlen:
+ * this runs for every escape of a file that may be 32 MiB). */
+static int has_bytes(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!p[i])
+            return 0;
+    return 1;
+}
+
 /* Does the JSON string at p (its quote) hold exactly `name` (`len` bytes)? Escapes decoded. */
 static int string_is(const char *p, const char *name, size_t len)
 {
@@ -427,11 +437,11 @@ static int string_is(const char *p, const char *name, size_t len)
             static const char from[] = "bfnrt", to[] = "\b\f\n\r\t";
             const char *e = strchr(from, *p);
             buf[0] = e && *p ? to[e - from] : *p;
-            if (*p == 'u' && strlen(p) >= 5) {
+            if (*p == 'u' && has_bytes(p, 5)) {
                 unsigned cp = hex4(p + 1);
                 p += 4;
                 if (cp >= 0xD800 && cp <= 0xDBFF && p[1] == '\\' && p[2] == 'u' &&
-                    strlen(p + 1) >= 6) {
+                    has_bytes(p + 1, 6)) {
                     cp = 0x10000 + ((cp & 0x3FF) << 10 | (hex4(p + 3) & 0x3FF));
                     p += 6;
                 }
@@ -506,9 +516,12 @@ int fw_jsontext_path_line(const char *text, const char *path, unsigned dup, cons
                 if (match && seen++ <= dup) {
                     at = start; /* the dup-th later one, or the last there is */
                     value = p;
+                    if (dup == 0)
+                        break; /* the first is the one: no need to read the rest */
                 }
             } else if (i == index) {
                 at = value = p;
+                break;
             }
             p = skip_ws(skip_value(p));
             if (*p == ',')

@@ -63,6 +63,7 @@ struct fw_alert {
     uint32_t seq;            /* the message's number within the episode, from 1 */
     int64_t sent_ms;         /* the message's time (the engine's clock) */
     int64_t first_sent_ms;   /* the episode's first message's time, for references */
+    int64_t prev_expires_ms; /* when the episode's latest earlier message expires; 0: none */
     enum fw_urgency urgency; /* the rule's, raised one step by an escalation */
     int acked;
     char acked_by[FW_READING_MAX_ID];
@@ -111,6 +112,9 @@ void fw_alert_from_instance(struct fw_alert *out, const char *gateway_id,
  * (CAP <onset> and <expires>, docs/cap.md "Expiry"), in UTC ms, by the kind of its primary
  * metric, with local days at the zone's offset (fw_config_zone_offset_min):
  *   - resolved: onset the episode's start, expires FW_ALERT_RESOLVED_EXPIRES_MS after sent_ms;
+ *     but a forecast's all-clear that comes because its day has begun (the value is now about a
+ *     later day than the message before it) takes effect when that message expires: the day it
+ *     announced keeps its expectation to its end;
  *   - a forecast for tomorrow (a metric named "*_tomorrow"): tomorrow's local day, from the
  *     value's time, from its first to its last moment (expires is the next midnight);
  *   - a value the models derive once a day (the fire-danger codes and level, the pest model's
@@ -119,6 +123,9 @@ void fw_alert_from_instance(struct fw_alert *out, const char *gateway_id,
  *   - anything else: onset the episode's start, expires cfg->cap.expires_after_ms after sent_ms.
  * Pure; any thread.
  */
+/** 1 when `m` is a forecast for tomorrow (a metric named "*_tomorrow"), else 0 (NULL too). */
+int fw_alert_metric_is_forecast(const struct fw_metric *m);
+
 void fw_alert_validity(const struct fw_config *cfg, const struct fw_alert *a, int64_t sent_ms,
                        int64_t *onset_ms, int64_t *expires_ms);
 

@@ -1209,7 +1209,9 @@ def officer_line(alert, lang="en-US", offset_min=0):
             value += " %s %s" % (alert["op"], _num(alert["threshold"]))
         elif "threshold" in alert:  # it no longer holds: not "12 ppm > 300"
             value += " (%s)" % (words["threshold"] % _num(alert["threshold"]))
-    duty_phone = duty.rsplit(" ", 1)[-1] if duty else ""
+    # The duty desk's phone when its contact ends with one; else the whole contact.
+    last = duty.rsplit(" ", 1)[-1] if duty else ""
+    duty_phone = last if any(ch.isdigit() for ch in last) else duty
     call = "%s %s" % (words["call"], chief or duty) if chief or duty else ""
     if chief and duty_phone:
         call += " (%s %s)" % (words["duty"], duty_phone)

@@ -69,7 +69,9 @@ class CuttingRelay:
             try:
                 client, _ = self.lsock.accept()
             except OSError:
-                return
+                if self._stop:
+                    return
+                continue  # a connection reset before it was accepted: the relay goes on
             if self.down:
                 self._reset(client)
                 continue
@@ -78,8 +80,14 @@ class CuttingRelay:
             except OSError:
                 self._reset(client)
                 continue
-            for s in (client, upstream):
-                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            try:
+                for s in (client, upstream):
+                    s.settimeout(None)
+                    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:  # the gateway's side was reset already
+                self._reset(client)
+                self._reset(upstream)
+                continue
             with self._lock:
                 self._pairs.append((client, upstream))
                 self.accepted += 1
@@ -151,14 +159,15 @@ def test(env):
     wait_until(env, "the bureau's subscriber", lambda: sub.connects > 0)
     daemon = env.start_daemon()
 
-    # The flapping: a cut every 5 to 60 ms, and every tenth time a refusal of 50 to 300 ms.
+    # The flapping: a cut every 30 to 200 ms (each connection lives long enough to deliver
+    # something, however slow the build), and every tenth time a refusal of 50 to 300 ms.
     stop_flap = threading.Event()
     rng = random.Random(14)
 
     def flap():
         n = 0
         while not stop_flap.is_set():
-            stop_flap.wait(rng.uniform(0.005, 0.06))
+            stop_flap.wait(rng.uniform(0.03, 0.2))
             relay.cut()
             n += 1
             if n % 10 == 0:

@@ -435,6 +435,47 @@ FW_TEST(danger_level_is_said_again_each_local_day)
 }
 
 /*
+ * A forecast is about a day. When the model moves on at midnight and the next day is expected at
+ * the same level, that day is announced at once (an update about it), not when the message about
+ * the day before expires. When the next day is milder, the all-clear takes effect only when the
+ * day just begun ends: that day keeps what was announced for it. A forecast made milder for the
+ * same day clears at once.
+ */
+FW_TEST(forecast_for_a_new_day_is_announced_at_once)
+{
+    struct run r;
+    ASSERT_EQ(run_init(&r, CFG_WITH(RULE("tomorrow", "\"expr\": \"fire_danger_level_tomorrow >= "
+                                                     "4\", \"severity\": \"Severe\""),
+                                    ", \"cap\": {\"utc_offset_min\": 480}")),
+              0);
+    int64_t onset, expires;
+    feed(&r, "z1", "fire_danger_level_tomorrow", 4, at("2026-06-01T18:00:00+08:00"));
+    feed(&r, "z1", "fire_danger_level_tomorrow", 4, at("2026-06-02T00:00:00.500+08:00"));
+    ASSERT_STR_EQ(kinds(&r, "forestry"), "new,update");
+    fw_alert_validity(r.cfg, &r.a.items[1].alert, r.a.items[1].alert.sent_ms, &onset, &expires);
+    ASSERT_EQ(r.a.items[1].alert.sent_ms, at("2026-06-02T00:00:00.500+08:00"));
+    ASSERT_EQ(onset, at("2026-06-03T00:00:00+08:00"));
+    ASSERT_EQ(expires, at("2026-06-04T00:00:00+08:00"));
+    /* Nothing more on the same day. */
+    fw_engine_tick(r.e, at("2026-06-02T20:00:00+08:00"), &r.a);
+    ASSERT_STR_EQ(kinds(&r, "forestry"), "new,update");
+    /* The day after is milder: the all-clear begins when 06-03, announced at level 4, ends. */
+    feed(&r, "z1", "fire_danger_level_tomorrow", 1, at("2026-06-03T00:00:00.500+08:00"));
+    ASSERT_STR_EQ(kinds(&r, "forestry"), "new,update,resolved");
+    fw_alert_validity(r.cfg, &r.a.items[2].alert, r.a.items[2].alert.sent_ms, &onset, &expires);
+    ASSERT_EQ(onset, at("2026-06-04T00:00:00+08:00"));
+    ASSERT_EQ(expires, at("2026-06-04T01:00:00+08:00"));
+    /* A forecast for the same day made milder clears at once. */
+    feed(&r, "z1", "fire_danger_level_tomorrow", 5, at("2026-06-05T17:00:00+08:00"));
+    feed(&r, "z1", "fire_danger_level_tomorrow", 2, at("2026-06-05T19:00:00+08:00"));
+    ASSERT_STR_EQ(kinds(&r, "forestry"), "new,update,resolved,new,resolved");
+    fw_alert_validity(r.cfg, &r.a.items[4].alert, r.a.items[4].alert.sent_ms, &onset, &expires);
+    ASSERT_LE(onset, r.a.items[4].alert.sent_ms);
+    ASSERT_EQ(expires, at("2026-06-05T20:00:00+08:00"));
+    run_free(&r);
+}
+
+/*
  * Tomorrow's expected level is not said again once its day is over: such a message would be
  * expired when sent, and would go out at every evaluation. (The fire model replaces the value
  * at midnight, which normally ends the alert first.)
