@@ -609,10 +609,47 @@ static void parse_broker_tls(struct ctx *c, const cJSON *v, void *base)
                "neither");
 }
 
+/* One node of a broker cluster: {"host": ..., "port": ...}. */
+static void parse_broker_node(struct ctx *c, const cJSON *v, void *base)
+{
+    static const struct key keys[] = {
+        {"host", K_STR, 1, FIELD(struct fw_cfg_broker_node, host), 1, 253},
+        {"port", K_INT, 0, FIELD(struct fw_cfg_broker_node, port), 1, 65535},
+        {NULL},
+    };
+    struct fw_cfg_broker *b = base;
+    struct fw_cfg_broker_node *n = &b->nodes[b->nnodes++];
+    n->port = 1883;
+    apply_keys(c, v, keys, n);
+}
+
+/* A broker cluster's nodes: 1..FW_CFG_MAX_BROKER_NODES of them, each tried in turn. */
+static void parse_broker_nodes(struct ctx *c, const cJSON *v, void *base)
+{
+    struct fw_cfg_broker *b = base;
+    int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 0;
+    if (n < 1 || n > FW_CFG_MAX_BROKER_NODES) {
+        char got[64];
+        fw_cfg_describe(v, got, sizeof(got));
+        err(c, "must be an array of 1..%d nodes {\"host\", \"port\"}, got %s%s",
+            FW_CFG_MAX_BROKER_NODES, cJSON_IsArray(v) && n == 0 ? "an empty array" : got,
+            cJSON_IsArray(v) && n > 0 ? " of more" : "");
+        return;
+    }
+    b->nodes = fw_xcalloc((size_t)n, sizeof(*b->nodes));
+    int i = 0;
+    for (const cJSON *e = v->child; e; e = e->next, i++) {
+        size_t mark = path_index(c, i);
+        parse_broker_node(c, e, b);
+        path_pop(c, mark);
+    }
+}
+
 static void parse_broker(struct ctx *c, const cJSON *m, void *arg)
 {
     static const struct key keys[] = {
-        {"host", K_STR, 1, FIELD(struct fw_cfg_broker, host), 1, 253},
+        {"host", K_STR, 0, FIELD(struct fw_cfg_broker, host), 1, 253},
+        {"nodes", K_CUSTOM, 0, 0, 0, 0, NULL, parse_broker_nodes},
         {"port", K_INT, 0, FIELD(struct fw_cfg_broker, port), 1, 65535},
         {"client_id", K_STR, 0, FIELD(struct fw_cfg_broker, client_id), 1, 128},
         {"username", K_STR, 0, FIELD(struct fw_cfg_broker, username), 1, 256},
@@ -635,6 +672,16 @@ static void parse_broker(struct ctx *c, const cJSON *m, void *arg)
     };
     b.name = fw_xstrdup(m->string);
     apply_keys(c, m, keys, &b);
+    if (b.nodes && (b.host || cJSON_GetObjectItemCaseSensitive(m, "port")))
+        err(c, "give either \"host\" (and \"port\") or \"nodes\" (a cluster), not both");
+    else if (!cJSON_GetObjectItemCaseSensitive(m, "host") &&
+             !cJSON_GetObjectItemCaseSensitive(m, "nodes"))
+        err(c, "missing required key \"host\"");
+    else if (b.nodes && b.nnodes > 0 && b.nodes[0].host) {
+        /* The first node stands for the broker wherever one address is named. */
+        b.host = fw_xstrdup(b.nodes[0].host);
+        b.port = b.nodes[0].port;
+    }
     if (b.reconnect_min_ms > b.reconnect_max_ms)
         err(c, "reconnect_min_ms (%lld) must not exceed reconnect_max_ms (%lld)",
             (long long)b.reconnect_min_ms, (long long)b.reconnect_max_ms);
@@ -2987,6 +3034,9 @@ void fw_config_free(struct fw_config *cfg)
         struct fw_cfg_broker *b = &cfg->brokers[i];
         free(b->name);
         free(b->host);
+        for (size_t k = 0; k < b->nnodes; k++)
+            free(b->nodes[k].host);
+        free(b->nodes);
         free(b->client_id);
         free(b->username);
         free(b->password_file);
@@ -3231,6 +3281,16 @@ static int str_eq(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+static int broker_nodes_equal(const struct fw_cfg_broker *a, const struct fw_cfg_broker *b)
+{
+    if (a->nnodes != b->nnodes)
+        return 0;
+    for (size_t i = 0; i < a->nnodes; i++)
+        if (!str_eq(a->nodes[i].host, b->nodes[i].host) || a->nodes[i].port != b->nodes[i].port)
+            return 0;
+    return 1;
+}
+
 int fw_cfg_broker_equal(const struct fw_cfg_broker *a, const struct fw_cfg_broker *b)
 {
     return str_eq(a->host, b->host) && a->port == b->port && str_eq(a->client_id, b->client_id) &&
@@ -3239,7 +3299,8 @@ int fw_cfg_broker_equal(const struct fw_cfg_broker *a, const struct fw_cfg_broke
            str_eq(a->tls.key_file, b->tls.key_file) &&
            str_eq(a->tls.server_name, b->tls.server_name) && a->keepalive_s == b->keepalive_s &&
            a->reconnect_min_ms == b->reconnect_min_ms &&
-           a->reconnect_max_ms == b->reconnect_max_ms && a->clean_session == b->clean_session;
+           a->reconnect_max_ms == b->reconnect_max_ms && a->clean_session == b->clean_session &&
+           broker_nodes_equal(a, b);
 }
 
 int fw_cfg_rule_in_zone(const struct fw_cfg_rule *r, const char *zone)

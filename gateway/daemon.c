@@ -1488,10 +1488,15 @@ static int link_open(struct daemon *d, const struct fw_config *cfg, const struct
     struct link_slot *s = fw_xcalloc(1, sizeof(*s));
     s->d = d;
     s->broker = fw_xstrdup(b->name);
+    struct fw_mqtt_node nodes[FW_CFG_MAX_BROKER_NODES];
+    for (size_t i = 0; i < b->nnodes && i < FW_CFG_MAX_BROKER_NODES; i++)
+        nodes[i] = (struct fw_mqtt_node){b->nodes[i].host, b->nodes[i].port};
     struct fw_mqtt_link_opts o = {
         .name = b->name,
         .host = b->host,
         .port = b->port,
+        .nodes = nodes,
+        .nnodes = b->nnodes,
         .client_id = b->client_id,
         .username = b->username,
         .password = b->password,

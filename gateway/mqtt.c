@@ -75,7 +75,7 @@ struct fw_mqtt_conn {
 struct fw_mqtt_link {
     uv_loop_t *loop;
     char *name;
-    char *host;
+    const char *host; /* hosts[cur], the node in use */
     char *client_id;
     char *username;
     char *password;
@@ -85,8 +85,14 @@ struct fw_mqtt_link {
     char *tls_server_name; /* NULL: host */
     char *status_topic;
     int clean_session;
-    char *where; /* `broker "NAME" HOST:PORT`, the object part of every log line */
-    int port;
+    char *where; /* `broker "NAME" HOST:PORT`, the object part of every log line: wheres[cur] */
+    int port;    /* of the current node, like host */
+    /* The cluster's nodes (one for a single broker) and the one in use: host, port and where
+     * above are always those of nodes[cur]. */
+    char *hosts[FW_MQTT_MAX_NODES];
+    int ports[FW_MQTT_MAX_NODES];
+    char *wheres[FW_MQTT_MAX_NODES];
+    size_t nnodes, cur;
     int keepalive_s;
     int64_t reconnect_min_ms;
     int64_t reconnect_max_ms;
@@ -278,7 +284,10 @@ static void link_free(struct fw_mqtt_link *link)
     free(link->subs);
     free(link->deferred_mids);
     free(link->name);
-    free(link->host);
+    for (size_t i = 0; i < link->nnodes; i++) {
+        free(link->hosts[i]);
+        free(link->wheres[i]);
+    }
     free(link->client_id);
     free(link->username);
     if (link->password)
@@ -289,7 +298,6 @@ static void link_free(struct fw_mqtt_link *link)
     free(link->tls_key_file);
     free(link->tls_server_name);
     free(link->status_topic);
-    free(link->where);
     free(link);
 }
 
@@ -413,6 +421,15 @@ static void defer_published(struct fw_mqtt_link *link, int mid)
 static void on_link_timer(uv_timer_t *timer);
 static void link_close_step(struct fw_mqtt_link *link, int conn_broken);
 
+/* Make node i of the cluster the one the next attempt goes to. */
+static void link_use_node(struct fw_mqtt_link *link, size_t i)
+{
+    link->cur = i;
+    link->host = link->hosts[i];
+    link->port = link->ports[i];
+    link->where = link->wheres[i];
+}
+
 /*
  * The current attempt failed or the connection was lost: log (once per outage at warning),
  * release the client, tell the caller if it had been told "connected", and arm the retry.
@@ -451,6 +468,9 @@ static void conn_failed(struct fw_mqtt_conn *conn, const char *reason)
 
     link->backoff_ms = fw_mqtt__backoff_next(link->backoff_ms, link->reconnect_min_ms,
                                              link->reconnect_max_ms, link_random(link));
+    /* A cluster: the next node, so that one that died is left for the others. */
+    if (link->nnodes > 1)
+        link_use_node(link, (link->cur + 1) % link->nnodes);
     FW_LOG(FW_LOG_DEBUG, "mqtt: %s: retrying in %lld ms", link->where, (long long)link->backoff_ms);
     uv_timer_start(&link->timer, on_link_timer, (uint64_t)link->backoff_ms, 0);
 }
@@ -895,9 +915,16 @@ int fw_mqtt_link_new(uv_loop_t *loop, const struct fw_mqtt_link_opts *opts,
 {
     FW_ASSERT(loop && opts && out);
     *out = NULL;
-    if (!opts->name || !valid_string(opts->host) || !valid_string(opts->client_id))
+    if (!opts->name || !valid_string(opts->client_id) || opts->nnodes > FW_MQTT_MAX_NODES ||
+        (opts->nnodes && !opts->nodes))
         return -EINVAL;
-    if (opts->port < 1 || opts->port > 65535 || opts->keepalive_s < 5 || opts->keepalive_s > 3600)
+    for (size_t i = 0; i < (opts->nnodes ? opts->nnodes : 1); i++) {
+        const char *host = opts->nnodes ? opts->nodes[i].host : opts->host;
+        int port = opts->nnodes ? opts->nodes[i].port : opts->port;
+        if (!valid_string(host) || port < 1 || port > 65535)
+            return -EINVAL;
+    }
+    if (opts->keepalive_s < 5 || opts->keepalive_s > 3600)
         return -EINVAL;
     if (opts->reconnect_min_ms < 1 || opts->reconnect_max_ms < opts->reconnect_min_ms ||
         opts->reconnect_max_ms > FW_MQTT_BACKOFF_CAP_MS)
@@ -916,7 +943,6 @@ int fw_mqtt_link_new(uv_loop_t *loop, const struct fw_mqtt_link_opts *opts,
     struct fw_mqtt_link *link = fw_xcalloc(1, sizeof(*link));
     link->loop = loop;
     link->name = fw_xstrdup(opts->name);
-    link->host = fw_xstrdup(opts->host);
     link->client_id = fw_xstrdup(opts->client_id);
     link->username = fw_xstrdup(opts->username);
     link->password = fw_xstrdup(opts->password);
@@ -925,11 +951,22 @@ int fw_mqtt_link_new(uv_loop_t *loop, const struct fw_mqtt_link_opts *opts,
     link->tls_key_file = fw_xstrdup(opts->tls_key_file);
     link->tls_server_name = fw_xstrdup(opts->tls_server_name);
     link->status_topic = fw_xstrdup(opts->status_topic);
-    /* Bracket IPv6 literals so the port stays readable in log lines. */
-    link->where =
-        fw_xasprintf(strchr(opts->host, ':') ? "broker \"%s\" [%s]:%d" : "broker \"%s\" %s:%d",
-                     opts->name, opts->host, opts->port);
-    link->port = opts->port;
+    link->nnodes = opts->nnodes ? opts->nnodes : 1;
+    for (size_t i = 0; i < link->nnodes; i++) {
+        const char *host = opts->nnodes ? opts->nodes[i].host : opts->host;
+        int port = opts->nnodes ? opts->nodes[i].port : opts->port;
+        link->hosts[i] = fw_xstrdup(host);
+        link->ports[i] = port;
+        /* Bracket IPv6 literals so the port stays readable in log lines; a cluster's node
+         * says which of them it is. */
+        char node[32] = "";
+        if (link->nnodes > 1)
+            snprintf(node, sizeof(node), " node %zu/%zu", i + 1, link->nnodes);
+        link->wheres[i] = fw_xasprintf(strchr(host, ':') ? "broker \"%s\"%s [%s]:%d"
+                                                         : "broker \"%s\"%s %s:%d",
+                                       opts->name, node, host, port);
+    }
+    link_use_node(link, 0);
     link->keepalive_s = opts->keepalive_s;
     link->clean_session = opts->clean_session != 0;
     link->reconnect_min_ms = opts->reconnect_min_ms;
@@ -1037,6 +1074,15 @@ int fw_mqtt_publish_error_permanent(int rc)
      * connection or the moment, and the same message goes through later.
      */
     return rc == -EINVAL || rc == -E2BIG;
+}
+
+size_t fw_mqtt_link_node(const struct fw_mqtt_link *link, const char **host, int *port)
+{
+    if (host)
+        *host = link->host;
+    if (port)
+        *port = link->port;
+    return link->cur;
 }
 
 int fw_mqtt_link_connected(const struct fw_mqtt_link *link)

@@ -5,7 +5,7 @@
 set -eu
 pkgs="build-essential cmake pkg-config libuv1-dev libmosquitto-dev libcjson-dev mosquitto
 mosquitto-clients python3 valgrind libsqlite3-dev libxml2-dev libxml2-utils libmodbus-dev clang
-libssl-dev openssl libfaketime"
+libssl-dev openssl libfaketime nats-server"
 missing=""
 for p in $pkgs; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -83,6 +83,13 @@ struct fw_cfg_tls {
     char *server_name; /* name the server certificate must carry; NULL: the broker's host */
 };
 
+#define FW_CFG_MAX_BROKER_NODES 16 /* nodes of one broker cluster (FW_MQTT_MAX_NODES) */
+
+struct fw_cfg_broker_node {
+    char *host;
+    int port;
+};
+
 struct fw_cfg_broker {
     char *name;
     char *host;
@@ -101,6 +108,10 @@ struct fw_cfg_broker {
      * QoS 1 messages that arrive for them while the gateway is away (a restart, an outage).
      */
     bool clean_session;
+    /* A cluster's nodes, tried in turn (docs/mqtt.md, "Clusters"); NULL for a single broker.
+     * With nodes, host and port are the first node's. */
+    struct fw_cfg_broker_node *nodes;
+    size_t nnodes;
 };
 
 enum fw_uplink_format {

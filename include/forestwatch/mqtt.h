@@ -22,6 +22,8 @@
 
 struct fw_mqtt_link;
 
+#define FW_MQTT_MAX_NODES 16 /* nodes of one broker cluster */
+
 /** A message arrived on a subscribed topic. `topic` and `payload` live for the call only. */
 typedef void (*fw_mqtt_message_cb)(struct fw_mqtt_link *link, const char *topic,
                                    const void *payload, size_t len, void *arg);
@@ -44,10 +46,24 @@ typedef void (*fw_mqtt_state_cb)(struct fw_mqtt_link *link, int connected, void 
 /** The link was closed by fw_mqtt_link_close() and its memory is about to be released. */
 typedef void (*fw_mqtt_close_cb)(struct fw_mqtt_link *link, void *arg);
 
+/** One node of a broker cluster. */
+struct fw_mqtt_node {
+    const char *host;
+    int port; /* 1..65535 */
+};
+
 struct fw_mqtt_link_opts {
     const char *name;      /* for log lines: the broker's name in the config */
     const char *host;      /* name or address of the broker */
     int port;              /* 1..65535 */
+    /*
+     * A cluster: its nodes, tried in turn. After a failed attempt or a lost connection the next
+     * attempt, after the backoff delay, goes to the next node (after the last, the first), so a
+     * node that died is left for the others and a persistent session follows the link there.
+     * nnodes 0: the one broker at host and port. FW_MQTT_MAX_NODES at most.
+     */
+    const struct fw_mqtt_node *nodes;
+    size_t nnodes;
     const char *client_id; /* must be unique on the broker */
     const char *username;  /* NULL: no authentication */
     const char *password;  /* NULL: none; never written to the log */
@@ -82,6 +98,7 @@ struct fw_mqtt_link_opts {
  * Create a link and start connecting at once (the first attempt is made from the loop, not in
  * this call). All strings in `opts` are copied. Returns 0 and the link in *out, or a negative
  * errno-style code (nothing is started then): -EINVAL for a missing host or client id, a port,
+ * a node without host or port or more than FW_MQTT_MAX_NODES,
  * keepalive or backoff out of range (1 <= min <= max <= 24 h), a password without user name,
  * a status topic with wildcards, or TLS options without a CA file or with only one of the
  * certificate and its key. Loop thread only.
@@ -119,6 +136,12 @@ int fw_mqtt_publish(struct fw_mqtt_link *link, const char *topic, const void *pa
  * says to keep the message for a later attempt.
  */
 int fw_mqtt_publish_error_permanent(int rc);
+
+/**
+ * The node the link is connected to, or is trying next: its index among the opts' nodes (0 for a
+ * single broker), with its host and port in *host (valid while the link lives) and *port.
+ */
+size_t fw_mqtt_link_node(const struct fw_mqtt_link *link, const char **host, int *port);
 
 /** 1 when the link has a live, acknowledged connection (CONNACK received), else 0. */
 int fw_mqtt_link_connected(const struct fw_mqtt_link *link);

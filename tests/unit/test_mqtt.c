@@ -97,6 +97,21 @@ FW_TEST(new_rejects_bad_opts)
     o = base_opts(0);
     ASSERT_EQ(fw_mqtt_link_new(&loop, &o, &link), -EINVAL);
     ASSERT_TRUE(link == NULL);
+    /* A cluster's nodes: each needs a host and a port; at most FW_MQTT_MAX_NODES of them. */
+    struct fw_mqtt_node nodes[FW_MQTT_MAX_NODES + 1];
+    for (size_t i = 0; i < FW_ARRAY_LEN(nodes); i++)
+        nodes[i] = (struct fw_mqtt_node){"127.0.0.1", 1883};
+    o = base_opts(1883);
+    o.nodes = nodes;
+    o.nnodes = FW_ARRAY_LEN(nodes);
+    ASSERT_EQ(fw_mqtt_link_new(&loop, &o, &link), -EINVAL);
+    o.nnodes = 2;
+    nodes[1].port = 0;
+    ASSERT_EQ(fw_mqtt_link_new(&loop, &o, &link), -EINVAL);
+    nodes[1].port = 1883;
+    nodes[1].host = "";
+    ASSERT_EQ(fw_mqtt_link_new(&loop, &o, &link), -EINVAL);
+    nodes[1].host = "127.0.0.1";
     o = base_opts(65536);
     ASSERT_EQ(fw_mqtt_link_new(&loop, &o, &link), -EINVAL);
     o = base_opts(1883);
