@@ -959,7 +959,7 @@ int fw_mqtt_link_new(uv_loop_t *loop, const struct fw_mqtt_link_opts *opts,
         link->ports[i] = port;
         /* Bracket IPv6 literals so the port stays readable in log lines; a cluster's node
          * says which of them it is. */
-        char node[32] = "";
+        char node[48] = ""; /* room for any two size_t: no truncation to reason about */
         if (link->nnodes > 1)
             snprintf(node, sizeof(node), " node %zu/%zu", i + 1, link->nnodes);
         link->wheres[i] = fw_xasprintf(strchr(host, ':') ? "broker \"%s\"%s [%s]:%d"
