@@ -47,462 +47,19 @@
 struct loaded_file {
     char *shown, *text;
 };
-struct loaded_files {
+struct fw_cfg_files {
     struct loaded_file *v;
     size_t n;
 };
 
-struct ctx {
-    const char *file; /* display name of the file being read */
-    struct fw_cfg_errors *errs;
-    char path[512]; /* JSON path of the value being checked */
-    size_t pathlen;
-    struct loaded_files *files; /* where read_json keeps the texts it read */
-};
-
-void fw_cfg_errors_add(struct fw_cfg_errors *errs, char *msg)
-{
-    if (errs->n >= FW_CONFIG_MAX_ERRORS) {
-        errs->dropped++;
-        free(msg);
-        return;
-    }
-    errs->msgs = fw_xrealloc(errs->msgs, (errs->n + 1) * sizeof(*errs->msgs));
-    errs->msgs[errs->n++] = msg;
-}
-
-static void err(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void err(struct ctx *c, const char *fmt, ...)
-{
-    char msg[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    fw_cfg_errors_add(c->errs, fw_xasprintf("%s: %s: %s", c->file, c->path, msg));
-}
-
 /* An unknown metric name, with the nearest known one when a typo is likely. */
-static void err_unknown_metric(struct ctx *c, const char *name)
+static void err_unknown_metric(struct fw_cfg_ctx *c, const char *name)
 {
     const struct fw_metric *hint = fw_metric_nearest(name);
     if (hint)
-        err(c, "unknown metric \"%s\" (did you mean \"%s\"?)", name, hint->name);
+        fw_cfg_err(c, "unknown metric \"%s\" (did you mean \"%s\"?)", name, hint->name);
     else
-        err(c, "unknown metric \"%s\" (see `forestwatch metrics`)", name);
-}
-
-static int is_ident_key(const char *k)
-{
-    if (!isalpha((unsigned char)*k) && *k != '_')
-        return 0;
-    for (; *k; k++)
-        if (!isalnum((unsigned char)*k) && *k != '_' && *k != '-')
-            return 0;
-    return 1;
-}
-
-/* Append ".key" (or ["key"] when the key is not a plain name); returns the mark to pop to. */
-static size_t path_key(struct ctx *c, const char *key)
-{
-    size_t mark = c->pathlen;
-    int n;
-    if (is_ident_key(key))
-        n = snprintf(c->path + mark, sizeof(c->path) - mark, ".%s", key);
-    else
-        n = snprintf(c->path + mark, sizeof(c->path) - mark, "[\"%s\"]", key);
-    if (n > 0)
-        c->pathlen = mark + (size_t)n < sizeof(c->path) ? mark + (size_t)n : sizeof(c->path) - 1;
-    return mark;
-}
-
-static size_t path_index(struct ctx *c, int i)
-{
-    size_t mark = c->pathlen;
-    int n = snprintf(c->path + mark, sizeof(c->path) - mark, "[%d]", i);
-    if (n > 0)
-        c->pathlen = mark + (size_t)n < sizeof(c->path) ? mark + (size_t)n : sizeof(c->path) - 1;
-    return mark;
-}
-
-static void path_pop(struct ctx *c, size_t mark)
-{
-    c->pathlen = mark;
-    c->path[mark] = '\0';
-}
-
-void fw_cfg_describe(const cJSON *v, char *buf, size_t size)
-{
-    if (!v)
-        snprintf(buf, size, "nothing");
-    else if (cJSON_IsString(v))
-        snprintf(buf, size, "\"%.40s%s\"", v->valuestring,
-                 strlen(v->valuestring) > 40 ? "..." : "");
-    else if (cJSON_IsNumber(v))
-        snprintf(buf, size, "%.15g", v->valuedouble);
-    else if (cJSON_IsBool(v))
-        snprintf(buf, size, "%s", cJSON_IsTrue(v) ? "true" : "false");
-    else if (cJSON_IsNull(v))
-        snprintf(buf, size, "null");
-    else if (cJSON_IsArray(v))
-        snprintf(buf, size, "an array");
-    else
-        snprintf(buf, size, "an object");
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* Key tables                                                                                  */
-/* ------------------------------------------------------------------------------------------ */
-
-enum key_type {
-    K_STR,    /* char *, length bounds lo..hi */
-    K_TEXT,   /* char[hi + 1] inside the struct (a value type's), length bounds lo..hi */
-    K_ID,     /* char *, a name: letters, digits, '_', '-', '.', at most FW_CONFIG_MAX_ID */
-    K_INT,    /* int in lo..hi */
-    K_MS,     /* int64_t milliseconds in lo..hi */
-    K_SIZE,   /* size_t in lo..hi */
-    K_NUM,    /* double in lo..hi */
-    K_NUMN,   /* double in lo..hi, or null: not set (NaN) */
-    K_DUR,    /* int64_t milliseconds from a duration string ("30s", "5m", "1h30m"), lo..hi */
-    K_BOOL,   /* bool */
-    K_ENUM,   /* int: index in names[], matched without regard to case */
-    K_CUSTOM, /* parse(ctx, value, base) */
-};
-
-struct key {
-    const char *name;
-    enum key_type type;
-    int required;
-    size_t off;
-    double lo, hi;
-    const char *const *names;
-    void (*parse)(struct ctx *c, const cJSON *v, void *base);
-};
-
-#define FIELD(type, member) offsetof(type, member)
-
-static int valid_id(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > FW_CONFIG_MAX_ID)
-        return 0;
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' && *s != '.')
-            return 0;
-    return 1;
-}
-
-static int enum_index(const char *const *names, const char *s)
-{
-    for (int i = 0; names[i]; i++)
-        if (strcasecmp(names[i], s) == 0)
-            return i;
-    return -1;
-}
-
-void fw_cfg_enum_list(const char *const *names, char *buf, size_t size)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (int i = 0; names[i] && used < size; i++) {
-        int n = snprintf(buf + used, size - used, "%s\"%s\"", i ? ", " : "", names[i]);
-        if (n < 0)
-            break;
-        used += (size_t)n;
-    }
-}
-
-/* "1h30m", "7d", "0s": the inverse of fw_duration_parse, for messages. */
-static void format_duration(int64_t ms, char *buf, size_t size)
-{
-    static const struct {
-        const char *unit;
-        int64_t ms;
-    } units[] = {{"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}};
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < FW_ARRAY_LEN(units) && ms > 0; i++)
-        if (ms >= units[i].ms) {
-            int n = snprintf(buf + used, size - used, "%lld%s", (long long)(ms / units[i].ms),
-                             units[i].unit);
-            used += n > 0 ? (size_t)n : 0;
-            ms %= units[i].ms;
-        }
-    if (!buf[0])
-        snprintf(buf, size, "0s");
-}
-
-/* Check one value against its key entry and store it at base + off. */
-static void apply_key(struct ctx *c, const struct key *k, const cJSON *v, void *base)
-{
-    char got[64];
-    void *field = (char *)base + k->off;
-    fw_cfg_describe(v, got, sizeof(got));
-    switch (k->type) {
-    case K_STR:
-    case K_TEXT: {
-        size_t n = cJSON_IsString(v) ? strlen(v->valuestring) : 0;
-        if (!cJSON_IsString(v) || n < (size_t)k->lo || n > (size_t)k->hi) {
-            if (k->lo > 0)
-                err(c, "must be a non-empty string of at most %.0f bytes, got %s", k->hi, got);
-            else
-                err(c, "must be a string of at most %.0f bytes, got %s", k->hi, got);
-            return;
-        }
-        if (k->type == K_TEXT) {
-            fw_strlcpy(field, v->valuestring, (size_t)k->hi + 1);
-            return;
-        }
-        free(*(char **)field);
-        *(char **)field = fw_xstrdup(v->valuestring);
-        return;
-    }
-    case K_ID:
-        if (!cJSON_IsString(v) || !valid_id(v->valuestring)) {
-            err(c, "must be a name of 1..%d letters, digits, '_', '-' or '.', got %s",
-                FW_CONFIG_MAX_ID, got);
-            return;
-        }
-        free(*(char **)field);
-        *(char **)field = fw_xstrdup(v->valuestring);
-        return;
-    case K_INT:
-    case K_MS:
-    case K_SIZE: {
-        double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
-        if (!cJSON_IsNumber(v) || d != floor(d) || d < k->lo || d > k->hi) {
-            err(c, "must be an integer %.0f..%.0f, got %s", k->lo, k->hi, got);
-            return;
-        }
-        if (k->type == K_INT)
-            *(int *)field = (int)d;
-        else if (k->type == K_MS)
-            *(int64_t *)field = (int64_t)d;
-        else
-            *(size_t *)field = (size_t)d;
-        return;
-    }
-    case K_NUMN:
-        if (cJSON_IsNull(v)) {
-            *(double *)field = NAN;
-            return;
-        }
-        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < k->lo ||
-            v->valuedouble > k->hi) {
-            err(c, "must be a number %g..%g, or null (not set), got %s", k->lo, k->hi, got);
-            return;
-        }
-        *(double *)field = v->valuedouble;
-        return;
-    case K_NUM:
-        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < k->lo ||
-            v->valuedouble > k->hi) {
-            err(c, "must be a number %g..%g, got %s", k->lo, k->hi, got);
-            return;
-        }
-        *(double *)field = v->valuedouble;
-        return;
-    case K_BOOL:
-        if (!cJSON_IsBool(v)) {
-            err(c, "must be true or false, got %s", got);
-            return;
-        }
-        *(bool *)field = cJSON_IsTrue(v);
-        return;
-    case K_DUR: {
-        int64_t ms = -1;
-        if (!cJSON_IsString(v) || fw_duration_parse(v->valuestring, &ms) < 0 || ms < k->lo ||
-            ms > k->hi) {
-            char lo[32], hi[32];
-            format_duration((int64_t)k->lo, lo, sizeof(lo));
-            format_duration((int64_t)k->hi, hi, sizeof(hi));
-            err(c, "must be a duration from %s to %s such as 90s, 5m or 1h30m, got %s", lo, hi,
-                got);
-            return;
-        }
-        *(int64_t *)field = ms;
-        return;
-    }
-    case K_ENUM: {
-        int i = cJSON_IsString(v) ? enum_index(k->names, v->valuestring) : -1;
-        if (i < 0) {
-            char list[256];
-            fw_cfg_enum_list(k->names, list, sizeof(list));
-            err(c, "must be one of %s, got %s", list, got);
-            return;
-        }
-        *(int *)field = i;
-        return;
-    }
-    case K_CUSTOM:
-        k->parse(c, v, base);
-        return;
-    }
-}
-
-int fw_cfg_key_find(const cJSON *obj, const cJSON *m, const void *keys, size_t stride, char *why,
-                    size_t size)
-{
-    const char *best = NULL;
-    int found = -1, bestd = 3;
-    for (size_t i = 0;; i++) {
-        const char *name = *(const char *const *)((const char *)keys + i * stride);
-        if (!name)
-            break;
-        if (strcmp(name, m->string) == 0)
-            found = (int)i;
-        int d = fw_edit_distance(m->string, name);
-        if (d < bestd) {
-            bestd = d;
-            best = name;
-        }
-    }
-    for (const cJSON *p = obj->child; p != m; p = p->next)
-        if (strcmp(p->string, m->string) == 0) {
-            snprintf(why, size, "duplicate key");
-            return -1;
-        }
-    if (found >= 0)
-        return found;
-    if (best)
-        snprintf(why, size, "unknown key (did you mean \"%s\"?)", best);
-    else
-        snprintf(why, size, "unknown key");
-    return -1;
-}
-
-/*
- * Check the object `obj` against `keys`: every member must be a known key, appear once, and
- * pass its check; every required key must be present. Values are stored into `base`.
- */
-static void apply_keys(struct ctx *c, const cJSON *obj, const struct key *keys, void *base)
-{
-    char got[64];
-    if (!cJSON_IsObject(obj)) {
-        fw_cfg_describe(obj, got, sizeof(got));
-        err(c, "must be an object, got %s", got);
-        return;
-    }
-    for (const cJSON *m = obj->child; m; m = m->next) {
-        size_t mark = path_key(c, m->string);
-        char why[FW_CONFIG_MAX_ID + 64];
-        int k = fw_cfg_key_find(obj, m, keys, sizeof(*keys), why, sizeof(why));
-        if (k < 0)
-            err(c, "%s", why);
-        else
-            apply_key(c, &keys[k], m, base);
-        path_pop(c, mark);
-    }
-    for (const struct key *t = keys; t->name; t++)
-        if (t->required && !cJSON_GetObjectItemCaseSensitive(obj, t->name))
-            err(c, "missing required key \"%s\"", t->name);
-}
-
-/*
- * Iterate an object used as a map of named entries (zones, nodes, ...): checks each name and
- * calls `each` with the path pointing at the entry.
- */
-struct named_entry {
-    const cJSON *m;
-    size_t pos; /* its place in the object */
-};
-
-static int named_entry_cmp(const void *a, const void *b)
-{
-    const struct named_entry *x = a, *y = b;
-    int d = strcmp(x->m->string, y->m->string);
-    return d ? d : (x->pos > y->pos) - (x->pos < y->pos);
-}
-
-/*
- * dup[i] = 1 for each member of `obj` whose name an earlier member already has. By sorting, so
- * that a map of 100,000 nodes is checked in n log n, not n^2.
- */
-static unsigned char *duplicate_names(const cJSON *obj, size_t *n_out)
-{
-    size_t n = 0;
-    for (const cJSON *m = obj->child; m; m = m->next)
-        n++;
-    struct named_entry *e = fw_xcalloc(n + 1, sizeof(*e));
-    unsigned char *dup = fw_xcalloc(n + 1, 1);
-    n = 0;
-    for (const cJSON *m = obj->child; m; m = m->next, n++)
-        e[n] = (struct named_entry){m, n};
-    qsort(e, n, sizeof(*e), named_entry_cmp);
-    for (size_t i = 1; i < n; i++)
-        if (strcmp(e[i].m->string, e[i - 1].m->string) == 0)
-            dup[e[i].pos] = 1; /* sorted by place among equals: e[i] comes later */
-    free(e);
-    *n_out = n;
-    return dup;
-}
-
-/* The same, with names checked by `name_ok` and `bad_name` saying what a good one is. */
-static void for_each_named_by(struct ctx *c, const cJSON *obj, const char *what,
-                              int (*name_ok)(const char *), const char *bad_name,
-                              void (*each)(struct ctx *, const cJSON *, void *), void *arg)
-{
-    char got[64];
-    if (!cJSON_IsObject(obj)) {
-        fw_cfg_describe(obj, got, sizeof(got));
-        err(c, "must be an object of %s by name, got %s", what, got);
-        return;
-    }
-    size_t n, i = 0;
-    unsigned char *dup = duplicate_names(obj, &n);
-    for (const cJSON *m = obj->child; m; m = m->next, i++) {
-        size_t mark = path_key(c, m->string);
-        if (dup[i])
-            err(c, "duplicate name");
-        else if (!name_ok(m->string))
-            err(c, "%s", bad_name);
-        else
-            each(c, m, arg);
-        path_pop(c, mark);
-    }
-    free(dup);
-}
-
-static void for_each_named(struct ctx *c, const cJSON *obj, const char *what,
-                           void (*each)(struct ctx *, const cJSON *, void *), void *arg)
-{
-    char bad[96];
-    snprintf(bad, sizeof(bad), "invalid name: use 1..%d letters, digits, '_', '-' or '.'",
-             FW_CONFIG_MAX_ID);
-    for_each_named_by(c, obj, what, valid_id, bad, each, arg);
-}
-
-static char **parse_string_list(struct ctx *c, const cJSON *v, size_t *n_out, int ids)
-{
-    char got[64];
-    *n_out = 0;
-    if (!cJSON_IsArray(v)) {
-        fw_cfg_describe(v, got, sizeof(got));
-        err(c, "must be an array of names, got %s", got);
-        return NULL;
-    }
-    int n = cJSON_GetArraySize(v);
-    char **list = fw_xcalloc((size_t)n + 1, sizeof(char *));
-    size_t k = 0;
-    int i = 0;
-    for (const cJSON *e = v->child; e; e = e->next, i++) {
-        size_t mark = path_index(c, i);
-        fw_cfg_describe(e, got, sizeof(got));
-        if (!cJSON_IsString(e) || (ids && !valid_id(e->valuestring)))
-            err(c, "must be a name, got %s", got);
-        else
-            list[k++] = fw_xstrdup(e->valuestring);
-        path_pop(c, mark);
-    }
-    *n_out = k;
-    return list;
-}
-
-static void free_string_list(char **list, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(list[i]);
-    free(list);
+        fw_cfg_err(c, "unknown metric \"%s\" (see `forestwatch metrics`)", name);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -520,21 +77,22 @@ struct gateway_sec {
     bool watch_config;
 };
 
-static void parse_gateway(struct ctx *c, const cJSON *v, void *base)
+static void parse_gateway(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct key keys[] = {
-        {"id", K_ID, 1, FIELD(struct gateway_sec, id)},
-        {"name", K_STR, 0, FIELD(struct gateway_sec, name), 0, 200},
-        {"name_en", K_STR, 0, FIELD(struct gateway_sec, name_en), 1, 200},
-        {"status_broker", K_ID, 1, FIELD(struct gateway_sec, status_broker)},
-        {"status_topic", K_STR, 0, FIELD(struct gateway_sec, status_topic), 1, 256},
-        {"log_level", K_ENUM, 0, FIELD(struct gateway_sec, log_level), 0, 0, log_level_names},
-        {"watch_config", K_BOOL, 0, FIELD(struct gateway_sec, watch_config)},
+    static const struct fw_cfg_key keys[] = {
+        {"id", FW_CFG_ID, 1, FW_CFG_FIELD(struct gateway_sec, id)},
+        {"name", FW_CFG_STR, 0, FW_CFG_FIELD(struct gateway_sec, name), 0, 200},
+        {"name_en", FW_CFG_STR, 0, FW_CFG_FIELD(struct gateway_sec, name_en), 1, 200},
+        {"status_broker", FW_CFG_ID, 1, FW_CFG_FIELD(struct gateway_sec, status_broker)},
+        {"status_topic", FW_CFG_STR, 0, FW_CFG_FIELD(struct gateway_sec, status_topic), 1, 256},
+        {"log_level", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct gateway_sec, log_level), 0, 0,
+         log_level_names},
+        {"watch_config", FW_CFG_BOOL, 0, FW_CFG_FIELD(struct gateway_sec, watch_config)},
         {NULL},
     };
     struct fw_config *cfg = base;
     struct gateway_sec g = {.log_level = 3};
-    apply_keys(c, v, keys, &g);
+    fw_cfg_apply_keys(c, v, keys, &g);
     cfg->gateway_id = g.id;
     cfg->gateway_name = g.name;
     cfg->gateway_name_en = g.name_en;
@@ -544,20 +102,22 @@ static void parse_gateway(struct ctx *c, const cJSON *v, void *base)
     cfg->watch_config = g.watch_config;
 }
 
-static void parse_limits(struct ctx *c, const cJSON *v, void *base)
+static void parse_limits(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct key keys[] = {
-        {"max_payload_bytes", K_SIZE, 0, FIELD(struct fw_cfg_limits, max_payload_bytes), 64,
-         1048576},
-        {"max_readings", K_INT, 0, FIELD(struct fw_cfg_limits, max_readings), 1, 1024},
-        {"max_future_ms", K_MS, 0, FIELD(struct fw_cfg_limits, max_future_ms), 0, 86400000},
-        {"max_age_ms", K_MS, 0, FIELD(struct fw_cfg_limits, max_age_ms), 1000, 31622400000.0},
-        {"node_messages_per_s", K_NUM, 0, FIELD(struct fw_cfg_limits, node_messages_per_s), 0.001,
-         100000},
-        {"node_burst", K_NUM, 0, FIELD(struct fw_cfg_limits, node_burst), 1, 1000000},
+    static const struct fw_cfg_key keys[] = {
+        {"max_payload_bytes", FW_CFG_SIZE, 0, FW_CFG_FIELD(struct fw_cfg_limits, max_payload_bytes),
+         64, 1048576},
+        {"max_readings", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_limits, max_readings), 1, 1024},
+        {"max_future_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_limits, max_future_ms), 0,
+         86400000},
+        {"max_age_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_limits, max_age_ms), 1000,
+         31622400000.0},
+        {"node_messages_per_s", FW_CFG_NUM, 0,
+         FW_CFG_FIELD(struct fw_cfg_limits, node_messages_per_s), 0.001, 100000},
+        {"node_burst", FW_CFG_NUM, 0, FW_CFG_FIELD(struct fw_cfg_limits, node_burst), 1, 1000000},
         {NULL},
     };
-    apply_keys(c, v, keys, &((struct fw_config *)base)->limits);
+    fw_cfg_apply_keys(c, v, keys, &((struct fw_config *)base)->limits);
 }
 
 /*
@@ -565,15 +125,16 @@ static void parse_limits(struct ctx *c, const cJSON *v, void *base)
  * tickets. The key is refused with a pointer to the two supported places; its value is not
  * repeated in the message.
  */
-static void parse_broker_password(struct ctx *c, const cJSON *v, void *base)
+static void parse_broker_password(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     (void)v;
     (void)base;
-    err(c, "passwords are not kept in the config: put it in a file named by \"password_file\" "
-           "or in an environment variable named by \"password_env\"");
+    fw_cfg_err(c,
+               "passwords are not kept in the config: put it in a file named by \"password_file\" "
+               "or in an environment variable named by \"password_env\"");
 }
 
-static void parse_broker_password_env(struct ctx *c, const cJSON *v, void *base)
+static void parse_broker_password_env(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     struct fw_cfg_broker *b = base;
     const char *s = cJSON_IsString(v) ? v->valuestring : NULL;
@@ -583,7 +144,8 @@ static void parse_broker_password_env(struct ctx *c, const cJSON *v, void *base)
     if (!ok) {
         char got[64];
         fw_cfg_describe(v, got, sizeof(got));
-        err(c,
+        fw_cfg_err(
+            c,
             "must be the name of an environment variable (1..128 letters, digits or '_', not "
             "starting with a digit), got %s",
             got);
@@ -593,74 +155,78 @@ static void parse_broker_password_env(struct ctx *c, const cJSON *v, void *base)
     b->password_env = fw_xstrdup(s);
 }
 
-static void parse_broker_tls(struct ctx *c, const cJSON *v, void *base)
+static void parse_broker_tls(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct key keys[] = {
-        {"ca_file", K_STR, 1, FIELD(struct fw_cfg_tls, ca_file), 1, 1024},
-        {"cert_file", K_STR, 0, FIELD(struct fw_cfg_tls, cert_file), 1, 1024},
-        {"key_file", K_STR, 0, FIELD(struct fw_cfg_tls, key_file), 1, 1024},
-        {"server_name", K_STR, 0, FIELD(struct fw_cfg_tls, server_name), 1, 253},
+    static const struct fw_cfg_key keys[] = {
+        {"ca_file", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_tls, ca_file), 1, 1024},
+        {"cert_file", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_tls, cert_file), 1, 1024},
+        {"key_file", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_tls, key_file), 1, 1024},
+        {"server_name", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_tls, server_name), 1, 253},
         {NULL},
     };
     struct fw_cfg_tls *tls = &((struct fw_cfg_broker *)base)->tls;
-    apply_keys(c, v, keys, tls);
+    fw_cfg_apply_keys(c, v, keys, tls);
     if (!tls->cert_file != !tls->key_file)
-        err(c, "\"cert_file\" and \"key_file\" go together: give both (a client certificate) or "
+        fw_cfg_err(
+            c, "\"cert_file\" and \"key_file\" go together: give both (a client certificate) or "
                "neither");
 }
 
 /* One node of a broker cluster: {"host": ..., "port": ...}. */
-static void parse_broker_node(struct ctx *c, const cJSON *v, void *base)
+static void parse_broker_node(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct key keys[] = {
-        {"host", K_STR, 1, FIELD(struct fw_cfg_broker_node, host), 1, 253},
-        {"port", K_INT, 0, FIELD(struct fw_cfg_broker_node, port), 1, 65535},
+    static const struct fw_cfg_key keys[] = {
+        {"host", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_broker_node, host), 1, 253},
+        {"port", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_broker_node, port), 1, 65535},
         {NULL},
     };
     struct fw_cfg_broker *b = base;
     struct fw_cfg_broker_node *n = &b->nodes[b->nnodes++];
     n->port = 1883;
-    apply_keys(c, v, keys, n);
+    fw_cfg_apply_keys(c, v, keys, n);
 }
 
 /* A broker cluster's nodes: 1..FW_CFG_MAX_BROKER_NODES of them, each tried in turn. */
-static void parse_broker_nodes(struct ctx *c, const cJSON *v, void *base)
+static void parse_broker_nodes(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     struct fw_cfg_broker *b = base;
     int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 0;
     if (n < 1 || n > FW_CFG_MAX_BROKER_NODES) {
         char got[64];
         fw_cfg_describe(v, got, sizeof(got));
-        err(c, "must be an array of 1..%d nodes {\"host\", \"port\"}, got %s%s",
-            FW_CFG_MAX_BROKER_NODES, cJSON_IsArray(v) && n == 0 ? "an empty array" : got,
-            cJSON_IsArray(v) && n > 0 ? " of more" : "");
+        fw_cfg_err(c, "must be an array of 1..%d nodes {\"host\", \"port\"}, got %s%s",
+                   FW_CFG_MAX_BROKER_NODES, cJSON_IsArray(v) && n == 0 ? "an empty array" : got,
+                   cJSON_IsArray(v) && n > 0 ? " of more" : "");
         return;
     }
     b->nodes = fw_xcalloc((size_t)n, sizeof(*b->nodes));
     int i = 0;
     for (const cJSON *e = v->child; e; e = e->next, i++) {
-        size_t mark = path_index(c, i);
+        size_t mark = fw_cfg_path_index(c, i);
         parse_broker_node(c, e, b);
-        path_pop(c, mark);
+        fw_cfg_path_pop(c, mark);
     }
 }
 
-static void parse_broker(struct ctx *c, const cJSON *m, void *arg)
+static void parse_broker(struct fw_cfg_ctx *c, const cJSON *m, void *arg)
 {
-    static const struct key keys[] = {
-        {"host", K_STR, 0, FIELD(struct fw_cfg_broker, host), 1, 253},
-        {"nodes", K_CUSTOM, 0, 0, 0, 0, NULL, parse_broker_nodes},
-        {"port", K_INT, 0, FIELD(struct fw_cfg_broker, port), 1, 65535},
-        {"client_id", K_STR, 0, FIELD(struct fw_cfg_broker, client_id), 1, 128},
-        {"username", K_STR, 0, FIELD(struct fw_cfg_broker, username), 1, 256},
-        {"password", K_CUSTOM, 0, 0, 0, 0, NULL, parse_broker_password},
-        {"password_file", K_STR, 0, FIELD(struct fw_cfg_broker, password_file), 1, 1024},
-        {"password_env", K_CUSTOM, 0, 0, 0, 0, NULL, parse_broker_password_env},
-        {"tls", K_CUSTOM, 0, 0, 0, 0, NULL, parse_broker_tls},
-        {"keepalive_s", K_INT, 0, FIELD(struct fw_cfg_broker, keepalive_s), 5, 3600},
-        {"reconnect_min_ms", K_MS, 0, FIELD(struct fw_cfg_broker, reconnect_min_ms), 50, 600000},
-        {"reconnect_max_ms", K_MS, 0, FIELD(struct fw_cfg_broker, reconnect_max_ms), 50, 3600000},
-        {"clean_session", K_BOOL, 0, FIELD(struct fw_cfg_broker, clean_session)},
+    static const struct fw_cfg_key keys[] = {
+        {"host", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_broker, host), 1, 253},
+        {"nodes", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_broker_nodes},
+        {"port", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_broker, port), 1, 65535},
+        {"client_id", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_broker, client_id), 1, 128},
+        {"username", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_broker, username), 1, 256},
+        {"password", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_broker_password},
+        {"password_file", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_broker, password_file), 1,
+         1024},
+        {"password_env", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_broker_password_env},
+        {"tls", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_broker_tls},
+        {"keepalive_s", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_broker, keepalive_s), 5, 3600},
+        {"reconnect_min_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_broker, reconnect_min_ms), 50,
+         600000},
+        {"reconnect_max_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_broker, reconnect_max_ms), 50,
+         3600000},
+        {"clean_session", FW_CFG_BOOL, 0, FW_CFG_FIELD(struct fw_cfg_broker, clean_session)},
         {NULL},
     };
     struct fw_config *cfg = arg;
@@ -671,31 +237,32 @@ static void parse_broker(struct ctx *c, const cJSON *m, void *arg)
         .reconnect_max_ms = 30000,
     };
     b.name = fw_xstrdup(m->string);
-    apply_keys(c, m, keys, &b);
+    fw_cfg_apply_keys(c, m, keys, &b);
     if (b.nodes && (b.host || cJSON_GetObjectItemCaseSensitive(m, "port")))
-        err(c, "give either \"host\" (and \"port\") or \"nodes\" (a cluster), not both");
+        fw_cfg_err(c, "give either \"host\" (and \"port\") or \"nodes\" (a cluster), not both");
     else if (!cJSON_GetObjectItemCaseSensitive(m, "host") &&
              !cJSON_GetObjectItemCaseSensitive(m, "nodes"))
-        err(c, "missing required key \"host\"");
+        fw_cfg_err(c, "missing required key \"host\"");
     else if (b.nodes && b.nnodes > 0 && b.nodes[0].host) {
         /* The first node stands for the broker wherever one address is named. */
         b.host = fw_xstrdup(b.nodes[0].host);
         b.port = b.nodes[0].port;
     }
     if (b.reconnect_min_ms > b.reconnect_max_ms)
-        err(c, "reconnect_min_ms (%lld) must not exceed reconnect_max_ms (%lld)",
-            (long long)b.reconnect_min_ms, (long long)b.reconnect_max_ms);
+        fw_cfg_err(c, "reconnect_min_ms (%lld) must not exceed reconnect_max_ms (%lld)",
+                   (long long)b.reconnect_min_ms, (long long)b.reconnect_max_ms);
     if (b.password_file && b.password_env)
-        err(c, "give either \"password_file\" or \"password_env\", not both");
+        fw_cfg_err(c, "give either \"password_file\" or \"password_env\", not both");
     else if ((b.password_file || b.password_env) && !b.username)
-        err(c, "a password needs \"username\" too (MQTT 3.1.1 sends no password without one)");
+        fw_cfg_err(c,
+                   "a password needs \"username\" too (MQTT 3.1.1 sends no password without one)");
     cfg->brokers = fw_xrealloc(cfg->brokers, (cfg->nbrokers + 1) * sizeof(*cfg->brokers));
     cfg->brokers[cfg->nbrokers++] = b;
 }
 
-static void parse_brokers(struct ctx *c, const cJSON *v, void *base)
+static void parse_brokers(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    for_each_named(c, v, "brokers", parse_broker, base);
+    fw_cfg_for_each_named(c, v, "brokers", parse_broker, base);
 }
 
 /* MQTT topic checks (MQTT 3.1.1 section 4.7): a name has no wildcards; a filter uses them whole. */
@@ -718,108 +285,109 @@ static int topic_ok(const char *t, int filter)
 
 static const char *const uplink_format_names[] = {"native", "chirpstack", "tts", "meteo", NULL};
 
-static void parse_uplinks(struct ctx *c, const cJSON *v, void *base)
+static void parse_uplinks(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct key keys[] = {
-        {"broker", K_ID, 1, FIELD(struct fw_cfg_uplink, broker)},
-        {"topic", K_STR, 1, FIELD(struct fw_cfg_uplink, topic), 1, 1024},
-        {"qos", K_INT, 0, FIELD(struct fw_cfg_uplink, qos), 0, 1},
-        {"format", K_ENUM, 0, FIELD(struct fw_cfg_uplink, format), 0, 0, uplink_format_names},
+    static const struct fw_cfg_key keys[] = {
+        {"broker", FW_CFG_ID, 1, FW_CFG_FIELD(struct fw_cfg_uplink, broker)},
+        {"topic", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_uplink, topic), 1, 1024},
+        {"qos", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_uplink, qos), 0, 1},
+        {"format", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct fw_cfg_uplink, format), 0, 0,
+         uplink_format_names},
         {NULL},
     };
     struct fw_config *cfg = base;
     char got[64];
     if (!cJSON_IsArray(v)) {
         fw_cfg_describe(v, got, sizeof(got));
-        err(c, "must be an array of subscriptions, got %s", got);
+        fw_cfg_err(c, "must be an array of subscriptions, got %s", got);
         return;
     }
     int i = 0;
     for (const cJSON *e = v->child; e; e = e->next, i++) {
-        size_t mark = path_index(c, i);
+        size_t mark = fw_cfg_path_index(c, i);
         struct fw_cfg_uplink u = {.qos = 1, .format = FW_UPLINK_NATIVE};
-        apply_keys(c, e, keys, &u);
+        fw_cfg_apply_keys(c, e, keys, &u);
         if (u.topic && !topic_ok(u.topic, 1)) {
-            size_t m2 = path_key(c, "topic");
-            err(c, "invalid MQTT topic filter \"%s\"", u.topic);
-            path_pop(c, m2);
+            size_t m2 = fw_cfg_path_key(c, "topic");
+            fw_cfg_err(c, "invalid MQTT topic filter \"%s\"", u.topic);
+            fw_cfg_path_pop(c, m2);
         }
         cfg->uplinks = fw_xrealloc(cfg->uplinks, (cfg->nuplinks + 1) * sizeof(*cfg->uplinks));
         cfg->uplinks[cfg->nuplinks++] = u;
-        path_pop(c, mark);
+        fw_cfg_path_pop(c, mark);
     }
 }
 
-static void parse_point(struct ctx *c, const cJSON *v, void *base)
+static void parse_point(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct key keys[] = {
-        {"lat", K_NUM, 1, FIELD(struct fw_cfg_point, lat), -90, 90},
-        {"lon", K_NUM, 1, FIELD(struct fw_cfg_point, lon), -180, 180},
+    static const struct fw_cfg_key keys[] = {
+        {"lat", FW_CFG_NUM, 1, FW_CFG_FIELD(struct fw_cfg_point, lat), -90, 90},
+        {"lon", FW_CFG_NUM, 1, FW_CFG_FIELD(struct fw_cfg_point, lon), -180, 180},
         {NULL},
     };
     struct fw_cfg_zone *z = base;
-    apply_keys(c, v, keys, &z->location);
+    fw_cfg_apply_keys(c, v, keys, &z->location);
     z->has_location = true;
 }
 
-static void parse_polygon(struct ctx *c, const cJSON *v, void *base)
+static void parse_polygon(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     struct fw_cfg_zone *z = base;
     char got[64];
     int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 0;
     if (!cJSON_IsArray(v) || n < 4 || n > 1000) {
         fw_cfg_describe(v, got, sizeof(got));
-        err(c,
-            "must be an array of 4..1000 [lat, lon] pairs, the first equal to the last, got "
-            "%s%s",
-            got, cJSON_IsArray(v) ? " of fewer than 4" : "");
+        fw_cfg_err(c,
+                   "must be an array of 4..1000 [lat, lon] pairs, the first equal to the last, got "
+                   "%s%s",
+                   got, cJSON_IsArray(v) ? " of fewer than 4" : "");
         return;
     }
     z->polygon = fw_xcalloc((size_t)n, sizeof(*z->polygon));
     int i = 0, ok = 1;
     for (const cJSON *e = v->child; e; e = e->next, i++) {
-        size_t mark = path_index(c, i);
+        size_t mark = fw_cfg_path_index(c, i);
         const cJSON *la = cJSON_GetArrayItem(e, 0), *lo = cJSON_GetArrayItem(e, 1);
         if (!cJSON_IsArray(e) || cJSON_GetArraySize(e) != 2 || !cJSON_IsNumber(la) ||
             !cJSON_IsNumber(lo) || fabs(la->valuedouble) > 90 || fabs(lo->valuedouble) > 180) {
             fw_cfg_describe(e, got, sizeof(got));
-            err(c, "must be [lat, lon] with lat -90..90 and lon -180..180, got %s", got);
+            fw_cfg_err(c, "must be [lat, lon] with lat -90..90 and lon -180..180, got %s", got);
             ok = 0;
         } else {
             z->polygon[i].lat = la->valuedouble;
             z->polygon[i].lon = lo->valuedouble;
         }
-        path_pop(c, mark);
+        fw_cfg_path_pop(c, mark);
     }
     z->npolygon = (size_t)n;
     if (ok &&
         (z->polygon[0].lat != z->polygon[n - 1].lat || z->polygon[0].lon != z->polygon[n - 1].lon))
-        err(c, "the first point must equal the last (a closed ring)");
+        fw_cfg_err(c, "the first point must equal the last (a closed ring)");
 }
 
-static void parse_contact_at(struct ctx *c, const cJSON *v, struct fw_cfg_contact *out)
+static void parse_contact_at(struct fw_cfg_ctx *c, const cJSON *v, struct fw_cfg_contact *out)
 {
-    static const struct key keys[] = {
-        {"name", K_STR, 1, FIELD(struct fw_cfg_contact, name), 1, 200},
-        {"name_en", K_STR, 0, FIELD(struct fw_cfg_contact, name_en), 1, 200},
-        {"phone", K_STR, 0, FIELD(struct fw_cfg_contact, phone), 1, 64},
+    static const struct fw_cfg_key keys[] = {
+        {"name", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_contact, name), 1, 200},
+        {"name_en", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_contact, name_en), 1, 200},
+        {"phone", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_contact, phone), 1, 64},
         {NULL},
     };
-    apply_keys(c, v, keys, out);
+    fw_cfg_apply_keys(c, v, keys, out);
 }
 
-static void parse_chief(struct ctx *c, const cJSON *v, void *base)
+static void parse_chief(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     parse_contact_at(c, v, &((struct fw_cfg_zone *)base)->forest_chief);
 }
 
-static void parse_duty(struct ctx *c, const cJSON *v, void *base)
+static void parse_duty(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     parse_contact_at(c, v, &((struct fw_cfg_zone *)base)->duty);
 }
 
 /* A key read after the rest of its object, by the object's own parser. */
-static void parse_later(struct ctx *c, const cJSON *v, void *base)
+static void parse_later(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     (void)c;
     (void)v;
@@ -848,18 +416,19 @@ struct fire_sec {
 
 static const char *const ffmc_coef_names[] = {"cffdrs", "1985", NULL};
 
-static void parse_fire_stations(struct ctx *c, const cJSON *v, void *base)
+static void parse_fire_stations(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     struct fire_sec *f = base;
-    free_string_list(f->stations, f->nstations);
-    f->stations = parse_string_list(c, v, &f->nstations, 1);
+    fw_cfg_free_string_list(f->stations, f->nstations);
+    f->stations = fw_cfg_string_list(c, v, &f->nstations, 1);
     if (cJSON_IsArray(v) &&
         (cJSON_GetArraySize(v) < 1 || cJSON_GetArraySize(v) > FW_MODELS_MAX_STATIONS))
-        err(c, "must name 1..%d stations, got %d", FW_MODELS_MAX_STATIONS, cJSON_GetArraySize(v));
+        fw_cfg_err(c, "must name 1..%d stations, got %d", FW_MODELS_MAX_STATIONS,
+                   cJSON_GetArraySize(v));
 }
 
 /* "MM-DD", a day of a year (29 February allowed). */
-static void parse_month_day(struct ctx *c, const cJSON *v, int *month, int *day)
+static void parse_month_day(struct fw_cfg_ctx *c, const cJSON *v, int *month, int *day)
 {
     static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     char got[64];
@@ -869,67 +438,67 @@ static void parse_month_day(struct ctx *c, const cJSON *v, int *month, int *day)
         !isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[3]) || mo < 1 || mo > 12 ||
         d < 1 || d > mdays[mo - 1]) {
         fw_cfg_describe(v, got, sizeof(got));
-        err(c, "must be a month and day \"MM-DD\" such as \"03-15\", got %s", got);
+        fw_cfg_err(c, "must be a month and day \"MM-DD\" such as \"03-15\", got %s", got);
         return;
     }
     *month = mo;
     *day = d;
 }
 
-static void parse_fire_season_start(struct ctx *c, const cJSON *v, void *base)
+static void parse_fire_season_start(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     struct fire_sec *f = base;
     parse_month_day(c, v, &f->season_start_month, &f->season_start_day);
 }
 
-static void parse_fire_season_end(struct ctx *c, const cJSON *v, void *base)
+static void parse_fire_season_end(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     struct fire_sec *f = base;
     parse_month_day(c, v, &f->season_end_month, &f->season_end_day);
 }
 
-static void parse_levels_index(struct ctx *c, const cJSON *v, void *base)
+static void parse_levels_index(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     struct fw_models_levels *l = base;
     enum fw_models_index i;
     if (!cJSON_IsString(v) || fw_models_index_parse(v->valuestring, &i) < 0) {
         char got[64];
         fw_cfg_describe(v, got, sizeof(got));
-        err(c,
-            "must be one of \"fwi\", \"isi\", \"bui\", \"ffmc\", \"dmc\", \"dc\", \"dsr\", "
-            "\"nesterov\", got %s",
-            got);
+        fw_cfg_err(c,
+                   "must be one of \"fwi\", \"isi\", \"bui\", \"ffmc\", \"dmc\", \"dc\", \"dsr\", "
+                   "\"nesterov\", got %s",
+                   got);
         return;
     }
     l->index = i;
 }
 
-static void parse_levels_min(struct ctx *c, const cJSON *v, void *base)
+static void parse_levels_min(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     struct fw_models_levels *l = base;
     char got[64];
     if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != FW_MODELS_LEVELS) {
         fw_cfg_describe(v, got, sizeof(got));
-        err(c, "must be an array of %d ascending numbers (where levels 1..5 start), got %s",
-            FW_MODELS_LEVELS, got);
+        fw_cfg_err(c, "must be an array of %d ascending numbers (where levels 1..5 start), got %s",
+                   FW_MODELS_LEVELS, got);
         return;
     }
     int i = 0, ok = 1;
     double min[FW_MODELS_LEVELS];
     for (const cJSON *e = v->child; e; e = e->next, i++) {
         if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble) || fabs(e->valuedouble) > 1e6) {
-            size_t mark = path_index(c, i);
+            size_t mark = fw_cfg_path_index(c, i);
             fw_cfg_describe(e, got, sizeof(got));
-            err(c, "must be a number -1e6..1e6, got %s", got);
-            path_pop(c, mark);
+            fw_cfg_err(c, "must be a number -1e6..1e6, got %s", got);
+            fw_cfg_path_pop(c, mark);
             ok = 0;
             continue;
         }
         min[i] = e->valuedouble;
         if (i > 0 && ok && !(min[i] > min[i - 1])) {
-            size_t mark = path_index(c, i);
-            err(c, "must be greater than the one before (%g), got %g", min[i - 1], min[i]);
-            path_pop(c, mark);
+            size_t mark = fw_cfg_path_index(c, i);
+            fw_cfg_err(c, "must be greater than the one before (%g), got %g", min[i - 1], min[i]);
+            fw_cfg_path_pop(c, mark);
             ok = 0;
         }
     }
@@ -937,53 +506,54 @@ static void parse_levels_min(struct ctx *c, const cJSON *v, void *base)
         memcpy(l->min, min, sizeof(min));
 }
 
-static void parse_levels_provisional(struct ctx *c, const cJSON *v, void *base)
+static void parse_levels_provisional(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     struct fw_models_levels *l = base;
     if (!cJSON_IsBool(v)) {
         char got[64];
         fw_cfg_describe(v, got, sizeof(got));
-        err(c, "must be true or false, got %s", got);
+        fw_cfg_err(c, "must be true or false, got %s", got);
         return;
     }
     l->provisional = cJSON_IsTrue(v);
 }
 
-static void parse_fire_levels(struct ctx *c, const cJSON *v, void *base)
+static void parse_fire_levels(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct key keys[] = {
-        {"index", K_CUSTOM, 0, 0, 0, 0, NULL, parse_levels_index},
-        {"min", K_CUSTOM, 1, 0, 0, 0, NULL, parse_levels_min},
-        {"provisional", K_CUSTOM, 0, 0, 0, 0, NULL, parse_levels_provisional},
+    static const struct fw_cfg_key keys[] = {
+        {"index", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_levels_index},
+        {"min", FW_CFG_CUSTOM, 1, 0, 0, 0, NULL, parse_levels_min},
+        {"provisional", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_levels_provisional},
         {NULL},
     };
     struct fire_sec *f = base;
     /* An operator's table is not the provisional default unless it says so. */
     f->levels.provisional = 0;
-    apply_keys(c, v, keys, &f->levels);
+    fw_cfg_apply_keys(c, v, keys, &f->levels);
 }
 
-static void parse_zone_fire(struct ctx *c, const cJSON *v, void *base)
+static void parse_zone_fire(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct key keys[] = {
-        {"stations", K_CUSTOM, 1, 0, 0, 0, NULL, parse_fire_stations},
-        {"fallback", K_ID, 0, FIELD(struct fire_sec, fallback)},
-        {"utc_offset_min", K_INT, 1, FIELD(struct fire_sec, utc_offset_min), FW_MODELS_OFFSET_MIN,
-         FW_MODELS_OFFSET_MAX},
-        {"lat", K_NUM, 0, FIELD(struct fire_sec, lat), -90, 90},
-        {"lat_adjust", K_BOOL, 0, FIELD(struct fire_sec, lat_adjust)},
-        {"ffmc_coef", K_ENUM, 0, FIELD(struct fire_sec, ffmc_coef), 0, 0, ffmc_coef_names},
-        {"noon_window_min", K_INT, 0, FIELD(struct fire_sec, noon_window_min), 1,
+    static const struct fw_cfg_key keys[] = {
+        {"stations", FW_CFG_CUSTOM, 1, 0, 0, 0, NULL, parse_fire_stations},
+        {"fallback", FW_CFG_ID, 0, FW_CFG_FIELD(struct fire_sec, fallback)},
+        {"utc_offset_min", FW_CFG_INT, 1, FW_CFG_FIELD(struct fire_sec, utc_offset_min),
+         FW_MODELS_OFFSET_MIN, FW_MODELS_OFFSET_MAX},
+        {"lat", FW_CFG_NUM, 0, FW_CFG_FIELD(struct fire_sec, lat), -90, 90},
+        {"lat_adjust", FW_CFG_BOOL, 0, FW_CFG_FIELD(struct fire_sec, lat_adjust)},
+        {"ffmc_coef", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct fire_sec, ffmc_coef), 0, 0,
+         ffmc_coef_names},
+        {"noon_window_min", FW_CFG_INT, 0, FW_CFG_FIELD(struct fire_sec, noon_window_min), 1,
          FW_MODELS_NOON_WINDOW_MAX},
-        {"rain_max_gap_min", K_INT, 0, FIELD(struct fire_sec, rain_max_gap_min), 15,
+        {"rain_max_gap_min", FW_CFG_INT, 0, FW_CFG_FIELD(struct fire_sec, rain_max_gap_min), 15,
          FW_MODELS_RAIN_GAP_MAX},
-        {"hourly_ffmc", K_BOOL, 0, FIELD(struct fire_sec, hourly_ffmc)},
-        {"startup_ffmc", K_NUM, 0, FIELD(struct fire_sec, startup_ffmc), 0, 101},
-        {"startup_dmc", K_NUM, 0, FIELD(struct fire_sec, startup_dmc), 0, 1e6},
-        {"startup_dc", K_NUM, 0, FIELD(struct fire_sec, startup_dc), 0, 1e6},
-        {"season_start", K_CUSTOM, 0, 0, 0, 0, NULL, parse_fire_season_start},
-        {"season_end", K_CUSTOM, 0, 0, 0, 0, NULL, parse_fire_season_end},
-        {"levels", K_CUSTOM, 0, 0, 0, 0, NULL, parse_fire_levels},
+        {"hourly_ffmc", FW_CFG_BOOL, 0, FW_CFG_FIELD(struct fire_sec, hourly_ffmc)},
+        {"startup_ffmc", FW_CFG_NUM, 0, FW_CFG_FIELD(struct fire_sec, startup_ffmc), 0, 101},
+        {"startup_dmc", FW_CFG_NUM, 0, FW_CFG_FIELD(struct fire_sec, startup_dmc), 0, 1e6},
+        {"startup_dc", FW_CFG_NUM, 0, FW_CFG_FIELD(struct fire_sec, startup_dc), 0, 1e6},
+        {"season_start", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_fire_season_start},
+        {"season_end", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_fire_season_end},
+        {"levels", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_fire_levels},
         {NULL},
     };
     struct fw_cfg_zone *z = base;
@@ -1001,9 +571,10 @@ static void parse_zone_fire(struct ctx *c, const cJSON *v, void *base)
         .levels = mz.levels,
     };
     size_t before = c->errs->n + c->errs->dropped;
-    apply_keys(c, v, keys, &f);
+    fw_cfg_apply_keys(c, v, keys, &f);
     if (cJSON_IsObject(v) && isnan(f.lat))
-        err(c, "missing required key \"lat\" (the zone has no \"location\" to take it from)");
+        fw_cfg_err(c,
+                   "missing required key \"lat\" (the zone has no \"location\" to take it from)");
     if (c->errs->n + c->errs->dropped == before) {
         for (size_t i = 0; i < f.nstations; i++)
             fw_strlcpy(mz.stations[i], f.stations[i], sizeof(mz.stations[i]));
@@ -1036,87 +607,88 @@ static void parse_zone_fire(struct ctx *c, const cJSON *v, void *base)
                 field[sep - why] = '\0';
                 char *save = NULL;
                 for (char *tok = strtok_r(field, ".", &save); tok; tok = strtok_r(NULL, ".", &save))
-                    path_key(c, tok);
+                    fw_cfg_path_key(c, tok);
                 why = sep + 2;
             }
-            err(c, "%s", why);
-            path_pop(c, mark);
+            fw_cfg_err(c, "%s", why);
+            fw_cfg_path_pop(c, mark);
         } else {
             free(z->fire);
             z->fire = fw_xmalloc(sizeof(*z->fire));
             *z->fire = mz;
         }
     }
-    free_string_list(f.stations, f.nstations);
+    fw_cfg_free_string_list(f.stations, f.nstations);
     free(f.fallback);
 }
 
 /* ---- The pest model of a zone (docs/pests.md) ---------------------------------------------- */
 
 /* Copy a list of names into a fixed table of ids; too many is reported by the caller's check. */
-static void copy_ids(struct ctx *c, const cJSON *v, char (*ids)[FW_READING_MAX_ID], size_t max,
-                     size_t *n, const char *what)
+static void copy_ids(struct fw_cfg_ctx *c, const cJSON *v, char (*ids)[FW_READING_MAX_ID],
+                     size_t max, size_t *n, const char *what)
 {
     size_t k = 0;
-    char **list = parse_string_list(c, v, &k, 1);
+    char **list = fw_cfg_string_list(c, v, &k, 1);
     if (cJSON_IsArray(v) &&
         ((size_t)cJSON_GetArraySize(v) < 1 || (size_t)cJSON_GetArraySize(v) > max))
-        err(c, "must name 1..%zu %s, got %d", max, what, cJSON_GetArraySize(v));
+        fw_cfg_err(c, "must name 1..%zu %s, got %d", max, what, cJSON_GetArraySize(v));
     *n = 0;
     for (size_t i = 0; i < k && *n < max; i++)
         fw_strlcpy(ids[(*n)++], list[i], FW_READING_MAX_ID);
-    free_string_list(list, k);
+    fw_cfg_free_string_list(list, k);
 }
 
-static void parse_pests_stations(struct ctx *c, const cJSON *v, void *base)
+static void parse_pests_stations(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     struct fw_pests_zone *z = base;
     copy_ids(c, v, z->stations, FW_PESTS_MAX_STATIONS, &z->nstations, "stations");
 }
 
-static void parse_pests_fallback(struct ctx *c, const cJSON *v, void *base)
+static void parse_pests_fallback(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     struct fw_pests_zone *z = base;
-    if (!cJSON_IsString(v) || !valid_id(v->valuestring) ||
+    if (!cJSON_IsString(v) || !fw_cfg_valid_id(v->valuestring) ||
         strlen(v->valuestring) >= FW_READING_MAX_ID) {
         char got[64];
         fw_cfg_describe(v, got, sizeof(got));
-        err(c, "must be a station name, got %s", got);
+        fw_cfg_err(c, "must be a station name, got %s", got);
         return;
     }
     fw_strlcpy(z->fallback, v->valuestring, sizeof(z->fallback));
 }
 
-static void parse_pest_traps(struct ctx *c, const cJSON *v, void *base)
+static void parse_pest_traps(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     struct fw_pests_pest *p = base;
     copy_ids(c, v, p->traps, FW_PESTS_MAX_TRAPS, &p->ntraps, "trap nodes");
 }
 
-static void parse_pest_method(struct ctx *c, const cJSON *v, void *base)
+static void parse_pest_method(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     struct fw_pests_pest *p = base;
     if (!cJSON_IsString(v) || fw_dd_method_parse(v->valuestring, &p->method) < 0) {
         char got[64];
         fw_cfg_describe(v, got, sizeof(got));
-        err(c,
+        fw_cfg_err(
+            c,
             "must be one of \"average\", \"single-sine\", \"double-sine\", \"single-triangle\", "
             "\"double-triangle\", got %s",
             got);
     }
 }
 
-static void parse_pest_cutoff(struct ctx *c, const cJSON *v, void *base)
+static void parse_pest_cutoff(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     struct fw_pests_pest *p = base;
     if (!cJSON_IsString(v) || fw_dd_cutoff_parse(v->valuestring, &p->cutoff) < 0) {
         char got[64];
         fw_cfg_describe(v, got, sizeof(got));
-        err(c, "must be one of \"horizontal\", \"vertical\", \"intermediate\", got %s", got);
+        fw_cfg_err(c, "must be one of \"horizontal\", \"vertical\", \"intermediate\", got %s", got);
     }
 }
 
-static void parse_pest_biofix(struct ctx *c, const cJSON *v, void *base)
+static void parse_pest_biofix(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     struct fw_pests_pest *p = base;
     const char *s = cJSON_IsString(v) ? v->valuestring : "";
@@ -1127,24 +699,25 @@ static void parse_pest_biofix(struct ctx *c, const cJSON *v, void *base)
     } else {
         char got[64];
         fw_cfg_describe(v, got, sizeof(got));
-        err(c, "must be \"date\" or \"trap\", got %s", got);
+        fw_cfg_err(c, "must be \"date\" or \"trap\", got %s", got);
     }
 }
 
-static void parse_pest_stage(struct ctx *c, const cJSON *v, struct fw_pests_stage *st)
+static void parse_pest_stage(struct fw_cfg_ctx *c, const cJSON *v, struct fw_pests_stage *st)
 {
     /* Read into strings first: the stage's fields are fixed arrays. */
     struct stage_sec {
         char *name, *action;
         double dd;
     } sec = {.dd = NAN};
-    static const struct key keys[] = {
-        {"name", K_STR, 1, FIELD(struct stage_sec, name), 1, FW_READING_MAX_ID - 1},
-        {"dd", K_NUMN, 1, FIELD(struct stage_sec, dd), 0, 1e5},
-        {"action", K_STR, 0, FIELD(struct stage_sec, action), 0, FW_PESTS_MAX_ACTION - 1},
+    static const struct fw_cfg_key keys[] = {
+        {"name", FW_CFG_STR, 1, FW_CFG_FIELD(struct stage_sec, name), 1, FW_READING_MAX_ID - 1},
+        {"dd", FW_CFG_NUMN, 1, FW_CFG_FIELD(struct stage_sec, dd), 0, 1e5},
+        {"action", FW_CFG_STR, 0, FW_CFG_FIELD(struct stage_sec, action), 0,
+         FW_PESTS_MAX_ACTION - 1},
         {NULL},
     };
-    apply_keys(c, v, keys, &sec);
+    fw_cfg_apply_keys(c, v, keys, &sec);
     if (sec.name)
         fw_strlcpy(st->name, sec.name, sizeof(st->name));
     if (sec.action)
@@ -1154,26 +727,26 @@ static void parse_pest_stage(struct ctx *c, const cJSON *v, struct fw_pests_stag
     free(sec.action);
 }
 
-static void parse_pest_stages(struct ctx *c, const cJSON *v, void *base)
+static void parse_pest_stages(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     struct fw_pests_pest *p = base;
     char got[64];
     int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 0;
     if (!cJSON_IsArray(v) || n < 1 || n > FW_PESTS_MAX_STAGES) {
         fw_cfg_describe(v, got, sizeof(got));
-        err(c, "must be an array of 1..%d stages, got %s", FW_PESTS_MAX_STAGES, got);
+        fw_cfg_err(c, "must be an array of 1..%d stages, got %s", FW_PESTS_MAX_STAGES, got);
         return;
     }
     int i = 0;
     p->nstages = 0;
     for (const cJSON *e = v->child; e; e = e->next, i++) {
-        size_t mark = path_index(c, i);
+        size_t mark = fw_cfg_path_index(c, i);
         parse_pest_stage(c, e, &p->stages[p->nstages++]);
-        path_pop(c, mark);
+        fw_cfg_path_pop(c, mark);
     }
 }
 
-static void parse_pest_biofix_date(struct ctx *c, const cJSON *v, void *base)
+static void parse_pest_biofix_date(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     struct fw_pests_pest *p = base;
     parse_month_day(c, v, &p->biofix_month, &p->biofix_day);
@@ -1189,74 +762,77 @@ static int pest_enabled(const cJSON *e)
     return !cJSON_IsFalse(en);
 }
 
-static void parse_pest_enabled(struct ctx *c, const cJSON *v, void *base)
+static void parse_pest_enabled(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     (void)base;
     if (!cJSON_IsBool(v)) {
         char got[64];
         fw_cfg_describe(v, got, sizeof(got));
-        err(c, "must be true or false, got %s", got);
+        fw_cfg_err(c, "must be true or false, got %s", got);
     }
 }
 
-static void parse_pest(struct ctx *c, const cJSON *v, struct fw_pests_pest *p)
+static void parse_pest(struct fw_cfg_ctx *c, const cJSON *v, struct fw_pests_pest *p)
 {
-    static const struct key keys[] = {
-        {"id", K_CUSTOM, 1, 0, 0, 0, NULL, parse_later},
-        {"name", K_TEXT, 0, FIELD(struct fw_pests_pest, name), 1, FW_READING_MAX_ID - 1},
-        {"name_en", K_TEXT, 0, FIELD(struct fw_pests_pest, name_en), 1, FW_READING_MAX_ID - 1},
-        {"enabled", K_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_enabled},
-        {"method", K_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_method},
-        {"cutoff", K_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_cutoff},
-        {"lower", K_NUMN, 1, FIELD(struct fw_pests_pest, lower), -90, 70},
-        {"upper", K_NUMN, 0, FIELD(struct fw_pests_pest, upper), -90, 70},
-        {"biofix", K_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_biofix},
-        {"biofix_date", K_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_biofix_date},
-        {"traps", K_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_traps},
-        {"trap_count", K_NUMN, 0, FIELD(struct fw_pests_pest, trap_count), 0, 1e6},
-        {"trap_days", K_INT, 0, FIELD(struct fw_pests_pest, trap_days), 1, FW_PESTS_MAX_RUN},
-        {"stages", K_CUSTOM, 1, 0, 0, 0, NULL, parse_pest_stages},
+    static const struct fw_cfg_key keys[] = {
+        {"id", FW_CFG_CUSTOM, 1, 0, 0, 0, NULL, parse_later},
+        {"name", FW_CFG_TEXT, 0, FW_CFG_FIELD(struct fw_pests_pest, name), 1,
+         FW_READING_MAX_ID - 1},
+        {"name_en", FW_CFG_TEXT, 0, FW_CFG_FIELD(struct fw_pests_pest, name_en), 1,
+         FW_READING_MAX_ID - 1},
+        {"enabled", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_enabled},
+        {"method", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_method},
+        {"cutoff", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_cutoff},
+        {"lower", FW_CFG_NUMN, 1, FW_CFG_FIELD(struct fw_pests_pest, lower), -90, 70},
+        {"upper", FW_CFG_NUMN, 0, FW_CFG_FIELD(struct fw_pests_pest, upper), -90, 70},
+        {"biofix", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_biofix},
+        {"biofix_date", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_biofix_date},
+        {"traps", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_traps},
+        {"trap_count", FW_CFG_NUMN, 0, FW_CFG_FIELD(struct fw_pests_pest, trap_count), 0, 1e6},
+        {"trap_days", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_pests_pest, trap_days), 1,
+         FW_PESTS_MAX_RUN},
+        {"stages", FW_CFG_CUSTOM, 1, 0, 0, 0, NULL, parse_pest_stages},
         {NULL},
     };
     const cJSON *id = cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, "id") : NULL;
-    if (id && (!cJSON_IsString(id) || !valid_id(id->valuestring) ||
+    if (id && (!cJSON_IsString(id) || !fw_cfg_valid_id(id->valuestring) ||
                strlen(id->valuestring) >= FW_READING_MAX_ID)) {
         char got[64];
-        size_t mark = path_key(c, "id");
+        size_t mark = fw_cfg_path_key(c, "id");
         fw_cfg_describe(id, got, sizeof(got));
-        err(c, "must be a name of 1..%d letters, digits, '_', '-' or '.', got %s",
-            FW_READING_MAX_ID - 1, got);
-        path_pop(c, mark);
+        fw_cfg_err(c, "must be a name of 1..%d letters, digits, '_', '-' or '.', got %s",
+                   FW_READING_MAX_ID - 1, got);
+        fw_cfg_path_pop(c, mark);
         id = NULL;
     }
     fw_pests_pest_init(p, id ? id->valuestring : "");
-    apply_keys(c, v, keys, p);
+    fw_cfg_apply_keys(c, v, keys, p);
     if (isnan(p->upper))
         p->upper = FW_DD_NO_UPPER; /* null: no upper threshold */
     if (isnan(p->trap_count))
         p->trap_count = 0.0; /* null: not set, refused by the model's check for a trap biofix */
     if (cJSON_IsObject(v) && p->biofix == FW_PESTS_BIOFIX_DATE &&
         !cJSON_GetObjectItemCaseSensitive(v, "biofix_date"))
-        err(c, "a date biofix needs \"biofix_date\" (\"MM-DD\")");
+        fw_cfg_err(c, "a date biofix needs \"biofix_date\" (\"MM-DD\")");
 }
 
-static void parse_pests_list(struct ctx *c, const cJSON *v, void *base)
+static void parse_pests_list(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     struct fw_pests_zone *z = base;
     char got[64];
     int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 0;
     if (!cJSON_IsArray(v) || n > FW_PESTS_MAX_PESTS) {
         fw_cfg_describe(v, got, sizeof(got));
-        err(c, "must be an array of 0..%d pests, got %s", FW_PESTS_MAX_PESTS, got);
+        fw_cfg_err(c, "must be an array of 0..%d pests, got %s", FW_PESTS_MAX_PESTS, got);
         return;
     }
     int i = 0;
     z->npests = 0;
     struct fw_pests_pest *off = fw_xmalloc(sizeof(*off));
     for (const cJSON *e = v->child; e; e = e->next, i++) {
-        size_t mark = path_index(c, i);
+        size_t mark = fw_cfg_path_index(c, i);
         parse_pest(c, e, pest_enabled(e) ? &z->pests[z->npests++] : off);
-        path_pop(c, mark);
+        fw_cfg_path_pop(c, mark);
     }
     free(off);
 }
@@ -1271,30 +847,30 @@ static int pest_json_index(const cJSON *list, size_t i)
     return (int)i;
 }
 
-static void parse_disease_enabled(struct ctx *c, const cJSON *v, void *base)
+static void parse_disease_enabled(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     struct fw_pests_disease *d = base;
     if (!cJSON_IsBool(v)) {
         char got[64];
         fw_cfg_describe(v, got, sizeof(got));
-        err(c, "must be true or false, got %s", got);
+        fw_cfg_err(c, "must be true or false, got %s", got);
         return;
     }
     d->enabled = cJSON_IsTrue(v);
 }
 
-static void parse_pests_disease(struct ctx *c, const cJSON *v, void *base)
+static void parse_pests_disease(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct key keys[] = {
-        {"enabled", K_CUSTOM, 0, 0, 0, 0, NULL, parse_disease_enabled},
-        {"rh_min", K_NUMN, 0, FIELD(struct fw_pests_disease, rh_min), 0, 100},
-        {"temp_lo", K_NUMN, 0, FIELD(struct fw_pests_disease, temp_lo), -90, 70},
-        {"temp_hi", K_NUMN, 0, FIELD(struct fw_pests_disease, temp_hi), -90, 70},
+    static const struct fw_cfg_key keys[] = {
+        {"enabled", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_disease_enabled},
+        {"rh_min", FW_CFG_NUMN, 0, FW_CFG_FIELD(struct fw_pests_disease, rh_min), 0, 100},
+        {"temp_lo", FW_CFG_NUMN, 0, FW_CFG_FIELD(struct fw_pests_disease, temp_lo), -90, 70},
+        {"temp_hi", FW_CFG_NUMN, 0, FW_CFG_FIELD(struct fw_pests_disease, temp_hi), -90, 70},
         {NULL},
     };
     struct fw_pests_zone *z = base;
     z->disease.enabled = 1; /* a "disease" object turns it on unless it says otherwise */
-    apply_keys(c, v, keys, &z->disease);
+    fw_cfg_apply_keys(c, v, keys, &z->disease);
 }
 
 /*
@@ -1302,8 +878,8 @@ static void parse_pests_disease(struct ctx *c, const cJSON *v, void *base)
  * "pest lower: ..." at .pests[i].lower of the first pest that fails on its own, "pest stage dd:
  * ..." at .pests[i].stages.dd.
  */
-static void pests_check_error(struct ctx *c, const struct fw_pests_zone *z, const cJSON *list,
-                              const char *why)
+static void pests_check_error(struct fw_cfg_ctx *c, const struct fw_pests_zone *z,
+                              const cJSON *list, const char *why)
 {
     size_t mark = c->pathlen;
     if (strncmp(why, "pest ", 5) == 0 || strncmp(why, "pest: ", 6) == 0) {
@@ -1320,17 +896,17 @@ static void pests_check_error(struct ctx *c, const struct fw_pests_zone *z, cons
             }
         }
         free(one);
-        path_key(c, "pests");
+        fw_cfg_path_key(c, "pests");
         if (i == z->npests) {
             /* Only the pests together fail: two with one id. */
-            err(c, "%s", why + 5);
-            path_pop(c, mark);
+            fw_cfg_err(c, "%s", why + 5);
+            fw_cfg_path_pop(c, mark);
             return;
         }
-        path_index(c, pest_json_index(list, i));
+        fw_cfg_path_index(c, pest_json_index(list, i));
         why += why[4] == ':' ? 6 : 5;
         if (strncmp(why, "stage ", 6) == 0) {
-            path_key(c, "stages");
+            fw_cfg_path_key(c, "stages");
             why += 6;
         }
     }
@@ -1339,11 +915,11 @@ static void pests_check_error(struct ctx *c, const struct fw_pests_zone *z, cons
         char field[32];
         memcpy(field, why, (size_t)(sep - why));
         field[sep - why] = '\0';
-        path_key(c, field);
+        fw_cfg_path_key(c, field);
         why = sep + 2;
     }
-    err(c, "%s", why);
-    path_pop(c, mark);
+    fw_cfg_err(c, "%s", why);
+    fw_cfg_path_pop(c, mark);
 }
 
 /* Keep the ids of the zone's disabled pests, for the notes of check-config and the daemon. */
@@ -1359,24 +935,25 @@ static void pests_note_disabled(struct fw_cfg_zone *z, const cJSON *list)
     }
 }
 
-static void parse_zone_pests(struct ctx *c, const cJSON *v, void *base)
+static void parse_zone_pests(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct key keys[] = {
-        {"stations", K_CUSTOM, 1, 0, 0, 0, NULL, parse_pests_stations},
-        {"fallback", K_CUSTOM, 0, 0, 0, 0, NULL, parse_pests_fallback},
-        {"utc_offset_min", K_INT, 1, FIELD(struct fw_pests_zone, utc_offset_min),
+    static const struct fw_cfg_key keys[] = {
+        {"stations", FW_CFG_CUSTOM, 1, 0, 0, 0, NULL, parse_pests_stations},
+        {"fallback", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_pests_fallback},
+        {"utc_offset_min", FW_CFG_INT, 1, FW_CFG_FIELD(struct fw_pests_zone, utc_offset_min),
          FW_MODELS_OFFSET_MIN, FW_MODELS_OFFSET_MAX},
-        {"min_hours", K_INT, 0, FIELD(struct fw_pests_zone, min_hours), 1, 24},
-        {"close_delay_min", K_INT, 0, FIELD(struct fw_pests_zone, close_delay_min), 0, 360},
-        {"pests", K_CUSTOM, 0, 0, 0, 0, NULL, parse_pests_list},
-        {"disease", K_CUSTOM, 0, 0, 0, 0, NULL, parse_pests_disease},
+        {"min_hours", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_pests_zone, min_hours), 1, 24},
+        {"close_delay_min", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_pests_zone, close_delay_min), 0,
+         360},
+        {"pests", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_pests_list},
+        {"disease", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_pests_disease},
         {NULL},
     };
     struct fw_cfg_zone *z = base;
     struct fw_pests_zone *pz = fw_xmalloc(sizeof(*pz));
     fw_pests_zone_init(pz, z->id);
     size_t before = c->errs->n + c->errs->dropped;
-    apply_keys(c, v, keys, pz);
+    fw_cfg_apply_keys(c, v, keys, pz);
     const char *why = NULL;
     if (c->errs->n + c->errs->dropped != before) {
         free(pz);
@@ -1390,37 +967,37 @@ static void parse_zone_pests(struct ctx *c, const cJSON *v, void *base)
     }
 }
 
-static void parse_zone(struct ctx *c, const cJSON *m, void *arg)
+static void parse_zone(struct fw_cfg_ctx *c, const cJSON *m, void *arg)
 {
-    static const struct key keys[] = {
-        {"name", K_STR, 1, FIELD(struct fw_cfg_zone, name), 1, 200},
-        {"name_en", K_STR, 0, FIELD(struct fw_cfg_zone, name_en), 1, 200},
-        {"location", K_CUSTOM, 0, 0, 0, 0, NULL, parse_point},
-        {"polygon", K_CUSTOM, 0, 0, 0, 0, NULL, parse_polygon},
-        {"forest_chief", K_CUSTOM, 1, 0, 0, 0, NULL, parse_chief},
-        {"duty", K_CUSTOM, 0, 0, 0, 0, NULL, parse_duty},
-        {"fire", K_CUSTOM, 0, 0, 0, 0, NULL, parse_later},
-        {"pests", K_CUSTOM, 0, 0, 0, 0, NULL, parse_zone_pests},
+    static const struct fw_cfg_key keys[] = {
+        {"name", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_zone, name), 1, 200},
+        {"name_en", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_zone, name_en), 1, 200},
+        {"location", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_point},
+        {"polygon", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_polygon},
+        {"forest_chief", FW_CFG_CUSTOM, 1, 0, 0, 0, NULL, parse_chief},
+        {"duty", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_duty},
+        {"fire", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_later},
+        {"pests", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_zone_pests},
         {NULL},
     };
     struct fw_config *cfg = arg;
     struct fw_cfg_zone z = {0};
     z.id = fw_xstrdup(m->string);
-    apply_keys(c, m, keys, &z);
+    fw_cfg_apply_keys(c, m, keys, &z);
     /* After the other keys: "fire" takes its default latitude from "location". */
     const cJSON *fire = cJSON_IsObject(m) ? cJSON_GetObjectItemCaseSensitive(m, "fire") : NULL;
     if (fire) {
-        size_t mark = path_key(c, "fire");
+        size_t mark = fw_cfg_path_key(c, "fire");
         parse_zone_fire(c, fire, &z);
-        path_pop(c, mark);
+        fw_cfg_path_pop(c, mark);
     }
     cfg->zones = fw_xrealloc(cfg->zones, (cfg->nzones + 1) * sizeof(*cfg->zones));
     cfg->zones[cfg->nzones++] = z;
 }
 
-static void parse_zones(struct ctx *c, const cJSON *v, void *base)
+static void parse_zones(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    for_each_named(c, v, "zones", parse_zone, base);
+    fw_cfg_for_each_named(c, v, "zones", parse_zone, base);
 }
 
 static const char *const lora_codec_names[] = {"forestwatch", "lpp", "server", NULL};
@@ -1431,7 +1008,7 @@ static const char *const lora_codec_names[] = {"forestwatch", "lpp", "server", N
  * sensor on that channel measures, and only the operator knows which. Channels are LPP's one
  * byte, each mapped once, to a metric nodes may send.
  */
-static void parse_node_lpp_map(struct ctx *c, const cJSON *v, void *base)
+static void parse_node_lpp_map(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     struct fw_cfg_node *n = base;
     char got[64];
@@ -1439,111 +1016,114 @@ static void parse_node_lpp_map(struct ctx *c, const cJSON *v, void *base)
     size_t count = 0;
     if (!cJSON_IsObject(v)) {
         fw_cfg_describe(v, got, sizeof(got));
-        err(c, "must be an object of LPP channels (\"0\"..\"255\") to metric names, got %s", got);
+        fw_cfg_err(c, "must be an object of LPP channels (\"0\"..\"255\") to metric names, got %s",
+                   got);
         return;
     }
     cJSON_ArrayForEach(m, v) count++;
     n->lpp_map = fw_xcalloc(count + 1, sizeof(*n->lpp_map));
     cJSON_ArrayForEach(m, v)
     {
-        size_t mark = path_key(c, m->string);
+        size_t mark = fw_cfg_path_key(c, m->string);
         char *end = NULL;
         long ch = isdigit((unsigned char)m->string[0]) ? strtol(m->string, &end, 10) : -1;
         const struct fw_metric *metric = cJSON_IsString(m) ? fw_metric_find(m->valuestring) : NULL;
         fw_cfg_describe(m, got, sizeof(got));
         if (ch < 0 || ch > 255 || *end)
-            err(c, "not an LPP channel: must be an integer 0..255");
+            fw_cfg_err(c, "not an LPP channel: must be an integer 0..255");
         else if (!cJSON_IsString(m))
-            err(c, "must be a metric name, got %s", got);
+            fw_cfg_err(c, "must be a metric name, got %s", got);
         else if (!metric)
             err_unknown_metric(c, m->valuestring);
         else if (metric->scope != FW_METRIC_STATION)
-            err(c, "%s is derived by the gateway, not sent by nodes", metric->name);
+            fw_cfg_err(c, "%s is derived by the gateway, not sent by nodes", metric->name);
         else {
             size_t k;
             for (k = 0; k < n->nlpp_map && n->lpp_map[k].channel != ch; k++)
                 ;
             if (k < n->nlpp_map)
-                err(c, "channel %ld is mapped twice", ch);
+                fw_cfg_err(c, "channel %ld is mapped twice", ch);
             else
                 n->lpp_map[n->nlpp_map++] = (struct fw_codec_lpp_map){(uint8_t)ch, metric->name};
         }
-        path_pop(c, mark);
+        fw_cfg_path_pop(c, mark);
     }
 }
 
-static void parse_node(struct ctx *c, const cJSON *m, void *arg)
+static void parse_node(struct fw_cfg_ctx *c, const cJSON *m, void *arg)
 {
-    static const struct key keys[] = {
-        {"zone", K_ID, 1, FIELD(struct fw_cfg_node, zone)},
-        {"dev_eui", K_STR, 0, FIELD(struct fw_cfg_node, dev_eui), 16, 16},
-        {"lns_name", K_STR, 0, FIELD(struct fw_cfg_node, lns_name), 1, 127},
-        {"codec", K_ENUM, 0, FIELD(struct fw_cfg_node, lora_codec), 0, 0, lora_codec_names},
-        {"lpp_map", K_CUSTOM, 0, 0, 0, 0, NULL, parse_node_lpp_map},
-        {"kind", K_STR, 0, FIELD(struct fw_cfg_node, kind), 1, 64},
-        {"description", K_STR, 0, FIELD(struct fw_cfg_node, description), 0, 400},
+    static const struct fw_cfg_key keys[] = {
+        {"zone", FW_CFG_ID, 1, FW_CFG_FIELD(struct fw_cfg_node, zone)},
+        {"dev_eui", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_node, dev_eui), 16, 16},
+        {"lns_name", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_node, lns_name), 1, 127},
+        {"codec", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct fw_cfg_node, lora_codec), 0, 0,
+         lora_codec_names},
+        {"lpp_map", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_node_lpp_map},
+        {"kind", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_node, kind), 1, 64},
+        {"description", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_node, description), 0, 400},
         {NULL},
     };
     struct fw_config *cfg = arg;
     struct fw_cfg_node n = {0};
     n.id = fw_xstrdup(m->string);
-    apply_keys(c, m, keys, &n);
+    fw_cfg_apply_keys(c, m, keys, &n);
     if (n.lpp_map && n.lora_codec == LORA_CODEC_FORESTWATCH) {
-        size_t mark = path_key(c, "lpp_map");
-        err(c, "only read with \"codec\": \"lpp\" or \"server\", not \"%s\"",
-            lora_codec_names[LORA_CODEC_FORESTWATCH]);
-        path_pop(c, mark);
+        size_t mark = fw_cfg_path_key(c, "lpp_map");
+        fw_cfg_err(c, "only read with \"codec\": \"lpp\" or \"server\", not \"%s\"",
+                   lora_codec_names[LORA_CODEC_FORESTWATCH]);
+        fw_cfg_path_pop(c, mark);
     }
     if (n.dev_eui && strspn(n.dev_eui, "0123456789abcdefABCDEF") != 16) {
-        size_t mark = path_key(c, "dev_eui");
-        err(c, "must be 16 hex digits, got \"%s\"", n.dev_eui);
-        path_pop(c, mark);
+        size_t mark = fw_cfg_path_key(c, "dev_eui");
+        fw_cfg_err(c, "must be 16 hex digits, got \"%s\"", n.dev_eui);
+        fw_cfg_path_pop(c, mark);
     }
     /* A device EUI appears once: two nodes cannot share a radio. */
     for (size_t k = 0; n.dev_eui && k < cfg->nnodes; k++)
         if (cfg->nodes[k].dev_eui && strcasecmp(cfg->nodes[k].dev_eui, n.dev_eui) == 0) {
-            size_t mark = path_key(c, "dev_eui");
-            err(c, "the same device EUI as node \"%s\"", cfg->nodes[k].id);
-            path_pop(c, mark);
+            size_t mark = fw_cfg_path_key(c, "dev_eui");
+            fw_cfg_err(c, "the same device EUI as node \"%s\"", cfg->nodes[k].id);
+            fw_cfg_path_pop(c, mark);
         }
     cfg->nodes = fw_xrealloc(cfg->nodes, (cfg->nnodes + 1) * sizeof(*cfg->nodes));
     cfg->nodes[cfg->nnodes++] = n;
 }
 
-static void parse_nodes(struct ctx *c, const cJSON *v, void *base)
+static void parse_nodes(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    for_each_named(c, v, "nodes", parse_node, base);
+    fw_cfg_for_each_named(c, v, "nodes", parse_node, base);
 }
 
 static const char *const format_names[] = {"json", "cap-xml", "cap-json", NULL};
 
-static void parse_route(struct ctx *c, const cJSON *m, void *arg)
+static void parse_route(struct fw_cfg_ctx *c, const cJSON *m, void *arg)
 {
-    static const struct key keys[] = {
-        {"broker", K_ID, 1, FIELD(struct fw_cfg_route, broker)},
-        {"topic", K_STR, 1, FIELD(struct fw_cfg_route, topic), 1, 1024},
-        {"qos", K_INT, 0, FIELD(struct fw_cfg_route, qos), 1, 1},
-        {"format", K_ENUM, 0, FIELD(struct fw_cfg_route, format), 0, 0, format_names},
-        {"group_window_ms", K_MS, 0, FIELD(struct fw_cfg_route, group_window_ms), 0, 600000},
+    static const struct fw_cfg_key keys[] = {
+        {"broker", FW_CFG_ID, 1, FW_CFG_FIELD(struct fw_cfg_route, broker)},
+        {"topic", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_route, topic), 1, 1024},
+        {"qos", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_route, qos), 1, 1},
+        {"format", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct fw_cfg_route, format), 0, 0, format_names},
+        {"group_window_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_route, group_window_ms), 0,
+         600000},
         {NULL},
     };
     struct fw_config *cfg = arg;
     /* Every message a bureau receives is a CAP 1.2 alert unless the route asks otherwise. */
     struct fw_cfg_route r = {.qos = 1, .format = FW_FORMAT_CAP_XML};
     r.name = fw_xstrdup(m->string);
-    apply_keys(c, m, keys, &r);
+    fw_cfg_apply_keys(c, m, keys, &r);
     if (r.topic && !topic_ok(r.topic, 0)) {
-        size_t mark = path_key(c, "topic");
-        err(c, "invalid MQTT topic \"%s\" (no wildcards in a publish topic)", r.topic);
-        path_pop(c, mark);
+        size_t mark = fw_cfg_path_key(c, "topic");
+        fw_cfg_err(c, "invalid MQTT topic \"%s\" (no wildcards in a publish topic)", r.topic);
+        fw_cfg_path_pop(c, mark);
     }
     cfg->routes = fw_xrealloc(cfg->routes, (cfg->nroutes + 1) * sizeof(*cfg->routes));
     cfg->routes[cfg->nroutes++] = r;
 }
 
-static void parse_routes(struct ctx *c, const cJSON *v, void *base)
+static void parse_routes(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    for_each_named(c, v, "routes", parse_route, base);
+    fw_cfg_for_each_named(c, v, "routes", parse_route, base);
 }
 
 static const char *const op_names[] = {">", ">=", "<", "<=", "==", "!=", NULL};
@@ -1551,34 +1131,34 @@ static const char *const severity_names[] = {"Unknown", "Minor",   "Moderate",
                                              "Severe",  "Extreme", NULL};
 static const char *const category_names[] = {"Fire", "Env", "Met", "Safety", "Other", NULL};
 
-static void parse_rule_zones(struct ctx *c, const cJSON *v, void *base)
+static void parse_rule_zones(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     struct fw_cfg_rule *r = base;
-    r->zones = parse_string_list(c, v, &r->nzones, 1);
+    r->zones = fw_cfg_string_list(c, v, &r->nzones, 1);
     if (r->zones && r->nzones == 0)
-        err(c, "must list at least one zone (leave the key out for every zone)");
+        fw_cfg_err(c, "must list at least one zone (leave the key out for every zone)");
 }
 
-static void parse_rule_kinds(struct ctx *c, const cJSON *v, void *base)
+static void parse_rule_kinds(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     struct fw_cfg_rule *r = base;
-    r->kinds = parse_string_list(c, v, &r->nkinds, 1);
+    r->kinds = fw_cfg_string_list(c, v, &r->nkinds, 1);
     if (r->kinds && r->nkinds == 0)
-        err(c, "must list at least one node kind (leave the key out for every node)");
+        fw_cfg_err(c, "must list at least one node kind (leave the key out for every node)");
 }
 
-static void parse_rule_inhibits(struct ctx *c, const cJSON *v, void *base)
+static void parse_rule_inhibits(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     struct fw_cfg_rule *r = base;
-    r->inhibits = parse_string_list(c, v, &r->ninhibits, 1);
+    r->inhibits = fw_cfg_string_list(c, v, &r->ninhibits, 1);
 }
 
-static void parse_rule_routes(struct ctx *c, const cJSON *v, void *base)
+static void parse_rule_routes(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     struct fw_cfg_rule *r = base;
-    r->routes = parse_string_list(c, v, &r->nroutes, 1);
+    r->routes = fw_cfg_string_list(c, v, &r->nroutes, 1);
     if (r->routes && r->nroutes == 0)
-        err(c, "must list at least one route");
+        fw_cfg_err(c, "must list at least one route");
 }
 
 static const char *const urgency_names[] = {"Immediate", "Expected", "Future",
@@ -1610,35 +1190,35 @@ const char *const fw_template_placeholders[] = {
     NULL,
 };
 
-static void parse_labels(struct ctx *c, const cJSON *v, void *base)
+static void parse_labels(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     struct fw_cfg_rule *r = base;
     char got[64];
     if (!cJSON_IsObject(v)) {
         fw_cfg_describe(v, got, sizeof(got));
-        err(c, "must be an object of name: text, got %s", got);
+        fw_cfg_err(c, "must be an object of name: text, got %s", got);
         return;
     }
     for (const cJSON *m = v->child; m; m = m->next) {
-        size_t mark = path_key(c, m->string);
+        size_t mark = fw_cfg_path_key(c, m->string);
         fw_cfg_describe(m, got, sizeof(got));
-        if (!valid_id(m->string))
-            err(c, "invalid label name: use 1..%d letters, digits, '_', '-' or '.'",
-                FW_CONFIG_MAX_ID);
+        if (!fw_cfg_valid_id(m->string))
+            fw_cfg_err(c, "invalid label name: use 1..%d letters, digits, '_', '-' or '.'",
+                       FW_CONFIG_MAX_ID);
         else if (!cJSON_IsString(m) || strlen(m->valuestring) > 200)
-            err(c, "must be a string of at most 200 bytes, got %s", got);
+            fw_cfg_err(c, "must be a string of at most 200 bytes, got %s", got);
         else {
             r->labels = fw_xrealloc(r->labels, (r->nlabels + 1) * sizeof(*r->labels));
             r->labels[r->nlabels].key = fw_xstrdup(m->string);
             r->labels[r->nlabels].value = fw_xstrdup(m->valuestring);
             r->nlabels++;
         }
-        path_pop(c, mark);
+        fw_cfg_path_pop(c, mark);
     }
 }
 
 /* Placeholders are {name}; "{{" and "}}" stand for literal braces. */
-static void check_template_text(struct ctx *c, const char *text)
+static void check_template_text(struct fw_cfg_ctx *c, const char *text)
 {
     for (const char *p = text; *p; p++) {
         if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
@@ -1646,14 +1226,14 @@ static void check_template_text(struct ctx *c, const char *text)
             continue;
         }
         if (*p == '}') {
-            err(c, "unmatched '}' (write }} for a literal brace)");
+            fw_cfg_err(c, "unmatched '}' (write }} for a literal brace)");
             return;
         }
         if (*p != '{')
             continue;
         const char *end = strchr(p, '}');
         if (!end) {
-            err(c, "unterminated placeholder: '{' without '}'");
+            fw_cfg_err(c, "unterminated placeholder: '{' without '}'");
             return;
         }
         int known = 0;
@@ -1666,78 +1246,79 @@ static void check_template_text(struct ctx *c, const char *text)
             for (int i = 0; fw_template_placeholders[i] && n < sizeof(all); i++)
                 n += (size_t)snprintf(all + n, sizeof(all) - n, "%s%s", i ? ", " : "",
                                       fw_template_placeholders[i]);
-            err(c, "unknown placeholder {%.*s} (placeholders: %s)",
-                (int)(end - p - 1 > 40 ? 40 : end - p - 1), p + 1, all);
+            fw_cfg_err(c, "unknown placeholder {%.*s} (placeholders: %s)",
+                       (int)(end - p - 1 > 40 ? 40 : end - p - 1), p + 1, all);
             return;
         }
         p = end;
     }
 }
 
-static void parse_template_at(struct ctx *c, const cJSON *v, struct fw_cfg_template *t)
+static void parse_template_at(struct fw_cfg_ctx *c, const cJSON *v, struct fw_cfg_template *t)
 {
-    static const struct key keys[] = {
-        {"headline", K_STR, 1, FIELD(struct fw_cfg_template, headline), 1, 500},
-        {"description", K_STR, 0, FIELD(struct fw_cfg_template, description), 1, 2000},
+    static const struct fw_cfg_key keys[] = {
+        {"headline", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_template, headline), 1, 500},
+        {"description", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_template, description), 1, 2000},
         {NULL},
     };
-    apply_keys(c, v, keys, t);
+    fw_cfg_apply_keys(c, v, keys, t);
     if (t->headline) {
-        size_t mark = path_key(c, "headline");
+        size_t mark = fw_cfg_path_key(c, "headline");
         check_template_text(c, t->headline);
-        path_pop(c, mark);
+        fw_cfg_path_pop(c, mark);
     }
     if (t->description) {
-        size_t mark = path_key(c, "description");
+        size_t mark = fw_cfg_path_key(c, "description");
         check_template_text(c, t->description);
-        path_pop(c, mark);
+        fw_cfg_path_pop(c, mark);
     }
 }
 
-static void parse_tmpl_zh(struct ctx *c, const cJSON *v, void *base)
+static void parse_tmpl_zh(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     parse_template_at(c, v, &((struct fw_cfg_rule *)base)->zh);
 }
 
-static void parse_tmpl_en(struct ctx *c, const cJSON *v, void *base)
+static void parse_tmpl_en(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     parse_template_at(c, v, &((struct fw_cfg_rule *)base)->en);
 }
 
-static void parse_templates(struct ctx *c, const cJSON *v, void *base)
+static void parse_templates(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct key keys[] = {
-        {"zh-CN", K_CUSTOM, 0, 0, 0, 0, NULL, parse_tmpl_zh},
-        {"en-US", K_CUSTOM, 0, 0, 0, 0, NULL, parse_tmpl_en},
+    static const struct fw_cfg_key keys[] = {
+        {"zh-CN", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_tmpl_zh},
+        {"en-US", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_tmpl_en},
         {NULL},
     };
-    apply_keys(c, v, keys, base);
+    fw_cfg_apply_keys(c, v, keys, base);
 }
 
 /* Compile `src` into *out, reporting a failure at the path of `key`. */
-static void compile_expr(struct ctx *c, const char *key, const char *src, struct fw_expr **out)
+static void compile_expr(struct fw_cfg_ctx *c, const char *key, const char *src,
+                         struct fw_expr **out)
 {
     struct fw_expr_error e;
     if (fw_expr_parse(src, 1, out, &e) == 0)
         return;
-    size_t mark = path_key(c, key);
-    err(c, "position %d: %s", e.pos + 1, e.msg);
-    path_pop(c, mark);
+    size_t mark = fw_cfg_path_key(c, key);
+    fw_cfg_err(c, "position %d: %s", e.pos + 1, e.msg);
+    fw_cfg_path_pop(c, mark);
 }
 
 /* The threshold form, or the expression; then compile what the rule says. */
-static void finish_rule(struct ctx *c, const cJSON *e, struct fw_cfg_rule *r)
+static void finish_rule(struct fw_cfg_ctx *c, const cJSON *e, struct fw_cfg_rule *r)
 {
     int has_expr = cJSON_GetObjectItemCaseSensitive(e, "expr") != NULL;
     int has_metric = cJSON_GetObjectItemCaseSensitive(e, "metric") != NULL;
     int has_op = cJSON_GetObjectItemCaseSensitive(e, "op") != NULL;
     int has_threshold = cJSON_GetObjectItemCaseSensitive(e, "threshold") != NULL;
     if (has_expr && (has_metric || has_op || has_threshold)) {
-        err(c, "use either \"expr\" or \"metric\", \"op\" and \"threshold\", not both");
+        fw_cfg_err(c, "use either \"expr\" or \"metric\", \"op\" and \"threshold\", not both");
         return;
     }
     if (!has_expr && !has_metric && !has_op && !has_threshold) {
-        err(c, "missing required key \"expr\" (or \"metric\", \"op\" and \"threshold\")");
+        fw_cfg_err(c, "missing required key \"expr\" (or \"metric\", \"op\" and \"threshold\")");
         return;
     }
     if (!has_expr) {
@@ -1746,15 +1327,15 @@ static void finish_rule(struct ctx *c, const cJSON *e, struct fw_cfg_rule *r)
                               : !has_threshold ? "threshold"
                                                : NULL;
         if (missing) {
-            err(c, "missing required key \"%s\"", missing);
+            fw_cfg_err(c, "missing required key \"%s\"", missing);
             return;
         }
         if (!r->metric)
             return; /* its own error is reported */
         if (!fw_metric_find(r->metric)) {
-            size_t m2 = path_key(c, "metric");
+            size_t m2 = fw_cfg_path_key(c, "metric");
             err_unknown_metric(c, r->metric);
-            path_pop(c, m2);
+            fw_cfg_path_pop(c, m2);
             return;
         }
         if (!cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(e, "threshold")) ||
@@ -1767,261 +1348,274 @@ static void finish_rule(struct ctx *c, const cJSON *e, struct fw_cfg_rule *r)
     if (r->clear_src) {
         compile_expr(c, "clear", r->clear_src, &r->clear);
         if (r->expr && r->clear && fw_expr_scope(r->clear) > fw_expr_scope(r->expr)) {
-            size_t m2 = path_key(c, "clear");
-            err(c,
-                "is evaluated per %s, but expr is per %s: clear cannot read what expr's "
-                "context does not have",
-                fw_expr_scope_str(fw_expr_scope(r->clear)),
-                fw_expr_scope_str(fw_expr_scope(r->expr)));
-            path_pop(c, m2);
+            size_t m2 = fw_cfg_path_key(c, "clear");
+            fw_cfg_err(c,
+                       "is evaluated per %s, but expr is per %s: clear cannot read what expr's "
+                       "context does not have",
+                       fw_expr_scope_str(fw_expr_scope(r->clear)),
+                       fw_expr_scope_str(fw_expr_scope(r->expr)));
+            fw_cfg_path_pop(c, m2);
         }
     }
     if (r->expr && r->kinds && fw_expr_scope(r->expr) != FW_EXPR_STATION) {
-        size_t m2 = path_key(c, "kinds");
-        err(c, "only for a rule evaluated per station, and this one is per %s",
-            fw_expr_scope_str(fw_expr_scope(r->expr)));
-        path_pop(c, m2);
+        size_t m2 = fw_cfg_path_key(c, "kinds");
+        fw_cfg_err(c, "only for a rule evaluated per station, and this one is per %s",
+                   fw_expr_scope_str(fw_expr_scope(r->expr)));
+        fw_cfg_path_pop(c, m2);
     }
 }
 
 /* Rules come from the main file and from each rules.d file. */
-static void parse_rules(struct ctx *c, const cJSON *v, void *base)
+static void parse_rules(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct key keys[] = {
-        {"name", K_ID, 1, FIELD(struct fw_cfg_rule, name)},
-        {"description", K_STR, 0, FIELD(struct fw_cfg_rule, description), 0, 1000},
-        {"expr", K_STR, 0, FIELD(struct fw_cfg_rule, expr_src), 1, FW_EXPR_MAX_LEN},
-        {"clear", K_STR, 0, FIELD(struct fw_cfg_rule, clear_src), 1, FW_EXPR_MAX_LEN},
-        {"for", K_DUR, 0, FIELD(struct fw_cfg_rule, for_ms), 0, 7 * 86400000.0},
-        {"keep_firing_for", K_DUR, 0, FIELD(struct fw_cfg_rule, keep_firing_for_ms), 0,
+    static const struct fw_cfg_key keys[] = {
+        {"name", FW_CFG_ID, 1, FW_CFG_FIELD(struct fw_cfg_rule, name)},
+        {"description", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_rule, description), 0, 1000},
+        {"expr", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_rule, expr_src), 1, FW_EXPR_MAX_LEN},
+        {"clear", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_rule, clear_src), 1, FW_EXPR_MAX_LEN},
+        {"for", FW_CFG_DUR, 0, FW_CFG_FIELD(struct fw_cfg_rule, for_ms), 0, 7 * 86400000.0},
+        {"keep_firing_for", FW_CFG_DUR, 0, FW_CFG_FIELD(struct fw_cfg_rule, keep_firing_for_ms), 0,
          7 * 86400000.0},
-        {"metric", K_ID, 0, FIELD(struct fw_cfg_rule, metric)},
-        {"op", K_ENUM, 0, FIELD(struct fw_cfg_rule, op), 0, 0, op_names},
-        {"threshold", K_NUM, 0, FIELD(struct fw_cfg_rule, threshold), -1e12, 1e12},
-        {"zones", K_CUSTOM, 0, 0, 0, 0, NULL, parse_rule_zones},
-        {"kinds", K_CUSTOM, 0, 0, 0, 0, NULL, parse_rule_kinds},
-        {"severity", K_ENUM, 1, FIELD(struct fw_cfg_rule, severity), 0, 0, severity_names},
-        {"urgency", K_ENUM, 0, FIELD(struct fw_cfg_rule, urgency), 0, 0, urgency_names},
-        {"certainty", K_ENUM, 0, FIELD(struct fw_cfg_rule, certainty), 0, 0, certainty_names},
-        {"category", K_ENUM, 1, FIELD(struct fw_cfg_rule, category), 0, 0, category_names},
-        {"routes", K_CUSTOM, 1, 0, 0, 0, NULL, parse_rule_routes},
-        {"labels", K_CUSTOM, 0, 0, 0, 0, NULL, parse_labels},
-        {"templates", K_CUSTOM, 0, 0, 0, 0, NULL, parse_templates},
-        {"repeat_every", K_DUR, 0, FIELD(struct fw_cfg_rule, repeat_every_ms), 60000,
+        {"metric", FW_CFG_ID, 0, FW_CFG_FIELD(struct fw_cfg_rule, metric)},
+        {"op", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct fw_cfg_rule, op), 0, 0, op_names},
+        {"threshold", FW_CFG_NUM, 0, FW_CFG_FIELD(struct fw_cfg_rule, threshold), -1e12, 1e12},
+        {"zones", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_rule_zones},
+        {"kinds", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_rule_kinds},
+        {"severity", FW_CFG_ENUM, 1, FW_CFG_FIELD(struct fw_cfg_rule, severity), 0, 0,
+         severity_names},
+        {"urgency", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct fw_cfg_rule, urgency), 0, 0, urgency_names},
+        {"certainty", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct fw_cfg_rule, certainty), 0, 0,
+         certainty_names},
+        {"category", FW_CFG_ENUM, 1, FW_CFG_FIELD(struct fw_cfg_rule, category), 0, 0,
+         category_names},
+        {"routes", FW_CFG_CUSTOM, 1, 0, 0, 0, NULL, parse_rule_routes},
+        {"labels", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_labels},
+        {"templates", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_templates},
+        {"repeat_every", FW_CFG_DUR, 0, FW_CFG_FIELD(struct fw_cfg_rule, repeat_every_ms), 60000,
          7 * 86400000.0},
-        {"update_delta", K_NUM, 0, FIELD(struct fw_cfg_rule, update_delta), 0, 1e12},
-        {"inhibits", K_CUSTOM, 0, 0, 0, 0, NULL, parse_rule_inhibits},
+        {"update_delta", FW_CFG_NUM, 0, FW_CFG_FIELD(struct fw_cfg_rule, update_delta), 0, 1e12},
+        {"inhibits", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_rule_inhibits},
         {NULL},
     };
     struct fw_config *cfg = base;
     char got[64];
     if (!cJSON_IsArray(v)) {
         fw_cfg_describe(v, got, sizeof(got));
-        err(c, "must be an array of rules, got %s", got);
+        fw_cfg_err(c, "must be an array of rules, got %s", got);
         return;
     }
     int i = 0;
     for (const cJSON *e = v->child; e; e = e->next, i++) {
-        size_t mark = path_index(c, i);
+        size_t mark = fw_cfg_path_index(c, i);
         struct fw_cfg_rule r = {0};
         r.file = fw_xstrdup(c->file);
-        apply_keys(c, e, keys, &r);
+        fw_cfg_apply_keys(c, e, keys, &r);
         if (cJSON_IsObject(e))
             finish_rule(c, e, &r);
         /* Cross-file uniqueness is checked here, where the path of the duplicate is known. */
         for (size_t k = 0; r.name && k < cfg->nrules; k++)
             if (cfg->rules[k].name && strcmp(cfg->rules[k].name, r.name) == 0) {
-                size_t m2 = path_key(c, "name");
-                err(c, "duplicate rule \"%s\", first defined in %s", r.name, cfg->rules[k].file);
-                path_pop(c, m2);
+                size_t m2 = fw_cfg_path_key(c, "name");
+                fw_cfg_err(c, "duplicate rule \"%s\", first defined in %s", r.name,
+                           cfg->rules[k].file);
+                fw_cfg_path_pop(c, m2);
                 break;
             }
         cfg->rules = fw_xrealloc(cfg->rules, (cfg->nrules + 1) * sizeof(*cfg->rules));
         cfg->rules[cfg->nrules++] = r;
-        path_pop(c, mark);
+        fw_cfg_path_pop(c, mark);
     }
 }
 
-static void parse_escalation_routes(struct ctx *c, const cJSON *v, void *base)
+static void parse_escalation_routes(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     struct fw_cfg_escalation *x = base;
-    x->routes = parse_string_list(c, v, &x->nroutes, 1);
+    x->routes = fw_cfg_string_list(c, v, &x->nroutes, 1);
 }
 
-static void parse_escalations(struct ctx *c, const cJSON *v, void *base)
+static void parse_escalations(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct key keys[] = {
-        {"min_severity", K_ENUM, 1, FIELD(struct fw_cfg_escalation, min_severity), 0, 0,
+    static const struct fw_cfg_key keys[] = {
+        {"min_severity", FW_CFG_ENUM, 1, FW_CFG_FIELD(struct fw_cfg_escalation, min_severity), 0, 0,
          severity_names},
-        {"after", K_DUR, 1, FIELD(struct fw_cfg_escalation, after_ms), 60000, 7 * 86400000.0},
-        {"routes", K_CUSTOM, 0, 0, 0, 0, NULL, parse_escalation_routes},
+        {"after", FW_CFG_DUR, 1, FW_CFG_FIELD(struct fw_cfg_escalation, after_ms), 60000,
+         7 * 86400000.0},
+        {"routes", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_escalation_routes},
         {NULL},
     };
     struct fw_config *cfg = base;
     char got[64];
     if (!cJSON_IsArray(v)) {
         fw_cfg_describe(v, got, sizeof(got));
-        err(c, "must be an array of escalation policies, got %s", got);
+        fw_cfg_err(c, "must be an array of escalation policies, got %s", got);
         return;
     }
     int i = 0;
     for (const cJSON *e = v->child; e; e = e->next, i++) {
-        size_t mark = path_index(c, i);
+        size_t mark = fw_cfg_path_index(c, i);
         struct fw_cfg_escalation x = {0};
-        apply_keys(c, e, keys, &x);
+        fw_cfg_apply_keys(c, e, keys, &x);
         for (size_t k = 0; k < cfg->nescalations; k++)
             if (cfg->escalations[k].min_severity == x.min_severity) {
-                err(c, "a second policy for min_severity \"%s\"", severity_names[x.min_severity]);
+                fw_cfg_err(c, "a second policy for min_severity \"%s\"",
+                           severity_names[x.min_severity]);
                 break;
             }
         cfg->escalations =
             fw_xrealloc(cfg->escalations, (cfg->nescalations + 1) * sizeof(*cfg->escalations));
         cfg->escalations[cfg->nescalations++] = x;
-        path_pop(c, mark);
+        fw_cfg_path_pop(c, mark);
     }
 }
 
-static void parse_acks(struct ctx *c, const cJSON *v, void *base)
+static void parse_acks(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct key keys[] = {
-        {"broker", K_ID, 1, FIELD(struct fw_cfg_acks, broker)},
-        {"topic", K_STR, 1, FIELD(struct fw_cfg_acks, topic), 1, 1024},
+    static const struct fw_cfg_key keys[] = {
+        {"broker", FW_CFG_ID, 1, FW_CFG_FIELD(struct fw_cfg_acks, broker)},
+        {"topic", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_acks, topic), 1, 1024},
         {NULL},
     };
-    apply_keys(c, v, keys, &((struct fw_config *)base)->acks);
+    fw_cfg_apply_keys(c, v, keys, &((struct fw_config *)base)->acks);
 }
 
 static const char *const bus_kind_names[] = {"tcp", "rtu", NULL};
 static const char *const parity_names[] = {"N", "E", "O", NULL};
 
-static void parse_bus(struct ctx *c, const cJSON *m, void *arg)
+static void parse_bus(struct fw_cfg_ctx *c, const cJSON *m, void *arg)
 {
-    static const struct key keys[] = {
-        {"kind", K_ENUM, 1, FIELD(struct fw_cfg_bus, kind), 0, 0, bus_kind_names},
-        {"host", K_STR, 0, FIELD(struct fw_cfg_bus, host), 1, 253},
-        {"port", K_INT, 0, FIELD(struct fw_cfg_bus, port), 1, 65535},
-        {"device", K_STR, 0, FIELD(struct fw_cfg_bus, device), 1, 256},
-        {"baud", K_INT, 0, FIELD(struct fw_cfg_bus, baud), 1200, 921600},
-        {"parity", K_ENUM, 0, FIELD(struct fw_cfg_bus, parity), 0, 0, parity_names},
-        {"data_bits", K_INT, 0, FIELD(struct fw_cfg_bus, data_bits), 7, 8},
-        {"stop_bits", K_INT, 0, FIELD(struct fw_cfg_bus, stop_bits), 1, 2},
-        {"rs485", K_BOOL, 0, FIELD(struct fw_cfg_bus, rs485)},
-        {"pause_ms", K_MS, 0, FIELD(struct fw_cfg_bus, pause_ms), 0, 10000},
+    static const struct fw_cfg_key keys[] = {
+        {"kind", FW_CFG_ENUM, 1, FW_CFG_FIELD(struct fw_cfg_bus, kind), 0, 0, bus_kind_names},
+        {"host", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_bus, host), 1, 253},
+        {"port", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_bus, port), 1, 65535},
+        {"device", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_bus, device), 1, 256},
+        {"baud", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_bus, baud), 1200, 921600},
+        {"parity", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct fw_cfg_bus, parity), 0, 0, parity_names},
+        {"data_bits", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_bus, data_bits), 7, 8},
+        {"stop_bits", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_bus, stop_bits), 1, 2},
+        {"rs485", FW_CFG_BOOL, 0, FW_CFG_FIELD(struct fw_cfg_bus, rs485)},
+        {"pause_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_bus, pause_ms), 0, 10000},
         {NULL},
     };
     struct fw_config *cfg = arg;
     struct fw_cfg_bus b = {.port = 502, .baud = 9600, .data_bits = 8, .stop_bits = 1};
     b.name = fw_xstrdup(m->string);
-    apply_keys(c, m, keys, &b);
+    fw_cfg_apply_keys(c, m, keys, &b);
     if (b.kind == FW_BUS_TCP && !b.host)
-        err(c, "a tcp bus needs \"host\"");
+        fw_cfg_err(c, "a tcp bus needs \"host\"");
     if (b.kind == FW_BUS_RTU && !b.device)
-        err(c, "an rtu bus needs \"device\" (the serial port, e.g. /dev/ttyUSB0)");
+        fw_cfg_err(c, "an rtu bus needs \"device\" (the serial port, e.g. /dev/ttyUSB0)");
     cfg->buses = fw_xrealloc(cfg->buses, (cfg->nbuses + 1) * sizeof(*cfg->buses));
     cfg->buses[cfg->nbuses++] = b;
 }
 
-static void parse_buses(struct ctx *c, const cJSON *v, void *base)
+static void parse_buses(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    for_each_named(c, v, "buses", parse_bus, base);
+    fw_cfg_for_each_named(c, v, "buses", parse_bus, base);
 }
 
-static void parse_device(struct ctx *c, const cJSON *m, void *arg)
+static void parse_device(struct fw_cfg_ctx *c, const cJSON *m, void *arg)
 {
-    static const struct key keys[] = {
-        {"bus", K_ID, 1, FIELD(struct fw_cfg_device, bus)},
-        {"unit_id", K_INT, 1, FIELD(struct fw_cfg_device, unit_id), 0, 255},
-        {"profile", K_ID, 1, FIELD(struct fw_cfg_device, profile)},
-        {"zone", K_ID, 1, FIELD(struct fw_cfg_device, zone)},
-        {"interval_ms", K_MS, 0, FIELD(struct fw_cfg_device, interval_ms), 100, 86400000},
-        {"timeout_ms", K_MS, 0, FIELD(struct fw_cfg_device, timeout_ms), 10, 60000},
-        {"retries", K_INT, 0, FIELD(struct fw_cfg_device, retries), 0, 10},
+    static const struct fw_cfg_key keys[] = {
+        {"bus", FW_CFG_ID, 1, FW_CFG_FIELD(struct fw_cfg_device, bus)},
+        {"unit_id", FW_CFG_INT, 1, FW_CFG_FIELD(struct fw_cfg_device, unit_id), 0, 255},
+        {"profile", FW_CFG_ID, 1, FW_CFG_FIELD(struct fw_cfg_device, profile)},
+        {"zone", FW_CFG_ID, 1, FW_CFG_FIELD(struct fw_cfg_device, zone)},
+        {"interval_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_device, interval_ms), 100,
+         86400000},
+        {"timeout_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_device, timeout_ms), 10, 60000},
+        {"retries", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_device, retries), 0, 10},
         {NULL},
     };
     struct fw_config *cfg = arg;
     /* timeout_ms 0: the poller derives it from the bus and the profile (docs/modbus.md). */
     struct fw_cfg_device dv = {.interval_ms = 10000, .timeout_ms = 0, .retries = 0};
     dv.id = fw_xstrdup(m->string);
-    apply_keys(c, m, keys, &dv);
+    fw_cfg_apply_keys(c, m, keys, &dv);
     cfg->devices = fw_xrealloc(cfg->devices, (cfg->ndevices + 1) * sizeof(*cfg->devices));
     cfg->devices[cfg->ndevices++] = dv;
 }
 
-static void parse_devices(struct ctx *c, const cJSON *v, void *base)
+static void parse_devices(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    for_each_named(c, v, "devices", parse_device, base);
+    fw_cfg_for_each_named(c, v, "devices", parse_device, base);
 }
 
-static void parse_store(struct ctx *c, const cJSON *v, void *base)
+static void parse_store(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct key keys[] = {
-        {"path", K_STR, 0, FIELD(struct fw_cfg_store, path), 1, 1024},
-        {"rate_per_route", K_INT, 0, FIELD(struct fw_cfg_store, rate_per_route), 1, 1000},
-        {"history_days", K_INT, 0, FIELD(struct fw_cfg_store, history_days), 1, 3650},
-        {"max_queued_per_route", K_INT, 0, FIELD(struct fw_cfg_store, max_queued_per_route), 1,
-         1000000},
+    static const struct fw_cfg_key keys[] = {
+        {"path", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_store, path), 1, 1024},
+        {"rate_per_route", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_store, rate_per_route), 1,
+         1000},
+        {"history_days", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_store, history_days), 1, 3650},
+        {"max_queued_per_route", FW_CFG_INT, 0,
+         FW_CFG_FIELD(struct fw_cfg_store, max_queued_per_route), 1, 1000000},
         {NULL},
     };
-    apply_keys(c, v, keys, &((struct fw_config *)base)->store);
+    fw_cfg_apply_keys(c, v, keys, &((struct fw_config *)base)->store);
 }
 
 static const char *const cap_status_names[] = {"Actual", "Exercise", "Test", NULL};
 
-static void parse_cap(struct ctx *c, const cJSON *v, void *base)
+static void parse_cap(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct key keys[] = {
-        {"utc_offset_min", K_INT, 0, FIELD(struct fw_cfg_cap, utc_offset_min), -720, 840},
-        {"status", K_ENUM, 0, FIELD(struct fw_cfg_cap, status), 0, 0, cap_status_names},
-        {"sender", K_STR, 0, FIELD(struct fw_cfg_cap, sender), 1, 200},
-        {"circle_radius_km", K_NUM, 0, FIELD(struct fw_cfg_cap, circle_radius_km), 0.01, 1000},
-        {"expires_after_ms", K_MS, 0, FIELD(struct fw_cfg_cap, expires_after_ms), 600000,
-         2592000000.0},
+    static const struct fw_cfg_key keys[] = {
+        {"utc_offset_min", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_cap, utc_offset_min), -720,
+         840},
+        {"status", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct fw_cfg_cap, status), 0, 0, cap_status_names},
+        {"sender", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_cap, sender), 1, 200},
+        {"circle_radius_km", FW_CFG_NUM, 0, FW_CFG_FIELD(struct fw_cfg_cap, circle_radius_km), 0.01,
+         1000},
+        {"expires_after_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_cap, expires_after_ms),
+         600000, 2592000000.0},
         {NULL},
     };
     struct fw_cfg_cap *cap = &((struct fw_config *)base)->cap;
-    apply_keys(c, v, keys, cap);
+    fw_cfg_apply_keys(c, v, keys, cap);
     /* CAP 1.2 (3.3.2): no spaces, commas or restricted characters in a sender. */
     if (cap->sender && strpbrk(cap->sender, " ,<&")) {
-        size_t mark = path_key(c, "sender");
-        err(c, "must not contain spaces, commas, '<' or '&' (CAP 1.2)");
-        path_pop(c, mark);
+        size_t mark = fw_cfg_path_key(c, "sender");
+        fw_cfg_err(c, "must not contain spaces, commas, '<' or '&' (CAP 1.2)");
+        fw_cfg_path_pop(c, mark);
     }
 }
 
-static void parse_state(struct ctx *c, const cJSON *v, void *base)
+static void parse_state(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct key keys[] = {
-        {"broker", K_ID, 1, FIELD(struct fw_cfg_state, broker)},
-        {"topic_prefix", K_STR, 1, FIELD(struct fw_cfg_state, topic_prefix), 1, 900},
+    static const struct fw_cfg_key keys[] = {
+        {"broker", FW_CFG_ID, 1, FW_CFG_FIELD(struct fw_cfg_state, broker)},
+        {"topic_prefix", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_state, topic_prefix), 1, 900},
         {NULL},
     };
-    apply_keys(c, v, keys, &((struct fw_config *)base)->state);
+    fw_cfg_apply_keys(c, v, keys, &((struct fw_config *)base)->state);
 }
 
-static void parse_engine(struct ctx *c, const cJSON *v, void *base)
+static void parse_engine(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct key keys[] = {
-        {"eval_interval_ms", K_MS, 0, FIELD(struct fw_cfg_engine, eval_interval_ms), 1000, 3600000},
-        {"lookback_ms", K_MS, 0, FIELD(struct fw_cfg_engine, lookback_ms), 1000, 604800000},
-        {"max_samples", K_INT, 0, FIELD(struct fw_cfg_engine, max_samples), 16, 1000000},
-        {"max_window_ms", K_MS, 0, FIELD(struct fw_cfg_engine, max_window_ms), 1000,
+    static const struct fw_cfg_key keys[] = {
+        {"eval_interval_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_engine, eval_interval_ms),
+         1000, 3600000},
+        {"lookback_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_engine, lookback_ms), 1000,
+         604800000},
+        {"max_samples", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_engine, max_samples), 16,
+         1000000},
+        {"max_window_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_engine, max_window_ms), 1000,
          (double)FW_EXPR_MAX_RANGE_MS},
-        {"max_series", K_INT, 0, FIELD(struct fw_cfg_engine, max_series), 1, 100000000},
+        {"max_series", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_engine, max_series), 1, 100000000},
         {NULL},
     };
-    apply_keys(c, v, keys, &((struct fw_config *)base)->engine);
+    fw_cfg_apply_keys(c, v, keys, &((struct fw_config *)base)->engine);
 }
 
-static void parse_record(struct ctx *c, const cJSON *v, void *base)
+static void parse_record(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct key keys[] = {
-        {"dir", K_STR, 1, FIELD(struct fw_cfg_record, dir), 1, 1024},
-        {"max_file_bytes", K_MS, 0, FIELD(struct fw_cfg_record, max_file_bytes), 4096,
+    static const struct fw_cfg_key keys[] = {
+        {"dir", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_record, dir), 1, 1024},
+        {"max_file_bytes", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_record, max_file_bytes), 4096,
          1099511627776.0},
-        {"max_files", K_INT, 0, FIELD(struct fw_cfg_record, max_files), 1, 10000},
+        {"max_files", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_record, max_files), 1, 10000},
         {NULL},
     };
-    apply_keys(c, v, keys, &((struct fw_config *)base)->record);
+    fw_cfg_apply_keys(c, v, keys, &((struct fw_config *)base)->record);
 }
 
 /* ---- Declared metrics (docs/config.md, `metrics`) ------------------------------------------ */
@@ -2045,30 +1639,33 @@ static int metric_name_ok(const char *s)
 }
 
 /* A unit is written in every uplink and message: one printable word, no quotes or escapes. */
-static void check_unit(struct ctx *c, const char *key, const char *unit)
+static void check_unit(struct fw_cfg_ctx *c, const char *key, const char *unit)
 {
     int ok = unit != NULL;
     for (const unsigned char *p = (const unsigned char *)unit; ok && *p; p++)
         ok = *p > ' ' && *p != 0x7f && *p != '"' && *p != '\\' && *p != '{' && *p != '}';
     if (ok)
         return;
-    size_t mark = path_key(c, key);
-    err(c,
+    size_t mark = fw_cfg_path_key(c, key);
+    fw_cfg_err(
+        c,
         "must be a unit of 1..%d bytes without spaces, quotes, braces or control characters, "
         "got \"%.40s\"",
         FW_METRIC_MAX_UNIT, unit);
-    path_pop(c, mark);
+    fw_cfg_path_pop(c, mark);
 }
 
-static void parse_metric(struct ctx *c, const cJSON *m, void *arg)
+static void parse_metric(struct fw_cfg_ctx *c, const cJSON *m, void *arg)
 {
-    static const struct key keys[] = {
-        {"unit", K_STR, 1, FIELD(struct metric_sec, unit), 1, FW_METRIC_MAX_UNIT},
-        {"unit_alias", K_STR, 0, FIELD(struct metric_sec, unit_alias), 1, FW_METRIC_MAX_UNIT},
-        {"min", K_NUM, 1, FIELD(struct metric_sec, min), -1e12, 1e12},
-        {"max", K_NUM, 1, FIELD(struct metric_sec, max), -1e12, 1e12},
-        {"description", K_STR, 0, FIELD(struct metric_sec, description), 1, FW_METRIC_MAX_HELP},
-        {"description_zh", K_STR, 0, FIELD(struct metric_sec, description_zh), 1,
+    static const struct fw_cfg_key keys[] = {
+        {"unit", FW_CFG_STR, 1, FW_CFG_FIELD(struct metric_sec, unit), 1, FW_METRIC_MAX_UNIT},
+        {"unit_alias", FW_CFG_STR, 0, FW_CFG_FIELD(struct metric_sec, unit_alias), 1,
+         FW_METRIC_MAX_UNIT},
+        {"min", FW_CFG_NUM, 1, FW_CFG_FIELD(struct metric_sec, min), -1e12, 1e12},
+        {"max", FW_CFG_NUM, 1, FW_CFG_FIELD(struct metric_sec, max), -1e12, 1e12},
+        {"description", FW_CFG_STR, 0, FW_CFG_FIELD(struct metric_sec, description), 1,
+         FW_METRIC_MAX_HELP},
+        {"description_zh", FW_CFG_STR, 0, FW_CFG_FIELD(struct metric_sec, description_zh), 1,
          FW_METRIC_MAX_HELP},
         {NULL},
     };
@@ -2077,22 +1674,22 @@ static void parse_metric(struct ctx *c, const cJSON *m, void *arg)
     size_t before = c->errs->n + c->errs->dropped;
     const struct fw_metric *builtin = fw_metric_builtin(m->string);
     if (builtin) {
-        err(c, "\"%s\" is a built-in metric (%s, %g..%g): choose another name", m->string,
-            builtin->unit, builtin->min, builtin->max);
+        fw_cfg_err(c, "\"%s\" is a built-in metric (%s, %g..%g): choose another name", m->string,
+                   builtin->unit, builtin->min, builtin->max);
     } else if (fw_expr_reserved(m->string)) {
-        err(c, "\"%s\" is a word of the rule language: choose another name", m->string);
+        fw_cfg_err(c, "\"%s\" is a word of the rule language: choose another name", m->string);
     }
-    apply_keys(c, m, keys, &d);
+    fw_cfg_apply_keys(c, m, keys, &d);
     if (cJSON_IsObject(m) && !d.description && !d.description_zh)
-        err(c, "missing required key \"description\" (or \"description_zh\")");
+        fw_cfg_err(c, "missing required key \"description\" (or \"description_zh\")");
     if (d.unit)
         check_unit(c, "unit", d.unit);
     if (d.unit_alias) {
         check_unit(c, "unit_alias", d.unit_alias);
         if (d.unit && strcmp(d.unit, d.unit_alias) == 0) {
-            size_t mark = path_key(c, "unit_alias");
-            err(c, "is the unit itself, \"%s\"", d.unit);
-            path_pop(c, mark);
+            size_t mark = fw_cfg_path_key(c, "unit_alias");
+            fw_cfg_err(c, "is the unit itself, \"%s\"", d.unit);
+            fw_cfg_path_pop(c, mark);
         }
     }
     /* "bool" and "count" mean what they mean for the built-in metrics: 0 or 1, and a tally. */
@@ -2101,16 +1698,17 @@ static void parse_metric(struct ctx *c, const cJSON *m, void *arg)
     if (isfinite(d.min) && isfinite(d.max)) {
         size_t mark = c->pathlen;
         if (d.max <= d.min) {
-            path_key(c, "max");
-            err(c, "must be more than min (%g), got %g", d.min, d.max);
+            fw_cfg_path_key(c, "max");
+            fw_cfg_err(c, "must be more than min (%g), got %g", d.min, d.max);
         } else if (is_bool && (d.min != 0 || d.max != 1)) {
-            path_key(c, d.min != 0 ? "min" : "max");
-            err(c, "a \"bool\" metric is 0 or 1: its range must be 0..1, got %g..%g", d.min, d.max);
+            fw_cfg_path_key(c, d.min != 0 ? "min" : "max");
+            fw_cfg_err(c, "a \"bool\" metric is 0 or 1: its range must be 0..1, got %g..%g", d.min,
+                       d.max);
         } else if (is_count && d.min < 0) {
-            path_key(c, "min");
-            err(c, "a \"count\" metric cannot be negative, got %g", d.min);
+            fw_cfg_path_key(c, "min");
+            fw_cfg_err(c, "a \"count\" metric cannot be negative, got %g", d.min);
         }
-        path_pop(c, mark);
+        fw_cfg_path_pop(c, mark);
     }
     if (c->errs->n + c->errs->dropped == before) {
         const struct fw_metric decl = {
@@ -2126,12 +1724,12 @@ static void parse_metric(struct ctx *c, const cJSON *m, void *arg)
         const struct fw_metric *out;
         int rc = fw_metric_set_add(cfg->metrics, &decl, &out);
         if (rc == -ENOSPC)
-            err(c, "more than %d metrics declared", FW_METRIC_MAX_DECLARED);
+            fw_cfg_err(c, "more than %d metrics declared", FW_METRIC_MAX_DECLARED);
         else if (rc == -EOVERFLOW)
-            err(c,
-                "the gateway took in %d distinct metric declarations since it started: "
-                "restart it to declare more",
-                FW_METRIC_MAX_VERSIONS);
+            fw_cfg_err(c,
+                       "the gateway took in %d distinct metric declarations since it started: "
+                       "restart it to declare more",
+                       FW_METRIC_MAX_VERSIONS);
         else
             FW_ASSERT(rc == 0); /* names were checked above, and duplicates by the caller */
     }
@@ -2145,7 +1743,7 @@ static void parse_metric(struct ctx *c, const cJSON *m, void *arg)
  * Read before every other key, so that rules, nodes and device profiles may use the metrics
  * wherever the section stands in the file.
  */
-static void parse_metrics_first(struct ctx *c, const cJSON *root, struct fw_config *cfg)
+static void parse_metrics_first(struct fw_cfg_ctx *c, const cJSON *root, struct fw_config *cfg)
 {
     const cJSON *v =
         cJSON_IsObject(root) ? cJSON_GetObjectItemCaseSensitive(root, "metrics") : NULL;
@@ -2156,13 +1754,13 @@ static void parse_metrics_first(struct ctx *c, const cJSON *root, struct fw_conf
              "invalid metric name: use a lowercase letter, then lowercase letters, digits or "
              "'_', at most %d bytes (e.g. pm25_ugm3)",
              FW_READING_MAX_ID - 1);
-    size_t mark = path_key(c, "metrics");
-    for_each_named_by(c, v, "metrics", metric_name_ok, bad, parse_metric, cfg);
-    path_pop(c, mark);
+    size_t mark = fw_cfg_path_key(c, "metrics");
+    fw_cfg_for_each_named_by(c, v, "metrics", metric_name_ok, bad, parse_metric, cfg);
+    fw_cfg_path_pop(c, mark);
 }
 
 /* In the key table for its place in the docs' key list; parse_metrics_first did the work. */
-static void parse_metrics_done(struct ctx *c, const cJSON *v, void *base)
+static void parse_metrics_done(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     (void)c;
     (void)v;
@@ -2170,33 +1768,34 @@ static void parse_metrics_done(struct ctx *c, const cJSON *v, void *base)
 }
 
 /* rules_dir is read into the config before the rule files, so it is a plain string key. */
-static const struct key top_keys[] = {
-    {"gateway", K_CUSTOM, 1, 0, 0, 0, NULL, parse_gateway},
-    {"limits", K_CUSTOM, 0, 0, 0, 0, NULL, parse_limits},
-    {"brokers", K_CUSTOM, 1, 0, 0, 0, NULL, parse_brokers},
-    {"uplinks", K_CUSTOM, 0, 0, 0, 0, NULL, parse_uplinks},
-    {"zones", K_CUSTOM, 1, 0, 0, 0, NULL, parse_zones},
-    {"nodes", K_CUSTOM, 0, 0, 0, 0, NULL, parse_nodes},
-    {"routes", K_CUSTOM, 1, 0, 0, 0, NULL, parse_routes},
-    {"rules", K_CUSTOM, 0, 0, 0, 0, NULL, parse_rules},
-    {"rules_dir", K_STR, 0, FIELD(struct fw_config, rules_dir), 1, 1024},
-    {"engine", K_CUSTOM, 0, 0, 0, 0, NULL, parse_engine},
-    {"record", K_CUSTOM, 0, 0, 0, 0, NULL, parse_record},
-    {"escalation", K_CUSTOM, 0, 0, 0, 0, NULL, parse_escalations},
-    {"acks", K_CUSTOM, 0, 0, 0, 0, NULL, parse_acks},
-    {"state", K_CUSTOM, 0, 0, 0, 0, NULL, parse_state},
-    {"cap", K_CUSTOM, 0, 0, 0, 0, NULL, parse_cap},
-    {"store", K_CUSTOM, 0, 0, 0, 0, NULL, parse_store},
-    {"buses", K_CUSTOM, 0, 0, 0, 0, NULL, parse_buses},
-    {"devices", K_CUSTOM, 0, 0, 0, 0, NULL, parse_devices},
-    {"profiles_dir", K_STR, 0, FIELD(struct fw_config, profiles_dir), 1, 1024},
-    {"unknown_devices_topic", K_STR, 0, FIELD(struct fw_config, unknown_devices_topic), 1, 1024},
-    {"metrics", K_CUSTOM, 0, 0, 0, 0, NULL, parse_metrics_done},
+static const struct fw_cfg_key top_keys[] = {
+    {"gateway", FW_CFG_CUSTOM, 1, 0, 0, 0, NULL, parse_gateway},
+    {"limits", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_limits},
+    {"brokers", FW_CFG_CUSTOM, 1, 0, 0, 0, NULL, parse_brokers},
+    {"uplinks", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_uplinks},
+    {"zones", FW_CFG_CUSTOM, 1, 0, 0, 0, NULL, parse_zones},
+    {"nodes", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_nodes},
+    {"routes", FW_CFG_CUSTOM, 1, 0, 0, 0, NULL, parse_routes},
+    {"rules", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_rules},
+    {"rules_dir", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_config, rules_dir), 1, 1024},
+    {"engine", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_engine},
+    {"record", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_record},
+    {"escalation", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_escalations},
+    {"acks", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_acks},
+    {"state", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_state},
+    {"cap", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_cap},
+    {"store", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_store},
+    {"buses", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_buses},
+    {"devices", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_devices},
+    {"profiles_dir", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_config, profiles_dir), 1, 1024},
+    {"unknown_devices_topic", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_config, unknown_devices_topic),
+     1, 1024},
+    {"metrics", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_metrics_done},
     {NULL},
 };
 
-static const struct key rulefile_keys[] = {
-    {"rules", K_CUSTOM, 1, 0, 0, 0, NULL, parse_rules},
+static const struct fw_cfg_key rulefile_keys[] = {
+    {"rules", FW_CFG_CUSTOM, 1, 0, 0, 0, NULL, parse_rules},
     {NULL},
 };
 
@@ -2357,7 +1956,7 @@ void fw_cfg_errors_locate(struct fw_cfg_errors *errs, size_t from, const char *s
 
 /* Read and parse one file; NULL after reporting the reason as an error of `c`. The text is kept
  * in c->files, for the lines of the errors found later. */
-static cJSON *read_json(struct ctx *c, const char *path, int *rc)
+static cJSON *read_json(struct fw_cfg_ctx *c, const char *path, int *rc)
 {
     size_t len;
     char *text = fw_cfg_read_text(path, c->file, FW_CONFIG_MAX_FILE_BYTES, &len, c->errs, rc);
@@ -2369,7 +1968,7 @@ static cJSON *read_json(struct ctx *c, const char *path, int *rc)
         free(text);
         return NULL;
     }
-    struct loaded_files *f = c->files;
+    struct fw_cfg_files *f = c->files;
     f->v = fw_xrealloc(f->v, (f->n + 1) * sizeof(*f->v));
     f->v[f->n++] = (struct loaded_file){fw_xstrdup(c->file), text};
     return root;
@@ -2380,7 +1979,7 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void load_rule_files(struct ctx *c, struct fw_config *cfg, const char *shown_dir,
+static void load_rule_files(struct fw_cfg_ctx *c, struct fw_config *cfg, const char *shown_dir,
                             int explicit_dir)
 {
     DIR *d = opendir(cfg->rules_dir);
@@ -2413,12 +2012,12 @@ static void load_rule_files(struct ctx *c, struct fw_config *cfg, const char *sh
     for (size_t i = 0; i < n; i++) {
         char *full = fw_xasprintf("%s/%s", cfg->rules_dir, names[i]);
         char *shown = fw_xasprintf("%s/%s", shown_dir, names[i]);
-        struct ctx fc = {
+        struct fw_cfg_ctx fc = {
             .file = shown, .errs = c->errs, .path = "$", .pathlen = 1, .files = c->files};
         int rc = 0;
         cJSON *root = read_json(&fc, full, &rc);
         if (root) {
-            apply_keys(&fc, root, rulefile_keys, cfg);
+            fw_cfg_apply_keys(&fc, root, rulefile_keys, cfg);
             cJSON_Delete(root);
         }
         free(shown);
@@ -2458,8 +2057,8 @@ static void list_names(char *buf, size_t size, const char *what, const char *con
     } while (0)
 
 /* Route names to indexes, reporting each unknown one at path "<c>.routes[k]". */
-static size_t *resolve_routes(struct ctx *c, const struct fw_config *cfg, char **names, size_t n,
-                              const char **rnames)
+static size_t *resolve_routes(struct fw_cfg_ctx *c, const struct fw_config *cfg, char **names,
+                              size_t n, const char **rnames)
 {
     char list[512];
     size_t *idx = fw_xcalloc(n + 1, sizeof(size_t));
@@ -2470,11 +2069,11 @@ static size_t *resolve_routes(struct ctx *c, const struct fw_config *cfg, char *
                 found = q;
         idx[k] = found;
         if (found == cfg->nroutes) {
-            size_t m2 = path_key(c, "routes");
-            path_index(c, (int)k);
+            size_t m2 = fw_cfg_path_key(c, "routes");
+            fw_cfg_path_index(c, (int)k);
             list_names(list, sizeof(list), "routes", rnames, cfg->nroutes);
-            err(c, "no route named \"%s\"%s", names[k], list);
-            path_pop(c, m2);
+            fw_cfg_err(c, "no route named \"%s\"%s", names[k], list);
+            fw_cfg_path_pop(c, m2);
         }
     }
     return idx;
@@ -2485,7 +2084,8 @@ static size_t *resolve_routes(struct ctx *c, const struct fw_config *cfg, char *
  * evaluation: its length is capped where the operator can see and raise the cap. Checked here,
  * after the whole config is read, because the engine section may come after the rules.
  */
-static void check_windows(struct ctx *c, const struct fw_config *cfg, const struct fw_cfg_rule *r)
+static void check_windows(struct fw_cfg_ctx *c, const struct fw_config *cfg,
+                          const struct fw_cfg_rule *r)
 {
     const struct fw_expr *ex[2] = {r->expr, r->clear};
     static const char *const keys[2] = {"expr", "clear"};
@@ -2495,18 +2095,18 @@ static void check_windows(struct ctx *c, const struct fw_config *cfg, const stru
         if (pos < 0)
             continue;
         char got[32], max[32];
-        format_duration(range, got, sizeof(got));
-        format_duration(cfg->engine.max_window_ms, max, sizeof(max));
-        size_t mark = path_key(c, keys[k]);
-        err(c, "position %d: a window of %s is longer than engine.max_window_ms (%s)", pos + 1, got,
-            max);
-        path_pop(c, mark);
+        fw_cfg_format_duration(range, got, sizeof(got));
+        fw_cfg_format_duration(cfg->engine.max_window_ms, max, sizeof(max));
+        size_t mark = fw_cfg_path_key(c, keys[k]);
+        fw_cfg_err(c, "position %d: a window of %s is longer than engine.max_window_ms (%s)",
+                   pos + 1, got, max);
+        fw_cfg_path_pop(c, mark);
     }
 }
 
 static void check_refs(struct fw_config *cfg, struct fw_cfg_errors *errs)
 {
-    struct ctx c = {.file = cfg->path, .errs = errs, .path = "$", .pathlen = 1};
+    struct fw_cfg_ctx c = {.file = cfg->path, .errs = errs, .path = "$", .pathlen = 1};
     char list[512];
     const char **bnames, **znames, **rnames;
     NAMES_OF(cfg->brokers, cfg->nbrokers, name, bnames);
@@ -2531,23 +2131,23 @@ static void check_refs(struct fw_config *cfg, struct fw_cfg_errors *errs)
     for (size_t i = 0; i < cfg->nroutes; i++) {
         const struct fw_cfg_route *r = &cfg->routes[i];
         if (r->broker && !fw_config_broker(cfg, r->broker)) {
-            size_t mark = path_key(&c, "routes");
-            path_key(&c, r->name);
-            path_key(&c, "broker");
+            size_t mark = fw_cfg_path_key(&c, "routes");
+            fw_cfg_path_key(&c, r->name);
+            fw_cfg_path_key(&c, "broker");
             list_names(list, sizeof(list), "brokers", bnames, cfg->nbrokers);
-            err(&c, "no broker named \"%s\"%s", r->broker, list);
-            path_pop(&c, mark);
+            fw_cfg_err(&c, "no broker named \"%s\"%s", r->broker, list);
+            fw_cfg_path_pop(&c, mark);
         }
     }
     for (size_t i = 0; i < cfg->nnodes; i++) {
         struct fw_cfg_node *n = &cfg->nodes[i];
         if (n->zone && !(n->zone_ref = fw_config_zone(cfg, n->zone))) {
-            size_t mark = path_key(&c, "nodes");
-            path_key(&c, n->id);
-            path_key(&c, "zone");
+            size_t mark = fw_cfg_path_key(&c, "nodes");
+            fw_cfg_path_key(&c, n->id);
+            fw_cfg_path_key(&c, "zone");
             list_names(list, sizeof(list), "zones", znames, cfg->nzones);
-            err(&c, "no zone named \"%s\"%s", n->zone, list);
-            path_pop(&c, mark);
+            fw_cfg_err(&c, "no zone named \"%s\"%s", n->zone, list);
+            fw_cfg_path_pop(&c, mark);
         }
     }
     /* A fire model's stations must be nodes (or Modbus devices): a misspelt one would make every
@@ -2560,13 +2160,13 @@ static void check_refs(struct fw_config *cfg, struct fw_cfg_errors *errs)
                 found = strcmp(cfg->nodes[j].id, f->stations[k]) == 0;
             if (found)
                 continue;
-            size_t mark = path_key(&c, "zones");
-            path_key(&c, cfg->zones[i].id);
-            path_key(&c, "fire");
-            path_key(&c, "stations");
-            path_index(&c, (int)k);
-            err(&c, "no node named \"%s\"", f->stations[k]);
-            path_pop(&c, mark);
+            size_t mark = fw_cfg_path_key(&c, "zones");
+            fw_cfg_path_key(&c, cfg->zones[i].id);
+            fw_cfg_path_key(&c, "fire");
+            fw_cfg_path_key(&c, "stations");
+            fw_cfg_path_index(&c, (int)k);
+            fw_cfg_err(&c, "no node named \"%s\"", f->stations[k]);
+            fw_cfg_path_pop(&c, mark);
         }
     }
     /* The same for the pest model's temperature stations and its pests' trap nodes. */
@@ -2581,19 +2181,19 @@ static void check_refs(struct fw_config *cfg, struct fw_cfg_errors *errs)
                     found = strcmp(cfg->nodes[j].id, id) == 0;
                 if (found)
                     continue;
-                size_t mark = path_key(&c, "zones");
-                path_key(&c, cfg->zones[i].id);
-                path_key(&c, "pests");
+                size_t mark = fw_cfg_path_key(&c, "zones");
+                fw_cfg_path_key(&c, cfg->zones[i].id);
+                fw_cfg_path_key(&c, "pests");
                 if (p > 0) {
-                    path_key(&c, "pests");
-                    path_index(&c, (int)p - 1);
-                    path_key(&c, "traps");
+                    fw_cfg_path_key(&c, "pests");
+                    fw_cfg_path_index(&c, (int)p - 1);
+                    fw_cfg_path_key(&c, "traps");
                 } else {
-                    path_key(&c, "stations");
+                    fw_cfg_path_key(&c, "stations");
                 }
-                path_index(&c, (int)k);
-                err(&c, "no node named \"%s\"", id);
-                path_pop(&c, mark);
+                fw_cfg_path_index(&c, (int)k);
+                fw_cfg_err(&c, "no node named \"%s\"", id);
+                fw_cfg_path_pop(&c, mark);
             }
         }
     }
@@ -2604,28 +2204,28 @@ static void check_refs(struct fw_config *cfg, struct fw_cfg_errors *errs)
             if (a->host && b->host && a->client_id && b->client_id &&
                 strcmp(a->host, b->host) == 0 && a->port == b->port &&
                 strcmp(a->client_id, b->client_id) == 0) {
-                size_t mark = path_key(&c, "brokers");
-                path_key(&c, a->name);
-                path_key(&c, "client_id");
-                err(&c, "same host, port and client id as broker \"%s\"", b->name);
-                path_pop(&c, mark);
+                size_t mark = fw_cfg_path_key(&c, "brokers");
+                fw_cfg_path_key(&c, a->name);
+                fw_cfg_path_key(&c, "client_id");
+                fw_cfg_err(&c, "same host, port and client id as broker \"%s\"", b->name);
+                fw_cfg_path_pop(&c, mark);
             }
         }
     for (size_t i = 0; i < cfg->nrules; i++) {
         struct fw_cfg_rule *r = &cfg->rules[i];
-        struct ctx rc = {.file = r->file, .errs = errs, .path = "$.rules", .pathlen = 7};
+        struct fw_cfg_ctx rc = {.file = r->file, .errs = errs, .path = "$.rules", .pathlen = 7};
         /* Rules are numbered within their own file. */
         int idx = 0;
         for (size_t k = 0; k < i; k++)
             idx += strcmp(cfg->rules[k].file, r->file) == 0;
-        size_t mark = path_index(&rc, idx);
+        size_t mark = fw_cfg_path_index(&rc, idx);
         for (size_t z = 0; z < r->nzones; z++)
             if (!fw_config_zone(cfg, r->zones[z])) {
-                size_t m2 = path_key(&rc, "zones");
-                path_index(&rc, (int)z);
+                size_t m2 = fw_cfg_path_key(&rc, "zones");
+                fw_cfg_path_index(&rc, (int)z);
                 list_names(list, sizeof(list), "zones", znames, cfg->nzones);
-                err(&rc, "no zone named \"%s\"%s", r->zones[z], list);
-                path_pop(&rc, m2);
+                fw_cfg_err(&rc, "no zone named \"%s\"%s", r->zones[z], list);
+                fw_cfg_path_pop(&rc, m2);
             }
         r->route_idx = resolve_routes(&rc, cfg, r->routes, r->nroutes, rnames);
         check_windows(&rc, cfg, r);
@@ -2634,19 +2234,20 @@ static void check_refs(struct fw_config *cfg, struct fw_cfg_errors *errs)
             int found = 0;
             for (size_t q = 0; q < cfg->nrules; q++)
                 found |= cfg->rules[q].name && strcmp(cfg->rules[q].name, name) == 0;
-            size_t m2 = path_key(&rc, "inhibits");
-            path_index(&rc, (int)k);
+            size_t m2 = fw_cfg_path_key(&rc, "inhibits");
+            fw_cfg_path_index(&rc, (int)k);
             if (!found)
-                err(&rc, "no rule named \"%s\"", name);
+                fw_cfg_err(&rc, "no rule named \"%s\"", name);
             else if (strcmp(name, r->name) == 0)
-                err(&rc, "a rule cannot inhibit itself");
-            path_pop(&rc, m2);
+                fw_cfg_err(&rc, "a rule cannot inhibit itself");
+            fw_cfg_path_pop(&rc, m2);
         }
-        path_pop(&rc, mark);
+        fw_cfg_path_pop(&rc, mark);
     }
     for (size_t i = 0; i < cfg->nescalations; i++) {
-        struct ctx ec = {.file = cfg->path, .errs = errs, .path = "$.escalation", .pathlen = 12};
-        path_index(&ec, (int)i);
+        struct fw_cfg_ctx ec = {
+            .file = cfg->path, .errs = errs, .path = "$.escalation", .pathlen = 12};
+        fw_cfg_path_index(&ec, (int)i);
         cfg->escalations[i].route_idx = resolve_routes(&ec, cfg, cfg->escalations[i].routes,
                                                        cfg->escalations[i].nroutes, rnames);
     }
@@ -2685,7 +2286,7 @@ static int cmp_node(const void *a, const void *b)
  * validated here, so check-config catches a bad register map), and becomes a station of its
  * zone, so rules see its readings like any node's.
  */
-static void load_devices(struct ctx *c, struct fw_config *cfg, const char *dir)
+static void load_devices(struct fw_cfg_ctx *c, struct fw_config *cfg, const char *dir)
 {
     /* `rel` is the folder as written, for messages; profiles_dir becomes the real path. */
     char *rel = fw_xstrdup(cfg->profiles_dir ? cfg->profiles_dir : "profiles");
@@ -2694,42 +2295,42 @@ static void load_devices(struct ctx *c, struct fw_config *cfg, const char *dir)
     cfg->profiles_dir = resolved;
     for (size_t i = 0; i < cfg->ndevices; i++) {
         struct fw_cfg_device *dv = &cfg->devices[i];
-        size_t mark = path_key(c, "devices");
-        path_key(c, dv->id);
+        size_t mark = fw_cfg_path_key(c, "devices");
+        fw_cfg_path_key(c, dv->id);
         const struct fw_cfg_bus *bus = NULL;
         for (size_t b = 0; dv->bus && b < cfg->nbuses; b++)
             if (strcmp(cfg->buses[b].name, dv->bus) == 0)
                 bus = &cfg->buses[b];
         if (dv->bus && !bus) {
-            size_t m2 = path_key(c, "bus");
-            err(c, "no bus named \"%s\"", dv->bus);
-            path_pop(c, m2);
+            size_t m2 = fw_cfg_path_key(c, "bus");
+            fw_cfg_err(c, "no bus named \"%s\"", dv->bus);
+            fw_cfg_path_pop(c, m2);
         }
         if (bus && bus->kind == FW_BUS_RTU && (dv->unit_id < 1 || dv->unit_id > 247)) {
-            size_t m2 = path_key(c, "unit_id");
-            err(c, "must be 1..247 on an rtu bus, got %d", dv->unit_id);
-            path_pop(c, m2);
+            size_t m2 = fw_cfg_path_key(c, "unit_id");
+            fw_cfg_err(c, "must be 1..247 on an rtu bus, got %d", dv->unit_id);
+            fw_cfg_path_pop(c, m2);
         }
         /* Both would answer one request, or one would be read for the other: the pollers
          * refuse to start on such a config, so it must not pass the check. */
         for (size_t j = 0; bus && j < i; j++) {
             const struct fw_cfg_device *o = &cfg->devices[j];
             if (o->bus && strcmp(o->bus, dv->bus) == 0 && o->unit_id == dv->unit_id) {
-                size_t m2 = path_key(c, "unit_id");
-                err(c, "unit %d on bus \"%s\" is device \"%s\" already", dv->unit_id, dv->bus,
-                    o->id);
-                path_pop(c, m2);
+                size_t m2 = fw_cfg_path_key(c, "unit_id");
+                fw_cfg_err(c, "unit %d on bus \"%s\" is device \"%s\" already", dv->unit_id,
+                           dv->bus, o->id);
+                fw_cfg_path_pop(c, m2);
                 break;
             }
         }
         if (dv->zone && !fw_config_zone(cfg, dv->zone)) {
-            size_t m2 = path_key(c, "zone");
-            err(c, "no zone named \"%s\"", dv->zone);
-            path_pop(c, m2);
+            size_t m2 = fw_cfg_path_key(c, "zone");
+            fw_cfg_err(c, "no zone named \"%s\"", dv->zone);
+            fw_cfg_path_pop(c, m2);
         }
         for (size_t n = 0; n < cfg->nnodes; n++)
             if (strcmp(cfg->nodes[n].id, dv->id) == 0)
-                err(c, "a node of the same name exists: a device is a station of its own");
+                fw_cfg_err(c, "a node of the same name exists: a device is a station of its own");
         for (size_t k = 0; dv->profile && k < cfg->nprofiles; k++)
             if (strcmp(cfg->profiles[k]->name, dv->profile) == 0)
                 dv->profile_ref = cfg->profiles[k];
@@ -2739,9 +2340,9 @@ static void load_devices(struct ctx *c, struct fw_config *cfg, const char *dir)
             struct fw_profile *p = NULL;
             if (access(file, F_OK) != 0 && errno == ENOENT) {
                 /* Most likely a misspelt name: say which device asked for it. */
-                size_t m2 = path_key(c, "profile");
-                err(c, "no profile \"%s\": %s does not exist", dv->profile, shown);
-                path_pop(c, m2);
+                size_t m2 = fw_cfg_path_key(c, "profile");
+                fw_cfg_err(c, "no profile \"%s\": %s does not exist", dv->profile, shown);
+                fw_cfg_path_pop(c, m2);
             } else if (fw_profile_load(file, shown, &p, c->errs) == 0) {
                 cfg->profiles =
                     fw_xrealloc(cfg->profiles, (cfg->nprofiles + 1) * sizeof(*cfg->profiles));
@@ -2751,7 +2352,7 @@ static void load_devices(struct ctx *c, struct fw_config *cfg, const char *dir)
             free(file);
             free(shown);
         }
-        path_pop(c, mark);
+        fw_cfg_path_pop(c, mark);
         /* The device as a node: a station of its zone. */
         if (dv->zone && fw_config_zone(cfg, dv->zone)) {
             cfg->nodes = fw_xrealloc(cfg->nodes, (cfg->nnodes + 1) * sizeof(*cfg->nodes));
@@ -2775,16 +2376,16 @@ static void load_devices(struct ctx *c, struct fw_config *cfg, const char *dir)
  * Open a file named by the config for reading, or report why not at the current path. Only
  * regular files are accepted: a FIFO or a device would block the loader (and a reload).
  */
-static int open_config_file(struct ctx *c, const char *file, const char *shown)
+static int open_config_file(struct fw_cfg_ctx *c, const char *file, const char *shown)
 {
     int fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     struct stat st;
     if (fd < 0) {
-        err(c, "cannot read \"%s\": %s", shown, strerror(errno));
+        fw_cfg_err(c, "cannot read \"%s\": %s", shown, strerror(errno));
         return -1;
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        err(c, "cannot read \"%s\": not a regular file", shown);
+        fw_cfg_err(c, "cannot read \"%s\": not a regular file", shown);
         close(fd);
         return -1;
     }
@@ -2802,18 +2403,18 @@ static char *resolve_path(const char *dir, const char *written)
  * can be read. Messages name the file as resolved, or as written when the config itself was
  * named without a folder (`bare`).
  */
-static void check_config_file(struct ctx *c, const char *key, char **file, const char *dir,
+static void check_config_file(struct fw_cfg_ctx *c, const char *key, char **file, const char *dir,
                               int bare)
 {
     if (!*file)
         return;
     char *written = *file;
     *file = resolve_path(dir, written);
-    size_t mark = path_key(c, key);
+    size_t mark = fw_cfg_path_key(c, key);
     int fd = open_config_file(c, *file, bare ? written : *file);
     if (fd >= 0)
         close(fd);
-    path_pop(c, mark);
+    fw_cfg_path_pop(c, mark);
     free(written);
 }
 
@@ -2821,7 +2422,7 @@ static void check_config_file(struct ctx *c, const char *key, char **file, const
  * The password is the first line of the file, without its line ending. Messages name the file
  * but never quote what it holds.
  */
-static char *read_password_file(struct ctx *c, const char *file, const char *shown)
+static char *read_password_file(struct fw_cfg_ctx *c, const char *file, const char *shown)
 {
     int fd = open_config_file(c, file, shown);
     if (fd < 0)
@@ -2848,13 +2449,14 @@ static char *read_password_file(struct ctx *c, const char *file, const char *sho
     if (len > 0 && buf[len - 1] == '\r')
         len--;
     if (e)
-        err(c, "cannot read \"%s\": %s", shown, strerror(e));
+        fw_cfg_err(c, "cannot read \"%s\": %s", shown, strerror(e));
     else if (len == 0)
-        err(c, "\"%s\" holds no password: its first line must be the password", shown);
+        fw_cfg_err(c, "\"%s\" holds no password: its first line must be the password", shown);
     else if (len > FW_CONFIG_MAX_PASSWORD)
-        err(c, "the first line of \"%s\" is longer than %d bytes", shown, FW_CONFIG_MAX_PASSWORD);
+        fw_cfg_err(c, "the first line of \"%s\" is longer than %d bytes", shown,
+                   FW_CONFIG_MAX_PASSWORD);
     else if (memchr(buf, '\0', len))
-        err(c, "the first line of \"%s\" contains a NUL byte", shown);
+        fw_cfg_err(c, "the first line of \"%s\" contains a NUL byte", shown);
     else
         secret = fw_xasprintf("%.*s", (int)len, buf);
     explicit_bzero(buf, sizeof(buf));
@@ -2866,51 +2468,52 @@ static char *read_password_file(struct ctx *c, const char *file, const char *sho
  * its file or its environment variable. Done at load so that check-config, a start and a reload
  * all fail on a missing file rather than the link failing later, broker by broker.
  */
-static void load_broker_secrets(struct ctx *c, struct fw_config *cfg, const char *dir, int bare)
+static void load_broker_secrets(struct fw_cfg_ctx *c, struct fw_config *cfg, const char *dir,
+                                int bare)
 {
     for (size_t i = 0; i < cfg->nbrokers; i++) {
         struct fw_cfg_broker *b = &cfg->brokers[i];
-        size_t mark = path_key(c, "brokers");
-        path_key(c, b->name);
+        size_t mark = fw_cfg_path_key(c, "brokers");
+        fw_cfg_path_key(c, b->name);
         if (b->tls.ca_file) {
-            size_t m2 = path_key(c, "tls");
+            size_t m2 = fw_cfg_path_key(c, "tls");
             check_config_file(c, "ca_file", &b->tls.ca_file, dir, bare);
             check_config_file(c, "cert_file", &b->tls.cert_file, dir, bare);
             check_config_file(c, "key_file", &b->tls.key_file, dir, bare);
-            path_pop(c, m2);
+            fw_cfg_path_pop(c, m2);
         }
         if (b->password_file && !b->password_env) {
-            size_t m2 = path_key(c, "password_file");
+            size_t m2 = fw_cfg_path_key(c, "password_file");
             char *written = b->password_file;
             b->password_file = resolve_path(dir, written);
             b->password =
                 read_password_file(c, b->password_file, bare ? written : b->password_file);
             free(written);
-            path_pop(c, m2);
+            fw_cfg_path_pop(c, m2);
         }
         if (b->password_env && !b->password_file) {
-            size_t m2 = path_key(c, "password_env");
+            size_t m2 = fw_cfg_path_key(c, "password_env");
             const char *v = getenv(b->password_env);
             if (!v)
-                err(c, "environment variable \"%s\" is not set", b->password_env);
+                fw_cfg_err(c, "environment variable \"%s\" is not set", b->password_env);
             else if (!*v)
-                err(c, "environment variable \"%s\" is empty", b->password_env);
+                fw_cfg_err(c, "environment variable \"%s\" is empty", b->password_env);
             else if (strlen(v) > FW_CONFIG_MAX_PASSWORD)
-                err(c, "environment variable \"%s\" is longer than %d bytes", b->password_env,
-                    FW_CONFIG_MAX_PASSWORD);
+                fw_cfg_err(c, "environment variable \"%s\" is longer than %d bytes",
+                           b->password_env, FW_CONFIG_MAX_PASSWORD);
             else
                 b->password = fw_xstrdup(v);
-            path_pop(c, m2);
+            fw_cfg_path_pop(c, m2);
         }
-        path_pop(c, mark);
+        fw_cfg_path_pop(c, mark);
     }
 }
 
 int fw_config_load(const char *path, struct fw_config **out, struct fw_cfg_errors *errs)
 {
     struct fw_config *cfg = fw_xcalloc(1, sizeof(*cfg));
-    struct loaded_files files = {0};
-    struct ctx c = {.file = path, .errs = errs, .path = "$", .pathlen = 1, .files = &files};
+    struct fw_cfg_files files = {0};
+    struct fw_cfg_ctx c = {.file = path, .errs = errs, .path = "$", .pathlen = 1, .files = &files};
     int rc = 0;
     size_t errs_before = errs->n + errs->dropped, first_err = errs->n;
     *out = NULL;
@@ -2942,7 +2545,7 @@ int fw_config_load(const char *path, struct fw_config **out, struct fw_cfg_error
     if (!root)
         goto fail;
     parse_metrics_first(&c, root, cfg);
-    apply_keys(&c, root, top_keys, cfg);
+    fw_cfg_apply_keys(&c, root, top_keys, cfg);
     int explicit_dir = cfg->rules_dir != NULL;
     cJSON_Delete(root);
 
@@ -3100,11 +2703,11 @@ void fw_config_free(struct fw_config *cfg)
         free(r->zh.description);
         free(r->en.headline);
         free(r->en.description);
-        free_string_list(r->zones, r->nzones);
-        free_string_list(r->kinds, r->nkinds);
-        free_string_list(r->routes, r->nroutes);
+        fw_cfg_free_string_list(r->zones, r->nzones);
+        fw_cfg_free_string_list(r->kinds, r->nkinds);
+        fw_cfg_free_string_list(r->routes, r->nroutes);
         free(r->route_idx);
-        free_string_list(r->inhibits, r->ninhibits);
+        fw_cfg_free_string_list(r->inhibits, r->ninhibits);
     }
     free(cfg->brokers);
     free(cfg->uplinks);
@@ -3113,7 +2716,7 @@ void fw_config_free(struct fw_config *cfg)
     free(cfg->routes);
     free(cfg->rules);
     for (size_t i = 0; i < cfg->nescalations; i++) {
-        free_string_list(cfg->escalations[i].routes, cfg->escalations[i].nroutes);
+        fw_cfg_free_string_list(cfg->escalations[i].routes, cfg->escalations[i].nroutes);
         free(cfg->escalations[i].route_idx);
     }
     free(cfg->escalations);
@@ -3151,24 +2754,6 @@ void fw_config_free(struct fw_config *cfg)
     free(cfg->record.dir);
     fw_metric_set_free(cfg->metrics);
     free(cfg);
-}
-
-void fw_cfg_errors_clear(struct fw_cfg_errors *errs)
-{
-    for (size_t i = 0; i < errs->n; i++)
-        free(errs->msgs[i]);
-    free(errs->msgs);
-    errs->msgs = NULL;
-    errs->n = 0;
-    errs->dropped = 0;
-}
-
-void fw_cfg_errors_print(const struct fw_cfg_errors *errs, FILE *f)
-{
-    for (size_t i = 0; i < errs->n; i++)
-        fprintf(f, "%s\n", errs->msgs[i]);
-    if (errs->dropped)
-        fprintf(f, "... and %zu more errors\n", errs->dropped);
 }
 
 void fw_config_notes(const struct fw_config *cfg, void (*say)(void *arg, const char *note),

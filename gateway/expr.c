@@ -7,6 +7,7 @@
  */
 #include "forestwatch/expr.h"
 
+#include "forestwatch/config.h"
 #include "forestwatch/util.h"
 
 #include <ctype.h>

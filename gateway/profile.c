@@ -12,6 +12,7 @@
  */
 #include "forestwatch/profile.h"
 
+#include "forestwatch/config.h" /* fw_cfg_read_text, fw_cfg_parse */
 #include "forestwatch/util.h"
 
 #include <cJSON.h>
@@ -291,151 +292,7 @@ int fw_profile_plan(struct fw_profile_point *points, size_t n, int max_gap, int 
     return (int)nreq;
 }
 
-/* ------------------------------------------------------------------------------------------ */
-/* Loader: errors, JSON paths, key tables                                                      */
-/* ------------------------------------------------------------------------------------------ */
-
 #define PROFILE_MAX_FILE_BYTES (256 * 1024)
-
-struct ctx {
-    const char *file;
-    struct fw_cfg_errors *errs;
-    char path[256];
-    size_t pathlen;
-};
-
-static void err(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void err(struct ctx *c, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    fw_cfg_errors_add(c->errs, fw_xasprintf("%s: %s: %s", c->file, c->path, msg));
-}
-
-static size_t path_push(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static size_t path_push(struct ctx *c, const char *fmt, ...)
-{
-    size_t mark = c->pathlen;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(c->path + mark, sizeof(c->path) - mark, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        c->pathlen = mark + (size_t)n < sizeof(c->path) ? mark + (size_t)n : sizeof(c->path) - 1;
-    return mark;
-}
-
-static void path_pop(struct ctx *c, size_t mark)
-{
-    c->pathlen = mark;
-    c->path[mark] = '\0';
-}
-
-enum key_type {
-    K_STR,    /* char *, at most hi bytes */
-    K_INT,    /* int in lo..hi */
-    K_NUM,    /* double in lo..hi, finite */
-    K_BOOL,   /* bool */
-    K_ENUM,   /* int: index in names[], exact spelling */
-    K_CUSTOM, /* parse(ctx, value, base) */
-};
-
-struct key {
-    const char *name;
-    enum key_type type;
-    int required;
-    size_t off;
-    double lo, hi;
-    const char *const *names;
-    void (*parse)(struct ctx *c, const cJSON *v, void *base);
-};
-
-static void apply_key(struct ctx *c, const struct key *k, const cJSON *v, void *base)
-{
-    char got[64];
-    void *field = (char *)base + k->off;
-    fw_cfg_describe(v, got, sizeof(got));
-    switch (k->type) {
-    case K_STR:
-        if (!cJSON_IsString(v) || strlen(v->valuestring) > (size_t)k->hi) {
-            err(c, "must be a string of at most %.0f bytes, got %s", k->hi, got);
-            return;
-        }
-        free(*(char **)field);
-        *(char **)field = fw_xstrdup(v->valuestring);
-        return;
-    case K_INT: {
-        double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
-        if (!cJSON_IsNumber(v) || d != floor(d) || d < k->lo || d > k->hi) {
-            err(c, "must be an integer %.0f..%.0f, got %s", k->lo, k->hi, got);
-            return;
-        }
-        *(int *)field = (int)d;
-        return;
-    }
-    case K_NUM:
-        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < k->lo ||
-            v->valuedouble > k->hi) {
-            err(c, "must be a number %g..%g, got %s", k->lo, k->hi, got);
-            return;
-        }
-        *(double *)field = v->valuedouble;
-        return;
-    case K_BOOL:
-        if (!cJSON_IsBool(v)) {
-            err(c, "must be true or false, got %s", got);
-            return;
-        }
-        *(bool *)field = cJSON_IsTrue(v);
-        return;
-    case K_ENUM: {
-        int i = -1;
-        if (cJSON_IsString(v))
-            for (int j = 0; k->names[j]; j++)
-                if (strcmp(k->names[j], v->valuestring) == 0)
-                    i = j;
-        if (i < 0) {
-            char list[256];
-            fw_cfg_enum_list(k->names, list, sizeof(list));
-            err(c, "must be one of %s, got %s", list, got);
-            return;
-        }
-        *(int *)field = i;
-        return;
-    }
-    case K_CUSTOM:
-        k->parse(c, v, base);
-        return;
-    }
-}
-
-/* Every member must be a known key, once; every required key present. Unknown keys get a
- * "did you mean" hint, as in the config. */
-static void apply_keys(struct ctx *c, const cJSON *obj, const struct key *keys, void *base)
-{
-    char got[64];
-    if (!cJSON_IsObject(obj)) {
-        fw_cfg_describe(obj, got, sizeof(got));
-        err(c, "must be an object, got %s", got);
-        return;
-    }
-    for (const cJSON *m = obj->child; m; m = m->next) {
-        size_t mark = path_push(c, ".%s", m->string);
-        char why[FW_CONFIG_MAX_ID + 64];
-        int k = fw_cfg_key_find(obj, m, keys, sizeof(*keys), why, sizeof(why));
-        if (k < 0)
-            err(c, "%s", why);
-        else
-            apply_key(c, &keys[k], m, base);
-        path_pop(c, mark);
-    }
-    for (const struct key *t = keys; t->name; t++)
-        if (t->required && !cJSON_GetObjectItemCaseSensitive(obj, t->name))
-            err(c, "missing required key \"%s\"", t->name);
-}
 
 /* ------------------------------------------------------------------------------------------ */
 /* Loader: sections                                                                            */
@@ -451,7 +308,7 @@ struct point_sec {
     bool accumulator;
 };
 
-static void parse_range(struct ctx *c, const cJSON *v, void *base)
+static void parse_range(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     struct point_sec *s = base;
     char got[64];
@@ -459,33 +316,31 @@ static void parse_range(struct ctx *c, const cJSON *v, void *base)
     if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != 2 || !cJSON_IsNumber(v->child) ||
         !cJSON_IsNumber(v->child->next) || !isfinite(v->child->valuedouble) ||
         !isfinite(v->child->next->valuedouble)) {
-        err(c, "must be [min, max], two numbers, got %s", got);
+        fw_cfg_err(c, "must be [min, max], two numbers, got %s", got);
         return;
     }
     s->range[0] = v->child->valuedouble;
     s->range[1] = v->child->next->valuedouble;
     if (!(s->range[0] < s->range[1])) {
-        err(c, "min must be below max, got [%g, %g]", s->range[0], s->range[1]);
+        fw_cfg_err(c, "min must be below max, got [%g, %g]", s->range[0], s->range[1]);
         return;
     }
     s->has_range = true;
 }
 
-#define FIELD(type, member) offsetof(type, member)
-
-static const struct key point_keys[] = {
-    {"metric", K_STR, 1, FIELD(struct point_sec, metric), 0, FW_READING_MAX_ID - 1},
-    {"unit", K_STR, 1, FIELD(struct point_sec, unit), 0, 32},
-    {"area", K_ENUM, 0, FIELD(struct point_sec, area), 0, 0, area_names},
-    {"address", K_INT, 1, FIELD(struct point_sec, address), 0, 65535},
-    {"count", K_INT, 0, FIELD(struct point_sec, count), 1, FW_PROFILE_MAX_READ_REGS},
-    {"type", K_ENUM, 1, FIELD(struct point_sec, type), 0, 0, type_names},
-    {"order", K_ENUM, 0, FIELD(struct point_sec, order), 0, 0, order_names},
-    {"scale", K_NUM, 0, FIELD(struct point_sec, scale), -1e9, 1e9},
-    {"offset", K_NUM, 0, FIELD(struct point_sec, offset), -1e9, 1e9},
-    {"range", K_CUSTOM, 0, 0, 0, 0, NULL, parse_range},
-    {"accumulator", K_BOOL, 0, FIELD(struct point_sec, accumulator)},
-    {"description", K_STR, 0, FIELD(struct point_sec, description), 0, 1000},
+static const struct fw_cfg_key point_keys[] = {
+    {"metric", FW_CFG_STR, 1, FW_CFG_FIELD(struct point_sec, metric), 0, FW_READING_MAX_ID - 1},
+    {"unit", FW_CFG_STR, 1, FW_CFG_FIELD(struct point_sec, unit), 0, 32},
+    {"area", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct point_sec, area), 0, 0, area_names},
+    {"address", FW_CFG_INT, 1, FW_CFG_FIELD(struct point_sec, address), 0, 65535},
+    {"count", FW_CFG_INT, 0, FW_CFG_FIELD(struct point_sec, count), 1, FW_PROFILE_MAX_READ_REGS},
+    {"type", FW_CFG_ENUM, 1, FW_CFG_FIELD(struct point_sec, type), 0, 0, type_names},
+    {"order", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct point_sec, order), 0, 0, order_names},
+    {"scale", FW_CFG_NUM, 0, FW_CFG_FIELD(struct point_sec, scale), -1e9, 1e9},
+    {"offset", FW_CFG_NUM, 0, FW_CFG_FIELD(struct point_sec, offset), -1e9, 1e9},
+    {"range", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_range},
+    {"accumulator", FW_CFG_BOOL, 0, FW_CFG_FIELD(struct point_sec, accumulator)},
+    {"description", FW_CFG_STR, 0, FW_CFG_FIELD(struct point_sec, description), 0, 1000},
     {NULL},
 };
 
@@ -495,25 +350,27 @@ struct profile_sec {
     const cJSON *registers;
 };
 
-static void keep_registers(struct ctx *c, const cJSON *v, void *base)
+static void keep_registers(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     char got[64];
     fw_cfg_describe(v, got, sizeof(got));
     if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) < 1 ||
         cJSON_GetArraySize(v) > FW_PROFILE_MAX_POINTS) {
-        err(c, "must be an array of 1..%d register entries, got %s", FW_PROFILE_MAX_POINTS, got);
+        fw_cfg_err(c, "must be an array of 1..%d register entries, got %s", FW_PROFILE_MAX_POINTS,
+                   got);
         return;
     }
     ((struct profile_sec *)base)->registers = v;
 }
 
-static const struct key profile_keys[] = {
-    {"model", K_STR, 0, FIELD(struct profile_sec, model), 0, 200},
-    {"description", K_STR, 0, FIELD(struct profile_sec, description), 0, 4000},
-    {"max_gap", K_INT, 0, FIELD(struct profile_sec, max_gap), 0, FW_PROFILE_MAX_READ_REGS - 1},
-    {"max_registers", K_INT, 0, FIELD(struct profile_sec, max_registers), 1,
+static const struct fw_cfg_key profile_keys[] = {
+    {"model", FW_CFG_STR, 0, FW_CFG_FIELD(struct profile_sec, model), 0, 200},
+    {"description", FW_CFG_STR, 0, FW_CFG_FIELD(struct profile_sec, description), 0, 4000},
+    {"max_gap", FW_CFG_INT, 0, FW_CFG_FIELD(struct profile_sec, max_gap), 0,
+     FW_PROFILE_MAX_READ_REGS - 1},
+    {"max_registers", FW_CFG_INT, 0, FW_CFG_FIELD(struct profile_sec, max_registers), 1,
      FW_PROFILE_MAX_READ_REGS},
-    {"registers", K_CUSTOM, 1, 0, 0, 0, NULL, keep_registers},
+    {"registers", FW_CFG_CUSTOM, 1, 0, 0, 0, NULL, keep_registers},
     {NULL},
 };
 
@@ -521,99 +378,102 @@ static const struct key profile_keys[] = {
  * Stage 2 and the per-entry part of stage 3 for one register entry. Returns 1 and fills *p when
  * the entry is valid on its own.
  */
-static int parse_point(struct ctx *c, const cJSON *v, struct fw_profile_point *p)
+static int parse_point(struct fw_cfg_ctx *c, const cJSON *v, struct fw_profile_point *p)
 {
     struct point_sec s = {
         .area = FW_AREA_HOLDING, .count = -1, .type = -1, .order = -1, .scale = 1, .address = -1};
     size_t before = c->errs->n + c->errs->dropped;
-    apply_keys(c, v, point_keys, &s);
+    fw_cfg_apply_keys(c, v, point_keys, &s);
     int ok = c->errs->n + c->errs->dropped == before && s.type >= 0 && s.address >= 0;
     const struct fw_metric *m = NULL;
     size_t mark;
     if (!ok)
         goto fail;
     if (!(m = fw_metric_find(s.metric))) {
-        mark = path_push(c, ".metric");
-        err(c, "unknown metric \"%s\" (see `forestwatch metrics`)", s.metric);
-        path_pop(c, mark);
+        mark = fw_cfg_path_key(c, "metric");
+        fw_cfg_err(c, "unknown metric \"%s\" (see `forestwatch metrics`)", s.metric);
+        fw_cfg_path_pop(c, mark);
         ok = 0;
     } else if (m->scope != FW_METRIC_STATION) {
-        mark = path_push(c, ".metric");
-        err(c, "\"%s\" is derived per zone by the gateway; a device cannot report it", s.metric);
-        path_pop(c, mark);
+        mark = fw_cfg_path_key(c, "metric");
+        fw_cfg_err(c, "\"%s\" is derived per zone by the gateway; a device cannot report it",
+                   s.metric);
+        fw_cfg_path_pop(c, mark);
         ok = 0;
     } else if (!fw_metric_unit_ok(m, s.unit)) {
-        mark = path_push(c, ".unit");
-        err(c, "%s is measured in \"%s\", got \"%s\"", m->name, m->unit, s.unit);
-        path_pop(c, mark);
+        mark = fw_cfg_path_key(c, "unit");
+        fw_cfg_err(c, "%s is measured in \"%s\", got \"%s\"", m->name, m->unit, s.unit);
+        fw_cfg_path_pop(c, mark);
         ok = 0;
     }
     int bits = is_bit_area((enum fw_profile_area)s.area);
     if (bits != (s.type == FW_TYPE_BOOL)) {
-        mark = path_push(c, ".type");
+        mark = fw_cfg_path_key(c, "type");
         if (bits)
-            err(c, "%s is read bit by bit: the type must be \"bool\", got \"%s\"",
-                area_names[s.area], type_names[s.type]);
+            fw_cfg_err(c, "%s is read bit by bit: the type must be \"bool\", got \"%s\"",
+                       area_names[s.area], type_names[s.type]);
         else
-            err(c, "\"bool\" is for coils and discrete inputs, not %s registers",
-                area_names[s.area]);
-        path_pop(c, mark);
+            fw_cfg_err(c, "\"bool\" is for coils and discrete inputs, not %s registers",
+                       area_names[s.area]);
+        fw_cfg_path_pop(c, mark);
         ok = 0;
     }
     int width = fw_profile_type_count((enum fw_profile_type)s.type);
     if (s.count >= 0 && s.count != width) {
-        mark = path_push(c, ".count");
-        err(c, "%s spans %d %s, got %d", type_names[s.type], width,
-            bits         ? "bit"
-            : width == 1 ? "register"
-                         : "registers",
-            s.count);
-        path_pop(c, mark);
+        mark = fw_cfg_path_key(c, "count");
+        fw_cfg_err(c, "%s spans %d %s, got %d", type_names[s.type], width,
+                   bits         ? "bit"
+                   : width == 1 ? "register"
+                                : "registers",
+                   s.count);
+        fw_cfg_path_pop(c, mark);
         ok = 0;
     }
     if (s.address + width - 1 > 65535) {
-        mark = path_push(c, ".address");
-        err(c, "%d + %d registers runs past the last address 65535", s.address, width);
-        path_pop(c, mark);
+        mark = fw_cfg_path_key(c, "address");
+        fw_cfg_err(c, "%d + %d registers runs past the last address 65535", s.address, width);
+        fw_cfg_path_pop(c, mark);
         ok = 0;
     }
     if (s.order >= 0) {
         /* "AB"/"BA" are the 16-bit names of ABCD/BADC; the 4-letter names need 32 bits. */
         int o16 = s.order >= 4;
         if (width == 2 && o16) {
-            mark = path_push(c, ".order");
-            err(c, "%s needs a 32-bit order: \"ABCD\", \"BADC\", \"CDAB\" or \"DCBA\", got \"%s\"",
+            mark = fw_cfg_path_key(c, "order");
+            fw_cfg_err(
+                c, "%s needs a 32-bit order: \"ABCD\", \"BADC\", \"CDAB\" or \"DCBA\", got \"%s\"",
                 type_names[s.type], order_names[s.order]);
-            path_pop(c, mark);
+            fw_cfg_path_pop(c, mark);
             ok = 0;
         } else if (width == 1 && !o16) {
-            mark = path_push(c, ".order");
-            err(c, "%s is one register: the order must be \"AB\" or \"BA\", got \"%s\"",
-                type_names[s.type], order_names[s.order]);
-            path_pop(c, mark);
+            mark = fw_cfg_path_key(c, "order");
+            fw_cfg_err(c, "%s is one register: the order must be \"AB\" or \"BA\", got \"%s\"",
+                       type_names[s.type], order_names[s.order]);
+            fw_cfg_path_pop(c, mark);
             ok = 0;
         }
     }
     if (s.scale == 0) {
-        mark = path_push(c, ".scale");
-        err(c, "must not be 0");
-        path_pop(c, mark);
+        mark = fw_cfg_path_key(c, "scale");
+        fw_cfg_err(c, "must not be 0");
+        fw_cfg_path_pop(c, mark);
         ok = 0;
     }
     if (s.accumulator && s.type != FW_TYPE_UINT16 && s.type != FW_TYPE_UINT32) {
-        mark = path_push(c, ".accumulator");
-        err(c,
+        mark = fw_cfg_path_key(c, "accumulator");
+        fw_cfg_err(
+            c,
             "an accumulator is an unsigned counter: the type must be \"uint16\" or \"uint32\", "
             "got \"%s\"",
             type_names[s.type]);
-        path_pop(c, mark);
+        fw_cfg_path_pop(c, mark);
         ok = 0;
     }
     if (m && s.has_range && (s.range[0] < m->min || s.range[1] > m->max)) {
-        mark = path_push(c, ".range");
-        err(c, "[%g, %g] is not inside what %s can physically be, [%g, %g]", s.range[0], s.range[1],
-            m->name, m->min, m->max);
-        path_pop(c, mark);
+        mark = fw_cfg_path_key(c, "range");
+        fw_cfg_err(c, "[%g, %g] is not inside what %s can physically be, [%g, %g]", s.range[0],
+                   s.range[1], m->name, m->min, m->max);
+        fw_cfg_path_pop(c, mark);
         ok = 0;
     }
     if (!ok)
@@ -644,7 +504,7 @@ fail:
 
 /* Read and parse one profile; NULL after reporting the reason as an error of `c`. The text goes
  * to *text (free()), for the lines of the errors found in the tree. */
-static cJSON *read_json(struct ctx *c, const char *path, int *rc, char **text)
+static cJSON *read_json(struct fw_cfg_ctx *c, const char *path, int *rc, char **text)
 {
     size_t len;
     *text = fw_cfg_read_text(path, c->file, PROFILE_MAX_FILE_BYTES, &len, c->errs, rc);
@@ -699,7 +559,10 @@ void fw_profile_free(struct fw_profile *p)
 int fw_profile_load(const char *path, const char *shown, struct fw_profile **out,
                     struct fw_cfg_errors *errs)
 {
-    struct ctx c = {.file = shown ? shown : path, .errs = errs, .path = "$", .pathlen = 1};
+    /* The key tables of cfg_keys.c, with the profile's own rules: enum names as written, and
+     * plain .key paths. */
+    struct fw_cfg_ctx c = FW_CFG_CTX(shown ? shown : path, errs);
+    c.flags = FW_CFG_EXACT_ENUMS | FW_CFG_PLAIN_PATHS;
     struct profile_sec s = {.max_gap = 0, .max_registers = FW_PROFILE_MAX_READ_REGS};
     struct fw_profile *p = NULL;
     size_t before = errs->n + errs->dropped, first_err = errs->n;
@@ -709,7 +572,7 @@ int fw_profile_load(const char *path, const char *shown, struct fw_profile **out
     cJSON *root = read_json(&c, path, &rc, &text);
     if (!root)
         return rc;
-    apply_keys(&c, root, profile_keys, &s);
+    fw_cfg_apply_keys(&c, root, profile_keys, &s);
     p = fw_xcalloc(1, sizeof(*p));
     p->name = name_of_file(path);
     p->model = s.model;
@@ -723,31 +586,34 @@ int fw_profile_load(const char *path, const char *shown, struct fw_profile **out
         int *at = fw_xcalloc((size_t)n, sizeof(*at));
         int i = 0;
         for (const cJSON *e = s.registers->child; e; e = e->next, i++) {
-            size_t mark = path_push(&c, ".registers[%d]", i);
+            size_t mark = fw_cfg_path_key(&c, "registers");
+            fw_cfg_path_index(&c, i);
             if (parse_point(&c, e, &p->points[p->npoints]))
                 at[p->npoints++] = i;
-            path_pop(&c, mark);
+            fw_cfg_path_pop(&c, mark);
         }
         /* Stage 3: entries against each other. */
         for (size_t a = 0; a < p->npoints; a++) {
             const struct fw_profile_point *x = &p->points[a];
             for (size_t b = 0; b < a; b++) {
                 const struct fw_profile_point *y = &p->points[b];
-                size_t mark = path_push(&c, ".registers[%d]", at[a]);
+                size_t mark = fw_cfg_path_key(&c, "registers");
+                fw_cfg_path_index(&c, at[a]);
                 if (x->area == y->area && x->address < y->address + y->count &&
                     y->address < x->address + x->count) {
                     char xs[32], ys[32];
                     span_str(x, xs, sizeof(xs));
                     span_str(y, ys, sizeof(ys));
-                    size_t m2 = path_push(&c, ".address");
-                    err(&c, "%s and $.registers[%d] (%s) overlap", xs, at[b], ys);
-                    path_pop(&c, m2);
+                    size_t m2 = fw_cfg_path_key(&c, "address");
+                    fw_cfg_err(&c, "%s and $.registers[%d] (%s) overlap", xs, at[b], ys);
+                    fw_cfg_path_pop(&c, m2);
                 } else if (x->metric == y->metric) {
-                    size_t m2 = path_push(&c, ".metric");
-                    err(&c, "\"%s\" is already read by $.registers[%d]", x->metric->name, at[b]);
-                    path_pop(&c, m2);
+                    size_t m2 = fw_cfg_path_key(&c, "metric");
+                    fw_cfg_err(&c, "\"%s\" is already read by $.registers[%d]", x->metric->name,
+                               at[b]);
+                    fw_cfg_path_pop(&c, m2);
                 }
-                path_pop(&c, mark);
+                fw_cfg_path_pop(&c, mark);
             }
         }
         free(at);

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "forestwatch/cfg_keys.h"
 #include "forestwatch/codec.h"
 #include "forestwatch/models.h"
 #include "forestwatch/pests.h"
@@ -27,8 +28,6 @@ struct fw_metric_set;
 /* Hard caps on what a config may make the daemon allocate or parse. */
 /* A region's central instance lists 100,000 nodes: about 7 MB of JSON. */
 #define FW_CONFIG_MAX_FILE_BYTES (32 * 1024 * 1024)
-#define FW_CONFIG_MAX_ERRORS 200
-#define FW_CONFIG_MAX_ID 64 /* names of brokers, zones, nodes, routes, rules */
 
 struct fw_cfg_contact {
     char *name;
@@ -352,13 +351,6 @@ struct fw_config {
     struct fw_metric_set *metrics;
 };
 
-/* The errors of one load, in the order found. */
-struct fw_cfg_errors {
-    char **msgs;
-    size_t n;
-    size_t dropped; /* errors past FW_CONFIG_MAX_ERRORS, counted but not kept */
-};
-
 /**
  * Load and validate `path` and the rules.d folder beside it. Returns 0 and a new config in *out
  * (owned by the caller, release with fw_config_free), or -EINVAL with every error in *errs (the
@@ -371,23 +363,11 @@ int fw_config_load(const char *path, struct fw_config **out, struct fw_cfg_error
 /** Release a config. NULL is a no-op. */
 void fw_config_free(struct fw_config *cfg);
 
-/** Print every message of `errs`, one a line, and a count of any dropped ones. */
-void fw_cfg_errors_print(const struct fw_cfg_errors *errs, FILE *f);
-
 /**
  * What `forestwatchd -t` and `forestwatch check-config` do: load `path`, print
  * "configuration OK" to `out` or the errors to `err`. Returns 0 when valid, 1 otherwise.
  */
 int fw_config_check(const char *path, FILE *out, FILE *err);
-
-/** Release the messages held by `errs` and reset it to empty. */
-void fw_cfg_errors_clear(struct fw_cfg_errors *errs);
-
-/*
- * Shared with the other JSON-with-comments loaders (device profiles): append `msg` (owned, from
- * malloc) to `errs`, counting it as dropped past FW_CONFIG_MAX_ERRORS.
- */
-void fw_cfg_errors_add(struct fw_cfg_errors *errs, char *msg);
 
 /**
  * Read the text file `path` (named `shown` in messages) of at most `max_bytes`, with its // and
@@ -418,15 +398,6 @@ struct cJSON *fw_cfg_parse(const char *text, size_t len, const char *shown,
 void fw_cfg_errors_locate(struct fw_cfg_errors *errs, size_t from, const char *shown,
                           const char *text);
 
-/**
- * A short rendering of JSON value `v` (NULL: "nothing") for the "got ..." of a message: a string
- * quoted and cut at 40 bytes, a number as %.15g, else its kind. At most size - 1 bytes.
- */
-void fw_cfg_describe(const struct cJSON *v, char *buf, size_t size);
-
-/** The NULL-terminated `names` as a message lists them: "a", "b", "c" (cut at size - 1 bytes). */
-void fw_cfg_enum_list(const char *const *names, char *buf, size_t size);
-
 /** Look-ups by id (binary search or linear scan); NULL when absent. */
 const struct fw_cfg_node *fw_config_node(const struct fw_config *cfg, const char *id);
 const struct fw_cfg_zone *fw_config_zone(const struct fw_config *cfg, const char *id);
@@ -445,18 +416,6 @@ const char *fw_severity_str(enum fw_severity s);
 const char *fw_category_str(enum fw_category c);
 const char *fw_urgency_str(enum fw_urgency u);
 const char *fw_certainty_str(enum fw_certainty c);
-
-struct cJSON;
-
-/**
- * Check member `m` of JSON object `obj` against a table of keys whose entries are `stride` bytes
- * apart, each beginning with its name (const char *), the last with a NULL name. Returns the
- * index of m's entry, or -1 with `why` (`size` bytes) saying what is wrong: "duplicate key",
- * "unknown key (did you mean "name"?)" for a name at most two edits away, or "unknown key". The
- * config and device-profile loaders share it.
- */
-int fw_cfg_key_find(const struct cJSON *obj, const struct cJSON *m, const void *keys, size_t stride,
-                    char *why, size_t size);
 
 /**
  * What a valid config does that an operator may not mean: a pest listed but disabled, a rule

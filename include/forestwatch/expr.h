@@ -19,9 +19,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "forestwatch/config.h"
 #include "forestwatch/reading.h"
 #include "forestwatch/series.h"
+
+struct fw_config;
+struct fw_cfg_node;
+struct fw_cfg_zone;
 
 #define FW_EXPR_MAX_LEN 4096 /* bytes of source text */
 #define FW_EXPR_MAX_NODES 512

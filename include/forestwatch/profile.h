@@ -13,7 +13,7 @@
 #ifndef FORESTWATCH_PROFILE_H
 #define FORESTWATCH_PROFILE_H
 
-#include "forestwatch/config.h" /* struct fw_cfg_errors */
+#include "forestwatch/cfg_keys.h" /* struct fw_cfg_errors */
 #include "forestwatch/reading.h"
 
 #include <stdbool.h>
