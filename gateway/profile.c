@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Device profiles: the loader (parse, key tables, cross-field checks, the read plan) and the pure
- * decoding of registers into values. The loader follows config.c's four stages with its own
- * small key table, so that a profile error reads like a config error:
+ * decoding of registers into values. The loader follows the config's four stages with key tables
+ * of the config's machinery (cfg_keys.c), so that a profile error reads like a config error:
  *
  *   profiles/renke-th.json: $.registers[1].count: int32 spans 2 registers, got 1
  *
@@ -12,7 +12,7 @@
  */
 #include "forestwatch/profile.h"
 
-#include "forestwatch/config.h" /* fw_cfg_read_text, fw_cfg_parse */
+#include "forestwatch/cfg_text.h"
 #include "forestwatch/util.h"
 
 #include <cJSON.h>

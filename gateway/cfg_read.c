@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reading a JSON-with-comments file (the config, a rule file, a device profile) into memory:
+ * a regular file only (a FIFO or a device would block a load or a reload), capped in size,
+ * then handed to fw_cfg_text_prepare (cfg_text.c) for the checks of its text. The one place
+ * these loaders open a file by name.
+ */
+#include "forestwatch/cfg_text.h"
+
+#include "forestwatch/util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+char *fw_cfg_read_text(const char *path, const char *shown, size_t max_bytes, size_t *len_out,
+                       struct fw_cfg_errors *errs, int *rc)
+{
+    FILE *f = fopen(path, "rb");
+    char *text = NULL;
+    struct stat st;
+    if (!f) {
+        *rc = errno == ENOENT ? -ENOENT : -EIO;
+        fw_cfg_errors_add(errs, fw_xasprintf("%s: cannot open: %s", shown, strerror(errno)));
+        return NULL;
+    }
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        *rc = -EIO;
+        fw_cfg_errors_add(errs, fw_xasprintf("%s: not a regular file", shown));
+        goto fail;
+    }
+    if ((unsigned long long)st.st_size > max_bytes) {
+        *rc = -E2BIG;
+        fw_cfg_errors_add(errs, fw_xasprintf("%s: file is %lld bytes, more than the limit of %zu",
+                                             shown, (long long)st.st_size, max_bytes));
+        goto fail;
+    }
+    size_t len = (size_t)st.st_size;
+    text = fw_xmalloc(len + 1);
+    if (fread(text, 1, len, f) != len) {
+        *rc = -EIO;
+        fw_cfg_errors_add(errs, fw_xasprintf("%s: read error", shown));
+        goto fail;
+    }
+    text[len] = '\0';
+    if ((*rc = fw_cfg_text_prepare(text, len, shown, errs)) < 0)
+        goto fail;
+    fclose(f);
+    *len_out = len;
+    return text;
+fail:
+    free(text);
+    fclose(f);
+    return NULL;
+}
