@@ -356,23 +356,7 @@ int fw_config_load(const char *path, struct fw_config **out, struct fw_cfg_error
     /* Names resolve against this file's declarations, not the running config's. */
     const struct fw_metric_set *outer = fw_metric_scope(cfg->metrics);
     cfg->log_level = FW_LOG_INFO;
-    cfg->limits.max_payload_bytes = 16384;
-    cfg->limits.max_readings = 64;
-    cfg->limits.max_future_ms = 5 * 60 * 1000;
-    cfg->limits.max_age_ms = 7LL * 24 * 3600 * 1000;
-    cfg->limits.node_messages_per_s = 10;
-    cfg->limits.node_burst = 600;
-    cfg->cap.circle_radius_km = 1;
-    cfg->cap.expires_after_ms = 24 * 3600 * 1000LL;
-    cfg->store.rate_per_route = 10;
-    cfg->store.history_days = 90;
-    cfg->store.max_queued_per_route = 10000;
-    cfg->engine.eval_interval_ms = 15000;
-    cfg->engine.lookback_ms = 3600000;
-    cfg->engine.max_samples = 4096;
-    cfg->engine.max_window_ms = 7LL * 24 * 3600 * 1000;
-    cfg->record.max_file_bytes = 64LL * 1024 * 1024;
-    cfg->record.max_files = 8;
+    fw_config__defaults(cfg);
 
     cJSON *root = read_json(&c, path, &rc);
     if (!root)
@@ -400,8 +384,6 @@ int fw_config_load(const char *path, struct fw_config **out, struct fw_cfg_error
     if (state_dir && (state_dir[0] != '/' || strchr(state_dir, ':')))
         state_dir = NULL; /* one absolute folder only */
     const char *wdir = state_dir ? state_dir : dir;
-    if (!cfg->store.path)
-        cfg->store.path = fw_xstrdup("forestwatch.db");
     if (cfg->store.path[0] != '/') {
         char *db = fw_xasprintf("%s/%s", wdir, cfg->store.path);
         free(cfg->store.path);

@@ -14,6 +14,10 @@
  * 1 when `t` is valid as a name (filter == 0) or as a filter. */
 int fw_config__topic_ok(const char *t, int filter);
 
+/* The defaults of the sections that hold even when the file leaves the section out (limits,
+ * store, cap, engine, record), from their tables. */
+void fw_config__defaults(struct fw_config *cfg);
+
 /* Stage 2 for the main file (its metric declarations first, then every section) and for a
  * rules.d file, into `cfg`. */
 void fw_config__parse_main(struct fw_cfg_ctx *c, const struct cJSON *root, struct fw_config *cfg);

@@ -60,12 +60,13 @@ static void parse_gateway(struct fw_cfg_ctx *c, const cJSON *v, void *base)
         {"status_broker", FW_CFG_ID, 1, FW_CFG_FIELD(struct gateway_sec, status_broker)},
         {"status_topic", FW_CFG_STR, 0, FW_CFG_FIELD(struct gateway_sec, status_topic), 1, 256},
         {"log_level", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct gateway_sec, log_level), 0, 0,
-         log_level_names},
+         log_level_names, .def = "\"info\""},
         {"watch_config", FW_CFG_BOOL, 0, FW_CFG_FIELD(struct gateway_sec, watch_config)},
         {NULL},
     };
     struct fw_config *cfg = base;
-    struct gateway_sec g = {.log_level = 3};
+    struct gateway_sec g = {0};
+    fw_cfg_key_defaults(keys, &g);
     fw_cfg_apply_keys(c, v, keys, &g);
     cfg->gateway_id = g.id;
     cfg->gateway_name = g.name;
@@ -76,22 +77,25 @@ static void parse_gateway(struct fw_cfg_ctx *c, const cJSON *v, void *base)
     cfg->watch_config = g.watch_config;
 }
 
+static const struct fw_cfg_key limits_keys[] = {
+    {"max_payload_bytes", FW_CFG_SIZE, 0, FW_CFG_FIELD(struct fw_cfg_limits, max_payload_bytes), 64,
+     1048576, .def = "16384"},
+    {"max_readings", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_limits, max_readings), 1, 1024,
+     .def = "64"},
+    {"max_future_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_limits, max_future_ms), 0, 86400000,
+     .def = "300000"},
+    {"max_age_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_limits, max_age_ms), 1000,
+     31622400000.0, .def = "604800000"},
+    {"node_messages_per_s", FW_CFG_NUM, 0, FW_CFG_FIELD(struct fw_cfg_limits, node_messages_per_s),
+     0.001, 100000, .def = "10"},
+    {"node_burst", FW_CFG_NUM, 0, FW_CFG_FIELD(struct fw_cfg_limits, node_burst), 1, 1000000,
+     .def = "600"},
+    {NULL},
+};
+
 static void parse_limits(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct fw_cfg_key keys[] = {
-        {"max_payload_bytes", FW_CFG_SIZE, 0, FW_CFG_FIELD(struct fw_cfg_limits, max_payload_bytes),
-         64, 1048576},
-        {"max_readings", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_limits, max_readings), 1, 1024},
-        {"max_future_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_limits, max_future_ms), 0,
-         86400000},
-        {"max_age_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_limits, max_age_ms), 1000,
-         31622400000.0},
-        {"node_messages_per_s", FW_CFG_NUM, 0,
-         FW_CFG_FIELD(struct fw_cfg_limits, node_messages_per_s), 0.001, 100000},
-        {"node_burst", FW_CFG_NUM, 0, FW_CFG_FIELD(struct fw_cfg_limits, node_burst), 1, 1000000},
-        {NULL},
-    };
-    fw_cfg_apply_keys(c, v, keys, &((struct fw_config *)base)->limits);
+    fw_cfg_apply_keys(c, v, limits_keys, &((struct fw_config *)base)->limits);
 }
 
 /*
@@ -151,12 +155,13 @@ static void parse_broker_node(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     static const struct fw_cfg_key keys[] = {
         {"host", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_broker_node, host), 1, 253},
-        {"port", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_broker_node, port), 1, 65535},
+        {"port", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_broker_node, port), 1, 65535,
+         .def = "1883"},
         {NULL},
     };
     struct fw_cfg_broker *b = base;
     struct fw_cfg_broker_node *n = &b->nodes[b->nnodes++];
-    n->port = 1883;
+    fw_cfg_key_defaults(keys, n);
     fw_cfg_apply_keys(c, v, keys, n);
 }
 
@@ -187,7 +192,7 @@ static void parse_broker(struct fw_cfg_ctx *c, const cJSON *m, void *arg)
     static const struct fw_cfg_key keys[] = {
         {"host", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_broker, host), 1, 253},
         {"nodes", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_broker_nodes},
-        {"port", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_broker, port), 1, 65535},
+        {"port", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_broker, port), 1, 65535, .def = "1883"},
         {"client_id", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_broker, client_id), 1, 128},
         {"username", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_broker, username), 1, 256},
         {"password", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_broker_password},
@@ -195,21 +200,18 @@ static void parse_broker(struct fw_cfg_ctx *c, const cJSON *m, void *arg)
          1024},
         {"password_env", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_broker_password_env},
         {"tls", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_broker_tls},
-        {"keepalive_s", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_broker, keepalive_s), 5, 3600},
+        {"keepalive_s", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_broker, keepalive_s), 5, 3600,
+         .def = "30"},
         {"reconnect_min_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_broker, reconnect_min_ms), 50,
-         600000},
+         600000, .def = "500"},
         {"reconnect_max_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_broker, reconnect_max_ms), 50,
-         3600000},
+         3600000, .def = "30000"},
         {"clean_session", FW_CFG_BOOL, 0, FW_CFG_FIELD(struct fw_cfg_broker, clean_session)},
         {NULL},
     };
     struct fw_config *cfg = arg;
-    struct fw_cfg_broker b = {
-        .port = 1883,
-        .keepalive_s = 30,
-        .reconnect_min_ms = 500,
-        .reconnect_max_ms = 30000,
-    };
+    struct fw_cfg_broker b = {0};
+    fw_cfg_key_defaults(keys, &b);
     b.name = fw_xstrdup(m->string);
     fw_cfg_apply_keys(c, m, keys, &b);
     if (b.nodes && (b.host || cJSON_GetObjectItemCaseSensitive(m, "port")))
@@ -263,9 +265,9 @@ static void parse_uplinks(struct fw_cfg_ctx *c, const cJSON *v, void *base)
     static const struct fw_cfg_key keys[] = {
         {"broker", FW_CFG_ID, 1, FW_CFG_FIELD(struct fw_cfg_uplink, broker)},
         {"topic", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_uplink, topic), 1, 1024},
-        {"qos", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_uplink, qos), 0, 1},
+        {"qos", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_uplink, qos), 0, 1, .def = "1"},
         {"format", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct fw_cfg_uplink, format), 0, 0,
-         uplink_format_names},
+         uplink_format_names, .def = "\"native\""},
         {NULL},
     };
     struct fw_config *cfg = base;
@@ -278,7 +280,8 @@ static void parse_uplinks(struct fw_cfg_ctx *c, const cJSON *v, void *base)
     int i = 0;
     for (const cJSON *e = v->child; e; e = e->next, i++) {
         size_t mark = fw_cfg_path_index(c, i);
-        struct fw_cfg_uplink u = {.qos = 1, .format = FW_UPLINK_NATIVE};
+        struct fw_cfg_uplink u = {0};
+        fw_cfg_key_defaults(keys, &u);
         fw_cfg_apply_keys(c, e, keys, &u);
         if (u.topic && !fw_config__topic_ok(u.topic, 1)) {
             size_t m2 = fw_cfg_path_key(c, "topic");
@@ -1074,15 +1077,17 @@ static void parse_route(struct fw_cfg_ctx *c, const cJSON *m, void *arg)
     static const struct fw_cfg_key keys[] = {
         {"broker", FW_CFG_ID, 1, FW_CFG_FIELD(struct fw_cfg_route, broker)},
         {"topic", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_route, topic), 1, 1024},
-        {"qos", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_route, qos), 1, 1},
-        {"format", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct fw_cfg_route, format), 0, 0, format_names},
+        {"qos", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_route, qos), 1, 1, .def = "1"},
+        {"format", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct fw_cfg_route, format), 0, 0, format_names,
+         .def = "\"cap-xml\""},
         {"group_window_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_route, group_window_ms), 0,
          600000},
         {NULL},
     };
     struct fw_config *cfg = arg;
     /* Every message a bureau receives is a CAP 1.2 alert unless the route asks otherwise. */
-    struct fw_cfg_route r = {.qos = 1, .format = FW_FORMAT_CAP_XML};
+    struct fw_cfg_route r = {0};
+    fw_cfg_key_defaults(keys, &r);
     r.name = fw_xstrdup(m->string);
     fw_cfg_apply_keys(c, m, keys, &r);
     if (r.topic && !fw_config__topic_ok(r.topic, 0)) {
@@ -1459,18 +1464,19 @@ static void parse_bus(struct fw_cfg_ctx *c, const cJSON *m, void *arg)
     static const struct fw_cfg_key keys[] = {
         {"kind", FW_CFG_ENUM, 1, FW_CFG_FIELD(struct fw_cfg_bus, kind), 0, 0, bus_kind_names},
         {"host", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_bus, host), 1, 253},
-        {"port", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_bus, port), 1, 65535},
+        {"port", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_bus, port), 1, 65535, .def = "502"},
         {"device", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_bus, device), 1, 256},
-        {"baud", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_bus, baud), 1200, 921600},
+        {"baud", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_bus, baud), 1200, 921600, .def = "9600"},
         {"parity", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct fw_cfg_bus, parity), 0, 0, parity_names},
-        {"data_bits", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_bus, data_bits), 7, 8},
-        {"stop_bits", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_bus, stop_bits), 1, 2},
+        {"data_bits", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_bus, data_bits), 7, 8, .def = "8"},
+        {"stop_bits", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_bus, stop_bits), 1, 2, .def = "1"},
         {"rs485", FW_CFG_BOOL, 0, FW_CFG_FIELD(struct fw_cfg_bus, rs485)},
         {"pause_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_bus, pause_ms), 0, 10000},
         {NULL},
     };
     struct fw_config *cfg = arg;
-    struct fw_cfg_bus b = {.port = 502, .baud = 9600, .data_bits = 8, .stop_bits = 1};
+    struct fw_cfg_bus b = {0};
+    fw_cfg_key_defaults(keys, &b);
     b.name = fw_xstrdup(m->string);
     fw_cfg_apply_keys(c, m, keys, &b);
     if (b.kind == FW_BUS_TCP && !b.host)
@@ -1494,14 +1500,16 @@ static void parse_device(struct fw_cfg_ctx *c, const cJSON *m, void *arg)
         {"profile", FW_CFG_ID, 1, FW_CFG_FIELD(struct fw_cfg_device, profile)},
         {"zone", FW_CFG_ID, 1, FW_CFG_FIELD(struct fw_cfg_device, zone)},
         {"interval_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_device, interval_ms), 100,
-         86400000},
+         86400000, .def = "10000"},
         {"timeout_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_device, timeout_ms), 10, 60000},
-        {"retries", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_device, retries), 0, 10},
+        {"retries", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_device, retries), 0, 10, .def = "0"},
         {NULL},
     };
     struct fw_config *cfg = arg;
-    /* timeout_ms 0: the poller derives it from the bus and the profile (docs/modbus.md). */
-    struct fw_cfg_device dv = {.interval_ms = 10000, .timeout_ms = 0, .retries = 0};
+    /* timeout_ms has no default in the table: left 0, the poller derives it from the bus and
+     * the profile (docs/modbus.md). */
+    struct fw_cfg_device dv = {0};
+    fw_cfg_key_defaults(keys, &dv);
     dv.id = fw_xstrdup(m->string);
     fw_cfg_apply_keys(c, m, keys, &dv);
     cfg->devices = fw_xrealloc(cfg->devices, (cfg->ndevices + 1) * sizeof(*cfg->devices));
@@ -1513,37 +1521,42 @@ static void parse_devices(struct fw_cfg_ctx *c, const cJSON *v, void *base)
     fw_cfg_for_each_named(c, v, "devices", parse_device, base);
 }
 
+static const struct fw_cfg_key store_keys[] = {
+    {"path", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_store, path), 1, 1024,
+     .def = "\"forestwatch.db\""},
+    {"rate_per_route", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_store, rate_per_route), 1, 1000,
+     .def = "10"},
+    {"history_days", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_store, history_days), 1, 3650,
+     .def = "90"},
+    {"max_queued_per_route", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_store, max_queued_per_route),
+     1, 1000000, .def = "10000"},
+    {NULL},
+};
+
 static void parse_store(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct fw_cfg_key keys[] = {
-        {"path", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_store, path), 1, 1024},
-        {"rate_per_route", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_store, rate_per_route), 1,
-         1000},
-        {"history_days", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_store, history_days), 1, 3650},
-        {"max_queued_per_route", FW_CFG_INT, 0,
-         FW_CFG_FIELD(struct fw_cfg_store, max_queued_per_route), 1, 1000000},
-        {NULL},
-    };
-    fw_cfg_apply_keys(c, v, keys, &((struct fw_config *)base)->store);
+    fw_cfg_apply_keys(c, v, store_keys, &((struct fw_config *)base)->store);
 }
 
 static const char *const cap_status_names[] = {"Actual", "Exercise", "Test", NULL};
 
+static const struct fw_cfg_key cap_keys[] = {
+    {"utc_offset_min", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_cap, utc_offset_min), -720, 840,
+     .def = "0"},
+    {"status", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct fw_cfg_cap, status), 0, 0, cap_status_names,
+     .def = "\"Actual\""},
+    {"sender", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_cap, sender), 1, 200},
+    {"circle_radius_km", FW_CFG_NUM, 0, FW_CFG_FIELD(struct fw_cfg_cap, circle_radius_km), 0.01,
+     1000, .def = "1"},
+    {"expires_after_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_cap, expires_after_ms), 600000,
+     2592000000.0, .def = "86400000"},
+    {NULL},
+};
+
 static void parse_cap(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct fw_cfg_key keys[] = {
-        {"utc_offset_min", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_cap, utc_offset_min), -720,
-         840},
-        {"status", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct fw_cfg_cap, status), 0, 0, cap_status_names},
-        {"sender", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_cap, sender), 1, 200},
-        {"circle_radius_km", FW_CFG_NUM, 0, FW_CFG_FIELD(struct fw_cfg_cap, circle_radius_km), 0.01,
-         1000},
-        {"expires_after_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_cap, expires_after_ms),
-         600000, 2592000000.0},
-        {NULL},
-    };
     struct fw_cfg_cap *cap = &((struct fw_config *)base)->cap;
-    fw_cfg_apply_keys(c, v, keys, cap);
+    fw_cfg_apply_keys(c, v, cap_keys, cap);
     /* CAP 1.2 (3.3.2): no spaces, commas or restricted characters in a sender. */
     if (cap->sender && strpbrk(cap->sender, " ,<&")) {
         size_t mark = fw_cfg_path_key(c, "sender");
@@ -1562,33 +1575,36 @@ static void parse_state(struct fw_cfg_ctx *c, const cJSON *v, void *base)
     fw_cfg_apply_keys(c, v, keys, &((struct fw_config *)base)->state);
 }
 
+static const struct fw_cfg_key engine_keys[] = {
+    {"eval_interval_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_engine, eval_interval_ms), 1000,
+     3600000, .def = "15000"},
+    {"lookback_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_engine, lookback_ms), 1000, 604800000,
+     .def = "3600000"},
+    {"max_samples", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_engine, max_samples), 16, 1000000,
+     .def = "4096"},
+    {"max_window_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_engine, max_window_ms), 1000,
+     (double)FW_EXPR_MAX_RANGE_MS, .def = "604800000"},
+    {"max_series", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_engine, max_series), 1, 100000000},
+    {NULL},
+};
+
 static void parse_engine(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct fw_cfg_key keys[] = {
-        {"eval_interval_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_engine, eval_interval_ms),
-         1000, 3600000},
-        {"lookback_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_engine, lookback_ms), 1000,
-         604800000},
-        {"max_samples", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_engine, max_samples), 16,
-         1000000},
-        {"max_window_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_engine, max_window_ms), 1000,
-         (double)FW_EXPR_MAX_RANGE_MS},
-        {"max_series", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_engine, max_series), 1, 100000000},
-        {NULL},
-    };
-    fw_cfg_apply_keys(c, v, keys, &((struct fw_config *)base)->engine);
+    fw_cfg_apply_keys(c, v, engine_keys, &((struct fw_config *)base)->engine);
 }
+
+static const struct fw_cfg_key record_keys[] = {
+    {"dir", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_record, dir), 1, 1024},
+    {"max_file_bytes", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_record, max_file_bytes), 4096,
+     1099511627776.0, .def = "67108864"},
+    {"max_files", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_record, max_files), 1, 10000,
+     .def = "8"},
+    {NULL},
+};
 
 static void parse_record(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct fw_cfg_key keys[] = {
-        {"dir", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_record, dir), 1, 1024},
-        {"max_file_bytes", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_record, max_file_bytes), 4096,
-         1099511627776.0},
-        {"max_files", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_record, max_files), 1, 10000},
-        {NULL},
-    };
-    fw_cfg_apply_keys(c, v, keys, &((struct fw_config *)base)->record);
+    fw_cfg_apply_keys(c, v, record_keys, &((struct fw_config *)base)->record);
 }
 
 /* ---- Declared metrics (docs/config.md, `metrics`) ------------------------------------------ */
@@ -1771,6 +1787,15 @@ static const struct fw_cfg_key rulefile_keys[] = {
     {"rules", FW_CFG_CUSTOM, 1, 0, 0, 0, NULL, parse_rules},
     {NULL},
 };
+
+void fw_config__defaults(struct fw_config *cfg)
+{
+    fw_cfg_key_defaults(limits_keys, &cfg->limits);
+    fw_cfg_key_defaults(store_keys, &cfg->store);
+    fw_cfg_key_defaults(cap_keys, &cfg->cap);
+    fw_cfg_key_defaults(engine_keys, &cfg->engine);
+    fw_cfg_key_defaults(record_keys, &cfg->record);
+}
 
 void fw_config__parse_main(struct fw_cfg_ctx *c, const cJSON *root, struct fw_config *cfg)
 {
