@@ -24,6 +24,19 @@ void fw_config__parse_main(struct fw_cfg_ctx *c, const struct cJSON *root, struc
 void fw_config__parse_rule_file(struct fw_cfg_ctx *c, const struct cJSON *root,
                                 struct fw_config *cfg);
 
+/*
+ * Every key table of the config with its place in docs/config.md: the section (the name in its
+ * heading, "" for the top level, "zones.<name>.pests.pests[]" for a pest), and for a table of an
+ * object the docs describe inside one row, that row's key (the row lists the keys as "key").
+ * Ends with a NULL section. So that a test holds the docs and the tables to each other.
+ */
+struct fw_config_key_table {
+    const char *section;
+    const char *row;
+    const struct fw_cfg_key *keys;
+};
+extern const struct fw_config_key_table fw_config__key_tables[];
+
 /* Stage 3: references between sections, once every file is read. */
 void fw_config__check_refs(struct fw_config *cfg, struct fw_cfg_errors *errs);
 

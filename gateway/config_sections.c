@@ -51,23 +51,24 @@ struct gateway_sec {
     bool watch_config;
 };
 
+static const struct fw_cfg_key gateway_keys[] = {
+    {"id", FW_CFG_ID, 1, FW_CFG_FIELD(struct gateway_sec, id)},
+    {"name", FW_CFG_STR, 0, FW_CFG_FIELD(struct gateway_sec, name), 0, 200},
+    {"name_en", FW_CFG_STR, 0, FW_CFG_FIELD(struct gateway_sec, name_en), 1, 200},
+    {"status_broker", FW_CFG_ID, 1, FW_CFG_FIELD(struct gateway_sec, status_broker)},
+    {"status_topic", FW_CFG_STR, 0, FW_CFG_FIELD(struct gateway_sec, status_topic), 1, 256},
+    {"log_level", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct gateway_sec, log_level), 0, 0,
+     log_level_names, .def = "\"info\""},
+    {"watch_config", FW_CFG_BOOL, 0, FW_CFG_FIELD(struct gateway_sec, watch_config)},
+    {NULL},
+};
+
 static void parse_gateway(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct fw_cfg_key keys[] = {
-        {"id", FW_CFG_ID, 1, FW_CFG_FIELD(struct gateway_sec, id)},
-        {"name", FW_CFG_STR, 0, FW_CFG_FIELD(struct gateway_sec, name), 0, 200},
-        {"name_en", FW_CFG_STR, 0, FW_CFG_FIELD(struct gateway_sec, name_en), 1, 200},
-        {"status_broker", FW_CFG_ID, 1, FW_CFG_FIELD(struct gateway_sec, status_broker)},
-        {"status_topic", FW_CFG_STR, 0, FW_CFG_FIELD(struct gateway_sec, status_topic), 1, 256},
-        {"log_level", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct gateway_sec, log_level), 0, 0,
-         log_level_names, .def = "\"info\""},
-        {"watch_config", FW_CFG_BOOL, 0, FW_CFG_FIELD(struct gateway_sec, watch_config)},
-        {NULL},
-    };
     struct fw_config *cfg = base;
     struct gateway_sec g = {0};
-    fw_cfg_key_defaults(keys, &g);
-    fw_cfg_apply_keys(c, v, keys, &g);
+    fw_cfg_key_defaults(gateway_keys, &g);
+    fw_cfg_apply_keys(c, v, gateway_keys, &g);
     cfg->gateway_id = g.id;
     cfg->gateway_name = g.name;
     cfg->gateway_name_en = g.name_en;
@@ -133,17 +134,18 @@ static void parse_broker_password_env(struct fw_cfg_ctx *c, const cJSON *v, void
     b->password_env = fw_xstrdup(s);
 }
 
+static const struct fw_cfg_key broker_tls_keys[] = {
+    {"ca_file", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_tls, ca_file), 1, 1024},
+    {"cert_file", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_tls, cert_file), 1, 1024},
+    {"key_file", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_tls, key_file), 1, 1024},
+    {"server_name", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_tls, server_name), 1, 253},
+    {NULL},
+};
+
 static void parse_broker_tls(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct fw_cfg_key keys[] = {
-        {"ca_file", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_tls, ca_file), 1, 1024},
-        {"cert_file", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_tls, cert_file), 1, 1024},
-        {"key_file", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_tls, key_file), 1, 1024},
-        {"server_name", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_tls, server_name), 1, 253},
-        {NULL},
-    };
     struct fw_cfg_tls *tls = &((struct fw_cfg_broker *)base)->tls;
-    fw_cfg_apply_keys(c, v, keys, tls);
+    fw_cfg_apply_keys(c, v, broker_tls_keys, tls);
     if (!tls->cert_file != !tls->key_file)
         fw_cfg_err(
             c, "\"cert_file\" and \"key_file\" go together: give both (a client certificate) or "
@@ -151,18 +153,18 @@ static void parse_broker_tls(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 }
 
 /* One node of a broker cluster: {"host": ..., "port": ...}. */
+static const struct fw_cfg_key broker_node_keys[] = {
+    {"host", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_broker_node, host), 1, 253},
+    {"port", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_broker_node, port), 1, 65535, .def = "1883"},
+    {NULL},
+};
+
 static void parse_broker_node(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct fw_cfg_key keys[] = {
-        {"host", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_broker_node, host), 1, 253},
-        {"port", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_broker_node, port), 1, 65535,
-         .def = "1883"},
-        {NULL},
-    };
     struct fw_cfg_broker *b = base;
     struct fw_cfg_broker_node *n = &b->nodes[b->nnodes++];
-    fw_cfg_key_defaults(keys, n);
-    fw_cfg_apply_keys(c, v, keys, n);
+    fw_cfg_key_defaults(broker_node_keys, n);
+    fw_cfg_apply_keys(c, v, broker_node_keys, n);
 }
 
 /* A broker cluster's nodes: 1..FW_CFG_MAX_BROKER_NODES of them, each tried in turn. */
@@ -187,33 +189,33 @@ static void parse_broker_nodes(struct fw_cfg_ctx *c, const cJSON *v, void *base)
     }
 }
 
+static const struct fw_cfg_key broker_keys[] = {
+    {"host", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_broker, host), 1, 253},
+    {"nodes", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_broker_nodes},
+    {"port", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_broker, port), 1, 65535, .def = "1883"},
+    {"client_id", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_broker, client_id), 1, 128},
+    {"username", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_broker, username), 1, 256},
+    {"password", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_broker_password},
+    {"password_file", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_broker, password_file), 1, 1024},
+    {"password_env", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_broker_password_env},
+    {"tls", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_broker_tls},
+    {"keepalive_s", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_broker, keepalive_s), 5, 3600,
+     .def = "30"},
+    {"reconnect_min_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_broker, reconnect_min_ms), 50,
+     600000, .def = "500"},
+    {"reconnect_max_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_broker, reconnect_max_ms), 50,
+     3600000, .def = "30000"},
+    {"clean_session", FW_CFG_BOOL, 0, FW_CFG_FIELD(struct fw_cfg_broker, clean_session)},
+    {NULL},
+};
+
 static void parse_broker(struct fw_cfg_ctx *c, const cJSON *m, void *arg)
 {
-    static const struct fw_cfg_key keys[] = {
-        {"host", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_broker, host), 1, 253},
-        {"nodes", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_broker_nodes},
-        {"port", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_broker, port), 1, 65535, .def = "1883"},
-        {"client_id", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_broker, client_id), 1, 128},
-        {"username", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_broker, username), 1, 256},
-        {"password", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_broker_password},
-        {"password_file", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_broker, password_file), 1,
-         1024},
-        {"password_env", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_broker_password_env},
-        {"tls", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_broker_tls},
-        {"keepalive_s", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_broker, keepalive_s), 5, 3600,
-         .def = "30"},
-        {"reconnect_min_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_broker, reconnect_min_ms), 50,
-         600000, .def = "500"},
-        {"reconnect_max_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_broker, reconnect_max_ms), 50,
-         3600000, .def = "30000"},
-        {"clean_session", FW_CFG_BOOL, 0, FW_CFG_FIELD(struct fw_cfg_broker, clean_session)},
-        {NULL},
-    };
     struct fw_config *cfg = arg;
     struct fw_cfg_broker b = {0};
-    fw_cfg_key_defaults(keys, &b);
+    fw_cfg_key_defaults(broker_keys, &b);
     b.name = fw_xstrdup(m->string);
-    fw_cfg_apply_keys(c, m, keys, &b);
+    fw_cfg_apply_keys(c, m, broker_keys, &b);
     if (b.nodes && (b.host || cJSON_GetObjectItemCaseSensitive(m, "port")))
         fw_cfg_err(c, "give either \"host\" (and \"port\") or \"nodes\" (a cluster), not both");
     else if (!cJSON_GetObjectItemCaseSensitive(m, "host") &&
@@ -260,16 +262,17 @@ int fw_config__topic_ok(const char *t, int filter)
 
 static const char *const uplink_format_names[] = {"native", "chirpstack", "tts", "meteo", NULL};
 
+static const struct fw_cfg_key uplink_keys[] = {
+    {"broker", FW_CFG_ID, 1, FW_CFG_FIELD(struct fw_cfg_uplink, broker)},
+    {"topic", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_uplink, topic), 1, 1024},
+    {"qos", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_uplink, qos), 0, 1, .def = "1"},
+    {"format", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct fw_cfg_uplink, format), 0, 0,
+     uplink_format_names, .def = "\"native\""},
+    {NULL},
+};
+
 static void parse_uplinks(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct fw_cfg_key keys[] = {
-        {"broker", FW_CFG_ID, 1, FW_CFG_FIELD(struct fw_cfg_uplink, broker)},
-        {"topic", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_uplink, topic), 1, 1024},
-        {"qos", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_uplink, qos), 0, 1, .def = "1"},
-        {"format", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct fw_cfg_uplink, format), 0, 0,
-         uplink_format_names, .def = "\"native\""},
-        {NULL},
-    };
     struct fw_config *cfg = base;
     char got[64];
     if (!cJSON_IsArray(v)) {
@@ -281,8 +284,8 @@ static void parse_uplinks(struct fw_cfg_ctx *c, const cJSON *v, void *base)
     for (const cJSON *e = v->child; e; e = e->next, i++) {
         size_t mark = fw_cfg_path_index(c, i);
         struct fw_cfg_uplink u = {0};
-        fw_cfg_key_defaults(keys, &u);
-        fw_cfg_apply_keys(c, e, keys, &u);
+        fw_cfg_key_defaults(uplink_keys, &u);
+        fw_cfg_apply_keys(c, e, uplink_keys, &u);
         if (u.topic && !fw_config__topic_ok(u.topic, 1)) {
             size_t m2 = fw_cfg_path_key(c, "topic");
             fw_cfg_err(c, "invalid MQTT topic filter \"%s\"", u.topic);
@@ -294,15 +297,16 @@ static void parse_uplinks(struct fw_cfg_ctx *c, const cJSON *v, void *base)
     }
 }
 
+static const struct fw_cfg_key point_keys[] = {
+    {"lat", FW_CFG_NUM, 1, FW_CFG_FIELD(struct fw_cfg_point, lat), -90, 90},
+    {"lon", FW_CFG_NUM, 1, FW_CFG_FIELD(struct fw_cfg_point, lon), -180, 180},
+    {NULL},
+};
+
 static void parse_point(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct fw_cfg_key keys[] = {
-        {"lat", FW_CFG_NUM, 1, FW_CFG_FIELD(struct fw_cfg_point, lat), -90, 90},
-        {"lon", FW_CFG_NUM, 1, FW_CFG_FIELD(struct fw_cfg_point, lon), -180, 180},
-        {NULL},
-    };
     struct fw_cfg_zone *z = base;
-    fw_cfg_apply_keys(c, v, keys, &z->location);
+    fw_cfg_apply_keys(c, v, point_keys, &z->location);
     z->has_location = true;
 }
 
@@ -341,15 +345,16 @@ static void parse_polygon(struct fw_cfg_ctx *c, const cJSON *v, void *base)
         fw_cfg_err(c, "the first point must equal the last (a closed ring)");
 }
 
+static const struct fw_cfg_key contact_keys[] = {
+    {"name", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_contact, name), 1, 200},
+    {"name_en", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_contact, name_en), 1, 200},
+    {"phone", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_contact, phone), 1, 64},
+    {NULL},
+};
+
 static void parse_contact_at(struct fw_cfg_ctx *c, const cJSON *v, struct fw_cfg_contact *out)
 {
-    static const struct fw_cfg_key keys[] = {
-        {"name", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_contact, name), 1, 200},
-        {"name_en", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_contact, name_en), 1, 200},
-        {"phone", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_contact, phone), 1, 64},
-        {NULL},
-    };
-    fw_cfg_apply_keys(c, v, keys, out);
+    fw_cfg_apply_keys(c, v, contact_keys, out);
 }
 
 static void parse_chief(struct fw_cfg_ctx *c, const cJSON *v, void *base)
@@ -494,44 +499,45 @@ static void parse_levels_provisional(struct fw_cfg_ctx *c, const cJSON *v, void 
     l->provisional = cJSON_IsTrue(v);
 }
 
+static const struct fw_cfg_key fire_levels_keys[] = {
+    {"index", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_levels_index},
+    {"min", FW_CFG_CUSTOM, 1, 0, 0, 0, NULL, parse_levels_min},
+    {"provisional", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_levels_provisional},
+    {NULL},
+};
+
 static void parse_fire_levels(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct fw_cfg_key keys[] = {
-        {"index", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_levels_index},
-        {"min", FW_CFG_CUSTOM, 1, 0, 0, 0, NULL, parse_levels_min},
-        {"provisional", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_levels_provisional},
-        {NULL},
-    };
     struct fire_sec *f = base;
     /* An operator's table is not the provisional default unless it says so. */
     f->levels.provisional = 0;
-    fw_cfg_apply_keys(c, v, keys, &f->levels);
+    fw_cfg_apply_keys(c, v, fire_levels_keys, &f->levels);
 }
+
+static const struct fw_cfg_key fire_keys[] = {
+    {"stations", FW_CFG_CUSTOM, 1, 0, 0, 0, NULL, parse_fire_stations},
+    {"fallback", FW_CFG_ID, 0, FW_CFG_FIELD(struct fire_sec, fallback)},
+    {"utc_offset_min", FW_CFG_INT, 1, FW_CFG_FIELD(struct fire_sec, utc_offset_min),
+     FW_MODELS_OFFSET_MIN, FW_MODELS_OFFSET_MAX},
+    {"lat", FW_CFG_NUM, 0, FW_CFG_FIELD(struct fire_sec, lat), -90, 90},
+    {"lat_adjust", FW_CFG_BOOL, 0, FW_CFG_FIELD(struct fire_sec, lat_adjust)},
+    {"ffmc_coef", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct fire_sec, ffmc_coef), 0, 0, ffmc_coef_names},
+    {"noon_window_min", FW_CFG_INT, 0, FW_CFG_FIELD(struct fire_sec, noon_window_min), 1,
+     FW_MODELS_NOON_WINDOW_MAX},
+    {"rain_max_gap_min", FW_CFG_INT, 0, FW_CFG_FIELD(struct fire_sec, rain_max_gap_min), 15,
+     FW_MODELS_RAIN_GAP_MAX},
+    {"hourly_ffmc", FW_CFG_BOOL, 0, FW_CFG_FIELD(struct fire_sec, hourly_ffmc)},
+    {"startup_ffmc", FW_CFG_NUM, 0, FW_CFG_FIELD(struct fire_sec, startup_ffmc), 0, 101},
+    {"startup_dmc", FW_CFG_NUM, 0, FW_CFG_FIELD(struct fire_sec, startup_dmc), 0, 1e6},
+    {"startup_dc", FW_CFG_NUM, 0, FW_CFG_FIELD(struct fire_sec, startup_dc), 0, 1e6},
+    {"season_start", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_fire_season_start},
+    {"season_end", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_fire_season_end},
+    {"levels", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_fire_levels},
+    {NULL},
+};
 
 static void parse_zone_fire(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct fw_cfg_key keys[] = {
-        {"stations", FW_CFG_CUSTOM, 1, 0, 0, 0, NULL, parse_fire_stations},
-        {"fallback", FW_CFG_ID, 0, FW_CFG_FIELD(struct fire_sec, fallback)},
-        {"utc_offset_min", FW_CFG_INT, 1, FW_CFG_FIELD(struct fire_sec, utc_offset_min),
-         FW_MODELS_OFFSET_MIN, FW_MODELS_OFFSET_MAX},
-        {"lat", FW_CFG_NUM, 0, FW_CFG_FIELD(struct fire_sec, lat), -90, 90},
-        {"lat_adjust", FW_CFG_BOOL, 0, FW_CFG_FIELD(struct fire_sec, lat_adjust)},
-        {"ffmc_coef", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct fire_sec, ffmc_coef), 0, 0,
-         ffmc_coef_names},
-        {"noon_window_min", FW_CFG_INT, 0, FW_CFG_FIELD(struct fire_sec, noon_window_min), 1,
-         FW_MODELS_NOON_WINDOW_MAX},
-        {"rain_max_gap_min", FW_CFG_INT, 0, FW_CFG_FIELD(struct fire_sec, rain_max_gap_min), 15,
-         FW_MODELS_RAIN_GAP_MAX},
-        {"hourly_ffmc", FW_CFG_BOOL, 0, FW_CFG_FIELD(struct fire_sec, hourly_ffmc)},
-        {"startup_ffmc", FW_CFG_NUM, 0, FW_CFG_FIELD(struct fire_sec, startup_ffmc), 0, 101},
-        {"startup_dmc", FW_CFG_NUM, 0, FW_CFG_FIELD(struct fire_sec, startup_dmc), 0, 1e6},
-        {"startup_dc", FW_CFG_NUM, 0, FW_CFG_FIELD(struct fire_sec, startup_dc), 0, 1e6},
-        {"season_start", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_fire_season_start},
-        {"season_end", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_fire_season_end},
-        {"levels", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_fire_levels},
-        {NULL},
-    };
     struct fw_cfg_zone *z = base;
     struct fw_models_zone mz;
     fw_models_zone_init(&mz, z->id);
@@ -547,7 +553,7 @@ static void parse_zone_fire(struct fw_cfg_ctx *c, const cJSON *v, void *base)
         .levels = mz.levels,
     };
     size_t before = c->errs->n + c->errs->dropped;
-    fw_cfg_apply_keys(c, v, keys, &f);
+    fw_cfg_apply_keys(c, v, fire_keys, &f);
     if (cJSON_IsObject(v) && isnan(f.lat))
         fw_cfg_err(c,
                    "missing required key \"lat\" (the zone has no \"location\" to take it from)");
@@ -679,21 +685,23 @@ static void parse_pest_biofix(struct fw_cfg_ctx *c, const cJSON *v, void *base)
     }
 }
 
+/* A stage is read into strings first: the stage's fields are fixed arrays. */
+struct stage_sec {
+    char *name, *action;
+    double dd;
+};
+
+static const struct fw_cfg_key pest_stage_keys[] = {
+    {"name", FW_CFG_STR, 1, FW_CFG_FIELD(struct stage_sec, name), 1, FW_READING_MAX_ID - 1},
+    {"dd", FW_CFG_NUMN, 1, FW_CFG_FIELD(struct stage_sec, dd), 0, 1e5},
+    {"action", FW_CFG_STR, 0, FW_CFG_FIELD(struct stage_sec, action), 0, FW_PESTS_MAX_ACTION - 1},
+    {NULL},
+};
+
 static void parse_pest_stage(struct fw_cfg_ctx *c, const cJSON *v, struct fw_pests_stage *st)
 {
-    /* Read into strings first: the stage's fields are fixed arrays. */
-    struct stage_sec {
-        char *name, *action;
-        double dd;
-    } sec = {.dd = NAN};
-    static const struct fw_cfg_key keys[] = {
-        {"name", FW_CFG_STR, 1, FW_CFG_FIELD(struct stage_sec, name), 1, FW_READING_MAX_ID - 1},
-        {"dd", FW_CFG_NUMN, 1, FW_CFG_FIELD(struct stage_sec, dd), 0, 1e5},
-        {"action", FW_CFG_STR, 0, FW_CFG_FIELD(struct stage_sec, action), 0,
-         FW_PESTS_MAX_ACTION - 1},
-        {NULL},
-    };
-    fw_cfg_apply_keys(c, v, keys, &sec);
+    struct stage_sec sec = {.dd = NAN};
+    fw_cfg_apply_keys(c, v, pest_stage_keys, &sec);
     if (sec.name)
         fw_strlcpy(st->name, sec.name, sizeof(st->name));
     if (sec.action)
@@ -748,28 +756,28 @@ static void parse_pest_enabled(struct fw_cfg_ctx *c, const cJSON *v, void *base)
     }
 }
 
+static const struct fw_cfg_key pest_keys[] = {
+    {"id", FW_CFG_CUSTOM, 1, 0, 0, 0, NULL, parse_later},
+    {"name", FW_CFG_TEXT, 0, FW_CFG_FIELD(struct fw_pests_pest, name), 1, FW_READING_MAX_ID - 1},
+    {"name_en", FW_CFG_TEXT, 0, FW_CFG_FIELD(struct fw_pests_pest, name_en), 1,
+     FW_READING_MAX_ID - 1},
+    {"enabled", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_enabled},
+    {"method", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_method},
+    {"cutoff", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_cutoff},
+    {"lower", FW_CFG_NUMN, 1, FW_CFG_FIELD(struct fw_pests_pest, lower), -90, 70},
+    {"upper", FW_CFG_NUMN, 0, FW_CFG_FIELD(struct fw_pests_pest, upper), -90, 70},
+    {"biofix", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_biofix},
+    {"biofix_date", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_biofix_date},
+    {"traps", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_traps},
+    {"trap_count", FW_CFG_NUMN, 0, FW_CFG_FIELD(struct fw_pests_pest, trap_count), 0, 1e6},
+    {"trap_days", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_pests_pest, trap_days), 1,
+     FW_PESTS_MAX_RUN},
+    {"stages", FW_CFG_CUSTOM, 1, 0, 0, 0, NULL, parse_pest_stages},
+    {NULL},
+};
+
 static void parse_pest(struct fw_cfg_ctx *c, const cJSON *v, struct fw_pests_pest *p)
 {
-    static const struct fw_cfg_key keys[] = {
-        {"id", FW_CFG_CUSTOM, 1, 0, 0, 0, NULL, parse_later},
-        {"name", FW_CFG_TEXT, 0, FW_CFG_FIELD(struct fw_pests_pest, name), 1,
-         FW_READING_MAX_ID - 1},
-        {"name_en", FW_CFG_TEXT, 0, FW_CFG_FIELD(struct fw_pests_pest, name_en), 1,
-         FW_READING_MAX_ID - 1},
-        {"enabled", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_enabled},
-        {"method", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_method},
-        {"cutoff", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_cutoff},
-        {"lower", FW_CFG_NUMN, 1, FW_CFG_FIELD(struct fw_pests_pest, lower), -90, 70},
-        {"upper", FW_CFG_NUMN, 0, FW_CFG_FIELD(struct fw_pests_pest, upper), -90, 70},
-        {"biofix", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_biofix},
-        {"biofix_date", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_biofix_date},
-        {"traps", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_pest_traps},
-        {"trap_count", FW_CFG_NUMN, 0, FW_CFG_FIELD(struct fw_pests_pest, trap_count), 0, 1e6},
-        {"trap_days", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_pests_pest, trap_days), 1,
-         FW_PESTS_MAX_RUN},
-        {"stages", FW_CFG_CUSTOM, 1, 0, 0, 0, NULL, parse_pest_stages},
-        {NULL},
-    };
     const cJSON *id = cJSON_IsObject(v) ? cJSON_GetObjectItemCaseSensitive(v, "id") : NULL;
     if (id && (!cJSON_IsString(id) || !fw_cfg_valid_id(id->valuestring) ||
                strlen(id->valuestring) >= FW_READING_MAX_ID)) {
@@ -782,7 +790,7 @@ static void parse_pest(struct fw_cfg_ctx *c, const cJSON *v, struct fw_pests_pes
         id = NULL;
     }
     fw_pests_pest_init(p, id ? id->valuestring : "");
-    fw_cfg_apply_keys(c, v, keys, p);
+    fw_cfg_apply_keys(c, v, pest_keys, p);
     if (isnan(p->upper))
         p->upper = FW_DD_NO_UPPER; /* null: no upper threshold */
     if (isnan(p->trap_count))
@@ -835,18 +843,19 @@ static void parse_disease_enabled(struct fw_cfg_ctx *c, const cJSON *v, void *ba
     d->enabled = cJSON_IsTrue(v);
 }
 
+static const struct fw_cfg_key disease_keys[] = {
+    {"enabled", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_disease_enabled},
+    {"rh_min", FW_CFG_NUMN, 0, FW_CFG_FIELD(struct fw_pests_disease, rh_min), 0, 100},
+    {"temp_lo", FW_CFG_NUMN, 0, FW_CFG_FIELD(struct fw_pests_disease, temp_lo), -90, 70},
+    {"temp_hi", FW_CFG_NUMN, 0, FW_CFG_FIELD(struct fw_pests_disease, temp_hi), -90, 70},
+    {NULL},
+};
+
 static void parse_pests_disease(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct fw_cfg_key keys[] = {
-        {"enabled", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_disease_enabled},
-        {"rh_min", FW_CFG_NUMN, 0, FW_CFG_FIELD(struct fw_pests_disease, rh_min), 0, 100},
-        {"temp_lo", FW_CFG_NUMN, 0, FW_CFG_FIELD(struct fw_pests_disease, temp_lo), -90, 70},
-        {"temp_hi", FW_CFG_NUMN, 0, FW_CFG_FIELD(struct fw_pests_disease, temp_hi), -90, 70},
-        {NULL},
-    };
     struct fw_pests_zone *z = base;
     z->disease.enabled = 1; /* a "disease" object turns it on unless it says otherwise */
-    fw_cfg_apply_keys(c, v, keys, &z->disease);
+    fw_cfg_apply_keys(c, v, disease_keys, &z->disease);
 }
 
 /*
@@ -911,25 +920,25 @@ static void pests_note_disabled(struct fw_cfg_zone *z, const cJSON *list)
     }
 }
 
+static const struct fw_cfg_key zone_pests_keys[] = {
+    {"stations", FW_CFG_CUSTOM, 1, 0, 0, 0, NULL, parse_pests_stations},
+    {"fallback", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_pests_fallback},
+    {"utc_offset_min", FW_CFG_INT, 1, FW_CFG_FIELD(struct fw_pests_zone, utc_offset_min),
+     FW_MODELS_OFFSET_MIN, FW_MODELS_OFFSET_MAX},
+    {"min_hours", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_pests_zone, min_hours), 1, 24},
+    {"close_delay_min", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_pests_zone, close_delay_min), 0, 360},
+    {"pests", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_pests_list},
+    {"disease", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_pests_disease},
+    {NULL},
+};
+
 static void parse_zone_pests(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct fw_cfg_key keys[] = {
-        {"stations", FW_CFG_CUSTOM, 1, 0, 0, 0, NULL, parse_pests_stations},
-        {"fallback", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_pests_fallback},
-        {"utc_offset_min", FW_CFG_INT, 1, FW_CFG_FIELD(struct fw_pests_zone, utc_offset_min),
-         FW_MODELS_OFFSET_MIN, FW_MODELS_OFFSET_MAX},
-        {"min_hours", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_pests_zone, min_hours), 1, 24},
-        {"close_delay_min", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_pests_zone, close_delay_min), 0,
-         360},
-        {"pests", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_pests_list},
-        {"disease", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_pests_disease},
-        {NULL},
-    };
     struct fw_cfg_zone *z = base;
     struct fw_pests_zone *pz = fw_xmalloc(sizeof(*pz));
     fw_pests_zone_init(pz, z->id);
     size_t before = c->errs->n + c->errs->dropped;
-    fw_cfg_apply_keys(c, v, keys, pz);
+    fw_cfg_apply_keys(c, v, zone_pests_keys, pz);
     const char *why = NULL;
     if (c->errs->n + c->errs->dropped != before) {
         free(pz);
@@ -943,24 +952,25 @@ static void parse_zone_pests(struct fw_cfg_ctx *c, const cJSON *v, void *base)
     }
 }
 
+static const struct fw_cfg_key zone_keys[] = {
+    {"name", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_zone, name), 1, 200},
+    {"name_en", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_zone, name_en), 1, 200},
+    {"location", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_point},
+    {"polygon", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_polygon},
+    {"forest_chief", FW_CFG_CUSTOM, 1, 0, 0, 0, NULL, parse_chief},
+    {"duty", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_duty},
+    {"fire", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_later},
+    {"pests", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_zone_pests},
+    {NULL},
+};
+
 static void parse_zone(struct fw_cfg_ctx *c, const cJSON *m, void *arg)
 {
-    static const struct fw_cfg_key keys[] = {
-        {"name", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_zone, name), 1, 200},
-        {"name_en", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_zone, name_en), 1, 200},
-        {"location", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_point},
-        {"polygon", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_polygon},
-        {"forest_chief", FW_CFG_CUSTOM, 1, 0, 0, 0, NULL, parse_chief},
-        {"duty", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_duty},
-        {"fire", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_later},
-        {"pests", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_zone_pests},
-        {NULL},
-    };
     struct fw_config *cfg = arg;
     struct fw_cfg_zone z = {0};
     z.id = fw_xstrdup(m->string);
-    fw_cfg_apply_keys(c, m, keys, &z);
-    /* After the other keys: "fire" takes its default latitude from "location". */
+    fw_cfg_apply_keys(c, m, zone_keys, &z);
+    /* After the other zone_keys: "fire" takes its default latitude from "location". */
     const cJSON *fire = cJSON_IsObject(m) ? cJSON_GetObjectItemCaseSensitive(m, "fire") : NULL;
     if (fire) {
         size_t mark = fw_cfg_path_key(c, "fire");
@@ -1026,23 +1036,23 @@ static void parse_node_lpp_map(struct fw_cfg_ctx *c, const cJSON *v, void *base)
     }
 }
 
+static const struct fw_cfg_key node_keys[] = {
+    {"zone", FW_CFG_ID, 1, FW_CFG_FIELD(struct fw_cfg_node, zone)},
+    {"dev_eui", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_node, dev_eui), 16, 16},
+    {"lns_name", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_node, lns_name), 1, 127},
+    {"codec", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct fw_cfg_node, lora_codec), 0, 0, lora_codec_names},
+    {"lpp_map", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_node_lpp_map},
+    {"kind", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_node, kind), 1, 64},
+    {"description", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_node, description), 0, 400},
+    {NULL},
+};
+
 static void parse_node(struct fw_cfg_ctx *c, const cJSON *m, void *arg)
 {
-    static const struct fw_cfg_key keys[] = {
-        {"zone", FW_CFG_ID, 1, FW_CFG_FIELD(struct fw_cfg_node, zone)},
-        {"dev_eui", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_node, dev_eui), 16, 16},
-        {"lns_name", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_node, lns_name), 1, 127},
-        {"codec", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct fw_cfg_node, lora_codec), 0, 0,
-         lora_codec_names},
-        {"lpp_map", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_node_lpp_map},
-        {"kind", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_node, kind), 1, 64},
-        {"description", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_node, description), 0, 400},
-        {NULL},
-    };
     struct fw_config *cfg = arg;
     struct fw_cfg_node n = {0};
     n.id = fw_xstrdup(m->string);
-    fw_cfg_apply_keys(c, m, keys, &n);
+    fw_cfg_apply_keys(c, m, node_keys, &n);
     if (n.lpp_map && n.lora_codec == LORA_CODEC_FORESTWATCH) {
         size_t mark = fw_cfg_path_key(c, "lpp_map");
         fw_cfg_err(c, "only read with \"codec\": \"lpp\" or \"server\", not \"%s\"",
@@ -1072,24 +1082,25 @@ static void parse_nodes(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 
 static const char *const format_names[] = {"json", "cap-xml", "cap-json", NULL};
 
+static const struct fw_cfg_key route_keys[] = {
+    {"broker", FW_CFG_ID, 1, FW_CFG_FIELD(struct fw_cfg_route, broker)},
+    {"topic", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_route, topic), 1, 1024},
+    {"qos", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_route, qos), 1, 1, .def = "1"},
+    {"format", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct fw_cfg_route, format), 0, 0, format_names,
+     .def = "\"cap-xml\""},
+    {"group_window_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_route, group_window_ms), 0,
+     600000},
+    {NULL},
+};
+
 static void parse_route(struct fw_cfg_ctx *c, const cJSON *m, void *arg)
 {
-    static const struct fw_cfg_key keys[] = {
-        {"broker", FW_CFG_ID, 1, FW_CFG_FIELD(struct fw_cfg_route, broker)},
-        {"topic", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_route, topic), 1, 1024},
-        {"qos", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_route, qos), 1, 1, .def = "1"},
-        {"format", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct fw_cfg_route, format), 0, 0, format_names,
-         .def = "\"cap-xml\""},
-        {"group_window_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_route, group_window_ms), 0,
-         600000},
-        {NULL},
-    };
     struct fw_config *cfg = arg;
     /* Every message a bureau receives is a CAP 1.2 alert unless the route asks otherwise. */
     struct fw_cfg_route r = {0};
-    fw_cfg_key_defaults(keys, &r);
+    fw_cfg_key_defaults(route_keys, &r);
     r.name = fw_xstrdup(m->string);
-    fw_cfg_apply_keys(c, m, keys, &r);
+    fw_cfg_apply_keys(c, m, route_keys, &r);
     if (r.topic && !fw_config__topic_ok(r.topic, 0)) {
         size_t mark = fw_cfg_path_key(c, "topic");
         fw_cfg_err(c, "invalid MQTT topic \"%s\" (no wildcards in a publish topic)", r.topic);
@@ -1232,14 +1243,15 @@ static void check_template_text(struct fw_cfg_ctx *c, const char *text)
     }
 }
 
+static const struct fw_cfg_key template_keys[] = {
+    {"headline", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_template, headline), 1, 500},
+    {"description", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_template, description), 1, 2000},
+    {NULL},
+};
+
 static void parse_template_at(struct fw_cfg_ctx *c, const cJSON *v, struct fw_cfg_template *t)
 {
-    static const struct fw_cfg_key keys[] = {
-        {"headline", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_template, headline), 1, 500},
-        {"description", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_template, description), 1, 2000},
-        {NULL},
-    };
-    fw_cfg_apply_keys(c, v, keys, t);
+    fw_cfg_apply_keys(c, v, template_keys, t);
     if (t->headline) {
         size_t mark = fw_cfg_path_key(c, "headline");
         check_template_text(c, t->headline);
@@ -1262,14 +1274,15 @@ static void parse_tmpl_en(struct fw_cfg_ctx *c, const cJSON *v, void *base)
     parse_template_at(c, v, &((struct fw_cfg_rule *)base)->en);
 }
 
+static const struct fw_cfg_key templates_keys[] = {
+    {"zh-CN", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_tmpl_zh},
+    {"en-US", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_tmpl_en},
+    {NULL},
+};
+
 static void parse_templates(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct fw_cfg_key keys[] = {
-        {"zh-CN", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_tmpl_zh},
-        {"en-US", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_tmpl_en},
-        {NULL},
-    };
-    fw_cfg_apply_keys(c, v, keys, base);
+    fw_cfg_apply_keys(c, v, templates_keys, base);
 }
 
 /* Compile `src` into *out, reporting a failure at the path of `key`. */
@@ -1343,38 +1356,37 @@ static void finish_rule(struct fw_cfg_ctx *c, const cJSON *e, struct fw_cfg_rule
     }
 }
 
+static const struct fw_cfg_key rule_keys[] = {
+    {"name", FW_CFG_ID, 1, FW_CFG_FIELD(struct fw_cfg_rule, name)},
+    {"description", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_rule, description), 0, 1000},
+    {"expr", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_rule, expr_src), 1, FW_EXPR_MAX_LEN},
+    {"clear", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_rule, clear_src), 1, FW_EXPR_MAX_LEN},
+    {"for", FW_CFG_DUR, 0, FW_CFG_FIELD(struct fw_cfg_rule, for_ms), 0, 7 * 86400000.0},
+    {"keep_firing_for", FW_CFG_DUR, 0, FW_CFG_FIELD(struct fw_cfg_rule, keep_firing_for_ms), 0,
+     7 * 86400000.0},
+    {"metric", FW_CFG_ID, 0, FW_CFG_FIELD(struct fw_cfg_rule, metric)},
+    {"op", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct fw_cfg_rule, op), 0, 0, op_names},
+    {"threshold", FW_CFG_NUM, 0, FW_CFG_FIELD(struct fw_cfg_rule, threshold), -1e12, 1e12},
+    {"zones", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_rule_zones},
+    {"kinds", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_rule_kinds},
+    {"severity", FW_CFG_ENUM, 1, FW_CFG_FIELD(struct fw_cfg_rule, severity), 0, 0, severity_names},
+    {"urgency", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct fw_cfg_rule, urgency), 0, 0, urgency_names},
+    {"certainty", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct fw_cfg_rule, certainty), 0, 0,
+     certainty_names},
+    {"category", FW_CFG_ENUM, 1, FW_CFG_FIELD(struct fw_cfg_rule, category), 0, 0, category_names},
+    {"routes", FW_CFG_CUSTOM, 1, 0, 0, 0, NULL, parse_rule_routes},
+    {"labels", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_labels},
+    {"templates", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_templates},
+    {"repeat_every", FW_CFG_DUR, 0, FW_CFG_FIELD(struct fw_cfg_rule, repeat_every_ms), 60000,
+     7 * 86400000.0},
+    {"update_delta", FW_CFG_NUM, 0, FW_CFG_FIELD(struct fw_cfg_rule, update_delta), 0, 1e12},
+    {"inhibits", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_rule_inhibits},
+    {NULL},
+};
+
 /* Rules come from the main file and from each rules.d file. */
 static void parse_rules(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct fw_cfg_key keys[] = {
-        {"name", FW_CFG_ID, 1, FW_CFG_FIELD(struct fw_cfg_rule, name)},
-        {"description", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_rule, description), 0, 1000},
-        {"expr", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_rule, expr_src), 1, FW_EXPR_MAX_LEN},
-        {"clear", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_rule, clear_src), 1, FW_EXPR_MAX_LEN},
-        {"for", FW_CFG_DUR, 0, FW_CFG_FIELD(struct fw_cfg_rule, for_ms), 0, 7 * 86400000.0},
-        {"keep_firing_for", FW_CFG_DUR, 0, FW_CFG_FIELD(struct fw_cfg_rule, keep_firing_for_ms), 0,
-         7 * 86400000.0},
-        {"metric", FW_CFG_ID, 0, FW_CFG_FIELD(struct fw_cfg_rule, metric)},
-        {"op", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct fw_cfg_rule, op), 0, 0, op_names},
-        {"threshold", FW_CFG_NUM, 0, FW_CFG_FIELD(struct fw_cfg_rule, threshold), -1e12, 1e12},
-        {"zones", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_rule_zones},
-        {"kinds", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_rule_kinds},
-        {"severity", FW_CFG_ENUM, 1, FW_CFG_FIELD(struct fw_cfg_rule, severity), 0, 0,
-         severity_names},
-        {"urgency", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct fw_cfg_rule, urgency), 0, 0, urgency_names},
-        {"certainty", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct fw_cfg_rule, certainty), 0, 0,
-         certainty_names},
-        {"category", FW_CFG_ENUM, 1, FW_CFG_FIELD(struct fw_cfg_rule, category), 0, 0,
-         category_names},
-        {"routes", FW_CFG_CUSTOM, 1, 0, 0, 0, NULL, parse_rule_routes},
-        {"labels", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_labels},
-        {"templates", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_templates},
-        {"repeat_every", FW_CFG_DUR, 0, FW_CFG_FIELD(struct fw_cfg_rule, repeat_every_ms), 60000,
-         7 * 86400000.0},
-        {"update_delta", FW_CFG_NUM, 0, FW_CFG_FIELD(struct fw_cfg_rule, update_delta), 0, 1e12},
-        {"inhibits", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_rule_inhibits},
-        {NULL},
-    };
     struct fw_config *cfg = base;
     char got[64];
     if (!cJSON_IsArray(v)) {
@@ -1387,7 +1399,7 @@ static void parse_rules(struct fw_cfg_ctx *c, const cJSON *v, void *base)
         size_t mark = fw_cfg_path_index(c, i);
         struct fw_cfg_rule r = {0};
         r.file = fw_xstrdup(c->file);
-        fw_cfg_apply_keys(c, e, keys, &r);
+        fw_cfg_apply_keys(c, e, rule_keys, &r);
         if (cJSON_IsObject(e))
             finish_rule(c, e, &r);
         /* Cross-file uniqueness is checked here, where the path of the duplicate is known. */
@@ -1411,16 +1423,17 @@ static void parse_escalation_routes(struct fw_cfg_ctx *c, const cJSON *v, void *
     x->routes = fw_cfg_string_list(c, v, &x->nroutes, 1);
 }
 
+static const struct fw_cfg_key escalation_keys[] = {
+    {"min_severity", FW_CFG_ENUM, 1, FW_CFG_FIELD(struct fw_cfg_escalation, min_severity), 0, 0,
+     severity_names},
+    {"after", FW_CFG_DUR, 1, FW_CFG_FIELD(struct fw_cfg_escalation, after_ms), 60000,
+     7 * 86400000.0},
+    {"routes", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_escalation_routes},
+    {NULL},
+};
+
 static void parse_escalations(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct fw_cfg_key keys[] = {
-        {"min_severity", FW_CFG_ENUM, 1, FW_CFG_FIELD(struct fw_cfg_escalation, min_severity), 0, 0,
-         severity_names},
-        {"after", FW_CFG_DUR, 1, FW_CFG_FIELD(struct fw_cfg_escalation, after_ms), 60000,
-         7 * 86400000.0},
-        {"routes", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_escalation_routes},
-        {NULL},
-    };
     struct fw_config *cfg = base;
     char got[64];
     if (!cJSON_IsArray(v)) {
@@ -1432,7 +1445,7 @@ static void parse_escalations(struct fw_cfg_ctx *c, const cJSON *v, void *base)
     for (const cJSON *e = v->child; e; e = e->next, i++) {
         size_t mark = fw_cfg_path_index(c, i);
         struct fw_cfg_escalation x = {0};
-        fw_cfg_apply_keys(c, e, keys, &x);
+        fw_cfg_apply_keys(c, e, escalation_keys, &x);
         for (size_t k = 0; k < cfg->nescalations; k++)
             if (cfg->escalations[k].min_severity == x.min_severity) {
                 fw_cfg_err(c, "a second policy for min_severity \"%s\"",
@@ -1446,39 +1459,41 @@ static void parse_escalations(struct fw_cfg_ctx *c, const cJSON *v, void *base)
     }
 }
 
+static const struct fw_cfg_key acks_keys[] = {
+    {"broker", FW_CFG_ID, 1, FW_CFG_FIELD(struct fw_cfg_acks, broker)},
+    {"topic", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_acks, topic), 1, 1024},
+    {NULL},
+};
+
 static void parse_acks(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct fw_cfg_key keys[] = {
-        {"broker", FW_CFG_ID, 1, FW_CFG_FIELD(struct fw_cfg_acks, broker)},
-        {"topic", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_acks, topic), 1, 1024},
-        {NULL},
-    };
-    fw_cfg_apply_keys(c, v, keys, &((struct fw_config *)base)->acks);
+    fw_cfg_apply_keys(c, v, acks_keys, &((struct fw_config *)base)->acks);
 }
 
 static const char *const bus_kind_names[] = {"tcp", "rtu", NULL};
 static const char *const parity_names[] = {"N", "E", "O", NULL};
 
+static const struct fw_cfg_key bus_keys[] = {
+    {"kind", FW_CFG_ENUM, 1, FW_CFG_FIELD(struct fw_cfg_bus, kind), 0, 0, bus_kind_names},
+    {"host", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_bus, host), 1, 253},
+    {"port", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_bus, port), 1, 65535, .def = "502"},
+    {"device", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_bus, device), 1, 256},
+    {"baud", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_bus, baud), 1200, 921600, .def = "9600"},
+    {"parity", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct fw_cfg_bus, parity), 0, 0, parity_names},
+    {"data_bits", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_bus, data_bits), 7, 8, .def = "8"},
+    {"stop_bits", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_bus, stop_bits), 1, 2, .def = "1"},
+    {"rs485", FW_CFG_BOOL, 0, FW_CFG_FIELD(struct fw_cfg_bus, rs485)},
+    {"pause_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_bus, pause_ms), 0, 10000},
+    {NULL},
+};
+
 static void parse_bus(struct fw_cfg_ctx *c, const cJSON *m, void *arg)
 {
-    static const struct fw_cfg_key keys[] = {
-        {"kind", FW_CFG_ENUM, 1, FW_CFG_FIELD(struct fw_cfg_bus, kind), 0, 0, bus_kind_names},
-        {"host", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_bus, host), 1, 253},
-        {"port", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_bus, port), 1, 65535, .def = "502"},
-        {"device", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_bus, device), 1, 256},
-        {"baud", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_bus, baud), 1200, 921600, .def = "9600"},
-        {"parity", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct fw_cfg_bus, parity), 0, 0, parity_names},
-        {"data_bits", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_bus, data_bits), 7, 8, .def = "8"},
-        {"stop_bits", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_bus, stop_bits), 1, 2, .def = "1"},
-        {"rs485", FW_CFG_BOOL, 0, FW_CFG_FIELD(struct fw_cfg_bus, rs485)},
-        {"pause_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_bus, pause_ms), 0, 10000},
-        {NULL},
-    };
     struct fw_config *cfg = arg;
     struct fw_cfg_bus b = {0};
-    fw_cfg_key_defaults(keys, &b);
+    fw_cfg_key_defaults(bus_keys, &b);
     b.name = fw_xstrdup(m->string);
-    fw_cfg_apply_keys(c, m, keys, &b);
+    fw_cfg_apply_keys(c, m, bus_keys, &b);
     if (b.kind == FW_BUS_TCP && !b.host)
         fw_cfg_err(c, "a tcp bus needs \"host\"");
     if (b.kind == FW_BUS_RTU && !b.device)
@@ -1492,26 +1507,27 @@ static void parse_buses(struct fw_cfg_ctx *c, const cJSON *v, void *base)
     fw_cfg_for_each_named(c, v, "buses", parse_bus, base);
 }
 
+static const struct fw_cfg_key device_keys[] = {
+    {"bus", FW_CFG_ID, 1, FW_CFG_FIELD(struct fw_cfg_device, bus)},
+    {"unit_id", FW_CFG_INT, 1, FW_CFG_FIELD(struct fw_cfg_device, unit_id), 0, 255},
+    {"profile", FW_CFG_ID, 1, FW_CFG_FIELD(struct fw_cfg_device, profile)},
+    {"zone", FW_CFG_ID, 1, FW_CFG_FIELD(struct fw_cfg_device, zone)},
+    {"interval_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_device, interval_ms), 100, 86400000,
+     .def = "10000"},
+    {"timeout_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_device, timeout_ms), 10, 60000},
+    {"retries", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_device, retries), 0, 10, .def = "0"},
+    {NULL},
+};
+
 static void parse_device(struct fw_cfg_ctx *c, const cJSON *m, void *arg)
 {
-    static const struct fw_cfg_key keys[] = {
-        {"bus", FW_CFG_ID, 1, FW_CFG_FIELD(struct fw_cfg_device, bus)},
-        {"unit_id", FW_CFG_INT, 1, FW_CFG_FIELD(struct fw_cfg_device, unit_id), 0, 255},
-        {"profile", FW_CFG_ID, 1, FW_CFG_FIELD(struct fw_cfg_device, profile)},
-        {"zone", FW_CFG_ID, 1, FW_CFG_FIELD(struct fw_cfg_device, zone)},
-        {"interval_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_device, interval_ms), 100,
-         86400000, .def = "10000"},
-        {"timeout_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_device, timeout_ms), 10, 60000},
-        {"retries", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_device, retries), 0, 10, .def = "0"},
-        {NULL},
-    };
     struct fw_config *cfg = arg;
     /* timeout_ms has no default in the table: left 0, the poller derives it from the bus and
      * the profile (docs/modbus.md). */
     struct fw_cfg_device dv = {0};
-    fw_cfg_key_defaults(keys, &dv);
+    fw_cfg_key_defaults(device_keys, &dv);
     dv.id = fw_xstrdup(m->string);
-    fw_cfg_apply_keys(c, m, keys, &dv);
+    fw_cfg_apply_keys(c, m, device_keys, &dv);
     cfg->devices = fw_xrealloc(cfg->devices, (cfg->ndevices + 1) * sizeof(*cfg->devices));
     cfg->devices[cfg->ndevices++] = dv;
 }
@@ -1565,14 +1581,15 @@ static void parse_cap(struct fw_cfg_ctx *c, const cJSON *v, void *base)
     }
 }
 
+static const struct fw_cfg_key state_keys[] = {
+    {"broker", FW_CFG_ID, 1, FW_CFG_FIELD(struct fw_cfg_state, broker)},
+    {"topic_prefix", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_state, topic_prefix), 1, 900},
+    {NULL},
+};
+
 static void parse_state(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    static const struct fw_cfg_key keys[] = {
-        {"broker", FW_CFG_ID, 1, FW_CFG_FIELD(struct fw_cfg_state, broker)},
-        {"topic_prefix", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_state, topic_prefix), 1, 900},
-        {NULL},
-    };
-    fw_cfg_apply_keys(c, v, keys, &((struct fw_config *)base)->state);
+    fw_cfg_apply_keys(c, v, state_keys, &((struct fw_config *)base)->state);
 }
 
 static const struct fw_cfg_key engine_keys[] = {
@@ -1644,20 +1661,21 @@ static void check_unit(struct fw_cfg_ctx *c, const char *key, const char *unit)
     fw_cfg_path_pop(c, mark);
 }
 
+static const struct fw_cfg_key metric_keys[] = {
+    {"unit", FW_CFG_STR, 1, FW_CFG_FIELD(struct metric_sec, unit), 1, FW_METRIC_MAX_UNIT},
+    {"unit_alias", FW_CFG_STR, 0, FW_CFG_FIELD(struct metric_sec, unit_alias), 1,
+     FW_METRIC_MAX_UNIT},
+    {"min", FW_CFG_NUM, 1, FW_CFG_FIELD(struct metric_sec, min), -1e12, 1e12},
+    {"max", FW_CFG_NUM, 1, FW_CFG_FIELD(struct metric_sec, max), -1e12, 1e12},
+    {"description", FW_CFG_STR, 0, FW_CFG_FIELD(struct metric_sec, description), 1,
+     FW_METRIC_MAX_HELP},
+    {"description_zh", FW_CFG_STR, 0, FW_CFG_FIELD(struct metric_sec, description_zh), 1,
+     FW_METRIC_MAX_HELP},
+    {NULL},
+};
+
 static void parse_metric(struct fw_cfg_ctx *c, const cJSON *m, void *arg)
 {
-    static const struct fw_cfg_key keys[] = {
-        {"unit", FW_CFG_STR, 1, FW_CFG_FIELD(struct metric_sec, unit), 1, FW_METRIC_MAX_UNIT},
-        {"unit_alias", FW_CFG_STR, 0, FW_CFG_FIELD(struct metric_sec, unit_alias), 1,
-         FW_METRIC_MAX_UNIT},
-        {"min", FW_CFG_NUM, 1, FW_CFG_FIELD(struct metric_sec, min), -1e12, 1e12},
-        {"max", FW_CFG_NUM, 1, FW_CFG_FIELD(struct metric_sec, max), -1e12, 1e12},
-        {"description", FW_CFG_STR, 0, FW_CFG_FIELD(struct metric_sec, description), 1,
-         FW_METRIC_MAX_HELP},
-        {"description_zh", FW_CFG_STR, 0, FW_CFG_FIELD(struct metric_sec, description_zh), 1,
-         FW_METRIC_MAX_HELP},
-        {NULL},
-    };
     struct fw_config *cfg = arg;
     struct metric_sec d = {.min = NAN, .max = NAN};
     size_t before = c->errs->n + c->errs->dropped;
@@ -1668,7 +1686,7 @@ static void parse_metric(struct fw_cfg_ctx *c, const cJSON *m, void *arg)
     } else if (fw_expr_reserved(m->string)) {
         fw_cfg_err(c, "\"%s\" is a word of the rule language: choose another name", m->string);
     }
-    fw_cfg_apply_keys(c, m, keys, &d);
+    fw_cfg_apply_keys(c, m, metric_keys, &d);
     if (cJSON_IsObject(m) && !d.description && !d.description_zh)
         fw_cfg_err(c, "missing required key \"description\" (or \"description_zh\")");
     if (d.unit)
@@ -1785,6 +1803,42 @@ static const struct fw_cfg_key top_keys[] = {
 
 static const struct fw_cfg_key rulefile_keys[] = {
     {"rules", FW_CFG_CUSTOM, 1, 0, 0, 0, NULL, parse_rules},
+    {NULL},
+};
+
+const struct fw_config_key_table fw_config__key_tables[] = {
+    {"", NULL, top_keys},
+    {"gateway", NULL, gateway_keys},
+    {"limits", NULL, limits_keys},
+    {"brokers.<name>", NULL, broker_keys},
+    {"brokers.<name>", "nodes", broker_node_keys},
+    {"brokers.<name>.tls", NULL, broker_tls_keys},
+    {"uplinks[]", NULL, uplink_keys},
+    {"zones.<name>", NULL, zone_keys},
+    {"zones.<name>", "location", point_keys},
+    {"zones.<name>", "forest_chief", contact_keys},
+    {"zones.<name>", "duty", contact_keys},
+    {"zones.<name>.fire", NULL, fire_keys},
+    {"zones.<name>.fire", "levels", fire_levels_keys},
+    {"zones.<name>.pests", NULL, zone_pests_keys},
+    {"zones.<name>.pests", "disease", disease_keys},
+    {"zones.<name>.pests.pests[]", NULL, pest_keys},
+    {"zones.<name>.pests.pests[]", "stages", pest_stage_keys},
+    {"nodes.<name>", NULL, node_keys},
+    {"routes.<name>", NULL, route_keys},
+    {"rules[]", NULL, rule_keys},
+    {"rules[]", "templates", templates_keys},
+    {"rules[]", "templates", template_keys},
+    {"escalation[]", NULL, escalation_keys},
+    {"buses.<name>", NULL, bus_keys},
+    {"devices.<name>", NULL, device_keys},
+    {"store", NULL, store_keys},
+    {"cap", NULL, cap_keys},
+    {"acks", NULL, acks_keys},
+    {"state", NULL, state_keys},
+    {"engine", NULL, engine_keys},
+    {"metrics.<name>", NULL, metric_keys},
+    {"record", NULL, record_keys},
     {NULL},
 };
 

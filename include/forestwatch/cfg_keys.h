@@ -2,8 +2,8 @@
 /*
  * Declarative key tables, shared by every JSON-with-comments loader (the config, its rule files
  * and device profiles). A loader describes each JSON object as a table of struct fw_cfg_key rows:
- * the key's name, its type, whether it is required, where its value goes, its bounds, its
- * default and a one-line doc. fw_cfg_apply_keys checks an object against its table and stores
+ * the key's name, its type, whether it is required, where its value goes, its bounds and its
+ * default. fw_cfg_apply_keys checks an object against its table and stores
  * the values; fw_cfg_key_defaults stores the defaults. One machinery means one set of messages:
  * a profile error reads like a config error, and a bound and its default cannot drift apart.
  *
@@ -128,7 +128,6 @@ struct fw_cfg_key {
     /* The default, written as in the file ("16384", "\"forestwatch.db\"", "\"5m\""), stored by
      * fw_cfg_key_defaults; NULL: none (the field keeps what its struct was given). */
     const char *def;
-    const char *doc; /* one line for the key reference */
 };
 
 #define FW_CFG_FIELD(type, member) offsetof(type, member)

@@ -6,8 +6,10 @@
 #include "forestwatch/profile.h"
 #include "forestwatch/reading.h"
 #include "cfg_test.h"
+#include "config_int.h"
 #include "test.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <unistd.h>
@@ -468,4 +470,198 @@ FW_TEST(declared_metrics_not_an_object)
                              msg, sizeof(msg));
     ASSERT_EQ(n, 1);
     ASSERT_STR_CONTAINS(msg, "$.metrics: must be an object of metrics by name, got an array");
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* docs/config.md and the key tables                                                           */
+/* ------------------------------------------------------------------------------------------ */
+
+/* One table row of docs/config.md: its section, its key cell, the whole line, its default. */
+struct doc_row {
+    char section[128];
+    char keys[256];  /* the first cell */
+    char line[2048]; /* the whole row, for the keys of objects described inline */
+    char def[256];   /* the cell under "default", or "" */
+    int used;
+};
+
+/* The section a heading or a sub-table's lead line opens, or NULL when the line opens none. */
+static const char *doc_section(const char *line, char *buf, size_t size)
+{
+    if (strncmp(line, "A pest (`pests[]`)", 18) == 0)
+        return "zones.<name>.pests.pests[]";
+    if (strncmp(line, "## ", 3) != 0 && strncmp(line, "### ", 4) != 0)
+        return NULL;
+    if (strstr(line, "Top level"))
+        return "";
+    if (strncmp(line, "## Rules", 8) == 0)
+        return "rules[]";
+    const char *a = strchr(line, '`'), *b = a ? strchr(a + 1, '`') : NULL;
+    if (!b)
+        return "(prose)";
+    snprintf(buf, size, "%.*s", (int)(b - a - 1), a + 1);
+    return buf;
+}
+
+/* The text of cell `i` (0-based) of a table row "| a | b | c |", or "". */
+static void doc_cell(const char *line, int i, char *buf, size_t size)
+{
+    const char *p = line;
+    for (int k = 0; k <= i; k++) {
+        p = strstr(p, k ? " | " : "| ");
+        if (!p)
+            break;
+        p += k ? 3 : 2;
+    }
+    buf[0] = '\0';
+    if (!p)
+        return;
+    const char *end = strstr(p, " |");
+    snprintf(buf, size, "%.*s", (int)(end ? end - p : (ptrdiff_t)strlen(p)), p);
+}
+
+static size_t doc_rows(struct doc_row **out)
+{
+    FILE *f = fopen(FW_SOURCE_DIR "/docs/config.md", "r");
+    char line[2048], headbuf[128], section[128] = "(prose)";
+    int def_col = -1;
+    size_t n = 0;
+    struct doc_row *rows = NULL;
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = '\0';
+        const char *s = doc_section(line, headbuf, sizeof(headbuf));
+        if (s) {
+            snprintf(section, sizeof(section), "%s", s);
+            def_col = -1;
+            continue;
+        }
+        if (strncmp(line, "| key |", 7) == 0) {
+            char cell[64];
+            def_col = -1;
+            for (int i = 1; i < 6; i++) {
+                doc_cell(line, i, cell, sizeof(cell));
+                if (strcmp(cell, "default") == 0)
+                    def_col = i;
+            }
+            continue;
+        }
+        if (strncmp(line, "| `", 3) != 0)
+            continue;
+        rows = realloc(rows, (n + 1) * sizeof(*rows));
+        struct doc_row *r = &rows[n++];
+        memset(r, 0, sizeof(*r));
+        snprintf(r->section, sizeof(r->section), "%s", section);
+        snprintf(r->line, sizeof(r->line), "%s", line);
+        doc_cell(line, 0, r->keys, sizeof(r->keys));
+        if (def_col > 0)
+            doc_cell(line, def_col, r->def, sizeof(r->def));
+    }
+    fclose(f);
+    *out = rows;
+    return n;
+}
+
+/* 1 when the key cell names `key` in backquotes (a cell may name several: `a`, `b`). */
+static int cell_names(const char *cell, const char *key)
+{
+    char want[80];
+    snprintf(want, sizeof(want), "`%s`", key);
+    return strstr(cell, want) != NULL;
+}
+
+/* 1 when `text` holds `word` as a whole token (between characters that cannot be in it). */
+static int has_token(const char *text, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = strstr(text, word); p; p = strstr(p + 1, word)) {
+        int before = p == text || !(isalnum((unsigned char)p[-1]) || p[-1] == '.');
+        int after = !(isalnum((unsigned char)p[n]) || p[n] == '.');
+        if (before && after)
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * Every key of every config table is documented in its section of docs/config.md (or, for an
+ * object described inside one row, as "key" in that row), every key the docs' tables name is one
+ * of the code's, and a default the table has is the one the docs give.
+ */
+FW_TEST(docs_key_tables)
+{
+    struct doc_row *rows = NULL;
+    size_t nrows = doc_rows(&rows);
+    int bad = 0;
+    ASSERT_GT(nrows, 100);
+    for (const struct fw_config_key_table *t = fw_config__key_tables; t->section; t++) {
+        for (const struct fw_cfg_key *k = t->keys; k->name; k++) {
+            int found = 0;
+            for (size_t i = 0; i < nrows; i++) {
+                struct doc_row *r = &rows[i];
+                if (strcmp(r->section, t->section) != 0)
+                    continue;
+                if (t->row) {
+                    char quoted[80];
+                    snprintf(quoted, sizeof(quoted), "\"%s\"", k->name);
+                    if (cell_names(r->keys, t->row) && strstr(r->line, quoted))
+                        found = 1;
+                    continue;
+                }
+                if (!cell_names(r->keys, k->name))
+                    continue;
+                found = r->used = 1;
+                if (k->def) {
+                    char def[64];
+                    snprintf(def, sizeof(def), "%s", k->def[0] == '"' ? k->def + 1 : k->def);
+                    def[strcspn(def, "\"")] = '\0';
+                    if (!has_token(r->def, def)) {
+                        fprintf(stderr,
+                                "docs/config.md: %s: `%s`: the default is %s, the docs say "
+                                "\"%s\"\n",
+                                t->section[0] ? t->section : "top level", k->name, k->def, r->def);
+                        bad++;
+                    }
+                }
+            }
+            if (!found) {
+                fprintf(stderr, "docs/config.md: %s%s%s: key `%s` is not documented\n",
+                        t->section[0] ? t->section : "top level", t->row ? ", row " : "",
+                        t->row ? t->row : "", k->name);
+                bad++;
+            }
+        }
+    }
+    /* Rows of the tables' sections that name no key of the code. */
+    for (size_t i = 0; i < nrows; i++) {
+        struct doc_row *r = &rows[i];
+        int tabled = 0;
+        for (const struct fw_config_key_table *t = fw_config__key_tables; t->section; t++)
+            if (!t->row && strcmp(r->section, t->section) == 0)
+                tabled = 1;
+        if (!tabled || r->used)
+            continue;
+        /* A row of several keys is used when any of them is; name the unknown ones. */
+        for (const char *p = strchr(r->keys, '`'); p; p = strchr(p, '`')) {
+            const char *e = strchr(p + 1, '`');
+            if (!e)
+                break;
+            char key[80];
+            snprintf(key, sizeof(key), "%.*s", (int)(e - p - 1), p + 1);
+            int real = 0;
+            for (const struct fw_config_key_table *t = fw_config__key_tables; t->section; t++)
+                for (const struct fw_cfg_key *k = t->keys; !t->row && k->name; k++)
+                    if (strcmp(r->section, t->section) == 0 && strcmp(k->name, key) == 0)
+                        real = 1;
+            if (!real) {
+                fprintf(stderr, "docs/config.md: %s: `%s` is documented but no such key exists\n",
+                        r->section[0] ? r->section : "top level", key);
+                bad++;
+            }
+            p = e + 1;
+        }
+    }
+    free(rows);
+    ASSERT_EQ(bad, 0);
 }
