@@ -42,14 +42,6 @@ void fw_cfg_errors_clear(struct fw_cfg_errors *errs)
     errs->dropped = 0;
 }
 
-void fw_cfg_errors_print(const struct fw_cfg_errors *errs, FILE *f)
-{
-    for (size_t i = 0; i < errs->n; i++)
-        fprintf(f, "%s\n", errs->msgs[i]);
-    if (errs->dropped)
-        fprintf(f, "... and %zu more errors\n", errs->dropped);
-}
-
 void fw_cfg_err(struct fw_cfg_ctx *c, const char *fmt, ...)
 {
     char msg[768];

@@ -3,7 +3,7 @@
  * Reading a JSON-with-comments file (the config, a rule file, a device profile) into memory:
  * a regular file only (a FIFO or a device would block a load or a reload), capped in size,
  * then handed to fw_cfg_text_prepare (cfg_text.c) for the checks of its text. The one place
- * these loaders open a file by name.
+ * these loaders open a file by name; also the printing of a load's errors.
  */
 #include "forestwatch/cfg_text.h"
 
@@ -54,4 +54,12 @@ fail:
     free(text);
     fclose(f);
     return NULL;
+}
+
+void fw_cfg_errors_print(const struct fw_cfg_errors *errs, FILE *f)
+{
+    for (size_t i = 0; i < errs->n; i++)
+        fprintf(f, "%s\n", errs->msgs[i]);
+    if (errs->dropped)
+        fprintf(f, "... and %zu more errors\n", errs->dropped);
 }

@@ -292,8 +292,6 @@ int fw_profile_plan(struct fw_profile_point *points, size_t n, int max_gap, int 
     return (int)nreq;
 }
 
-#define PROFILE_MAX_FILE_BYTES (256 * 1024)
-
 /* ------------------------------------------------------------------------------------------ */
 /* Loader: sections                                                                            */
 /* ------------------------------------------------------------------------------------------ */
@@ -504,20 +502,6 @@ fail:
 
 /* Read and parse one profile; NULL after reporting the reason as an error of `c`. The text goes
  * to *text (free()), for the lines of the errors found in the tree. */
-static cJSON *read_json(struct fw_cfg_ctx *c, const char *path, int *rc, char **text)
-{
-    size_t len;
-    *text = fw_cfg_read_text(path, c->file, PROFILE_MAX_FILE_BYTES, &len, c->errs, rc);
-    if (!*text)
-        return NULL;
-    cJSON *root = fw_cfg_parse(*text, len, c->file, c->errs);
-    if (!root) {
-        *rc = -EINVAL;
-        FW_FREE(*text);
-    }
-    return root;
-}
-
 static char *name_of_file(const char *path)
 {
     const char *base = strrchr(path, '/');
@@ -556,8 +540,8 @@ void fw_profile_free(struct fw_profile *p)
     free(p);
 }
 
-int fw_profile_load(const char *path, const char *shown, struct fw_profile **out,
-                    struct fw_cfg_errors *errs)
+int fw_profile_parse(const char *text, size_t len, const char *path, const char *shown,
+                     struct fw_profile **out, struct fw_cfg_errors *errs)
 {
     /* The key tables of cfg_keys.c, with the profile's own rules: enum names as written, and
      * plain .key paths. */
@@ -567,11 +551,10 @@ int fw_profile_load(const char *path, const char *shown, struct fw_profile **out
     struct fw_profile *p = NULL;
     size_t before = errs->n + errs->dropped, first_err = errs->n;
     int rc = 0;
-    char *text;
     *out = NULL;
-    cJSON *root = read_json(&c, path, &rc, &text);
+    cJSON *root = fw_cfg_parse(text, len, c.file, errs);
     if (!root)
-        return rc;
+        return -EINVAL;
     fw_cfg_apply_keys(&c, root, profile_keys, &s);
     p = fw_xcalloc(1, sizeof(*p));
     p->name = name_of_file(path);
@@ -619,7 +602,6 @@ int fw_profile_load(const char *path, const char *shown, struct fw_profile **out
         free(at);
     }
     fw_cfg_errors_locate(errs, first_err, c.file, text);
-    FW_FREE(text);
     if (errs->n + errs->dropped != before) {
         rc = -EINVAL;
         goto fail;

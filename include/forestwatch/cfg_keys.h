@@ -15,7 +15,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 struct cJSON;
 
@@ -33,9 +32,6 @@ struct fw_cfg_errors {
  * Append `msg` (owned, from malloc) to `errs`, counting it as dropped past FW_CONFIG_MAX_ERRORS.
  */
 void fw_cfg_errors_add(struct fw_cfg_errors *errs, char *msg);
-
-/** Print every message of `errs`, one a line, and a count of any dropped ones. */
-void fw_cfg_errors_print(const struct fw_cfg_errors *errs, FILE *f);
 
 /** Release the messages held by `errs` and reset it to empty. */
 void fw_cfg_errors_clear(struct fw_cfg_errors *errs);

@@ -10,6 +10,7 @@
 #include "forestwatch/cfg_keys.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
 struct cJSON;
 
@@ -48,5 +49,8 @@ struct cJSON *fw_cfg_parse(const char *text, size_t len, const char *shown,
  */
 void fw_cfg_errors_locate(struct fw_cfg_errors *errs, size_t from, const char *shown,
                           const char *text);
+
+/** Print every message of `errs`, one a line, and a count of any dropped ones (cfg_read.c). */
+void fw_cfg_errors_print(const struct fw_cfg_errors *errs, FILE *f);
 
 #endif

@@ -13,7 +13,7 @@
 #ifndef FORESTWATCH_PROFILE_H
 #define FORESTWATCH_PROFILE_H
 
-#include "forestwatch/cfg_keys.h" /* struct fw_cfg_errors */
+#include "forestwatch/cfg_text.h" /* struct fw_cfg_errors, fw_cfg_read_text */
 #include "forestwatch/reading.h"
 
 #include <stdbool.h>
@@ -101,6 +101,17 @@ struct fw_profile {
  */
 int fw_profile_load(const char *path, const char *shown, struct fw_profile **out,
                     struct fw_cfg_errors *errs);
+
+/* The largest profile file fw_profile_load reads. */
+#define FW_PROFILE_MAX_FILE_BYTES (256 * 1024)
+
+/**
+ * What fw_profile_load does once it has read the file: the same checks and results, on `text`
+ * (`len` bytes, as fw_cfg_read_text returns it: comments blanked) of the file `path` (whose name
+ * names the profile). Pure; -EINVAL with the errors in *errs.
+ */
+int fw_profile_parse(const char *text, size_t len, const char *path, const char *shown,
+                     struct fw_profile **out, struct fw_cfg_errors *errs);
 
 /** Release a profile. NULL is a no-op. */
 void fw_profile_free(struct fw_profile *p);
