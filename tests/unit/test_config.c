@@ -482,6 +482,7 @@ struct doc_row {
     char keys[256];  /* the first cell */
     char line[2048]; /* the whole row, for the keys of objects described inline */
     char def[256];   /* the cell under "default", or "" */
+    char type[512];  /* the cell under "type" */
     int used;
 };
 
@@ -555,6 +556,7 @@ static size_t doc_rows(struct doc_row **out)
         snprintf(r->section, sizeof(r->section), "%s", section);
         snprintf(r->line, sizeof(r->line), "%s", line);
         doc_cell(line, 0, r->keys, sizeof(r->keys));
+        doc_cell(line, 1, r->type, sizeof(r->type));
         if (def_col > 0)
             doc_cell(line, def_col, r->def, sizeof(r->def));
     }
@@ -584,10 +586,78 @@ static int has_token(const char *text, const char *word)
     return 0;
 }
 
+/* The first "lo..hi" range of a type cell; 0 when there is none. */
+static int first_range(const char *cell, double *lo, double *hi)
+{
+    for (const char *p = strstr(cell, ".."); p; p = strstr(p + 2, "..")) {
+        const char *a = p;
+        while (a > cell && strchr("0123456789.-+e", a[-1]))
+            a--;
+        char num[32], *end;
+        snprintf(num, sizeof(num), "%.*s", (int)(p - a), a); /* strtod would take "1." */
+        double x = strtod(num, &end), y;
+        if (end == num || *end)
+            continue;
+        y = strtod(p + 2, &end);
+        if (end == p + 2)
+            continue;
+        *lo = x;
+        *hi = y;
+        return 1;
+    }
+    return 0;
+}
+
+/* The place of `key` among the keys a cell names (`a`, `b`, `c`), or -1. */
+static int key_place(const char *cell, const char *key)
+{
+    int i = 0;
+    for (const char *p = strchr(cell, '`'); p; i++) {
+        const char *e = strchr(p + 1, '`');
+        if (!e)
+            break;
+        if ((size_t)(e - p - 1) == strlen(key) && strncmp(p + 1, key, strlen(key)) == 0)
+            return i;
+        p = strchr(e + 1, '`');
+    }
+    return -1;
+}
+
+/*
+ * A numeric key's bounds, when the docs' type cell gives them as "lo..hi": the range in the
+ * key's place, for a row of several keys with a range each, else the one range. 1 when they
+ * differ from the row's.
+ */
+static int bounds_differ(const struct doc_row *r, const struct fw_cfg_key *k)
+{
+    double lo, hi;
+    if (k->type != FW_CFG_INT && k->type != FW_CFG_MS && k->type != FW_CFG_SIZE &&
+        k->type != FW_CFG_NUM && k->type != FW_CFG_NUMN)
+        return 0;
+    /* A row of n keys with n types, split by ';' (or ','): the key's own part. */
+    char part[512];
+    int place = key_place(r->keys, k->name), nkeys = 0, nparts = 1;
+    const char *sep = strchr(r->type, ';') ? ";" : ",";
+    for (const char *p = r->keys; (p = strchr(p, '`')) && (p = strchr(p + 1, '`')); p++)
+        nkeys++;
+    for (const char *p = r->type; (p = strstr(p, sep)); p++)
+        nparts++;
+    snprintf(part, sizeof(part), "%s", r->type);
+    if (nkeys > 1 && nparts == nkeys) {
+        const char *p = r->type;
+        for (int i = 0; i < place; i++)
+            p = strstr(p, sep) + 1;
+        snprintf(part, sizeof(part), "%.*s", (int)strcspn(p, sep), p);
+    }
+    if (!first_range(part, &lo, &hi))
+        return 0;
+    return lo != k->lo || hi != k->hi;
+}
+
 /*
  * Every key of every config table is documented in its section of docs/config.md (or, for an
  * object described inside one row, as "key" in that row), every key the docs' tables name is one
- * of the code's, and a default the table has is the one the docs give.
+ * of the code's, and a default or "lo..hi" bounds the table has are the ones the docs give.
  */
 FW_TEST(docs_key_tables)
 {
@@ -612,6 +682,14 @@ FW_TEST(docs_key_tables)
                 if (!cell_names(r->keys, k->name))
                     continue;
                 found = r->used = 1;
+                if (bounds_differ(r, k)) {
+                    fprintf(stderr,
+                            "docs/config.md: %s: `%s`: the bounds are %g..%g, the docs "
+                            "say \"%s\"\n",
+                            t->section[0] ? t->section : "top level", k->name, k->lo, k->hi,
+                            r->type);
+                    bad++;
+                }
                 if (k->def) {
                     char def[64];
                     snprintf(def, sizeof(def), "%s", k->def[0] == '"' ? k->def + 1 : k->def);
