@@ -2,8 +2,7 @@
 /*
  * What the files of the config loader share and nothing else needs: the parse of a whole file
  * (config_sections.c), the cross-field checks (config_check.c) and the MQTT topic check several
- * of them make. The loader's file side (config_files.c) drives them in the four stages of
- * config.h.
+ * of them make. The loader (config_load.c) drives them in the four stages of config.h.
  */
 #ifndef FORESTWATCH_CONFIG_INT_H
 #define FORESTWATCH_CONFIG_INT_H

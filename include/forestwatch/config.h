@@ -361,6 +361,39 @@ struct fw_config {
  */
 int fw_config_load(const char *path, struct fw_config **out, struct fw_cfg_errors *errs);
 
+/*
+ * What the config loader asks of the world, so that loading itself is pure: fw_config_load
+ * passes files and the environment (config_files.c); a test, or a standby given its active
+ * peer's files, passes its own. `arg` is handed back to each. Paths are as the loader builds them
+ * (the config's folder joined with what the config names).
+ */
+struct fw_cfg_io {
+    void *arg;
+    /* As fw_cfg_read_text: the text of `path` (free()) with its comments blanked, or NULL with
+     * the reason added to `errs` and *rc set. */
+    char *(*read_text)(void *arg, const char *path, const char *shown, size_t max_bytes,
+                       size_t *len, struct fw_cfg_errors *errs, int *rc);
+    /* The names of the entries of folder `dir`, in any order (an array of strings, each and the
+     * array to free()), or a negative errno (-ENOENT: no such folder). */
+    int (*list_dir)(void *arg, const char *dir, char ***names, size_t *n);
+    /* 1 when `path` does not exist. */
+    int (*missing)(void *arg, const char *path);
+    /* 0 when `path` is a regular file that can be read; else -1 after reporting why at c's
+     * path, naming the file `shown`. */
+    int (*check_file)(void *arg, struct fw_cfg_ctx *c, const char *path, const char *shown);
+    /* Read the start of `path` into buf, at most size - 1 bytes (*n; not NUL-terminated), at
+     * least through its first newline when it has one (a password file: the password is the
+     * first line); 0, or -1 after reporting why not as check_file does. */
+    int (*read_head)(void *arg, struct fw_cfg_ctx *c, const char *path, const char *shown,
+                     char *buf, size_t size, size_t *n);
+    /* The value of environment variable `name`, or NULL when it is not set. */
+    const char *(*getenv)(void *arg, const char *name);
+};
+
+/** fw_config_load with every file and variable taken from `io`. Pure but for what io does. */
+int fw_config_load_io(const char *path, const struct fw_cfg_io *io, struct fw_config **out,
+                      struct fw_cfg_errors *errs);
+
 /** Release a config. NULL is a no-op. */
 void fw_config_free(struct fw_config *cfg);
 

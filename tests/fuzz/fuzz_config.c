@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for the config loader (gateway/config_files.c): the input is written to
+ * libFuzzer target for the config loader (gateway/config_load.c): the input is written to
  * forestwatch.json in a private temporary folder (made once per process, without a rules.d, and
  * removed at exit) and loaded with fw_config_load, which parses the JSON, checks every key,
  * compiles the rules and cross-checks the references. The loader must either return a config

@@ -5,6 +5,7 @@
 #include "forestwatch/log.h"
 #include "forestwatch/profile.h"
 #include "forestwatch/reading.h"
+#include "forestwatch/util.h"
 #include "cfg_test.h"
 #include "config_int.h"
 #include "test.h"
@@ -742,4 +743,162 @@ FW_TEST(docs_key_tables)
     }
     free(rows);
     ASSERT_EQ(bad, 0);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The loader given its files (fw_config_load_io)                                              */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Files and variables from memory; what the loader asked for, counted. */
+struct mem_io {
+    const char *const *files; /* path, text, path, text, ..., NULL */
+    const char *const *env;   /* name, value, ..., NULL */
+    int listed, checked;
+};
+
+static const char *mem_find(const char *const *kv, const char *key)
+{
+    for (size_t i = 0; kv && kv[i]; i += 2)
+        if (strcmp(kv[i], key) == 0)
+            return kv[i + 1];
+    return NULL;
+}
+
+static char *mem_read_text(void *arg, const char *path, const char *shown, size_t max_bytes,
+                           size_t *len, struct fw_cfg_errors *errs, int *rc)
+{
+    const char *t = mem_find(((struct mem_io *)arg)->files, path);
+    if (!t || strlen(t) > max_bytes) {
+        *rc = t ? -E2BIG : -ENOENT;
+        fw_cfg_errors_add(errs, fw_xasprintf("%s: cannot open: not in memory", shown));
+        return NULL;
+    }
+    char *text = fw_xstrdup(t);
+    *len = strlen(text);
+    if ((*rc = fw_cfg_text_prepare(text, *len, shown, errs)) < 0)
+        FW_FREE(text);
+    return text;
+}
+
+/* The files under `dir`/, by their names. */
+static int mem_list_dir(void *arg, const char *dir, char ***names, size_t *n)
+{
+    struct mem_io *m = arg;
+    size_t dl = strlen(dir);
+    m->listed++;
+    *names = NULL;
+    *n = 0;
+    for (size_t i = 0; m->files[i]; i += 2)
+        if (strncmp(m->files[i], dir, dl) == 0 && m->files[i][dl] == '/') {
+            *names = fw_xrealloc(*names, (*n + 1) * sizeof(**names));
+            (*names)[(*n)++] = fw_xstrdup(m->files[i] + dl + 1);
+        }
+    return *n ? 0 : -ENOENT;
+}
+
+static int mem_missing(void *arg, const char *path)
+{
+    return mem_find(((struct mem_io *)arg)->files, path) == NULL;
+}
+
+static int mem_check_file(void *arg, struct fw_cfg_ctx *c, const char *path, const char *shown)
+{
+    ((struct mem_io *)arg)->checked++;
+    if (mem_find(((struct mem_io *)arg)->files, path))
+        return 0;
+    fw_cfg_err(c, "cannot read \"%s\": not in memory", shown);
+    return -1;
+}
+
+static int mem_read_head(void *arg, struct fw_cfg_ctx *c, const char *path, const char *shown,
+                         char *buf, size_t size, size_t *n)
+{
+    if (mem_check_file(arg, c, path, shown) < 0)
+        return -1;
+    const char *t = mem_find(((struct mem_io *)arg)->files, path);
+    *n = strlen(t) < size - 1 ? strlen(t) : size - 1;
+    memcpy(buf, t, *n);
+    return 0;
+}
+
+static const char *mem_getenv(void *arg, const char *name)
+{
+    return mem_find(((struct mem_io *)arg)->env, name);
+}
+
+static int mem_load(struct mem_io *m, struct fw_config **cfg, struct fw_cfg_errors *errs)
+{
+    const struct fw_cfg_io io = {
+        m, mem_read_text, mem_list_dir, mem_missing, mem_check_file, mem_read_head, mem_getenv};
+    return fw_config_load_io("mem/forestwatch.json", &io, cfg, errs);
+}
+
+/* A whole config with its rules.d, a TLS file, passwords and STATE_DIRECTORY, from memory. */
+FW_TEST(load_from_memory)
+{
+    static const char *const files[] = {
+        "mem/forestwatch.json",
+        "// a comment\n{\n"
+        "  \"gateway\": {\"id\": \"gw-m\", \"status_broker\": \"b\"},\n"
+        "  \"brokers\": {\"b\": {\"host\": \"h\", \"username\": \"u\", \"password_env\": \"PW\"},\n"
+        "              \"c\": {\"host\": \"h2\", \"username\": \"u\", \"password_file\": \"pw\",\n"
+        "                     \"tls\": {\"ca_file\": \"ca.pem\"}}},\n"
+        "  \"zones\": {\"z1\": {\"name\": \"Z\", \"forest_chief\": {\"name\": \"C\"}}},\n"
+        "  \"routes\": {\"r\": {\"broker\": \"b\", \"topic\": \"alerts\"}}\n}\n",
+        "mem/rules.d/smoke.json",
+        "{\"rules\": [{\"name\": \"smoke\", \"expr\": \"smoke_ppm > 300\", \"severity\": "
+        "\"Severe\", \"category\": \"Fire\", \"routes\": [\"r\"]}]}",
+        "mem/rules.d/notes.txt",
+        "not a rule file",
+        "mem/pw",
+        "s3cret\r\nsecond line\n",
+        "mem/ca.pem",
+        "-----BEGIN CERTIFICATE-----\n",
+        NULL,
+    };
+    static const char *const env[] = {"PW", "from-env", "STATE_DIRECTORY", "/var/lib/fw", NULL};
+    struct mem_io m = {files, env, 0, 0};
+    struct fw_cfg_errors errs = {0};
+    struct fw_config *cfg = NULL;
+    int rc = mem_load(&m, &cfg, &errs);
+    if (rc != 0)
+        fw_cfg_errors_print(&errs, stderr);
+    ASSERT_EQ(rc, 0);
+    ASSERT_EQ(m.listed, 1);
+    ASSERT_EQ(m.checked, 2); /* the CA file and the password file */
+    ASSERT_EQ(cfg->nrules, 1);
+    ASSERT_STR_EQ(cfg->rules[0].name, "smoke");
+    ASSERT_STR_EQ(fw_config_broker(cfg, "b")->password, "from-env");
+    ASSERT_STR_EQ(fw_config_broker(cfg, "c")->password, "s3cret");
+    ASSERT_STR_EQ(fw_config_broker(cfg, "c")->tls.ca_file, "mem/ca.pem");
+    ASSERT_STR_EQ(cfg->store.path, "/var/lib/fw/forestwatch.db");
+    fw_config_free(cfg);
+    fw_cfg_errors_clear(&errs);
+}
+
+/* What the loader cannot get is an error at the key that named it, with the file's line. */
+FW_TEST(load_from_memory_missing)
+{
+    static const char *const files[] = {
+        "mem/forestwatch.json",
+        "{\n"
+        "  \"gateway\": {\"id\": \"gw-m\", \"status_broker\": \"b\"},\n"
+        "  \"brokers\": {\"b\": {\"host\": \"h\", \"username\": \"u\", \"password_env\": "
+        "\"PW\"}},\n"
+        "  \"zones\": {\"z1\": {\"name\": \"Z\", \"forest_chief\": {\"name\": \"C\"}}},\n"
+        "  \"rules_dir\": \"rules\",\n"
+        "  \"routes\": {\"r\": {\"broker\": \"b\", \"topic\": \"alerts\"}}\n}\n",
+        NULL,
+    };
+    struct mem_io m = {files, NULL, 0, 0};
+    struct fw_cfg_errors errs = {0};
+    struct fw_config *cfg = NULL;
+    ASSERT_EQ(mem_load(&m, &cfg, &errs), -EINVAL);
+    ASSERT_TRUE(cfg == NULL);
+    ASSERT_EQ(errs.n, 2);
+    ASSERT_STR_EQ(errs.msgs[0], "mem/forestwatch.json:5: $.rules_dir: cannot open folder "
+                                "\"mem/rules\": No such file or directory");
+    ASSERT_STR_EQ(errs.msgs[1], "mem/forestwatch.json:3: $.brokers.b.password_env: environment "
+                                "variable \"PW\" is not set");
+    fw_cfg_errors_clear(&errs);
 }
