@@ -9,11 +9,11 @@
  * is tried and removed only when the broker acknowledged it (PUBACK); after a lost connection or
  * a restart, everything not acknowledged is sent again, in order per route.
  *
- * The fire-danger model (gateway/models.c) and the pest model (gateway/pests.c) see every
- * accepted reading before the engine does; the tick timer runs their due daily and hourly steps
- * and feeds the derived zone readings to the engine like any other. Their states are kept in the
- * outbox database under FIRE_STATE_KEY and PESTS_STATE_KEY, saved after every step and at
- * shutdown, restored at start and carried over a reload.
+ * The zone models (include/forestwatch/model.h: fire danger, pests) see every accepted reading
+ * before the engine does; the tick timer runs their due daily and hourly steps and feeds the
+ * derived zone readings to the engine like any other. Their states are kept in the outbox
+ * database under each model's state key, saved after every step and at shutdown, restored at
+ * start and adopted by the new models on a reload.
  *
  * Signals: SIGTERM and SIGINT shut down cleanly (waiting a moment for outstanding
  * acknowledgements), SIGHUP reloads the config, keeping the old one if the new one is invalid.
@@ -25,7 +25,7 @@
 #include "forestwatch/lora.h"
 #include "forestwatch/message.h"
 #include "forestwatch/modbus.h"
-#include "forestwatch/models.h"
+#include "forestwatch/model.h"
 #include "forestwatch/mqtt.h"
 #include "forestwatch/pests.h"
 #include "forestwatch/notify.h"
@@ -51,8 +51,6 @@
 #define DRAIN_MS 3000 /* at shutdown, how long to wait for acknowledgements */
 #define STATS_INTERVAL_MS (10 * 60 * 1000)
 #define TICK_MS 1000 /* how often the engine is given the time; its instants are its own */
-#define FIRE_STATE_KEY "models.fire"   /* the fire model's state in the store's key/value table */
-#define PESTS_STATE_KEY "models.pests" /* the pest model's */
 
 struct daemon;
 
@@ -129,10 +127,7 @@ struct daemon {
     struct fw_config *cfg;
     struct fw_engine *engine;
     struct link_slot *links;
-    struct fw_models *fire;        /* the fire-danger model; NULL when no zone has one */
-    struct fw_models_out fire_out; /* its derived readings of one tick */
-    struct fw_pests *pests;        /* the pest model; NULL when no zone has one */
-    struct fw_pests_out pests_out; /* its derived readings of one tick */
+    struct fw_model *models[FW_MODEL__COUNT]; /* fire, pests; NULL when no zone has the model */
 
     struct fw_outbox *ob;
     struct fw_modbus *modbus;    /* the Modbus pollers, NULL when no device is configured */
@@ -714,7 +709,8 @@ static void pest_context(const struct daemon *d, struct fw_alert *a)
 {
     const char *pest;
     struct fw_pests_pest_state st;
-    if (!d->pests || !a->zone[0] || fw_pests_zone_pest(d->pests, a->zone, &pest, &st) < 0)
+    const struct fw_pests *pests = fw_model_impl(d->models[FW_MODEL_PESTS], FW_MODEL_PESTS);
+    if (!pests || !a->zone[0] || fw_pests_zone_pest(pests, a->zone, &pest, &st) < 0)
         return;
     fw_strlcpy(a->pest, pest, sizeof(a->pest));
     fw_strlcpy(a->pest_stage, st.next_stage, sizeof(a->pest_stage));
@@ -900,261 +896,101 @@ static void record_apply(struct daemon *d)
  * escalation. Bad ones are logged, rate-limited.
  */
 /* ------------------------------------------------------------------------------------------ */
-/* The fire-danger model                                                                       */
+/* The zone models (include/forestwatch/model.h): their states in the store, their log lines  */
 /* ------------------------------------------------------------------------------------------ */
 
-/* A model for the zones of `cfg` that have a "fire" section, or NULL when none has. */
-static struct fw_models *fire_build(const struct fw_config *cfg)
+static void on_model_note(void *arg, const char *line)
 {
-    struct fw_models_zone *zones = fw_xcalloc(cfg->nzones ? cfg->nzones : 1, sizeof(*zones));
-    size_t n = 0;
-    for (size_t i = 0; i < cfg->nzones; i++)
-        if (cfg->zones[i].fire)
-            zones[n++] = *cfg->zones[i].fire;
-    struct fw_models *m = NULL;
+    (void)arg;
+    FW_LOG(FW_LOG_NOTICE, "%s", line);
+}
+
+/* A model of kind `k` for the zones of `cfg` that configure it, or NULL when none does. */
+static struct fw_model *model_build(enum fw_model_kind k, const struct fw_config *cfg)
+{
+    struct fw_model *m = NULL;
     const char *why = NULL;
-    /* The config loader ran fw_models_zone_check on every zone, and zone ids are unique. */
-    if (n && fw_models_new(zones, n, &m, &why) < 0)
-        FW_LOG(FW_LOG_ERR, "models: fire: %s: the fire-danger model does not run", why);
-    free(zones);
+    /* The config loader ran the model's zone checks on every zone, and zone ids are unique. */
+    if (fw_model_new(k, cfg, &m, &why) < 0)
+        FW_LOG(FW_LOG_ERR, "models: %s: %s: the %s does not run", fw_model_name(k), why,
+               fw_model_title(k));
     return m;
 }
 
-/* Store the model's state. A failure is logged and the state is saved again after the next
- * step: what is lost is at most the readings since the last save (docs/models.md). */
-static int fire_save(struct daemon *d)
+/* Store a model's state. A failure is logged and the state is saved again after the next step:
+ * what is lost is at most the readings since the last save (docs/models.md). */
+static int model_save(struct daemon *d, enum fw_model_kind k)
 {
-    if (!d->fire)
+    if (!d->models[k])
         return 0;
     char *json = NULL;
-    fw_models_save(d->fire, &json);
-    int rc = fw_outbox_kv_put(d->ob, FIRE_STATE_KEY, json);
+    fw_model_save(d->models[k], &json);
+    int rc = fw_outbox_kv_put(d->ob, fw_model_state_key(k), json);
     if (rc < 0)
-        FW_LOG(FW_LOG_WARNING, "models: fire: save state to store key \"%s\": %s: %s",
-               FIRE_STATE_KEY, uv_strerror(rc), fw_outbox_errmsg(d->ob));
+        FW_LOG(FW_LOG_WARNING, "models: %s: save state to store key \"%s\": %s: %s",
+               fw_model_name(k), fw_model_state_key(k), uv_strerror(rc), fw_outbox_errmsg(d->ob));
     free(json);
     return rc;
 }
 
-/* Log what each zone continues from, so that an operator (and a test) can see the codes. */
-static void fire_log_zones(const struct daemon *d, const char *what)
+/* At start: the state saved by the previous run, or a fresh start (never a refusal to run). Then
+ * what each zone continues from, so that an operator (and a test) can see the codes. */
+static void model_restore(struct daemon *d, enum fw_model_kind k)
 {
-    for (size_t i = 0; i < d->cfg->nzones; i++) {
-        struct fw_models_zone_state st;
-        if (!d->cfg->zones[i].fire || fw_models_zone_state(d->fire, d->cfg->zones[i].id, &st) < 0 ||
-            !st.has_codes)
-            continue;
-        char when[FW_TIME_STRLEN] = "none";
-        if (st.last_day_noon_ms)
-            fw_time_format(st.last_day_noon_ms, when);
-        FW_LOG(FW_LOG_NOTICE,
-               "models: fire: zone \"%s\": %s: last day %s%s: ffmc %.17g dmc %.17g dc %.17g "
-               "fwi %.17g level %d",
-               d->cfg->zones[i].id, what, when, st.last_day_missing ? " (missing)" : "",
-               st.codes.ffmc, st.codes.dmc, st.codes.dc, st.codes.fwi, st.level);
-    }
-}
-
-/* At start: the state saved by the previous run, or a fresh start (never a refusal to run). */
-static void fire_restore(struct daemon *d)
-{
-    if (!d->fire)
+    if (!d->models[k])
         return;
+    const char *name = fw_model_name(k), *key = fw_model_state_key(k);
     char *json = NULL;
-    int rc = fw_outbox_kv_get(d->ob, FIRE_STATE_KEY, &json);
+    int rc = fw_outbox_kv_get(d->ob, key, &json);
     if (rc == -ENOENT) {
-        FW_LOG(FW_LOG_NOTICE, "models: fire: no saved state under store key \"%s\": starting fresh",
-               FIRE_STATE_KEY);
+        FW_LOG(FW_LOG_NOTICE, "models: %s: no saved state under store key \"%s\": starting fresh",
+               name, key);
         return;
     }
     if (rc == 0)
-        rc = fw_models_restore(d->fire, json);
+        rc = fw_model_restore(d->models[k], json);
     free(json);
     if (rc < 0) {
         FW_LOG(FW_LOG_WARNING,
-               "models: fire: restore state from store key \"%s\": %s: starting fresh",
-               FIRE_STATE_KEY, uv_strerror(rc));
+               "models: %s: restore state from store key \"%s\": %s: starting fresh", name, key,
+               uv_strerror(rc));
         return;
     }
-    FW_LOG(FW_LOG_NOTICE, "models: fire: state restored from store key \"%s\"", FIRE_STATE_KEY);
-    fire_log_zones(d, "restored");
+    FW_LOG(FW_LOG_NOTICE, "models: %s: state restored from store key \"%s\"", name, key);
+    fw_model_describe(d->models[k], d->cfg, "restored", on_model_note, NULL);
 }
 
-/*
- * On reload: the new model takes the old one's state, zone by zone (fw_models_restore matches
- * by id). A zone whose parameters changed keeps its codes and its buffered readings of stations
- * it still has; the new parameters apply from its next step. Removed zones are dropped, new ones
- * start fresh.
- */
-static void fire_reload(struct daemon *d, const struct fw_config *cfg)
+/* On reload: the new model adopts the old one's state, zone by zone (fw_model_adopt). */
+static void model_reload(struct daemon *d, enum fw_model_kind k, const struct fw_config *cfg)
 {
-    struct fw_models *m = fire_build(cfg);
-    if (m && d->fire) {
-        char *json = NULL;
-        fw_models_save(d->fire, &json);
-        int rc = fw_models_restore(m, json);
-        free(json);
-        if (rc < 0)
-            FW_LOG(FW_LOG_WARNING, "models: fire: reload: carry the state over: %s: starting fresh",
-                   uv_strerror(rc));
-    }
-    fw_models_free(d->fire);
-    d->fire = m;
-    if (m)
-        fire_log_zones(d, "carried over");
-}
-
-/* Tomorrow's expected level, with the local date it is for. */
-static void log_tomorrow(const struct daemon *d, const struct fw_reading *r)
-{
-    const struct fw_cfg_zone *z = fw_config_zone(d->cfg, r->zone);
-    int off = z && z->fire ? z->fire->utc_offset_min : 0;
-    int y, mo, dd;
-    fw_time__civil_from_days(fw_time__local_day(r->time_ms, off) + 1, &y, &mo, &dd);
-    FW_LOG(FW_LOG_NOTICE, "models: fire: zone \"%s\": tomorrow %04d-%02d-%02d: %s %g%s", r->zone, y,
-           mo, dd, r->metric->name, r->value, r->value > 0 ? "" : " (no forecast)");
-}
-
-/* Run the model's due steps and feed what they derive to the engine like station readings. */
-static void fire_tick(struct daemon *d, int64_t now)
-{
-    if (!d->fire)
-        return;
-    d->fire_out.n = 0;
-    if (fw_models_tick(d->fire, now, &d->fire_out) == 0)
-        return;
-    for (size_t i = 0; i < d->fire_out.n; i++) {
-        const struct fw_reading *r = &d->fire_out.v[i];
-        if (strcmp(r->metric->name, "fire_danger_level_tomorrow") == 0) {
-            log_tomorrow(d, r);
-        } else if (strcmp(r->metric->name, "fire_danger_level") == 0 ||
-                   (strcmp(r->metric->name, "fire_model_missing") == 0 && r->value > 0)) {
-            char when[FW_TIME_STRLEN];
-            fw_time_format(r->time_ms, when);
-            FW_LOG(FW_LOG_NOTICE, "models: fire: zone \"%s\": day %s: %s %g", r->zone, when,
-                   r->metric->name, r->value);
-        }
-        record_reading(d, r, now);
-        fw_engine_feed(d->engine, r, now, &d->actions);
-    }
-    fire_save(d);
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* The pest model: the same life as the fire model's                                           */
-/* ------------------------------------------------------------------------------------------ */
-
-static struct fw_pests *pests_build(const struct fw_config *cfg)
-{
-    struct fw_pests_zone *zones = fw_xcalloc(cfg->nzones ? cfg->nzones : 1, sizeof(*zones));
-    size_t n = 0;
-    for (size_t i = 0; i < cfg->nzones; i++)
-        if (cfg->zones[i].pests)
-            zones[n++] = *cfg->zones[i].pests;
-    struct fw_pests *m = NULL;
-    const char *why = NULL;
-    /* The config loader ran fw_pests_zone_check on every zone, and zone ids are unique. */
-    if (n && fw_pests_new(zones, n, &m, &why) < 0)
-        FW_LOG(FW_LOG_ERR, "models: pests: %s: the pest model does not run", why);
-    free(zones);
-    return m;
-}
-
-static int pests_save(struct daemon *d)
-{
-    if (!d->pests)
-        return 0;
-    char *json = NULL;
-    fw_pests_save(d->pests, &json);
-    int rc = fw_outbox_kv_put(d->ob, PESTS_STATE_KEY, json);
+    struct fw_model *m = model_build(k, cfg);
+    int rc = m && d->models[k] ? fw_model_adopt(m, d->models[k]) : 0;
     if (rc < 0)
-        FW_LOG(FW_LOG_WARNING, "models: pests: save state to store key \"%s\": %s: %s",
-               PESTS_STATE_KEY, uv_strerror(rc), fw_outbox_errmsg(d->ob));
-    free(json);
-    return rc;
-}
-
-static void pests_log_zones(const struct daemon *d, const char *what)
-{
-    for (size_t i = 0; i < d->cfg->nzones; i++) {
-        const struct fw_pests_zone *z = d->cfg->zones[i].pests;
-        for (size_t k = 0; z && k < z->npests; k++) {
-            struct fw_pests_pest_state st;
-            if (fw_pests_pest_state(d->pests, z->id, z->pests[k].id, &st) < 0 || !st.has_biofix)
-                continue;
-            FW_LOG(FW_LOG_NOTICE,
-                   "models: pests: zone \"%s\" pest \"%s\": %s: degree_days %.17g, stages "
-                   "reached %zu",
-                   z->id, z->pests[k].id, what, st.dd, st.reached);
-        }
-    }
-}
-
-static void pests_restore(struct daemon *d)
-{
-    if (!d->pests)
-        return;
-    char *json = NULL;
-    int rc = fw_outbox_kv_get(d->ob, PESTS_STATE_KEY, &json);
-    if (rc == -ENOENT) {
-        FW_LOG(FW_LOG_NOTICE,
-               "models: pests: no saved state under store key \"%s\": starting fresh",
-               PESTS_STATE_KEY);
-        return;
-    }
-    if (rc == 0)
-        rc = fw_pests_restore(d->pests, json);
-    free(json);
-    if (rc < 0) {
-        FW_LOG(FW_LOG_WARNING,
-               "models: pests: restore state from store key \"%s\": %s: starting fresh",
-               PESTS_STATE_KEY, uv_strerror(rc));
-        return;
-    }
-    FW_LOG(FW_LOG_NOTICE, "models: pests: state restored from store key \"%s\"", PESTS_STATE_KEY);
-    pests_log_zones(d, "restored");
-}
-
-/* On reload, as for the fire model: zones, stations and pests are matched by id. */
-static void pests_reload(struct daemon *d, const struct fw_config *cfg)
-{
-    struct fw_pests *m = pests_build(cfg);
-    if (m && d->pests) {
-        char *json = NULL;
-        fw_pests_save(d->pests, &json);
-        int rc = fw_pests_restore(m, json);
-        free(json);
-        if (rc < 0)
-            FW_LOG(FW_LOG_WARNING,
-                   "models: pests: reload: carry the state over: %s: starting fresh",
-                   uv_strerror(rc));
-    }
-    fw_pests_free(d->pests);
-    d->pests = m;
+        FW_LOG(FW_LOG_WARNING, "models: %s: reload: carry the state over: %s: starting fresh",
+               fw_model_name(k), uv_strerror(rc));
+    fw_model_free(d->models[k]);
+    d->models[k] = m;
     if (m)
-        pests_log_zones(d, "carried over");
+        fw_model_describe(m, cfg, "carried over", on_model_note, NULL);
 }
 
-static void pests_tick(struct daemon *d, int64_t now)
+/* Run a model's due steps and feed what they derive to the engine like station readings. */
+static void model_tick(struct daemon *d, enum fw_model_kind k, int64_t now)
 {
-    if (!d->pests)
+    if (!d->models[k])
         return;
-    d->pests_out.n = 0;
-    if (fw_pests_tick(d->pests, now, &d->pests_out) == 0)
+    const struct fw_reading *out;
+    size_t n = fw_model_tick(d->models[k], now, &out);
+    if (n == 0)
         return;
-    for (size_t i = 0; i < d->pests_out.n; i++) {
-        const struct fw_reading *r = &d->pests_out.v[i];
-        if (strcmp(r->metric->name, "degree_days") == 0 ||
-            (strcmp(r->metric->name, "pest_model_missing") == 0 && r->value > 0)) {
-            char when[FW_TIME_STRLEN];
-            fw_time_format(r->time_ms, when);
-            FW_LOG(FW_LOG_NOTICE, "models: pests: zone \"%s\": day ending %s: %s %.17g", r->zone,
-                   when, r->metric->name, r->value);
-        }
-        record_reading(d, r, now);
-        fw_engine_feed(d->engine, r, now, &d->actions);
+    for (size_t i = 0; i < n; i++) {
+        char line[FW_MODEL_NOTE_MAX];
+        if (fw_model_note(d->models[k], d->cfg, &out[i], line))
+            FW_LOG(FW_LOG_NOTICE, "%s", line);
+        record_reading(d, &out[i], now);
+        fw_engine_feed(d->engine, &out[i], now, &d->actions);
     }
-    pests_save(d);
+    model_save(d, k);
 }
 
 static void handle_ack(struct daemon *d, const void *payload, size_t len)
@@ -1265,10 +1101,9 @@ static void feed_readings(struct daemon *d, const struct fw_reading *r, size_t n
 {
     for (size_t i = 0; i < n; i++) {
         record_reading(d, &r[i], now);
-        if (d->fire)
-            fw_models_feed(d->fire, &r[i]);
-        if (d->pests)
-            fw_pests_feed(d->pests, &r[i]);
+        for (int k = 0; k < FW_MODEL__COUNT; k++)
+            if (d->models[k])
+                fw_model_feed(d->models[k], &r[i]);
         fw_engine_feed(d->engine, &r[i], now, &d->actions);
     }
     if (d->actions.n)
@@ -1298,42 +1133,29 @@ static const char *forecast_refused(int rc)
 static void apply_forecasts(struct daemon *d)
 {
     static struct fw_ratelimit rl = {.interval_ms = 60000, .burst = 5};
-    int fire = 0, pests = 0;
+    int kept[FW_MODEL__COUNT] = {0};
     for (int i = 0; i < d->forecasts.n; i++) {
         const struct fw_meteo_forecast *f = &d->forecasts.v[i];
         int y, mo, dd;
         fw_time__civil_from_days(f->day, &y, &mo, &dd);
-        int rc = -ENOENT;
-        if (f->has_noon && d->fire) {
-            rc = fw_models_forecast(d->fire, f->zone, f->day, f->issued_ms, f->temp_c, f->rh_pct,
-                                    f->wind_ms, f->rain_mm);
-            fire += rc == 0;
-            if (rc == 0)
-                FW_LOG(FW_LOG_INFO,
-                       "meteo: forecast for zone \"%s\" on %04d-%02d-%02d: noon %g degC, %g %%, "
-                       "%g m/s, rain %g mm",
-                       f->zone, y, mo, dd, f->temp_c, f->rh_pct, f->wind_ms, f->rain_mm);
+        for (int k = 0; k < FW_MODEL__COUNT; k++) {
+            char note[FW_MODEL_NOTE_MAX];
+            int rc = d->models[k] ? fw_model_forecast(d->models[k], f, note) : -ENOENT;
+            kept[k] += rc == 0;
+            if (rc == 0 && note[0])
+                FW_LOG(FW_LOG_INFO, "%s", note);
+            uint64_t quiet = 0;
+            if (rc != 0 && rc != -ENOENT &&
+                fw_ratelimit_allow(&rl, (int64_t)uv_now(d->loop), &quiet))
+                FW_LOG(FW_LOG_WARNING,
+                       "meteo: forecast for zone \"%s\" on %04d-%02d-%02d not kept by the %s: %s%s",
+                       f->zone, y, mo, dd, fw_model_noun(k), forecast_refused(rc),
+                       quiet ? " (more suppressed)" : "");
         }
-        uint64_t quiet = 0;
-        if (rc != 0 && rc != -ENOENT && fw_ratelimit_allow(&rl, (int64_t)uv_now(d->loop), &quiet))
-            FW_LOG(FW_LOG_WARNING,
-                   "meteo: forecast for zone \"%s\" on %04d-%02d-%02d not kept by the fire "
-                   "model: %s%s",
-                   f->zone, y, mo, dd, forecast_refused(rc), quiet ? " (more suppressed)" : "");
-        rc = f->has_minmax && d->pests
-                 ? fw_pests_forecast(d->pests, f->zone, f->day, f->issued_ms, f->tmin_c, f->tmax_c)
-                 : -ENOENT;
-        pests += rc == 0;
-        if (rc != 0 && rc != -ENOENT && fw_ratelimit_allow(&rl, (int64_t)uv_now(d->loop), &quiet))
-            FW_LOG(FW_LOG_WARNING,
-                   "meteo: forecast for zone \"%s\" on %04d-%02d-%02d not kept by the pest "
-                   "model: %s%s",
-                   f->zone, y, mo, dd, forecast_refused(rc), quiet ? " (more suppressed)" : "");
     }
-    if (fire)
-        fire_save(d);
-    if (pests)
-        pests_save(d);
+    for (int k = 0; k < FW_MODEL__COUNT; k++)
+        if (kept[k])
+            model_save(d, k);
 }
 
 static void on_link_message(struct fw_mqtt_link *link, const char *topic, const void *payload,
@@ -1745,8 +1567,8 @@ static void reload(struct daemon *d)
     /* From here on names find the new declarations (lora_build below already needs them); the
      * old ones stay valid for whatever still holds them (reading.h). */
     fw_metric_use(cfg->metrics);
-    fire_reload(d, cfg);
-    pests_reload(d, cfg);
+    for (int k = 0; k < FW_MODEL__COUNT; k++)
+        model_reload(d, k, cfg);
     lora_build(d); /* on failure (logged) the previous registry stays */
     record_apply(d);
     if (!d->log_override)
@@ -1866,8 +1688,8 @@ static void on_tick_timer(uv_timer_t *t)
         return;
     int64_t now = wall_ms();
     clock_watch(d, now);
-    fire_tick(d, now);
-    pests_tick(d, now);
+    for (int k = 0; k < FW_MODEL__COUNT; k++)
+        model_tick(d, k, now);
     fw_engine_tick(d->engine, now, &d->actions);
     record_tick(d, now, 0);
     if (d->actions.n)
@@ -2071,13 +1893,13 @@ int main(int argc, char **argv)
     /* Uplinks, LoRa codecs and the meteorology feed find the config's declared metrics by name. */
     fw_metric_use(d.cfg->metrics);
     d.engine = fw_engine_new(d.cfg);
-    d.fire = fire_build(d.cfg);
-    fire_restore(&d);
-    d.pests = pests_build(d.cfg);
-    pests_restore(&d);
+    for (int k = 0; k < FW_MODEL__COUNT; k++) {
+        d.models[k] = model_build(k, d.cfg);
+        model_restore(&d, k);
+    }
     if (lora_build(&d) < 0) {
-        fw_models_free(d.fire);
-        fw_pests_free(d.pests);
+        for (int k = 0; k < FW_MODEL__COUNT; k++)
+            fw_model_free(d.models[k]);
         fw_engine_free(d.engine);
         fw_outbox_close(d.ob);
         fw_metric_use(NULL);
@@ -2126,10 +1948,10 @@ int main(int argc, char **argv)
     if (close_rc != 0)
         FW_LOG(FW_LOG_ERR, "daemon: loop close: %s", uv_strerror(close_rc));
     /* No reading was taken since the shutdown began: this is the state at the signal. */
-    if (d.fire && fire_save(&d) == 0)
-        FW_LOG(FW_LOG_NOTICE, "models: fire: state saved to store key \"%s\"", FIRE_STATE_KEY);
-    if (d.pests && pests_save(&d) == 0)
-        FW_LOG(FW_LOG_NOTICE, "models: pests: state saved to store key \"%s\"", PESTS_STATE_KEY);
+    for (int k = 0; k < FW_MODEL__COUNT; k++)
+        if (d.models[k] && model_save(&d, k) == 0)
+            FW_LOG(FW_LOG_NOTICE, "models: %s: state saved to store key \"%s\"", fw_model_name(k),
+                   fw_model_state_key(k));
     fw_outbox_close(d.ob);
     while (d.announced) {
         struct announced *x = d.announced;
@@ -2138,10 +1960,8 @@ int main(int argc, char **argv)
     }
     record_stop(&d);
     fw_engine_free(d.engine);
-    fw_models_free(d.fire);
-    fw_models_out_free(&d.fire_out);
-    fw_pests_free(d.pests);
-    fw_pests_out_free(&d.pests_out);
+    for (int k = 0; k < FW_MODEL__COUNT; k++)
+        fw_model_free(d.models[k]);
     fw_lora_free(d.lora);
     fw_metric_use(NULL);
     fw_config_free(d.cfg);

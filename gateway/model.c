@@ -1,0 +1,359 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The zone-model interface (include/forestwatch/model.h): one row of operations per model, so
+ * that a driver runs the fire-danger and the pest model alike. The rows only adapt: the science
+ * and the state stay in gateway/models.c and gateway/pests.c, which know nothing of the
+ * config; this file takes each model's zones from the config and words the lines an operator
+ * reads in the log, exactly as the daemon used to.
+ */
+#include "forestwatch/model.h"
+
+#include "forestwatch/config.h"
+#include "forestwatch/models.h"
+#include "forestwatch/pests.h"
+#include "forestwatch/timefmt.h"
+#include "forestwatch/uplink.h"
+#include "forestwatch/util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct fw_model {
+    const struct model_ops *ops;
+    void *impl;
+    /* The derived readings of the last tick, in the implementation's own array type. */
+    union {
+        struct fw_models_out fire;
+        struct fw_pests_out pests;
+    } out;
+};
+
+struct model_ops {
+    enum fw_model_kind kind;
+    const char *name, *title, *noun, *state_key;
+    int (*build)(const struct fw_config *cfg, void **impl, const char **err); /* *impl NULL: none */
+    void (*free)(struct fw_model *m);
+    void (*feed)(void *impl, const struct fw_reading *r);
+    int (*forecast)(void *impl, const struct fw_meteo_forecast *f, char *note);
+    size_t (*tick)(struct fw_model *m, int64_t now_ms, const struct fw_reading **out);
+    int (*note)(const struct fw_config *cfg, const struct fw_reading *r, char *line);
+    void (*describe)(const void *impl, const struct fw_config *cfg, const char *what,
+                     fw_model_note_cb cb, void *arg);
+    int (*save)(const void *impl, char **json);
+    int (*restore)(void *impl, const char *json);
+};
+
+/* ------------------------------------------------------------------------------------------ */
+/* The fire-danger model                                                                       */
+/* ------------------------------------------------------------------------------------------ */
+
+static int fire_build(const struct fw_config *cfg, void **impl, const char **err)
+{
+    struct fw_models_zone *zones = fw_xcalloc(cfg->nzones ? cfg->nzones : 1, sizeof(*zones));
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->nzones; i++)
+        if (cfg->zones[i].fire)
+            zones[n++] = *cfg->zones[i].fire;
+    struct fw_models *m = NULL;
+    int rc = n ? fw_models_new(zones, n, &m, err) : 0;
+    free(zones);
+    *impl = m;
+    return rc;
+}
+
+static void fire_free(struct fw_model *m)
+{
+    fw_models_free(m->impl);
+    fw_models_out_free(&m->out.fire);
+}
+
+static void fire_feed(void *impl, const struct fw_reading *r)
+{
+    fw_models_feed(impl, r);
+}
+
+static int fire_forecast(void *impl, const struct fw_meteo_forecast *f, char *note)
+{
+    if (!f->has_noon)
+        return -ENOENT;
+    int rc = fw_models_forecast(impl, f->zone, f->day, f->issued_ms, f->temp_c, f->rh_pct,
+                                f->wind_ms, f->rain_mm);
+    if (rc == 0) {
+        int y, mo, dd;
+        fw_time__civil_from_days(f->day, &y, &mo, &dd);
+        snprintf(note, FW_MODEL_NOTE_MAX,
+                 "meteo: forecast for zone \"%s\" on %04d-%02d-%02d: noon %g degC, %g %%, %g m/s, "
+                 "rain %g mm",
+                 f->zone, y, mo, dd, f->temp_c, f->rh_pct, f->wind_ms, f->rain_mm);
+    }
+    return rc;
+}
+
+static size_t fire_tick(struct fw_model *m, int64_t now_ms, const struct fw_reading **out)
+{
+    m->out.fire.n = 0;
+    size_t n = fw_models_tick(m->impl, now_ms, &m->out.fire);
+    *out = m->out.fire.v;
+    return n;
+}
+
+/* The day's level (or its absence) and tomorrow's expected level, with the local date it is for. */
+static int fire_note(const struct fw_config *cfg, const struct fw_reading *r, char *line)
+{
+    if (strcmp(r->metric->name, "fire_danger_level_tomorrow") == 0) {
+        const struct fw_cfg_zone *z = fw_config_zone(cfg, r->zone);
+        int off = z && z->fire ? z->fire->utc_offset_min : 0;
+        int y, mo, dd;
+        fw_time__civil_from_days(fw_time__local_day(r->time_ms, off) + 1, &y, &mo, &dd);
+        snprintf(line, FW_MODEL_NOTE_MAX,
+                 "models: fire: zone \"%s\": tomorrow %04d-%02d-%02d: %s %g%s", r->zone, y, mo, dd,
+                 r->metric->name, r->value, r->value > 0 ? "" : " (no forecast)");
+        return 1;
+    }
+    if (strcmp(r->metric->name, "fire_danger_level") == 0 ||
+        (strcmp(r->metric->name, "fire_model_missing") == 0 && r->value > 0)) {
+        char when[FW_TIME_STRLEN];
+        fw_time_format(r->time_ms, when);
+        snprintf(line, FW_MODEL_NOTE_MAX, "models: fire: zone \"%s\": day %s: %s %g", r->zone, when,
+                 r->metric->name, r->value);
+        return 1;
+    }
+    return 0;
+}
+
+static void fire_describe(const void *impl, const struct fw_config *cfg, const char *what,
+                          fw_model_note_cb cb, void *arg)
+{
+    for (size_t i = 0; i < cfg->nzones; i++) {
+        struct fw_models_zone_state st;
+        if (!cfg->zones[i].fire || fw_models_zone_state(impl, cfg->zones[i].id, &st) < 0 ||
+            !st.has_codes)
+            continue;
+        char when[FW_TIME_STRLEN] = "none";
+        if (st.last_day_noon_ms)
+            fw_time_format(st.last_day_noon_ms, when);
+        char line[FW_MODEL_NOTE_MAX];
+        snprintf(line, sizeof(line),
+                 "models: fire: zone \"%s\": %s: last day %s%s: ffmc %.17g dmc %.17g dc %.17g "
+                 "fwi %.17g level %d",
+                 cfg->zones[i].id, what, when, st.last_day_missing ? " (missing)" : "",
+                 st.codes.ffmc, st.codes.dmc, st.codes.dc, st.codes.fwi, st.level);
+        cb(arg, line);
+    }
+}
+
+static int fire_save(const void *impl, char **json)
+{
+    return fw_models_save(impl, json);
+}
+
+static int fire_restore(void *impl, const char *json)
+{
+    return fw_models_restore(impl, json);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The pest model                                                                              */
+/* ------------------------------------------------------------------------------------------ */
+
+static int pests_build(const struct fw_config *cfg, void **impl, const char **err)
+{
+    struct fw_pests_zone *zones = fw_xcalloc(cfg->nzones ? cfg->nzones : 1, sizeof(*zones));
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->nzones; i++)
+        if (cfg->zones[i].pests)
+            zones[n++] = *cfg->zones[i].pests;
+    struct fw_pests *m = NULL;
+    int rc = n ? fw_pests_new(zones, n, &m, err) : 0;
+    free(zones);
+    *impl = m;
+    return rc;
+}
+
+static void pests_free(struct fw_model *m)
+{
+    fw_pests_free(m->impl);
+    fw_pests_out_free(&m->out.pests);
+}
+
+static void pests_feed(void *impl, const struct fw_reading *r)
+{
+    fw_pests_feed(impl, r);
+}
+
+static int pests_forecast(void *impl, const struct fw_meteo_forecast *f, char *note)
+{
+    (void)note;
+    if (!f->has_minmax)
+        return -ENOENT;
+    return fw_pests_forecast(impl, f->zone, f->day, f->issued_ms, f->tmin_c, f->tmax_c);
+}
+
+static size_t pests_tick(struct fw_model *m, int64_t now_ms, const struct fw_reading **out)
+{
+    m->out.pests.n = 0;
+    size_t n = fw_pests_tick(m->impl, now_ms, &m->out.pests);
+    *out = m->out.pests.v;
+    return n;
+}
+
+static int pests_note(const struct fw_config *cfg, const struct fw_reading *r, char *line)
+{
+    (void)cfg;
+    if (strcmp(r->metric->name, "degree_days") != 0 &&
+        !(strcmp(r->metric->name, "pest_model_missing") == 0 && r->value > 0))
+        return 0;
+    char when[FW_TIME_STRLEN];
+    fw_time_format(r->time_ms, when);
+    snprintf(line, FW_MODEL_NOTE_MAX, "models: pests: zone \"%s\": day ending %s: %s %.17g",
+             r->zone, when, r->metric->name, r->value);
+    return 1;
+}
+
+static void pests_describe(const void *impl, const struct fw_config *cfg, const char *what,
+                           fw_model_note_cb cb, void *arg)
+{
+    for (size_t i = 0; i < cfg->nzones; i++) {
+        const struct fw_pests_zone *z = cfg->zones[i].pests;
+        for (size_t k = 0; z && k < z->npests; k++) {
+            struct fw_pests_pest_state st;
+            if (fw_pests_pest_state(impl, z->id, z->pests[k].id, &st) < 0 || !st.has_biofix)
+                continue;
+            char line[FW_MODEL_NOTE_MAX];
+            snprintf(line, sizeof(line),
+                     "models: pests: zone \"%s\" pest \"%s\": %s: degree_days %.17g, stages "
+                     "reached %zu",
+                     z->id, z->pests[k].id, what, st.dd, st.reached);
+            cb(arg, line);
+        }
+    }
+}
+
+static int pests_save(const void *impl, char **json)
+{
+    return fw_pests_save(impl, json);
+}
+
+static int pests_restore(void *impl, const char *json)
+{
+    return fw_pests_restore(impl, json);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The table and the interface                                                                 */
+/* ------------------------------------------------------------------------------------------ */
+
+static const struct model_ops model_types[FW_MODEL__COUNT] = {
+    [FW_MODEL_FIRE] = {FW_MODEL_FIRE, "fire", "fire-danger model", "fire model", "models.fire",
+                       fire_build, fire_free, fire_feed, fire_forecast, fire_tick, fire_note,
+                       fire_describe, fire_save, fire_restore},
+    [FW_MODEL_PESTS] = {FW_MODEL_PESTS, "pests", "pest model", "pest model", "models.pests",
+                        pests_build, pests_free, pests_feed, pests_forecast, pests_tick, pests_note,
+                        pests_describe, pests_save, pests_restore},
+};
+
+int fw_model_new(enum fw_model_kind kind, const struct fw_config *cfg, struct fw_model **out,
+                 const char **err)
+{
+    FW_ASSERT(kind >= 0 && kind < FW_MODEL__COUNT);
+    *out = NULL;
+    void *impl = NULL;
+    int rc = model_types[kind].build(cfg, &impl, err);
+    if (rc < 0 || !impl)
+        return rc;
+    struct fw_model *m = fw_xcalloc(1, sizeof(*m));
+    m->ops = &model_types[kind];
+    m->impl = impl;
+    *out = m;
+    return 0;
+}
+
+void fw_model_free(struct fw_model *m)
+{
+    if (!m)
+        return;
+    m->ops->free(m);
+    free(m);
+}
+
+const char *fw_model_name(enum fw_model_kind kind)
+{
+    return model_types[kind].name;
+}
+
+const char *fw_model_title(enum fw_model_kind kind)
+{
+    return model_types[kind].title;
+}
+
+const char *fw_model_noun(enum fw_model_kind kind)
+{
+    return model_types[kind].noun;
+}
+
+const char *fw_model_state_key(enum fw_model_kind kind)
+{
+    return model_types[kind].state_key;
+}
+
+enum fw_model_kind fw_model_kind(const struct fw_model *m)
+{
+    return m->ops->kind;
+}
+
+void fw_model_feed(struct fw_model *m, const struct fw_reading *r)
+{
+    m->ops->feed(m->impl, r);
+}
+
+int fw_model_forecast(struct fw_model *m, const struct fw_meteo_forecast *f, char *note)
+{
+    note[0] = '\0';
+    return m->ops->forecast(m->impl, f, note);
+}
+
+size_t fw_model_tick(struct fw_model *m, int64_t now_ms, const struct fw_reading **out)
+{
+    return m->ops->tick(m, now_ms, out);
+}
+
+int fw_model_note(const struct fw_model *m, const struct fw_config *cfg, const struct fw_reading *r,
+                  char *line)
+{
+    line[0] = '\0';
+    return m->ops->note(cfg, r, line);
+}
+
+void fw_model_describe(const struct fw_model *m, const struct fw_config *cfg, const char *what,
+                       fw_model_note_cb cb, void *arg)
+{
+    m->ops->describe(m->impl, cfg, what, cb, arg);
+}
+
+int fw_model_save(const struct fw_model *m, char **json)
+{
+    return m->ops->save(m->impl, json);
+}
+
+int fw_model_restore(struct fw_model *m, const char *json)
+{
+    return m->ops->restore(m->impl, json);
+}
+
+/* The models match saved zones, stations and pests by id, so a save and restore is an adoption. */
+int fw_model_adopt(struct fw_model *m, const struct fw_model *old)
+{
+    FW_ASSERT(m->ops == old->ops);
+    char *json = NULL;
+    m->ops->save(old->impl, &json);
+    int rc = m->ops->restore(m->impl, json);
+    free(json);
+    return rc;
+}
+
+const void *fw_model_impl(const struct fw_model *m, enum fw_model_kind kind)
+{
+    return m && m->ops->kind == kind ? m->impl : NULL;
+}
