@@ -2,7 +2,7 @@
 /*
  * The zone-model interface (include/forestwatch/model.h): one row of operations per model, so
  * that a driver runs the fire-danger and the pest model alike. The rows only adapt: the science
- * and the state stay in gateway/models.c and gateway/pests.c, which know nothing of the
+ * and the state stay in gateway/fire_model.c and gateway/pests.c, which know nothing of the
  * config; this file takes each model's zones from the config and words the lines an operator
  * reads in the log, exactly as the daemon used to.
  */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * One interface for the zone models that turn station readings into derived zone readings: the
- * fire-danger model (gateway/models.c) and the pest model (gateway/pests.c) are its two
+ * fire-danger model (gateway/fire_model.c) and the pest model (gateway/pests.c) are its two
  * implementations, rows of fw_model_types[]. A driver (the daemon, a test) runs every model the
  * same way, without naming one: build from the config, feed each accepted reading, hand over the
  * meteorology feed's forecasts, tick with the time, save and restore the state as JSON, and on

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the per-zone models (models.c: fire danger, pests.c: pest development) share: the checks
+ * What the per-zone models (fire_model.c: fire danger, pests.c: pest development) share: the checks
  * of a zone's station list, the array of derived readings they append to, and the JSON of their
  * saved state, where every number is written as raw text so that a restore gets back exactly what
  * was saved. Internal to the core library: only the two models use it. Pure, no I/O.
