@@ -18,21 +18,18 @@
  * Signals: SIGTERM and SIGINT shut down cleanly (waiting a moment for outstanding
  * acknowledgements), SIGHUP reloads the config, keeping the old one if the new one is invalid.
  */
-#include "forestwatch/cap.h"
 #include "forestwatch/config.h"
+#include "forestwatch/dispatch.h"
 #include "forestwatch/engine.h"
 #include "forestwatch/log.h"
 #include "forestwatch/lora.h"
-#include "forestwatch/message.h"
 #include "forestwatch/modbus.h"
 #include "forestwatch/model.h"
 #include "forestwatch/mqtt.h"
-#include "forestwatch/pests.h"
 #include "forestwatch/notify.h"
 #include "forestwatch/outbox.h"
 #include "forestwatch/reading.h"
 #include "forestwatch/record.h"
-#include "forestwatch/render.h"
 #include "forestwatch/timefmt.h"
 #include "forestwatch/uplink.h"
 #include "forestwatch/util.h"
@@ -80,46 +77,6 @@ struct node_flood {
     uint64_t dropped;
 };
 
-/* New alerts of one zone held for a route that groups them (route.group_window_ms). */
-struct group {
-    size_t route; /* index into the config's routes */
-    char zone[FW_READING_MAX_ID];
-    int64_t deadline; /* on the loop's monotonic clock (uv_now): a wall clock step cannot move it */
-    struct fw_alert *alerts;
-    size_t n, cap;
-    struct group *next;
-};
-
-/*
- * An alert whose first message was a group message: its later messages reference that one.
- * (Episodes do not outlive the process, so neither need these.)
- */
-struct announced {
-    char alert_id[FW_ALERT_MAX_ID];
-    char identifier[FW_CAP_IDENTIFIER_MAX];
-    int64_t sent_ms;
-    struct announced *next;
-};
-
-/* Rendered messages on their way into the outbox, committed together. */
-/*
- * Messages rendered but not yet committed. The batch owns each message's body and a copy of the
- * alert's id, rule and zone: the alert they came from (a grouped alert, a stack copy) may be
- * gone by the time the batch is committed.
- */
-struct batch_strings {
-    char alert_id[FW_ALERT_MAX_ID];
-    char rule[FW_CONFIG_MAX_ID + 1];
-    char zone[FW_READING_MAX_ID];
-};
-
-struct batch {
-    struct fw_outbox_msg *m;
-    char **body;
-    struct batch_strings **str;
-    size_t n, cap;
-};
-
 struct daemon {
     uv_loop_t *loop;
     const char *config_path;
@@ -130,14 +87,14 @@ struct daemon {
     struct fw_model *models[FW_MODEL__COUNT]; /* fire, pests; NULL when no zone has the model */
 
     struct fw_outbox *ob;
-    struct fw_modbus *modbus;    /* the Modbus pollers, NULL when no device is configured */
-    struct fw_lora *lora;        /* the LoRa node registry and its deduplication state */
-    struct group *groups;        /* new alerts held for routes that group them by zone */
-    uv_timer_t group_timer;      /* fires at the earliest group's deadline */
-    struct announced *announced; /* alerts announced inside a group message */
-    uv_timer_t pace_timer;       /* when pacing holds messages back, the time they may go */
-    int64_t pace_at;             /* when pace_timer fires, 0: not armed */
-    int64_t clock_offset;        /* wall - monotonic at the last tick, INT64_MIN: none yet */
+    struct fw_modbus *modbus;     /* the Modbus pollers, NULL when no device is configured */
+    struct fw_lora *lora;         /* the LoRa node registry and its deduplication state */
+    struct fw_dispatch *dispatch; /* the alert post-processing: groups, CAP references */
+    struct fw_dispatch_out out;   /* its actions of one call */
+    uv_timer_t group_timer;       /* fires at the earliest held group's deadline */
+    uv_timer_t pace_timer;        /* when pacing holds messages back, the time they may go */
+    int64_t pace_at;              /* when pace_timer fires, 0: not armed */
+    int64_t clock_offset;         /* wall - monotonic at the last tick, INT64_MIN: none yet */
     uint64_t out_published, out_acked, out_dropped, out_unsaved;
     uint64_t out_full; /* of out_unsaved: refused by a route at its queue cap */
     struct fw_ratelimit out_rl;
@@ -420,30 +377,6 @@ static void marks_reset(struct daemon *d)
 }
 
 /*
- * The message for one route, in the route's format (fw_render_route). An alert announced in a
- * group message names that message in its later messages' <references>.
- */
-static char *render(struct daemon *d, const struct fw_notification *n,
-                    const struct fw_cfg_route *route, int64_t now)
-{
-    const struct fw_alert *a = &n->alert;
-    struct fw_cap_ref group_ref;
-    const struct fw_cap_ref *first = NULL;
-    for (const struct announced *x = d->announced; x; x = x->next)
-        if (strcmp(x->alert_id, a->id) == 0) {
-            group_ref = (struct fw_cap_ref){x->identifier, x->sent_ms};
-            first = &group_ref;
-        }
-    char *out;
-    int rc = fw_render_route(d->cfg, route, a, first, now, &out);
-    /* Never lose the alert over its wrapping: the project's JSON went instead, loudly. */
-    if (rc < 0)
-        FW_LOG(FW_LOG_ERR, "alert %s: route \"%s\": CAP rendering failed (%s): sent as JSON", a->id,
-               route->name, uv_strerror(rc));
-    return out;
-}
-
-/*
  * The database refused the messages (a full disk): they cannot be kept, so they are published
  * at once, once, without the outbox's promise. Better an alert that may be lost than one that
  * surely is.
@@ -460,41 +393,19 @@ static void publish_unsaved(struct daemon *d, const struct fw_outbox_msg *m, con
     d->out_unsaved++;
 }
 
-static void batch_add(struct batch *b, const struct fw_outbox_msg *m, char *body)
-{
-    if (b->n == b->cap) {
-        b->cap = b->cap ? 2 * b->cap : 8;
-        b->m = fw_xrealloc(b->m, b->cap * sizeof(*b->m));
-        b->body = fw_xrealloc(b->body, b->cap * sizeof(*b->body));
-        b->str = fw_xrealloc(b->str, b->cap * sizeof(*b->str));
-    }
-    struct batch_strings *own = fw_xcalloc(1, sizeof(*own));
-    fw_strlcpy(own->alert_id, m->alert_id ? m->alert_id : "", sizeof(own->alert_id));
-    fw_strlcpy(own->rule, m->rule ? m->rule : "", sizeof(own->rule));
-    fw_strlcpy(own->zone, m->zone ? m->zone : "", sizeof(own->zone));
-    b->m[b->n] = *m;
-    b->m[b->n].alert_id = m->alert_id ? own->alert_id : NULL;
-    b->m[b->n].rule = m->rule ? own->rule : NULL;
-    b->m[b->n].zone = m->zone ? own->zone : NULL;
-    b->m[b->n].payload = body;
-    b->m[b->n].len = strlen(body);
-    b->str[b->n] = own;
-    b->body[b->n++] = body;
-}
-
 /*
- * Commit the batch in one transaction (one fsync for every route), or publish it unsaved. A route
- * whose queue is at store.max_queued_per_route refuses the batch: then each message is committed
- * on its own, so the other routes keep their guarantee, and only what the full route refuses is
- * published unsaved. What it already holds is never given up for a new message: the oldest
- * alerts are the ones its broker has not had yet.
+ * Commit the messages in one transaction (one fsync for every route), or publish them unsaved. A
+ * route whose queue is at store.max_queued_per_route refuses the batch: then each message is
+ * committed on its own, so the other routes keep their guarantee, and only what the full route
+ * refuses is published unsaved. What it already holds is never given up for a new message: the
+ * oldest alerts are the ones its broker has not had yet.
  */
-static void batch_commit(struct daemon *d, struct batch *b)
+static void batch_commit(struct daemon *d, struct fw_outbox_msg *m, size_t n)
 {
-    int rc = b->n ? fw_outbox_push(d->ob, b->m, b->n, NULL) : 0;
+    int rc = n ? fw_outbox_push(d->ob, m, n, NULL) : 0;
     if (rc == -ENOBUFS) {
-        for (size_t i = 0; i < b->n; i++) {
-            rc = fw_outbox_push(d->ob, &b->m[i], 1, NULL);
+        for (size_t i = 0; i < n; i++) {
+            rc = fw_outbox_push(d->ob, &m[i], 1, NULL);
             if (rc == 0)
                 continue;
             char why[640];
@@ -504,245 +415,79 @@ static void batch_commit(struct daemon *d, struct batch *b)
             else
                 snprintf(why, sizeof(why), "%s: %s", uv_strerror(rc), fw_outbox_errmsg(d->ob));
             d->out_full += rc == -ENOBUFS;
-            publish_unsaved(d, &b->m[i], why);
+            publish_unsaved(d, &m[i], why);
         }
     } else if (rc < 0) {
-        FW_LOG(FW_LOG_ERR, "outbox: cannot save %zu alert messages: %s (%s)%s", b->n,
-               uv_strerror(rc), fw_outbox_errmsg(d->ob),
+        FW_LOG(FW_LOG_ERR, "outbox: cannot save %zu alert messages: %s (%s)%s", n, uv_strerror(rc),
+               fw_outbox_errmsg(d->ob),
                rc == -ENOSPC ? ": THE DISK IS FULL; alerts already saved are kept" : "");
-        for (size_t i = 0; i < b->n; i++)
-            publish_unsaved(d, &b->m[i], NULL);
-    }
-    for (size_t i = 0; i < b->n; i++) {
-        free(b->body[i]);
-        free(b->str[i]);
-    }
-    free(b->m);
-    free(b->body);
-    free(b->str);
-    memset(b, 0, sizeof(*b));
-}
-
-static struct fw_outbox_msg outbox_msg_of(const struct fw_cfg_route *route,
-                                          const struct fw_alert *a, int64_t now)
-{
-    return (struct fw_outbox_msg){
-        .route = route->name,
-        .broker = route->broker,
-        .topic = route->topic,
-        .qos = route->qos,
-        .priority = a->cfg_rule->severity,
-        .created_ms = now,
-        .alert_id = a->id,
-        .kind = a->status == FW_ALERT_RESOLVED ? FW_OUTBOX_KIND_RESOLVED : FW_OUTBOX_KIND_FIRING,
-        .rule = a->rule,
-        .zone = a->zone,
-    };
-}
-
-static void log_alert(const struct fw_alert *a, const char *route)
-{
-    FW_LOG(FW_LOG_NOTICE, "alert: %s %s %s zone \"%s\" node \"%s\" value %g -> route \"%s\"",
-           fw_alert_kind_str(a->kind), a->id, a->rule, a->zone, a->station, a->value, route);
-}
-
-static void announced_forget(struct daemon *d, const char *alert_id)
-{
-    for (struct announced **pp = &d->announced; *pp; pp = &(*pp)->next)
-        if (strcmp((*pp)->alert_id, alert_id) == 0) {
-            struct announced *x = *pp;
-            *pp = x->next;
-            free(x);
-            return;
-        }
-}
-
-/* Render one group: a single alert as usual; several as one message naming them all. */
-static void group_render(struct daemon *d, struct group *g, int64_t now, struct batch *b)
-{
-    const struct fw_cfg_route *route = &d->cfg->routes[g->route];
-    struct fw_notification one = {.route = g->route};
-    if (g->n == 1) {
-        one.alert = g->alerts[0];
-        log_alert(&one.alert, route->name);
-        struct fw_outbox_msg m = outbox_msg_of(route, &one.alert, now);
-        batch_add(b, &m, render(d, &one, route, now));
-        return;
-    }
-    const struct fw_alert **as = fw_xcalloc(g->n, sizeof(*as));
-    int severity = 0;
-    for (size_t i = 0; i < g->n; i++) {
-        as[i] = &g->alerts[i];
-        if ((int)as[i]->cfg_rule->severity > severity)
-            severity = (int)as[i]->cfg_rule->severity;
-        log_alert(as[i], route->name);
-    }
-    char gid[FW_ALERT_MAX_ID + 64], ident[FW_CAP_IDENTIFIER_MAX];
-    snprintf(gid, sizeof(gid), "%s:group:%s:%s:%lld", d->cfg->gateway_id, route->name, g->zone,
-             (long long)now);
-    fw_cap_identifier(ident, sizeof(ident), d->cfg->gateway_id, gid, 1);
-    char *body = NULL;
-    if (route->format == FW_FORMAT_JSON) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "group", gid);
-        cJSON_AddStringToObject(o, "zone", g->zone);
-        cJSON *arr = cJSON_AddArrayToObject(o, "alerts");
-        for (size_t i = 0; i < g->n; i++) {
-            char *one_json = fw_message_alert_json(d->cfg, as[i], now);
-            cJSON_AddItemToArray(arr, cJSON_Parse(one_json));
-            free(one_json);
-        }
-        body = cJSON_PrintUnformatted(o);
-        cJSON_Delete(o);
-    } else {
-        const struct fw_cfg_cap *c = &d->cfg->cap;
-        struct fw_cap_msg msg = {
-            .type = FW_CAP_ALERT,
-            .identifier = ident,
-            .sent_ms = now,
-            .utc_offset_min = c->utc_offset_min,
-            .status = (enum fw_cap_status)c->status,
-            .sender = c->sender,
-            .circle_radius_km = c->circle_radius_km,
-        };
-        int rc = route->format == FW_FORMAT_CAP_XML
-                     ? fw_cap_xml_group(d->cfg, as, g->n, &msg, &body)
-                     : fw_cap_json_group(d->cfg, as, g->n, &msg, &body);
-        if (rc < 0) {
-            /* Never lose alerts over their wrapping: send them one by one instead. */
-            FW_LOG(FW_LOG_ERR, "route \"%s\": CAP group rendering failed (%s): sent one by one",
-                   route->name, uv_strerror(rc));
-            for (size_t i = 0; i < g->n; i++) {
-                one.alert = g->alerts[i];
-                struct fw_outbox_msg m = outbox_msg_of(route, &one.alert, now);
-                batch_add(b, &m, render(d, &one, route, now));
-            }
-            free(as);
-            return;
-        }
-        /* Later messages of these alerts reference this message. */
-        for (size_t i = 0; i < g->n; i++) {
-            struct announced *x = fw_xcalloc(1, sizeof(*x));
-            fw_strlcpy(x->alert_id, as[i]->id, sizeof(x->alert_id));
-            fw_strlcpy(x->identifier, ident, sizeof(x->identifier));
-            x->sent_ms = now;
-            x->next = d->announced;
-            d->announced = x;
-        }
-    }
-    struct fw_outbox_msg m = outbox_msg_of(route, as[0], now);
-    m.priority = severity;
-    batch_add(b, &m, body);
-    free(as);
-}
-
-static void group_free(struct group *g)
-{
-    free(g->alerts);
-    free(g);
-}
-
-/* Render and remove the groups of `route` (SIZE_MAX: all) due by `upto` (monotonic), as of the
- * wall time `now`. */
-static void groups_flush(struct daemon *d, size_t route, int64_t upto, int64_t now, struct batch *b)
-{
-    struct group **pp = &d->groups;
-    while (*pp) {
-        struct group *g = *pp;
-        if ((route == SIZE_MAX || g->route == route) && g->deadline <= upto) {
-            *pp = g->next;
-            group_render(d, g, now, b);
-            group_free(g);
-        } else {
-            pp = &g->next;
-        }
+        for (size_t i = 0; i < n; i++)
+            publish_unsaved(d, &m[i], NULL);
     }
 }
 
 static void on_group_timer(uv_timer_t *t);
 
-static void group_timer_arm(struct daemon *d)
+/* Carry out the dispatcher's actions of `cfg`, rendered at `now`: log its lines, commit its
+ * messages, forget them; then wait for the earliest group still held. */
+static void carry_out(struct daemon *d, const struct fw_config *cfg, int64_t now)
 {
-    int64_t now = (int64_t)uv_now(d->loop), first = 0;
-    for (const struct group *g = d->groups; g; g = g->next)
-        if (!first || g->deadline < first)
-            first = g->deadline;
+    struct fw_dispatch_out *o = &d->out;
+    for (size_t i = 0; i < o->nnote; i++) {
+        const struct fw_dispatch_note *n = &o->note[i];
+        if (n->rc)
+            FW_LOG(n->level, "%s%s%s", n->head, uv_strerror(n->rc), n->tail);
+        else
+            FW_LOG(n->level, "%s", n->head);
+    }
+    struct fw_outbox_msg *m = fw_xcalloc(o->nmsg + 1, sizeof(*m));
+    for (size_t i = 0; i < o->nmsg; i++) {
+        const struct fw_dispatch_msg *x = &o->msg[i];
+        const struct fw_cfg_route *route = &cfg->routes[x->route];
+        m[i] = (struct fw_outbox_msg){
+            .route = route->name,
+            .broker = route->broker,
+            .topic = route->topic,
+            .qos = route->qos,
+            .priority = x->priority,
+            .created_ms = now,
+            .alert_id = x->alert_id,
+            .kind = x->resolved ? FW_OUTBOX_KIND_RESOLVED : FW_OUTBOX_KIND_FIRING,
+            .rule = x->rule,
+            .zone = x->zone,
+            .payload = x->body,
+            .len = strlen(x->body),
+        };
+    }
+    batch_commit(d, m, o->nmsg);
+    free(m);
+    fw_dispatch_out_clear(o);
+    int64_t mono = (int64_t)uv_now(d->loop), first = fw_dispatch_next_deadline(d->dispatch);
     if (first && !d->stopping)
-        uv_timer_start(&d->group_timer, on_group_timer, (uint64_t)(first > now ? first - now : 0),
+        uv_timer_start(&d->group_timer, on_group_timer, (uint64_t)(first > mono ? first - mono : 0),
                        0);
 }
 
+/* Release every held group (before a reload, at shutdown), while d->cfg is theirs. */
 static void groups_flush_all(struct daemon *d)
 {
-    struct batch b = {0};
     int64_t now = wall_ms();
-    groups_flush(d, SIZE_MAX, INT64_MAX, now, &b);
-    batch_commit(d, &b);
+    fw_dispatch_flush(d->dispatch, d->cfg, INT64_MAX, now, &d->out);
+    carry_out(d, d->cfg, now);
     outbox_flush(d);
 }
 
-/* Hold a new alert for its route's group of its zone, opening the group if needed. */
-static void group_add(struct daemon *d, const struct fw_notification *n)
-{
-    const struct fw_cfg_route *route = &d->cfg->routes[n->route];
-    struct group *g = d->groups;
-    while (g && !(g->route == n->route && strcmp(g->zone, n->alert.zone) == 0))
-        g = g->next;
-    if (!g) {
-        g = fw_xcalloc(1, sizeof(*g));
-        g->route = n->route;
-        fw_strlcpy(g->zone, n->alert.zone, sizeof(g->zone));
-        g->deadline = (int64_t)uv_now(d->loop) + route->group_window_ms;
-        g->next = d->groups;
-        d->groups = g;
-    }
-    if (g->n == g->cap) {
-        g->cap = g->cap ? 2 * g->cap : 4;
-        g->alerts = fw_xrealloc(g->alerts, g->cap * sizeof(*g->alerts));
-    }
-    g->alerts[g->n++] = n->alert;
-    group_timer_arm(d);
-}
-
-/* The pest stage of the alert's zone, for the {pest...} placeholders (docs/pests.md). */
-static void pest_context(const struct daemon *d, struct fw_alert *a)
-{
-    const char *pest;
-    struct fw_pests_pest_state st;
-    const struct fw_pests *pests = fw_model_impl(d->models[FW_MODEL_PESTS], FW_MODEL_PESTS);
-    if (!pests || !a->zone[0] || fw_pests_zone_pest(pests, a->zone, &pest, &st) < 0)
-        return;
-    fw_strlcpy(a->pest, pest, sizeof(a->pest));
-    fw_strlcpy(a->pest_stage, st.next_stage, sizeof(a->pest_stage));
-    fw_strlcpy(a->pest_action, st.next_action, sizeof(a->pest_action));
-}
-
 /*
- * Render the engine's notifications and commit them to the outbox in one transaction, then
- * send. New alerts for a route that groups them wait for their zone's window; anything else for
- * that route first releases the route's waiting groups, so a route's messages keep their order.
+ * Render the engine's notifications (gateway/dispatch.c) and commit them to the outbox in one
+ * transaction, then send; publish the state of the zones whose open alerts changed.
  */
 static void dispatch(struct daemon *d, struct fw_actions *a)
 {
     int64_t now = wall_ms();
-    struct batch b = {0};
-    for (size_t i = 0; i < a->n; i++) {
-        pest_context(d, &a->items[i].alert);
-        const struct fw_notification *n = &a->items[i];
-        const struct fw_cfg_route *route = &d->cfg->routes[n->route];
-        if (route->group_window_ms > 0 && n->alert.zone[0] && n->alert.kind == FW_KIND_NEW) {
-            group_add(d, n);
-            continue;
-        }
-        groups_flush(d, n->route, INT64_MAX, now, &b);
-        log_alert(&n->alert, route->name);
-        struct fw_outbox_msg m = outbox_msg_of(route, &n->alert, now);
-        batch_add(&b, &m, render(d, n, route, now));
-        if (n->alert.kind == FW_KIND_RESOLVED)
-            announced_forget(d, n->alert.id);
-    }
-    batch_commit(d, &b);
-    /* The zones whose open alerts changed. */
+    fw_dispatch_notifications(d->dispatch, d->cfg,
+                              fw_model_impl(d->models[FW_MODEL_PESTS], FW_MODEL_PESTS), a, now,
+                              (int64_t)uv_now(d->loop), &d->out);
+    carry_out(d, d->cfg, now);
     for (size_t z = 0; d->cfg->state.broker && z < d->cfg->nzones; z++)
         for (size_t i = 0; i < a->n; i++)
             if (strcmp(a->items[i].alert.zone, d->cfg->zones[z].id) == 0) {
@@ -1650,12 +1395,11 @@ static void log_stats(struct daemon *d)
 static void on_group_timer(uv_timer_t *t)
 {
     struct daemon *d = FW_CONTAINER_OF(t, struct daemon, group_timer);
-    struct batch b = {0};
     uv_update_time(d->loop);
-    groups_flush(d, SIZE_MAX, (int64_t)uv_now(d->loop), wall_ms(), &b);
-    batch_commit(d, &b);
+    int64_t now = wall_ms();
+    fw_dispatch_flush(d->dispatch, d->cfg, (int64_t)uv_now(d->loop), now, &d->out);
+    carry_out(d, d->cfg, now);
     outbox_flush(d);
-    group_timer_arm(d);
 }
 
 /*
@@ -1915,6 +1659,7 @@ int main(int argc, char **argv)
     d.clock_offset = INT64_MIN;
     clock_watch(&d, wall_ms()); /* from the start: a step before the first tick counts too */
     uv_timer_init(d.loop, &d.group_timer);
+    d.dispatch = fw_dispatch_new();
     uv_timer_init(d.loop, &d.tick_timer);
     uv_timer_init(d.loop, &d.watch_timer);
     uv_timer_init(d.loop, &d.wd_timer);
@@ -1953,11 +1698,8 @@ int main(int argc, char **argv)
             FW_LOG(FW_LOG_NOTICE, "models: %s: state saved to store key \"%s\"", fw_model_name(k),
                    fw_model_state_key(k));
     fw_outbox_close(d.ob);
-    while (d.announced) {
-        struct announced *x = d.announced;
-        d.announced = x->next;
-        free(x);
-    }
+    fw_dispatch_free(d.dispatch);
+    fw_dispatch_out_free(&d.out);
     record_stop(&d);
     fw_engine_free(d.engine);
     for (int k = 0; k < FW_MODEL__COUNT; k++)
