@@ -29,6 +29,7 @@
 #include "forestwatch/notify.h"
 #include "forestwatch/outbox.h"
 #include "forestwatch/reading.h"
+#include "forestwatch/sources.h"
 #include "forestwatch/record.h"
 #include "forestwatch/timefmt.h"
 #include "forestwatch/uplink.h"
@@ -502,28 +503,6 @@ static void dispatch(struct daemon *d, struct fw_actions *a)
 /* Uplinks                                                                                     */
 /* ------------------------------------------------------------------------------------------ */
 
-/* MQTT topic filter matching (MQTT 3.1.1 section 4.7), level by level: '+' is one level, '#'
- * the rest (including the parent level itself: "a/#" matches "a"). */
-static int topic_matches(const char *f, const char *t)
-{
-    for (;;) {
-        const char *fe = strchr(f, '/'), *te = strchr(t, '/');
-        size_t fl = fe ? (size_t)(fe - f) : strlen(f), tl = te ? (size_t)(te - t) : strlen(t);
-        if (fl == 1 && f[0] == '#')
-            return 1;
-        if (!(fl == 1 && f[0] == '+') && (fl != tl || memcmp(f, t, fl) != 0))
-            return 0;
-        if (!fe && !te)
-            return 1;
-        if (!fe)
-            return 0;
-        if (!te)
-            return strcmp(fe + 1, "#") == 0;
-        f = fe + 1;
-        t = te + 1;
-    }
-}
-
 /* What an issue did to the message, for the log: a warning about the frame counter and a note
  * about skipped values drop nothing. */
 static const char *issue_effect(const struct fw_uplink_result *res, enum fw_uplink_error code)
@@ -911,11 +890,7 @@ static void on_link_message(struct fw_mqtt_link *link, const char *topic, const 
     (void)link;
     if (d->stopping)
         return;
-    const struct fw_cfg_uplink *up = NULL;
-    for (size_t i = 0; i < d->cfg->nuplinks && !up; i++)
-        if (strcmp(d->cfg->uplinks[i].broker, s->broker) == 0 &&
-            topic_matches(d->cfg->uplinks[i].topic, topic))
-            up = &d->cfg->uplinks[i];
+    const struct fw_cfg_uplink *up = fw_sources_find(d->cfg, s->broker, topic);
     if (!up) {
         if (d->cfg->acks.broker && strcmp(d->cfg->acks.broker, s->broker) == 0 &&
             strcmp(d->cfg->acks.topic, topic) == 0)
@@ -924,20 +899,14 @@ static void on_link_message(struct fw_mqtt_link *link, const char *topic, const 
     }
     d->uplinks++;
     int64_t now = wall_ms();
-    if (up->format == FW_UPLINK_NATIVE) {
-        fw_uplink_decode_native(d->cfg, payload, len, now, &d->res);
-    } else if (up->format == FW_UPLINK_METEO) {
-        fw_uplink_decode_meteo(d->cfg, payload, len, now, &d->res, &d->forecasts);
-        if (d->forecasts.n > 0 && forecasts_allowed(d, topic, now))
-            apply_forecasts(d);
-    } else {
-        enum fw_lns_kind kind = up->format == FW_UPLINK_TTS ? FW_LNS_TTS : FW_LNS_CHIRPSTACK;
-        int rc = fw_lora_decode(d->lora, kind, topic, payload, len, now, &d->cfg->limits, &d->res);
-        if (rc == -EALREADY || rc == -ENOMSG)
-            return; /* a copy heard by another gateway, or not an uplink: counted, not news */
-        if (rc == -ENOENT)
-            fw_lora_take_unknown(d->lora, on_unknown_device, d);
-    }
+    const struct fw_sources_ctx ctx = {d->cfg, d->lora};
+    int rc = fw_sources_decode(up->format, &ctx, topic, payload, len, now, &d->res, &d->forecasts);
+    if (d->forecasts.n > 0 && forecasts_allowed(d, topic, now))
+        apply_forecasts(d);
+    if (rc == -EALREADY || rc == -ENOMSG)
+        return;        /* a copy heard by another gateway, or not an uplink: counted, not news */
+    if (rc == -ENOENT) /* LoRa devices not in the registry; a native node's is only an issue */
+        fw_lora_take_unknown(d->lora, on_unknown_device, d);
     if (d->res.nissues)
         log_rejection(d, topic);
     if (d->res.n > 0 && !flood_allows(d, now))
