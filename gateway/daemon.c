@@ -21,6 +21,7 @@
 #include "forestwatch/config.h"
 #include "forestwatch/dispatch.h"
 #include "forestwatch/engine.h"
+#include "forestwatch/flood.h"
 #include "forestwatch/log.h"
 #include "forestwatch/lora.h"
 #include "forestwatch/modbus.h"
@@ -71,13 +72,6 @@ struct zone_mark {
     uint64_t hash;
 };
 
-/* A message budget: a node's, or the meteorology feed's forecasts'. */
-struct node_flood {
-    struct fw_tokens budget;
-    struct fw_ratelimit said; /* one warning a minute */
-    uint64_t dropped;
-};
-
 struct daemon {
     uv_loop_t *loop;
     const char *config_path;
@@ -113,9 +107,7 @@ struct daemon {
 
     struct fw_uplink_result res;
     struct fw_meteo_forecasts forecasts; /* of the meteorology feed's last forecast message */
-    struct node_flood *flood;            /* per node of the config, its message budget */
-    uint64_t flood_dropped;              /* messages dropped because their node flooded, in all */
-    struct node_flood forecast_flood;    /* forecasts name no node: one budget for all of them */
+    struct fw_flood *flood;              /* the message budgets of the nodes and of the forecasts */
     struct fw_actions actions;
     uint64_t uplinks, rejected[FW_UPLINK__COUNT];
     struct fw_ratelimit reject_rl[FW_UPLINK__COUNT];
@@ -326,38 +318,25 @@ static void publish_all_state(struct daemon *d, int force)
 }
 
 /* After a (re)load: one mark per zone of the config, all to be published again. */
-/* A node's message budget (limits.node_messages_per_s, node_burst) and what it lost. */
-static void flood_reset(struct daemon *d)
-{
-    free(d->flood);
-    d->flood = fw_xcalloc(d->cfg->nnodes + 1, sizeof(*d->flood));
-    for (size_t i = 0; i < d->cfg->nnodes; i++)
-        d->flood[i].said = (struct fw_ratelimit){.interval_ms = 60000, .burst = 1};
-    d->forecast_flood.said = (struct fw_ratelimit){.interval_ms = 60000, .burst = 1};
-}
-
 /*
- * Whether the message just decoded, from node d->res.node, is within its node's budget. A node
- * that floods (a stuck firmware loop, a replay attack) loses its excess messages, with a
- * warning a minute naming it, so that it cannot crowd out the others or fill the recordings.
+ * Whether a message (node `node` of the config, or FW_FLOOD_FORECASTS) is within its budget
+ * (gateway/flood.c); a flood's excess is dropped with a warning a minute naming `who`.
  */
-static int budget_allows(struct daemon *d, struct node_flood *f, const char *who, int64_t now)
+static int budget_allows(struct daemon *d, size_t node, const char *who, int64_t now)
 {
-    if (fw_tokens_take(&f->budget, d->cfg->limits.node_messages_per_s, d->cfg->limits.node_burst,
-                       now))
+    uint64_t warn;
+    if (fw_flood_take(d->flood, &d->cfg->limits, node, now, &warn))
         return 1;
-    f->dropped++;
-    d->flood_dropped++;
-    uint64_t quiet = 0;
-    if (fw_ratelimit_allow(&f->said, now, &quiet))
+    if (warn)
         FW_LOG(FW_LOG_WARNING,
                "%s floods: more than %g messages a second (burst %g); its excess is dropped "
                "(%llu so far)",
                who, d->cfg->limits.node_messages_per_s, d->cfg->limits.node_burst,
-               (unsigned long long)f->dropped);
+               (unsigned long long)warn);
     return 0;
 }
 
+/* Whether the message just decoded, from node d->res.node, is within its node's budget. */
 static int flood_allows(struct daemon *d, int64_t now)
 {
     const struct fw_cfg_node *node = d->res.node[0] ? fw_config_node(d->cfg, d->res.node) : NULL;
@@ -365,7 +344,7 @@ static int flood_allows(struct daemon *d, int64_t now)
         return 1;
     char who[FW_READING_MAX_ID + 16];
     snprintf(who, sizeof(who), "uplink: node \"%s\"", node->id);
-    return budget_allows(d, &d->flood[node - d->cfg->nodes], who, now);
+    return budget_allows(d, (size_t)(node - d->cfg->nodes), who, now);
 }
 
 static void marks_reset(struct daemon *d)
@@ -817,7 +796,7 @@ static int forecasts_allowed(struct daemon *d, const char *topic, int64_t now)
 {
     char who[300];
     snprintf(who, sizeof(who), "meteo: forecasts on %.256s", topic);
-    return budget_allows(d, &d->forecast_flood, who, now);
+    return budget_allows(d, FW_FLOOD_FORECASTS, who, now);
 }
 
 /* Readings of any source, on their one way: the recording, the models, the engine, the routes. */
@@ -1293,7 +1272,7 @@ static void reload(struct daemon *d)
     fw_outbox_set_max_queued(d->ob, (size_t)cfg->store.max_queued_per_route);
     links_apply(d, old, cfg);
     marks_reset(d);
-    flood_reset(d);
+    fw_flood_reset(d->flood, cfg);
     /* Resolutions of removed rules point into the old config: render them before freeing it. */
     dispatch(d, &d->actions);
     publish_all_state(d, 0);
@@ -1352,7 +1331,7 @@ static void log_stats(struct daemon *d)
            "%llu, resolved %llu, firing %zu, outbox %zu (in flight %zu), published %llu, acked "
            "%llu, given up %llu, not saved %llu (queue full %llu), series %zu (refused %llu)",
            (unsigned long long)d->uplinks, (unsigned long long)rejected,
-           (unsigned long long)d->flood_dropped, (unsigned long long)st.readings,
+           (unsigned long long)fw_flood_dropped(d->flood), (unsigned long long)st.readings,
            (unsigned long long)st.fired, (unsigned long long)st.resolved, st.firing, pending,
            fw_outbox_inflight(d->ob, NULL), (unsigned long long)d->out_published,
            (unsigned long long)d->out_acked, (unsigned long long)d->out_dropped,
@@ -1644,7 +1623,7 @@ int main(int argc, char **argv)
 
     watches_apply(&d);
     marks_reset(&d);
-    flood_reset(&d);
+    d.flood = fw_flood_new(d.cfg);
     int rc = links_apply(&d, NULL, d.cfg);
     if (rc < 0) {
         d.stopping = 1;
@@ -1677,7 +1656,7 @@ int main(int argc, char **argv)
     fw_metric_use(NULL);
     fw_config_free(d.cfg);
     free(d.marks);
-    free(d.flood);
+    fw_flood_free(d.flood);
     fw_uplink_result_free(&d.res);
     fw_meteo_forecasts_free(&d.forecasts);
     fw_actions_free(&d.actions);
