@@ -242,33 +242,10 @@ static void outbox_requeue_link(struct daemon *d, struct link_slot *s)
 /* Retained current state per zone                                                             */
 /* ------------------------------------------------------------------------------------------ */
 
-struct open_alerts {
-    cJSON *arr;
-    const char *gateway_id;
-};
-
-static void add_open_alert(const struct fw_rule_instance *in, void *arg)
-{
-    struct open_alerts *oa = arg;
-    cJSON *o = cJSON_CreateObject();
-    char id[FW_ALERT_MAX_ID], since[FW_TIME_STRLEN];
-    /* The same id as the alert's messages (alerts.c builds it the same way). */
-    snprintf(id, sizeof(id), "%s:%s:%s:%lld", oa->gateway_id, in->rule,
-             in->key[0] ? in->key : "all", (long long)in->fired_ms);
-    fw_time_format(in->fired_ms, since);
-    cJSON_AddStringToObject(o, "id", id);
-    cJSON_AddStringToObject(o, "rule", in->rule);
-    if (in->station[0])
-        cJSON_AddStringToObject(o, "node", in->station);
-    cJSON_AddStringToObject(o, "since", since);
-    if (in->acked)
-        cJSON_AddStringToObject(o, "acknowledged_by", in->acked_by);
-    cJSON_AddItemToArray(oa->arr, o);
-}
-
 /*
- * Publish the zone's level and open alerts, retained, when they changed since the last time
- * (`force`: whatever it was, after a reconnect). A system that connects late reads the present.
+ * Publish the zone's level and open alerts (fw_dispatch_zone_state), retained, when they changed
+ * since the last time (`force`: whatever it was, after a reconnect). A system that connects late
+ * reads the present.
  */
 static void publish_zone_state(struct daemon *d, size_t zi, int force)
 {
@@ -277,28 +254,12 @@ static void publish_zone_state(struct daemon *d, size_t zi, int force)
     struct link_slot *s = cfg->state.broker ? slot_by_broker(d, cfg->state.broker) : NULL;
     if (!s || !fw_mqtt_link_connected(s->link) || zi >= d->nmarks)
         return;
-    int64_t now = wall_ms();
-    double level = fw_engine_zone_level(d->engine, z->id, now);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "zone", z->id);
-    cJSON_AddStringToObject(o, "name", z->name);
-    if (isnan(level))
-        cJSON_AddNullToObject(o, "level");
-    else
-        cJSON_AddNumberToObject(o, "level", level);
-    struct open_alerts oa = {cJSON_AddArrayToObject(o, "open_alerts"), cfg->gateway_id};
-    fw_engine_zone_alerts(d->engine, z->id, add_open_alert, &oa);
-    char *body = cJSON_PrintUnformatted(o); /* without the time: it would change every time */
-    uint64_t h = fw_hash64(body, strlen(body), 0);
+    uint64_t h;
+    char *json = fw_dispatch_zone_state(cfg, d->engine, zi, wall_ms(), &h);
     if (!force && d->marks[zi].hash == h) {
-        free(body);
-        cJSON_Delete(o);
+        free(json);
         return;
     }
-    char when[FW_TIME_STRLEN];
-    fw_time_format(now, when);
-    cJSON_AddStringToObject(o, "updated", when);
-    char *json = cJSON_PrintUnformatted(o);
     char *topic = fw_xasprintf("%s/%s", cfg->state.topic_prefix, z->id);
     int rc = fw_mqtt_publish(s->link, topic, json, strlen(json), 1, 1, NULL);
     if (rc == 0)
@@ -307,8 +268,6 @@ static void publish_zone_state(struct daemon *d, size_t zi, int force)
         FW_LOG(FW_LOG_WARNING, "state: zone \"%s\": publish %s: %s", z->id, topic, uv_strerror(rc));
     free(topic);
     free(json);
-    free(body);
-    cJSON_Delete(o);
 }
 
 static void publish_all_state(struct daemon *d, int force)

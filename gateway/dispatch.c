@@ -9,13 +9,16 @@
 #include "forestwatch/dispatch.h"
 
 #include "forestwatch/cap.h"
+#include "forestwatch/engine.h"
 #include "forestwatch/log.h"
 #include "forestwatch/message.h"
 #include "forestwatch/pests.h"
 #include "forestwatch/render.h"
+#include "forestwatch/timefmt.h"
 #include "forestwatch/util.h"
 
 #include <cJSON.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -341,4 +344,57 @@ int64_t fw_dispatch_next_deadline(const struct fw_dispatch *x)
         if (!first || g->deadline < first)
             first = g->deadline;
     return first;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The retained state of a zone                                                                */
+/* ------------------------------------------------------------------------------------------ */
+
+struct open_alerts {
+    cJSON *arr;
+    const char *gateway_id;
+};
+
+static void add_open_alert(const struct fw_rule_instance *in, void *arg)
+{
+    struct open_alerts *oa = arg;
+    cJSON *o = cJSON_CreateObject();
+    char id[FW_ALERT_MAX_ID], since[FW_TIME_STRLEN];
+    /* The same id as the alert's messages (alerts.c builds it the same way). */
+    snprintf(id, sizeof(id), "%s:%s:%s:%lld", oa->gateway_id, in->rule,
+             in->key[0] ? in->key : "all", (long long)in->fired_ms);
+    fw_time_format(in->fired_ms, since);
+    cJSON_AddStringToObject(o, "id", id);
+    cJSON_AddStringToObject(o, "rule", in->rule);
+    if (in->station[0])
+        cJSON_AddStringToObject(o, "node", in->station);
+    cJSON_AddStringToObject(o, "since", since);
+    if (in->acked)
+        cJSON_AddStringToObject(o, "acknowledged_by", in->acked_by);
+    cJSON_AddItemToArray(oa->arr, o);
+}
+
+char *fw_dispatch_zone_state(const struct fw_config *cfg, const struct fw_engine *e, size_t zi,
+                             int64_t now_ms, uint64_t *hash)
+{
+    const struct fw_cfg_zone *z = &cfg->zones[zi];
+    double level = fw_engine_zone_level(e, z->id, now_ms);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "zone", z->id);
+    cJSON_AddStringToObject(o, "name", z->name);
+    if (isnan(level))
+        cJSON_AddNullToObject(o, "level");
+    else
+        cJSON_AddNumberToObject(o, "level", level);
+    struct open_alerts oa = {cJSON_AddArrayToObject(o, "open_alerts"), cfg->gateway_id};
+    fw_engine_zone_alerts(e, z->id, add_open_alert, &oa);
+    char *body = cJSON_PrintUnformatted(o); /* without the time: it would change every time */
+    *hash = fw_hash64(body, strlen(body), 0);
+    free(body);
+    char when[FW_TIME_STRLEN];
+    fw_time_format(now_ms, when);
+    cJSON_AddStringToObject(o, "updated", when);
+    char *json = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return json;
 }

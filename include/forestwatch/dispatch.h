@@ -24,6 +24,7 @@
 #include "forestwatch/config.h"
 
 struct fw_dispatch;
+struct fw_engine;
 struct fw_pests;
 
 /** One rendered message for one route. The strings are copies: the alert may be gone. */
@@ -90,5 +91,14 @@ int64_t fw_dispatch_next_deadline(const struct fw_dispatch *x);
 
 /** The pest stage of alert `a`'s zone, for the {pest...} placeholders (docs/pests.md). */
 void fw_dispatch_pest_context(const struct fw_pests *pests, struct fw_alert *a);
+
+/**
+ * The retained state message of zone `zi` of `cfg` at `now_ms`, from engine `e`:
+ * {"zone", "name", "level", "open_alerts": [{"id", "rule", "node", "since", "acknowledged_by"}],
+ * "updated"}. `*hash` is a hash of the message without "updated", which changes every time, so
+ * that a driver publishes only what changed. Returns the JSON; it belongs to the caller (free()).
+ */
+char *fw_dispatch_zone_state(const struct fw_config *cfg, const struct fw_engine *e, size_t zi,
+                             int64_t now_ms, uint64_t *hash);
 
 #endif

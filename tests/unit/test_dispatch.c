@@ -167,3 +167,32 @@ FW_TEST(lone_alert_as_itself)
     ASSERT_EQ(r.out.msg[0].priority, (int)r.cfg->rules[0].severity);
     rig_free(&r);
 }
+
+/* The retained state of a zone: its open alerts; the hash ignores the time, not a change. */
+FW_TEST(zone_state)
+{
+    struct rig r;
+    rig_init(&r, FW_FORMAT_JSON);
+    uint64_t h0, h1, h2, h3;
+    char *s = fw_dispatch_zone_state(r.cfg, r.e, 0, T0, &h0);
+    ASSERT_STR_CONTAINS(s,
+                        "\"zone\":\"z1\",\"name\":\"一号网格\",\"level\":null,\"open_alerts\":[]");
+    free(s);
+    smoke(&r, "s1", 420, 0);
+    s = fw_dispatch_zone_state(r.cfg, r.e, 0, T0 + 1000, &h1);
+    ASSERT_STR_CONTAINS(s, "\"open_alerts\":[{\"id\":\"gw-t:smoke_high:s1:1780300800000\","
+                           "\"rule\":\"smoke_high\",\"node\":\"s1\","
+                           "\"since\":\"2026-06-01T08:00:00Z\"}]");
+    ASSERT_STR_CONTAINS(s, "\"updated\":\"2026-06-01T08:00:01Z\"");
+    free(s);
+    ASSERT_NE(h1, h0);
+    s = fw_dispatch_zone_state(r.cfg, r.e, 0, T0 + 2000, &h2);
+    free(s);
+    ASSERT_EQ(h2, h1);
+    ASSERT_EQ(fw_engine_ack(r.e, "gw-t:smoke_high:s1:1780300800000", "duty", T0 + 3000), 0);
+    s = fw_dispatch_zone_state(r.cfg, r.e, 0, T0 + 3000, &h3);
+    ASSERT_STR_CONTAINS(s, "\"acknowledged_by\":\"duty\"");
+    free(s);
+    ASSERT_NE(h3, h2);
+    rig_free(&r);
+}
