@@ -1,24 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * forestwatchd: the libuv shell around the engine. It owns the loop, one MQTT link per
- * configured broker, the signal handlers and the outbox, and holds no logic of its own:
- * messages from field nodes go through a decoder to the engine, and the engine's notifications
- * are rendered and published on the routes' topics.
+ * forestwatchd: the libuv shell around the pure core (gateway/core.c: the zone models, the
+ * engine, the alert post-processing). It owns the loop, one MQTT link per configured broker, the
+ * Modbus pollers, the signal handlers, the timers, the recording and the outbox, and holds no
+ * alert or model logic of its own: a message goes through its uplink's decoder
+ * (gateway/sources.c) and its node's budget (gateway/flood.c) into the core, and the daemon
+ * carries out what the core returns (lines to log, readings to record, model states to save,
+ * rendered messages to commit and publish).
  *
  * The outbox is durable (gateway/outbox.c, SQLite): a message is committed before any publish
  * is tried and removed only when the broker acknowledged it (PUBACK); after a lost connection or
  * a restart, everything not acknowledged is sent again, in order per route.
  *
- * The zone models (include/forestwatch/model.h: fire danger, pests) see every accepted reading
- * before the engine does; the tick timer runs their due daily and hourly steps and feeds the
- * derived zone readings to the engine like any other. Their states are kept in the outbox
- * database under each model's state key, saved after every step and at shutdown, restored at
- * start and adopted by the new models on a reload.
+ * The zone models' states (include/forestwatch/model.h: fire danger, pests) are kept in the
+ * outbox database under each model's state key: saved when the core says a step changed them
+ * and at shutdown, restored at start.
  *
  * Signals: SIGTERM and SIGINT shut down cleanly (waiting a moment for outstanding
  * acknowledgements), SIGHUP reloads the config, keeping the old one if the new one is invalid.
  */
 #include "forestwatch/config.h"
+#include "forestwatch/core.h"
 #include "forestwatch/dispatch.h"
 #include "forestwatch/engine.h"
 #include "forestwatch/flood.h"
@@ -77,19 +79,18 @@ struct daemon {
     const char *config_path;
     int log_override; /* -v given: the config's log_level does not apply */
     struct fw_config *cfg;
-    struct fw_engine *engine;
+    struct fw_core *core;        /* the models, the engine, the post-processing */
+    struct fw_core_actions acts; /* its actions of one call */
     struct link_slot *links;
-    struct fw_model *models[FW_MODEL__COUNT]; /* fire, pests; NULL when no zone has the model */
 
     struct fw_outbox *ob;
-    struct fw_modbus *modbus;     /* the Modbus pollers, NULL when no device is configured */
-    struct fw_lora *lora;         /* the LoRa node registry and its deduplication state */
-    struct fw_dispatch *dispatch; /* the alert post-processing: groups, CAP references */
-    struct fw_dispatch_out out;   /* its actions of one call */
-    uv_timer_t group_timer;       /* fires at the earliest held group's deadline */
-    uv_timer_t pace_timer;        /* when pacing holds messages back, the time they may go */
-    int64_t pace_at;              /* when pace_timer fires, 0: not armed */
-    int64_t clock_offset;         /* wall - monotonic at the last tick, INT64_MIN: none yet */
+    struct fw_modbus *modbus;   /* the Modbus pollers, NULL when no device is configured */
+    struct fw_lora *lora;       /* the LoRa node registry and its deduplication state */
+    struct fw_dispatch_out out; /* its actions of one call */
+    uv_timer_t group_timer;     /* fires at the earliest held group's deadline */
+    uv_timer_t pace_timer;      /* when pacing holds messages back, the time they may go */
+    int64_t pace_at;            /* when pace_timer fires, 0: not armed */
+    int64_t clock_offset;       /* wall - monotonic at the last tick, INT64_MIN: none yet */
     uint64_t out_published, out_acked, out_dropped, out_unsaved;
     uint64_t out_full; /* of out_unsaved: refused by a route at its queue cap */
     struct fw_ratelimit out_rl;
@@ -108,7 +109,6 @@ struct daemon {
     struct fw_uplink_result res;
     struct fw_meteo_forecasts forecasts; /* of the meteorology feed's last forecast message */
     struct fw_flood *flood;              /* the message budgets of the nodes and of the forecasts */
-    struct fw_actions actions;
     uint64_t uplinks, rejected[FW_UPLINK__COUNT];
     struct fw_ratelimit reject_rl[FW_UPLINK__COUNT];
 
@@ -255,7 +255,7 @@ static void publish_zone_state(struct daemon *d, size_t zi, int force)
     if (!s || !fw_mqtt_link_connected(s->link) || zi >= d->nmarks)
         return;
     uint64_t h;
-    char *json = fw_dispatch_zone_state(cfg, d->engine, zi, wall_ms(), &h);
+    char *json = fw_dispatch_zone_state(cfg, fw_core_engine(d->core), zi, wall_ms(), &h);
     if (!force && d->marks[zi].hash == h) {
         free(json);
         return;
@@ -401,7 +401,7 @@ static void carry_out(struct daemon *d, const struct fw_config *cfg, int64_t now
     batch_commit(d, m, o->nmsg);
     free(m);
     fw_dispatch_out_clear(o);
-    int64_t mono = (int64_t)uv_now(d->loop), first = fw_dispatch_next_deadline(d->dispatch);
+    int64_t mono = (int64_t)uv_now(d->loop), first = fw_core_next_deadline(d->core);
     if (first && !d->stopping)
         uv_timer_start(&d->group_timer, on_group_timer, (uint64_t)(first > mono ? first - mono : 0),
                        0);
@@ -411,7 +411,7 @@ static void carry_out(struct daemon *d, const struct fw_config *cfg, int64_t now
 static void groups_flush_all(struct daemon *d)
 {
     int64_t now = wall_ms();
-    fw_dispatch_flush(d->dispatch, d->cfg, INT64_MAX, now, &d->out);
+    fw_core_flush(d->core, INT64_MAX, now, &d->out);
     carry_out(d, d->cfg, now);
     outbox_flush(d);
 }
@@ -420,12 +420,11 @@ static void groups_flush_all(struct daemon *d)
  * Render the engine's notifications (gateway/dispatch.c) and commit them to the outbox in one
  * transaction, then send; publish the state of the zones whose open alerts changed.
  */
-static void dispatch(struct daemon *d, struct fw_actions *a)
+static void dispatch(struct daemon *d)
 {
+    struct fw_actions *a = fw_core_pending(d->core);
     int64_t now = wall_ms();
-    fw_dispatch_notifications(d->dispatch, d->cfg,
-                              fw_model_impl(d->models[FW_MODEL_PESTS], FW_MODEL_PESTS), a, now,
-                              (int64_t)uv_now(d->loop), &d->out);
+    fw_core_dispatch(d->core, now, (int64_t)uv_now(d->loop), &d->out);
     carry_out(d, d->cfg, now);
     for (size_t z = 0; d->cfg->state.broker && z < d->cfg->nzones; z++)
         for (size_t i = 0; i < a->n; i++)
@@ -567,26 +566,15 @@ static void on_model_note(void *arg, const char *line)
     FW_LOG(FW_LOG_NOTICE, "%s", line);
 }
 
-/* A model of kind `k` for the zones of `cfg` that configure it, or NULL when none does. */
-static struct fw_model *model_build(enum fw_model_kind k, const struct fw_config *cfg)
-{
-    struct fw_model *m = NULL;
-    const char *why = NULL;
-    /* The config loader ran the model's zone checks on every zone, and zone ids are unique. */
-    if (fw_model_new(k, cfg, &m, &why) < 0)
-        FW_LOG(FW_LOG_ERR, "models: %s: %s: the %s does not run", fw_model_name(k), why,
-               fw_model_title(k));
-    return m;
-}
-
 /* Store a model's state. A failure is logged and the state is saved again after the next step:
  * what is lost is at most the readings since the last save (docs/models.md). */
 static int model_save(struct daemon *d, enum fw_model_kind k)
 {
-    if (!d->models[k])
+    const struct fw_model *m = fw_core_model(d->core, k);
+    if (!m)
         return 0;
     char *json = NULL;
-    fw_model_save(d->models[k], &json);
+    fw_model_save(m, &json);
     int rc = fw_outbox_kv_put(d->ob, fw_model_state_key(k), json);
     if (rc < 0)
         FW_LOG(FW_LOG_WARNING, "models: %s: save state to store key \"%s\": %s: %s",
@@ -599,7 +587,8 @@ static int model_save(struct daemon *d, enum fw_model_kind k)
  * what each zone continues from, so that an operator (and a test) can see the codes. */
 static void model_restore(struct daemon *d, enum fw_model_kind k)
 {
-    if (!d->models[k])
+    struct fw_model *m = fw_core_model(d->core, k);
+    if (!m)
         return;
     const char *name = fw_model_name(k), *key = fw_model_state_key(k);
     char *json = NULL;
@@ -610,7 +599,7 @@ static void model_restore(struct daemon *d, enum fw_model_kind k)
         return;
     }
     if (rc == 0)
-        rc = fw_model_restore(d->models[k], json);
+        rc = fw_model_restore(m, json);
     free(json);
     if (rc < 0) {
         FW_LOG(FW_LOG_WARNING,
@@ -619,40 +608,22 @@ static void model_restore(struct daemon *d, enum fw_model_kind k)
         return;
     }
     FW_LOG(FW_LOG_NOTICE, "models: %s: state restored from store key \"%s\"", name, key);
-    fw_model_describe(d->models[k], d->cfg, "restored", on_model_note, NULL);
+    fw_model_describe(m, d->cfg, "restored", on_model_note, NULL);
 }
 
-/* On reload: the new model adopts the old one's state, zone by zone (fw_model_adopt). */
-static void model_reload(struct daemon *d, enum fw_model_kind k, const struct fw_config *cfg)
+/* Carry out the core's actions of a call at `now`, in their order. */
+static void run_actions(struct daemon *d, int64_t now)
 {
-    struct fw_model *m = model_build(k, cfg);
-    int rc = m && d->models[k] ? fw_model_adopt(m, d->models[k]) : 0;
-    if (rc < 0)
-        FW_LOG(FW_LOG_WARNING, "models: %s: reload: carry the state over: %s: starting fresh",
-               fw_model_name(k), uv_strerror(rc));
-    fw_model_free(d->models[k]);
-    d->models[k] = m;
-    if (m)
-        fw_model_describe(m, cfg, "carried over", on_model_note, NULL);
-}
-
-/* Run a model's due steps and feed what they derive to the engine like station readings. */
-static void model_tick(struct daemon *d, enum fw_model_kind k, int64_t now)
-{
-    if (!d->models[k])
-        return;
-    const struct fw_reading *out;
-    size_t n = fw_model_tick(d->models[k], now, &out);
-    if (n == 0)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        char line[FW_MODEL_NOTE_MAX];
-        if (fw_model_note(d->models[k], d->cfg, &out[i], line))
-            FW_LOG(FW_LOG_NOTICE, "%s", line);
-        record_reading(d, &out[i], now);
-        fw_engine_feed(d->engine, &out[i], now, &d->actions);
+    for (size_t i = 0; i < d->acts.n; i++) {
+        const struct fw_core_action *x = &d->acts.v[i];
+        if (x->kind == FW_CORE_RECORD)
+            record_reading(d, &x->reading, now);
+        else if (x->kind == FW_CORE_NOTE)
+            FW_LOG(x->level, "%s", x->text);
+        else
+            model_save(d, x->model);
     }
-    model_save(d, k);
+    d->acts.n = 0;
 }
 
 static void handle_ack(struct daemon *d, const void *payload, size_t len)
@@ -666,7 +637,7 @@ static void handle_ack(struct daemon *d, const void *payload, size_t len)
             FW_LOG(FW_LOG_WARNING, "ack: rejected: %s", why);
         return;
     }
-    int rc = fw_engine_ack(d->engine, ack.id, ack.by, ack.at_ms);
+    int rc = fw_core_ack(d->core, ack.id, ack.by, ack.at_ms);
     /* The audit keeps every acknowledgement, also of an alert that ended meanwhile. */
     int arc = fw_outbox_set_acked(d->ob, ack.id, ack.by, ack.at_ms);
     if (arc < 0 && arc != -ENOENT && arc != -EALREADY)
@@ -761,15 +732,10 @@ static int forecasts_allowed(struct daemon *d, const char *topic, int64_t now)
 /* Readings of any source, on their one way: the recording, the models, the engine, the routes. */
 static void feed_readings(struct daemon *d, const struct fw_reading *r, size_t n, int64_t now)
 {
-    for (size_t i = 0; i < n; i++) {
-        record_reading(d, &r[i], now);
-        for (int k = 0; k < FW_MODEL__COUNT; k++)
-            if (d->models[k])
-                fw_model_feed(d->models[k], &r[i]);
-        fw_engine_feed(d->engine, &r[i], now, &d->actions);
-    }
-    if (d->actions.n)
-        dispatch(d, &d->actions);
+    fw_core_feed(d->core, r, n, now, &d->acts);
+    run_actions(d, now);
+    if (fw_core_pending(d->core)->n)
+        dispatch(d);
 }
 
 /*
@@ -802,7 +768,8 @@ static void apply_forecasts(struct daemon *d)
         fw_time__civil_from_days(f->day, &y, &mo, &dd);
         for (int k = 0; k < FW_MODEL__COUNT; k++) {
             char note[FW_MODEL_NOTE_MAX];
-            int rc = d->models[k] ? fw_model_forecast(d->models[k], f, note) : -ENOENT;
+            struct fw_model *m = fw_core_model(d->core, k);
+            int rc = m ? fw_model_forecast(m, f, note) : -ENOENT;
             kept[k] += rc == 0;
             if (rc == 0 && note[0])
                 FW_LOG(FW_LOG_INFO, "%s", note);
@@ -1210,17 +1177,15 @@ static void reload(struct daemon *d)
     }
     /* Held groups point into the old config's rules: send them before it goes. */
     groups_flush_all(d);
-    struct fw_engine *engine = fw_engine_new(cfg);
-    fw_engine_adopt(engine, d->engine, wall_ms(), &d->actions);
     struct fw_config *old = d->cfg;
-    struct fw_engine *old_engine = d->engine;
-    d->engine = engine;
     d->cfg = cfg;
     /* From here on names find the new declarations (lora_build below already needs them); the
      * old ones stay valid for whatever still holds them (reading.h). */
     fw_metric_use(cfg->metrics);
-    for (int k = 0; k < FW_MODEL__COUNT; k++)
-        model_reload(d, k, cfg);
+    /* A new engine adopts the old one's alerts, new models the old ones' states. */
+    int64_t now = wall_ms();
+    fw_core_reload(d->core, cfg, now, &d->acts);
+    run_actions(d, now);
     lora_build(d); /* on failure (logged) the previous registry stays */
     record_apply(d);
     if (!d->log_override)
@@ -1233,9 +1198,8 @@ static void reload(struct daemon *d)
     marks_reset(d);
     fw_flood_reset(d->flood, cfg);
     /* Resolutions of removed rules point into the old config: render them before freeing it. */
-    dispatch(d, &d->actions);
+    dispatch(d);
     publish_all_state(d, 0);
-    fw_engine_free(old_engine);
     /* Pollers restart on the new devices; the old ones keep the old config until closed. */
     int kept = modbus_stop(d, old);
     modbus_start(d);
@@ -1279,7 +1243,7 @@ static void log_lora_stats(struct daemon *d)
 static void log_stats(struct daemon *d)
 {
     struct fw_engine_stats st;
-    fw_engine_stats(d->engine, &st);
+    fw_engine_stats(fw_core_engine(d->core), &st);
     uint64_t rejected = 0;
     for (int i = 0; i < FW_UPLINK__COUNT; i++)
         rejected += d->rejected[i];
@@ -1304,7 +1268,7 @@ static void on_group_timer(uv_timer_t *t)
     struct daemon *d = FW_CONTAINER_OF(t, struct daemon, group_timer);
     uv_update_time(d->loop);
     int64_t now = wall_ms();
-    fw_dispatch_flush(d->dispatch, d->cfg, (int64_t)uv_now(d->loop), now, &d->out);
+    fw_core_flush(d->core, (int64_t)uv_now(d->loop), now, &d->out);
     carry_out(d, d->cfg, now);
     outbox_flush(d);
 }
@@ -1339,12 +1303,11 @@ static void on_tick_timer(uv_timer_t *t)
         return;
     int64_t now = wall_ms();
     clock_watch(d, now);
-    for (int k = 0; k < FW_MODEL__COUNT; k++)
-        model_tick(d, k, now);
-    fw_engine_tick(d->engine, now, &d->actions);
+    fw_core_tick(d->core, now, &d->acts);
+    run_actions(d, now);
     record_tick(d, now, 0);
-    if (d->actions.n)
-        dispatch(d, &d->actions);
+    if (fw_core_pending(d->core)->n)
+        dispatch(d);
     /* A level can change, or go stale, without any alert: look once a minute. */
     if (++d->ticks % 60 == 0)
         publish_all_state(d, 0);
@@ -1543,15 +1506,13 @@ int main(int argc, char **argv)
     d.out_rl = (struct fw_ratelimit){.interval_ms = 60000, .burst = 5};
     /* Uplinks, LoRa codecs and the meteorology feed find the config's declared metrics by name. */
     fw_metric_use(d.cfg->metrics);
-    d.engine = fw_engine_new(d.cfg);
-    for (int k = 0; k < FW_MODEL__COUNT; k++) {
-        d.models[k] = model_build(k, d.cfg);
+    d.core = fw_core_new(d.cfg, &d.acts);
+    run_actions(&d, wall_ms());
+    for (int k = 0; k < FW_MODEL__COUNT; k++)
         model_restore(&d, k);
-    }
     if (lora_build(&d) < 0) {
-        for (int k = 0; k < FW_MODEL__COUNT; k++)
-            fw_model_free(d.models[k]);
-        fw_engine_free(d.engine);
+        fw_core_free(d.core);
+        fw_core_actions_free(&d.acts);
         fw_outbox_close(d.ob);
         fw_metric_use(NULL);
         fw_config_free(d.cfg);
@@ -1566,7 +1527,6 @@ int main(int argc, char **argv)
     d.clock_offset = INT64_MIN;
     clock_watch(&d, wall_ms()); /* from the start: a step before the first tick counts too */
     uv_timer_init(d.loop, &d.group_timer);
-    d.dispatch = fw_dispatch_new();
     uv_timer_init(d.loop, &d.tick_timer);
     uv_timer_init(d.loop, &d.watch_timer);
     uv_timer_init(d.loop, &d.wd_timer);
@@ -1601,16 +1561,14 @@ int main(int argc, char **argv)
         FW_LOG(FW_LOG_ERR, "daemon: loop close: %s", uv_strerror(close_rc));
     /* No reading was taken since the shutdown began: this is the state at the signal. */
     for (int k = 0; k < FW_MODEL__COUNT; k++)
-        if (d.models[k] && model_save(&d, k) == 0)
+        if (fw_core_model(d.core, k) && model_save(&d, k) == 0)
             FW_LOG(FW_LOG_NOTICE, "models: %s: state saved to store key \"%s\"", fw_model_name(k),
                    fw_model_state_key(k));
     fw_outbox_close(d.ob);
-    fw_dispatch_free(d.dispatch);
     fw_dispatch_out_free(&d.out);
     record_stop(&d);
-    fw_engine_free(d.engine);
-    for (int k = 0; k < FW_MODEL__COUNT; k++)
-        fw_model_free(d.models[k]);
+    fw_core_free(d.core);
+    fw_core_actions_free(&d.acts);
     fw_lora_free(d.lora);
     fw_metric_use(NULL);
     fw_config_free(d.cfg);
@@ -1618,7 +1576,6 @@ int main(int argc, char **argv)
     fw_flood_free(d.flood);
     fw_uplink_result_free(&d.res);
     fw_meteo_forecasts_free(&d.forecasts);
-    fw_actions_free(&d.actions);
     fw_mqtt_lib_cleanup();
     FW_LOG(FW_LOG_NOTICE, "daemon: stopped");
     return rc < 0 || close_rc != 0 ? 1 : 0;

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The pure core with a fake clock: a reading is recorded and reaches the engine; a model's
+ * derived reading comes back into the engine within the core (a missing fire day fires a rule
+ * on fire_model_missing) with its log line, its recording and the model's save, in that order;
+ * the notifications render per route; a reload carries the models' states and the engine's
+ * alerts over without announcing them again.
+ */
+#include "forestwatch/core.h"
+#include "forestwatch/log.h"
+#include "forestwatch/timefmt.h"
+#include "forestwatch/util.h"
+#include "cfg_test.h"
+#include "test.h"
+
+#define HOUR_MS 3600000LL
+#define DAY_MS (24 * HOUR_MS)
+
+static const char cfg_text[] =
+    "{ \"gateway\": { \"id\": \"gw\", \"status_broker\": \"b\" },"
+    "  \"brokers\": { \"b\": { \"host\": \"127.0.0.1\" } },"
+    "  \"zones\": { \"a\": { \"name\": \"A\", \"forest_chief\": { \"name\": \"C\" },"
+    "    \"fire\": { \"stations\": [\"wx1\"], \"utc_offset_min\": 480, \"lat\": 47 } } },"
+    "  \"nodes\": { \"wx1\": { \"zone\": \"a\", \"kind\": \"weather\" } },"
+    "  \"routes\": { \"r\": { \"broker\": \"b\", \"topic\": \"alerts\" } },"
+    "  \"rules\": ["
+    "    { \"name\": \"hot\", \"metric\": \"air_temp_c\", \"op\": \">\", \"threshold\": 40,"
+    "      \"severity\": \"Severe\", \"category\": \"Fire\", \"routes\": [\"r\"] },"
+    "    { \"name\": \"no_fire_day\", \"metric\": \"fire_model_missing\", \"op\": \">=\","
+    "      \"threshold\": 1, \"severity\": \"Minor\", \"category\": \"Fire\", \"routes\": [\"r\"] }"
+    "  ] }";
+
+static int64_t t0(void)
+{
+    return fw_time__days_from_civil(2026, 5, 1) * DAY_MS;
+}
+
+/* The index of the first action of `kind` from `from`, or n. */
+static size_t find(const struct fw_core_actions *a, size_t from, enum fw_core_action_kind kind)
+{
+    while (from < a->n && a->v[from].kind != kind)
+        from++;
+    return from;
+}
+
+FW_TEST(feed_records_and_alerts)
+{
+    struct fw_config *cfg = cfg_from_text(cfg_text);
+    ASSERT_TRUE(cfg);
+    struct fw_core_actions acts = {0};
+    struct fw_core *c = fw_core_new(cfg, &acts);
+    ASSERT_EQ(acts.n, 0);
+    ASSERT_TRUE(fw_core_model(c, FW_MODEL_FIRE) != NULL);
+    ASSERT_TRUE(fw_core_model(c, FW_MODEL_PESTS) == NULL);
+    struct fw_reading r = {0};
+    fw_strlcpy(r.station, "wx1", sizeof(r.station));
+    fw_strlcpy(r.zone, "a", sizeof(r.zone));
+    r.metric = fw_metric_find("air_temp_c");
+    r.value = 41;
+    r.time_ms = t0();
+    fw_core_feed(c, &r, 1, t0(), &acts);
+    ASSERT_EQ(acts.n, 1);
+    ASSERT_EQ(acts.v[0].kind, FW_CORE_RECORD);
+    ASSERT_TRUE(acts.v[0].reading.value == 41);
+    ASSERT_EQ(fw_core_pending(c)->n, 1);
+    struct fw_dispatch_out out = {0};
+    fw_core_dispatch(c, t0(), 0, &out);
+    ASSERT_EQ(out.nmsg, 1);
+    ASSERT_STR_EQ(out.msg[0].rule, "hot");
+    ASSERT_STR_CONTAINS(out.msg[0].body, "<identifier>gw.hot:wx1:1777593600000.1</identifier>");
+    fw_dispatch_out_free(&out);
+    fw_core_actions_free(&acts);
+    fw_core_free(c);
+    fw_config_free(cfg);
+}
+
+/* A day without readings: the fire model's missing day goes into the engine inside the core. */
+FW_TEST(tick_derived_into_engine)
+{
+    struct fw_config *cfg = cfg_from_text(cfg_text);
+    ASSERT_TRUE(cfg);
+    struct fw_core_actions acts = {0};
+    struct fw_core *c = fw_core_new(cfg, &acts);
+    for (int64_t t = t0(); t < t0() + DAY_MS && !fw_core_pending(c)->n; t += 60000)
+        fw_core_tick(c, t, &acts);
+    ASSERT_EQ(fw_core_pending(c)->n, 1);
+    ASSERT_STR_EQ(fw_core_pending(c)->items[0].alert.rule, "no_fire_day");
+    /* the line, then the recording of the derived reading, then the model's save */
+    size_t note = find(&acts, 0, FW_CORE_NOTE);
+    ASSERT_LT(note, acts.n);
+    ASSERT_STR_CONTAINS(acts.v[note].text, "models: fire: zone \"a\": day ");
+    ASSERT_STR_CONTAINS(acts.v[note].text, "fire_model_missing 1");
+    ASSERT_EQ(acts.v[note].level, FW_LOG_NOTICE);
+    size_t rec = find(&acts, note, FW_CORE_RECORD);
+    ASSERT_LT(rec, acts.n);
+    ASSERT_STR_EQ(acts.v[rec].reading.metric->name, "fire_model_missing");
+    size_t save = find(&acts, rec, FW_CORE_SAVE);
+    ASSERT_LT(save, acts.n);
+    ASSERT_EQ(acts.v[save].model, FW_MODEL_FIRE);
+    fw_core_actions_free(&acts);
+    fw_core_free(c);
+    fw_config_free(cfg);
+}
+
+/* A reload: the firing alert stays firing, unannounced; the model says what it carried over. */
+FW_TEST(reload_carries_over)
+{
+    struct fw_config *cfg = cfg_from_text(cfg_text), *cfg2 = cfg_from_text(cfg_text);
+    ASSERT_TRUE(cfg && cfg2);
+    struct fw_core_actions acts = {0};
+    struct fw_core *c = fw_core_new(cfg, &acts);
+    int64_t t = t0();
+    for (; !fw_core_pending(c)->n; t += 60000)
+        fw_core_tick(c, t, &acts);
+    fw_actions_clear(fw_core_pending(c));
+    char *before = NULL, *after = NULL;
+    ASSERT_EQ(fw_model_save(fw_core_model(c, FW_MODEL_FIRE), &before), 0);
+    acts.n = 0;
+    fw_core_reload(c, cfg2, t, &acts);
+    ASSERT_EQ(fw_core_pending(c)->n, 0);
+    ASSERT_EQ(fw_model_save(fw_core_model(c, FW_MODEL_FIRE), &after), 0);
+    ASSERT_STR_EQ(after, before);
+    fw_core_tick(c, t + 60000, &acts);
+    ASSERT_EQ(fw_core_pending(c)->n, 0);
+    free(before);
+    free(after);
+    fw_core_actions_free(&acts);
+    fw_core_free(c);
+    fw_config_free(cfg);
+    fw_config_free(cfg2);
+}
