@@ -10,6 +10,8 @@
 
 #include "forestwatch/engine.h"
 #include "forestwatch/log.h"
+#include "forestwatch/timefmt.h"
+#include "forestwatch/uplink.h"
 #include "forestwatch/util.h"
 
 #include <errno.h>
@@ -135,6 +137,49 @@ void fw_core_tick(struct fw_core *c, int64_t now_ms, struct fw_core_actions *out
             push(out, FW_CORE_SAVE)->model = (enum fw_model_kind)k;
     }
     fw_engine_tick(c->engine, now_ms, &c->pending);
+}
+
+/* Why a model did not keep a forecast day, for the log. */
+static const char *forecast_refused(int rc)
+{
+    switch (rc) {
+    case -ERANGE:
+        return "that day's noon step is past";
+    case -EALREADY:
+        return "a forecast issued later is held for that day";
+    case -ENOSPC:
+        return "the nearer days fill every place";
+    default:
+        return "weather outside the model's ranges";
+    }
+}
+
+void fw_core_forecasts(struct fw_core *c, const struct fw_meteo_forecast *v, size_t n,
+                       struct fw_core_actions *out)
+{
+    int kept[FW_MODEL__COUNT] = {0};
+    for (size_t i = 0; i < n; i++) {
+        const struct fw_meteo_forecast *f = &v[i];
+        int y, mo, dd;
+        fw_time__civil_from_days(f->day, &y, &mo, &dd);
+        for (int k = 0; k < FW_MODEL__COUNT; k++) {
+            struct fw_core_action line = {.kind = FW_CORE_NOTE, .level = FW_LOG_INFO};
+            int rc = c->models[k] ? fw_model_forecast(c->models[k], f, line.text) : -ENOENT;
+            kept[k] += rc == 0;
+            if (rc == 0 && line.text[0])
+                *push(out, FW_CORE_NOTE) = line;
+            if (rc != 0 && rc != -ENOENT) {
+                struct fw_core_action *x = push(out, FW_CORE_NOTE_LIMITED);
+                x->level = FW_LOG_WARNING;
+                snprintf(x->text, sizeof(x->text),
+                         "meteo: forecast for zone \"%s\" on %04d-%02d-%02d not kept by the %s: %s",
+                         f->zone, y, mo, dd, fw_model_noun(k), forecast_refused(rc));
+            }
+        }
+    }
+    for (int k = 0; k < FW_MODEL__COUNT; k++)
+        if (kept[k])
+            push(out, FW_CORE_SAVE)->model = (enum fw_model_kind)k;
 }
 
 int fw_core_ack(struct fw_core *c, const char *alert_id, const char *by, int64_t at_ms)

@@ -614,16 +614,31 @@ static void model_restore(struct daemon *d, enum fw_model_kind k)
 /* Carry out the core's actions of a call at `now`, in their order. */
 static void run_actions(struct daemon *d, int64_t now)
 {
+    static struct fw_ratelimit rl = {.interval_ms = 60000, .burst = 5};
     for (size_t i = 0; i < d->acts.n; i++) {
         const struct fw_core_action *x = &d->acts.v[i];
+        uint64_t quiet = 0;
         if (x->kind == FW_CORE_RECORD)
             record_reading(d, &x->reading, now);
         else if (x->kind == FW_CORE_NOTE)
             FW_LOG(x->level, "%s", x->text);
-        else
+        else if (x->kind == FW_CORE_SAVE)
             model_save(d, x->model);
+        else if (fw_ratelimit_allow(&rl, (int64_t)uv_now(d->loop), &quiet))
+            FW_LOG(x->level, "%s%s", x->text, quiet ? " (more suppressed)" : "");
     }
     d->acts.n = 0;
+}
+
+/*
+ * Hand the meteorology feed's forecasts to the models through the core: the noon weather to the
+ * fire model (its next tick derives tomorrow's expected level), the day's extremes to the pest
+ * model.
+ */
+static void apply_forecasts(struct daemon *d, int64_t now)
+{
+    fw_core_forecasts(d->core, d->forecasts.v, (size_t)d->forecasts.n, &d->acts);
+    run_actions(d, now);
 }
 
 static void handle_ack(struct daemon *d, const void *payload, size_t len)
@@ -738,55 +753,6 @@ static void feed_readings(struct daemon *d, const struct fw_reading *r, size_t n
         dispatch(d);
 }
 
-/*
- * Hand the meteorology feed's forecasts to the models: the noon weather to the fire model (its
- * next tick derives tomorrow's expected level), the day's extremes to the pest model. A zone
- * without the model is skipped quietly: a bureau's feed covers more zones than a gateway models.
- */
-/* Why a model did not keep a forecast day, for the log. */
-static const char *forecast_refused(int rc)
-{
-    switch (rc) {
-    case -ERANGE:
-        return "that day's noon step is past";
-    case -EALREADY:
-        return "a forecast issued later is held for that day";
-    case -ENOSPC:
-        return "the nearer days fill every place";
-    default:
-        return "weather outside the model's ranges";
-    }
-}
-
-static void apply_forecasts(struct daemon *d)
-{
-    static struct fw_ratelimit rl = {.interval_ms = 60000, .burst = 5};
-    int kept[FW_MODEL__COUNT] = {0};
-    for (int i = 0; i < d->forecasts.n; i++) {
-        const struct fw_meteo_forecast *f = &d->forecasts.v[i];
-        int y, mo, dd;
-        fw_time__civil_from_days(f->day, &y, &mo, &dd);
-        for (int k = 0; k < FW_MODEL__COUNT; k++) {
-            char note[FW_MODEL_NOTE_MAX];
-            struct fw_model *m = fw_core_model(d->core, k);
-            int rc = m ? fw_model_forecast(m, f, note) : -ENOENT;
-            kept[k] += rc == 0;
-            if (rc == 0 && note[0])
-                FW_LOG(FW_LOG_INFO, "%s", note);
-            uint64_t quiet = 0;
-            if (rc != 0 && rc != -ENOENT &&
-                fw_ratelimit_allow(&rl, (int64_t)uv_now(d->loop), &quiet))
-                FW_LOG(FW_LOG_WARNING,
-                       "meteo: forecast for zone \"%s\" on %04d-%02d-%02d not kept by the %s: %s%s",
-                       f->zone, y, mo, dd, fw_model_noun(k), forecast_refused(rc),
-                       quiet ? " (more suppressed)" : "");
-        }
-    }
-    for (int k = 0; k < FW_MODEL__COUNT; k++)
-        if (kept[k])
-            model_save(d, k);
-}
-
 static void on_link_message(struct fw_mqtt_link *link, const char *topic, const void *payload,
                             size_t len, void *arg)
 {
@@ -807,7 +773,7 @@ static void on_link_message(struct fw_mqtt_link *link, const char *topic, const 
     const struct fw_sources_ctx ctx = {d->cfg, d->lora};
     int rc = fw_sources_decode(up->format, &ctx, topic, payload, len, now, &d->res, &d->forecasts);
     if (d->forecasts.n > 0 && forecasts_allowed(d, topic, now))
-        apply_forecasts(d);
+        apply_forecasts(d, now);
     if (rc == -EALREADY || rc == -ENOMSG)
         return;        /* a copy heard by another gateway, or not an uplink: counted, not news */
     if (rc == -ENOENT) /* LoRa devices not in the registry; a native node's is only an issue */

@@ -25,9 +25,10 @@ struct fw_core;
 struct fw_engine;
 
 enum fw_core_action_kind {
-    FW_CORE_RECORD, /* record `reading`, given to the engine at the call's time */
-    FW_CORE_NOTE,   /* log `text` at `level` */
-    FW_CORE_SAVE,   /* store the state of model `model` (fw_model_save) */
+    FW_CORE_RECORD,       /* record `reading`, given to the engine at the call's time */
+    FW_CORE_NOTE,         /* log `text` at `level` */
+    FW_CORE_SAVE,         /* store the state of model `model` (fw_model_save) */
+    FW_CORE_NOTE_LIMITED, /* log `text` at `level`, at most a few such lines a minute */
 };
 
 struct fw_core_action {
@@ -76,6 +77,15 @@ void fw_core_feed(struct fw_core *c, const struct fw_reading *r, size_t n, int64
  * its state saved; then the engine runs its evaluation instants.
  */
 void fw_core_tick(struct fw_core *c, int64_t now_ms, struct fw_core_actions *out);
+
+/**
+ * The meteorology feed's forecasts `v[0..n)`: each to every model that uses it (the noon weather
+ * to the fire model, the day's extremes to the pest model; a zone a model does not have is
+ * skipped quietly). A kept forecast may give a line (INFO); one a model refuses gives a limited
+ * warning naming why; a model that kept any has its state saved.
+ */
+void fw_core_forecasts(struct fw_core *c, const struct fw_meteo_forecast *v, size_t n,
+                       struct fw_core_actions *out);
 
 /** A duty officer acknowledged alert `alert_id` at `at_ms`: as fw_engine_ack(). */
 int fw_core_ack(struct fw_core *c, const char *alert_id, const char *by, int64_t at_ms);

@@ -9,6 +9,7 @@
 #include "forestwatch/core.h"
 #include "forestwatch/log.h"
 #include "forestwatch/timefmt.h"
+#include "forestwatch/uplink.h"
 #include "forestwatch/util.h"
 #include "cfg_test.h"
 #include "test.h"
@@ -128,4 +129,49 @@ FW_TEST(reload_carries_over)
     fw_core_free(c);
     fw_config_free(cfg);
     fw_config_free(cfg2);
+}
+
+/* Forecasts go to the models through the core: a kept one is said and saved, a refused one is a
+ * limited warning naming why, a zone no model has is skipped quietly. */
+FW_TEST(forecasts)
+{
+    struct fw_config *cfg = cfg_from_text(cfg_text);
+    ASSERT_TRUE(cfg);
+    struct fw_core_actions acts = {0};
+    struct fw_core *c = fw_core_new(cfg, &acts);
+    struct fw_meteo_forecast f[3] = {
+        {.zone = "a",
+         .day = t0() / DAY_MS + 1,
+         .issued_ms = t0(),
+         .has_noon = 1,
+         .temp_c = 25,
+         .rh_pct = 30,
+         .wind_ms = 4,
+         .rain_mm = 0},
+        {.zone = "a",
+         .day = t0() / DAY_MS + 2,
+         .issued_ms = t0(),
+         .has_noon = 1,
+         .temp_c = 25,
+         .rh_pct = 300,
+         .wind_ms = 4,
+         .rain_mm = 0},
+        {.zone = "elsewhere", .day = t0() / DAY_MS + 1, .issued_ms = t0(), .has_noon = 1},
+    };
+    fw_core_forecasts(c, f, 3, &acts);
+    ASSERT_EQ(acts.n, 3);
+    ASSERT_EQ(acts.v[0].kind, FW_CORE_NOTE);
+    ASSERT_EQ(acts.v[0].level, FW_LOG_INFO);
+    ASSERT_STR_CONTAINS(acts.v[0].text,
+                        "meteo: forecast for zone \"a\" on 2026-05-02: noon 25 degC");
+    ASSERT_EQ(acts.v[1].kind, FW_CORE_NOTE_LIMITED);
+    ASSERT_EQ(acts.v[1].level, FW_LOG_WARNING);
+    ASSERT_STR_EQ(acts.v[1].text,
+                  "meteo: forecast for zone \"a\" on 2026-05-03 not kept by the fire "
+                  "model: weather outside the model's ranges");
+    ASSERT_EQ(acts.v[2].kind, FW_CORE_SAVE);
+    ASSERT_EQ(acts.v[2].model, FW_MODEL_FIRE);
+    fw_core_actions_free(&acts);
+    fw_core_free(c);
+    fw_config_free(cfg);
 }
