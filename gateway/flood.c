@@ -6,7 +6,7 @@
  */
 #include "forestwatch/flood.h"
 
-#include "forestwatch/log.h"
+#include "forestwatch/ratelimit.h"
 #include "forestwatch/util.h"
 
 #include <stdlib.h>

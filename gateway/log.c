@@ -64,20 +64,3 @@ void fw_log__write(int level, const char *fmt, ...)
     const char *name = (level >= FW_LOG_ERR && level <= FW_LOG_DEBUG) ? level_names[level] : "?";
     fprintf(stderr, "%s.%03ldZ %s %s\n", when, ts.tv_nsec / 1000000, name, msg);
 }
-
-int fw_ratelimit_allow(struct fw_ratelimit *rl, int64_t now_ms, uint64_t *suppressed)
-{
-    if (now_ms - rl->window_start_ms >= rl->interval_ms || now_ms < rl->window_start_ms) {
-        rl->window_start_ms = now_ms;
-        rl->used = 0;
-    }
-    if (rl->used < rl->burst) {
-        rl->used++;
-        if (suppressed)
-            *suppressed = rl->suppressed;
-        rl->suppressed = 0;
-        return 1;
-    }
-    rl->suppressed++;
-    return 0;
-}

@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include "forestwatch/ratelimit.h"
+
 /* Values are syslog priorities, so they map one to one. */
 enum fw_log_level {
     FW_LOG_ERR = 3,
@@ -35,22 +37,5 @@ int fw_log_level_parse(const char *name);
 /** Send log lines to syslog (ident "forestwatchd") instead of stderr. */
 void fw_log_use_syslog(int enable);
 
-/*
- * Rate limiter: allows `burst` messages per `interval_ms`, then counts what it suppresses so the
- * next allowed message can say how many were dropped. Embed one per message kind.
- */
-struct fw_ratelimit {
-    int64_t interval_ms;
-    int burst;
-    int64_t window_start_ms;
-    int used;
-    uint64_t suppressed;
-};
-
-/**
- * Returns 1 when a message may be logged now (and stores in *suppressed how many were dropped
- * since the last allowed one), 0 when it must be dropped.
- */
-int fw_ratelimit_allow(struct fw_ratelimit *rl, int64_t now_ms, uint64_t *suppressed);
 
 #endif
