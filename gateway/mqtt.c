@@ -962,9 +962,9 @@ int fw_mqtt_link_new(uv_loop_t *loop, const struct fw_mqtt_link_opts *opts,
         char node[48] = ""; /* room for any two size_t: no truncation to reason about */
         if (link->nnodes > 1)
             snprintf(node, sizeof(node), " node %zu/%zu", i + 1, link->nnodes);
-        link->wheres[i] = fw_xasprintf(strchr(host, ':') ? "broker \"%s\"%s [%s]:%d"
-                                                         : "broker \"%s\"%s %s:%d",
-                                       opts->name, node, host, port);
+        link->wheres[i] =
+            fw_xasprintf(strchr(host, ':') ? "broker \"%s\"%s [%s]:%d" : "broker \"%s\"%s %s:%d",
+                         opts->name, node, host, port);
     }
     link_use_node(link, 0);
     link->keepalive_s = opts->keepalive_s;
