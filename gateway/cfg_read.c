@@ -10,20 +10,28 @@
 #include "forestwatch/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 char *fw_cfg_read_text(const char *path, const char *shown, size_t max_bytes, size_t *len_out,
                        struct fw_cfg_errors *errs, int *rc)
 {
-    FILE *f = fopen(path, "rb");
+    /* Non-blocking open: opening a FIFO for reading would wait for a writer; the fstat below
+     * then refuses anything but a regular file, which reads the same either way. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
     char *text = NULL;
     struct stat st;
     if (!f) {
-        *rc = errno == ENOENT ? -ENOENT : -EIO;
-        fw_cfg_errors_add(errs, fw_xasprintf("%s: cannot open: %s", shown, strerror(errno)));
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        *rc = e == ENOENT ? -ENOENT : -EIO;
+        fw_cfg_errors_add(errs, fw_xasprintf("%s: cannot open: %s", shown, strerror(e)));
         return NULL;
     }
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {

@@ -45,7 +45,7 @@ struct fw_dispatch_msg {
 struct fw_dispatch_note {
     int level; /* enum fw_log_level */
     int rc;
-    char head[320], tail[96];
+    char head[1024], tail[96]; /* as long as a log line (log.c) */
 };
 
 /** The actions of one call; zero-initialise, empty with fw_dispatch_out_clear(). */

@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 FW_TEST(shipped_config_loads)
@@ -901,4 +902,36 @@ FW_TEST(load_from_memory_missing)
     ASSERT_STR_EQ(errs.msgs[1], "mem/forestwatch.json:3: $.brokers.b.password_env: environment "
                                 "variable \"PW\" is not set");
     fw_cfg_errors_clear(&errs);
+}
+
+/*
+ * A FIFO where a rule file, the main file or a profile is expected is refused at once, naming
+ * it: opening it to read would wait for a writer, and hang check-config or a reload.
+ */
+FW_TEST(fifo_is_refused_not_waited_for)
+{
+    char dir[] = "/tmp/fw-cfgfifo-XXXXXX";
+    ASSERT_TRUE(mkdtemp(dir) != NULL);
+    char path[256], rules[256], fifo[300];
+    snprintf(path, sizeof(path), "%s/forestwatch.json", dir);
+    snprintf(rules, sizeof(rules), "%s/rules.d", dir);
+    ASSERT_EQ(mkdir(rules, 0700), 0);
+    snprintf(fifo, sizeof(fifo), "%s/zz.json", rules);
+    ASSERT_EQ(mkfifo(fifo, 0600), 0);
+    write_file(dir, "forestwatch.json",
+               SECRETS_CONFIG_HEAD "\"brokers\":{\"f\":{\"host\":\"10.0.0.1\"}}}");
+    struct fw_cfg_errors errs = {0};
+    struct fw_config *cfg = NULL;
+    ASSERT_LT(fw_config_load(path, &cfg, &errs), 0);
+    ASSERT_EQ(errs.n, 1);
+    ASSERT_TRUE(strstr(errs.msgs[0], "zz.json") && strstr(errs.msgs[0], "not a regular file"));
+    fw_cfg_errors_clear(&errs);
+    /* The main file itself. */
+    ASSERT_LT(fw_config_load(fifo, &cfg, &errs), 0);
+    ASSERT_TRUE(errs.n >= 1 && strstr(errs.msgs[0], "not a regular file"));
+    fw_cfg_errors_clear(&errs);
+    unlink(fifo);
+    rmdir(rules);
+    remove_file(dir, "forestwatch.json");
+    rmdir(dir);
 }
