@@ -5,8 +5,8 @@
  *   metrics [-c FILE]   list the metrics the gateway knows, with units and ranges, and those
  *                       a config declares
  *   cap-check FILE...   check CAP 1.2 messages (XML or its JSON rendering)
- * and the commands of tool_*.c (degday, fwi, hffmc, replay, alerts). `help` lists every one of
- * them (tests/tools/help_check.py holds it to the dispatch below).
+ * and the commands of tool_*.c (degday, fwi, hffmc, cnrating, replay, alerts). `help` lists every
+ * one of them (tests/tools/help_check.py holds it to the dispatch below).
  */
 #include "forestwatch/cap.h"
 #include "forestwatch/config.h"
@@ -36,6 +36,10 @@ static void usage(FILE *f)
             "                      on stdin\n"
             "  hffmc [--ffmc-coef 147.2|cffdrs] [--init FFMC]\n"
             "                      hourly FFMC of yr,mon,day,hr,temp,rh,ws,prec on stdin\n"
+            "  cnrating [--tables FILE] [--examples]\n"
+            "                      the national forest fire weather rating (HTZ, level 1-5) of\n"
+            "                      date,tmax_c,rh_min_pct,precip_mm,wind_max_ms,phenology on\n"
+            "                      stdin\n"
             "  replay --config FILE --from FILE [--since T] [--until T] [--route R] [--json]\n"
             "  replay --diff OLD NEW --from FILE\n"
             "                      the alerts a config would have raised on recorded readings\n"
@@ -164,6 +168,8 @@ int main(int argc, char **argv)
         return fw_tool_fwi(argc - 1, argv + 1, &io);
     if (strcmp(cmd, "hffmc") == 0)
         return fw_tool_hffmc(argc - 1, argv + 1, &io);
+    if (strcmp(cmd, "cnrating") == 0)
+        return fw_tool_cnrating(argc - 1, argv + 1, &io);
     if (strcmp(cmd, "replay") == 0)
         return fw_tool_replay(argc - 1, argv + 1, &io);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {

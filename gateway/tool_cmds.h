@@ -21,6 +21,10 @@ struct fw_tool_io {
     FILE *err; /* errors, notes and usage after a mistake */
 };
 
+/** Split `s` at commas, in place, into at most `max` fields f[0..max-1]; returns the number of
+ * fields the line has (more than `max`: too many). Shared by the CSV readers of tool_*.c. */
+int fw_tool__split(char *s, char **f, int max);
+
 /** `forestwatch degday`: degree-days of a date,tmin,tmax series on io->in (tool_pest.c). */
 int fw_tool_degday(int argc, char **argv, const struct fw_tool_io *io);
 
@@ -31,6 +35,10 @@ int fw_tool_fwi(int argc, char **argv, const struct fw_tool_io *io);
 /** `forestwatch hffmc`: hourly FFMC of a yr,mon,day,hr,temp,rh,ws,prec table on io->in
  * (tool_fire.c). */
 int fw_tool_hffmc(int argc, char **argv, const struct fw_tool_io *io);
+
+/** `forestwatch cnrating`: the national forest fire weather rating of one station's daily
+ * weather on io->in, or of independent rows with --examples (tool_cnrating.c). */
+int fw_tool_cnrating(int argc, char **argv, const struct fw_tool_io *io);
 
 /** `forestwatch replay`: run recorded readings through a config, or two (--diff), and print
  * the alerts (tool_replay.c). */

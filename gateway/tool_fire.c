@@ -162,13 +162,12 @@ static int date_fields(FILE *err, int line, char **f, int *mon, int64_t *days)
     return 0;
 }
 
-/* Split `s` at commas into at most FIRE_MAX_FIELDS fields; returns the count (more = too many). */
-static int split(char *s, char **f)
+int fw_tool__split(char *s, char **f, int max)
 {
     int n = 0;
     for (char *p = s;; n++) {
         char *comma = strchr(p, ',');
-        if (n < FIRE_MAX_FIELDS)
+        if (n < max)
             f[n] = p;
         if (!comma)
             break;
@@ -313,7 +312,7 @@ static int load(char *buf, size_t len, const char *header, int nfields, row_fn p
             continue;
         }
         char *f[FIRE_MAX_FIELDS];
-        int nf = split(s, f);
+        int nf = fw_tool__split(s, f, FIRE_MAX_FIELDS);
         if (nf != nfields) {
             fprintf(err, "stdin:%d: %d columns, the header has %d\n", line, nf, nfields);
             t->errors++;
@@ -405,7 +404,7 @@ static int parse_init(FILE *err, const char *s, int ninit, double *init)
     static const double hi[3] = {101.0, 10000.0, 10000.0};
     char buf[128];
     char *f[FIRE_MAX_FIELDS];
-    if (fw_strlcpy(buf, s, sizeof(buf)) < 0 || split(buf, f) != ninit)
+    if (fw_strlcpy(buf, s, sizeof(buf)) < 0 || fw_tool__split(buf, f, FIRE_MAX_FIELDS) != ninit)
         goto fail;
     for (int i = 0; i < ninit; i++) {
         if (fw_parse_decimal(f[i], &init[i]) < 0 || init[i] < 0.0 || init[i] > hi[i]) {
