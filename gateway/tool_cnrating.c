@@ -70,8 +70,10 @@ static int date_col(struct run *u, int line, const char *s)
     int64_t ms;
     if (strlen(s) != 10 || snprintf(stamp, sizeof(stamp), "%sT00:00:00Z", s) < 0 ||
         fw_time_parse(stamp, &ms) < 0) {
-        fprintf(u->err, "stdin:%d: column \"date\": must be a date YYYY-MM-DD, got \"%s\"\n", line,
-                s);
+        fprintf(u->err,
+                "stdin:%d: column \"date\": must be a date YYYY-MM-DD from 1970 on, got "
+                "\"%s\"\n",
+                line, s);
         u->seen = 0; /* the place in time is lost: do not report the next row as a gap too */
         return -EINVAL;
     }

@@ -44,7 +44,8 @@ def main(mode, tool, src):
         rc0, out0, err0 = run(tool, ["--examples"], examples)
         rc1, out1, err1 = run(tool, ["--examples", "--tables", shipped], examples)
         if rc0 or rc1 or out0 != out1:
-            fails.append("the shipped file and the built-in tables disagree:\n%s\n%s" % (out0, out1))
+            fails.append("the shipped file and the built-in tables disagree:\n%s\n%s"
+                         % (out0, out1))
         if "unverified tables (not checked against the printed standard): A B C D E levels" \
                 not in err1:
             fails.append("no note on the unverified tables: %r" % err1)
