@@ -8,12 +8,12 @@
  * equal to config/cn_rating_tables.json. See docs/cnrating.md.
  */
 #include "forestwatch/cnrating.h"
-#include "forestwatch/jsontext.h"
+#include "forestwatch/cfg_keys.h"
+#include "forestwatch/cfg_text.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -50,7 +50,6 @@ static const char *const table_names[FW_CNR_TABLE_COUNT + 1] = {"A", "B",      "
                                                                 "E", "levels", NULL};
 static const char *const phen_names[FW_CNR_PHEN_COUNT] = {"NONE", "G20/S10", "G50/S30", "G75/S60",
                                                           "G100/S90"};
-static const char *const conf_names[] = {"V2", "V1", "INF", "official"};
 
 const char *fw_cnr_table_name(enum fw_cnr_table_id id)
 {
@@ -211,278 +210,195 @@ const char *fw_cnr_level_flag(int level)
 }
 
 /* ---------------------------------------------------------------------------------------------
- * The table file
+ * The table file, through the loaders' shared key tables (cfg_keys.h), so that its messages read
+ * like the config's and a bound cannot be checked two ways.
  * ------------------------------------------------------------------------------------------- */
 
-struct perr {
-    const char *file;
-    char *buf;
-    size_t len, cap;
-    int n;
-};
+#define CNR_OFF(m) FW_CFG_FIELD(struct fw_cnr_tables, m)
 
-static void __attribute__((format(printf, 3, 4)))
-perr_add(struct perr *e, const char *path, const char *fmt, ...)
+static const char *const conf_names[] = {"V2", "V1", "INF", "official", NULL};
+
+static void check_source(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    e->n++;
-    if (!e->buf || e->len + 1 >= e->cap)
-        return;
-    int w = snprintf(e->buf + e->len, e->cap - e->len, "%s: %s: ", e->file, path);
-    if (w > 0)
-        e->len = e->len + (size_t)w < e->cap ? e->len + (size_t)w : e->cap - 1;
-    va_list ap;
-    va_start(ap, fmt);
-    w = vsnprintf(e->buf + e->len, e->cap - e->len, fmt, ap);
-    va_end(ap);
-    if (w > 0)
-        e->len = e->len + (size_t)w < e->cap ? e->len + (size_t)w : e->cap - 1;
-    if (e->len + 1 < e->cap) {
-        e->buf[e->len++] = '\n';
-        e->buf[e->len] = '\0';
+    (void)base;
+    if (!cJSON_IsString(v) || !v->valuestring[0]) {
+        char got[64];
+        fw_cfg_describe(v, got, sizeof(got));
+        fw_cfg_err(c, "must be a non-empty string naming where the table comes from, got %s", got);
     }
 }
 
-/* A short rendering of a JSON value for messages. */
-static void show(const cJSON *v, char *out, size_t n)
+static void check_note(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    char *s = v ? cJSON_PrintUnformatted(v) : NULL;
-    snprintf(out, n, "%s", s ? s : "nothing");
-    if (strlen(out) == n - 1 && n > 4)
-        memcpy(out + n - 4, "...", 4);
-    cJSON_free(s);
-}
-
-/* Only the members in `known` (NULL-terminated) may appear in object `o`. */
-static void only_keys(struct perr *e, const char *path, const cJSON *o, const char *const *known)
-{
-    for (const cJSON *m = o->child; m; m = m->next) {
-        int ok = 0;
-        for (const char *const *k = known; *k && !ok; k++)
-            ok = strcmp(m->string, *k) == 0;
-        if (!ok)
-            perr_add(e, path, "unknown key \"%s\"", m->string);
+    (void)base;
+    if (!cJSON_IsString(v)) {
+        char got[64];
+        fw_cfg_describe(v, got, sizeof(got));
+        fw_cfg_err(c, "must be a string, got %s", got);
     }
 }
 
-static const cJSON *member(struct perr *e, const char *path, const cJSON *o, const char *key)
+/* An array of exactly n numbers into d[] (or, when iv, integers into iv[]) within [lo, hi];
+ * with `order` +1 each element must exceed the one before it, -1 be below it. */
+static void num_array(struct fw_cfg_ctx *c, const cJSON *a, int n, double lo, double hi, int order,
+                      double *d, int *iv)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (!v)
-        perr_add(e, path, "missing key \"%s\"", key);
-    return v;
-}
-
-/* A number array of exactly n elements into d[] (or, when `ints`, integers into i[]) within
- * [lo, hi]; with `order` +1 each element must exceed the one before, -1 be below it. */
-static void num_array(struct perr *e, const char *tpath, const cJSON *tab, const char *key, int n,
-                      double lo, double hi, int order, double *d, int *iv)
-{
-    char path[96], got[64];
-    snprintf(path, sizeof(path), "%s.%s", tpath, key);
-    const cJSON *a = member(e, tpath, tab, key);
-    if (!a)
-        return;
+    char got[64];
     if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != n) {
-        show(a, got, sizeof(got));
-        perr_add(e, path, "must be an array of %d numbers, got %s", n, got);
+        fw_cfg_describe(a, got, sizeof(got));
+        fw_cfg_err(c, "must be an array of %d %s, got %s", n, iv ? "integers" : "numbers", got);
         return;
     }
     int k = 0;
     double prev = 0;
     for (const cJSON *x = a->child; x; x = x->next, k++) {
-        char ep[112];
-        snprintf(ep, sizeof(ep), "%s[%d]", path, k);
-        show(x, got, sizeof(got));
+        size_t mark = fw_cfg_path_index(c, k);
         double v = cJSON_IsNumber(x) ? x->valuedouble : NAN;
+        fw_cfg_describe(x, got, sizeof(got));
         if (!(v >= lo && v <= hi) || (iv && v != floor(v))) {
-            perr_add(e, ep, "must be %s %g..%g, got %s", iv ? "an integer" : "a number", lo, hi,
-                     got);
-            continue;
+            fw_cfg_err(c, "must be %s %g..%g, got %s", iv ? "an integer" : "a number", lo, hi, got);
+        } else {
+            if (k > 0 && order > 0 && !(v > prev))
+                fw_cfg_err(c, "must be greater than the edge before it (%g), got %s", prev, got);
+            if (k > 0 && order < 0 && !(v < prev))
+                fw_cfg_err(c, "must be less than the edge before it (%g), got %s", prev, got);
+            prev = v;
+            if (d)
+                d[k] = v;
+            else
+                iv[k] = (int)v;
         }
-        if (k > 0 && order > 0 && !(v > prev))
-            perr_add(e, ep, "must be greater than the edge before it (%g), got %s", prev, got);
-        if (k > 0 && order < 0 && !(v < prev))
-            perr_add(e, ep, "must be less than the edge before it (%g), got %s", prev, got);
-        prev = v;
-        if (d)
-            d[k] = v;
-        if (iv)
-            iv[k] = (int)v;
+        fw_cfg_path_pop(c, mark);
     }
 }
 
-static void one_num(struct perr *e, const char *tpath, const cJSON *tab, const char *key, double lo,
-                    double hi, double *d, int *iv)
-{
-    char path[96], got[64];
-    snprintf(path, sizeof(path), "%s.%s", tpath, key);
-    const cJSON *x = member(e, tpath, tab, key);
-    if (!x)
-        return;
-    double v = cJSON_IsNumber(x) ? x->valuedouble : NAN;
-    if (!(v >= lo && v <= hi) || (iv && v != floor(v))) {
-        show(x, got, sizeof(got));
-        perr_add(e, path, "must be %s %g..%g, got %s", iv ? "an integer" : "a number", lo, hi, got);
-        return;
+/* One parse function per array: the key table's parse hook has no room for the bounds. */
+#define EDGES(fn, field, n, lo, hi, order)                                                         \
+    static void fn(struct fw_cfg_ctx *c, const cJSON *v, void *base)                               \
+    {                                                                                              \
+        num_array(c, v, n, lo, hi, order, ((struct fw_cnr_tables *)base)->field, NULL);            \
     }
-    if (d)
-        *d = v;
-    if (iv)
-        *iv = (int)v;
+#define INTS(fn, field, n, lo, hi, order)                                                          \
+    static void fn(struct fw_cfg_ctx *c, const cJSON *v, void *base)                               \
+    {                                                                                              \
+        num_array(c, v, n, lo, hi, order, NULL, ((struct fw_cnr_tables *)base)->field);            \
+    }
+EDGES(a_edges, a_upper_c, FW_CNR_A_BINS - 1, FW_CNR_TEMP_MIN, FW_CNR_TEMP_MAX, 1)
+INTS(a_values, a_value, FW_CNR_A_BINS, 0, 1000, 0)
+INTS(b_edges, b_lower_pct, FW_CNR_B_BINS - 1, 0, 100, -1)
+INTS(b_values, b_value, FW_CNR_B_BINS, 0, 1000, 0)
+EDGES(c_rows, c_row_below_mm, FW_CNR_C_ROWS - 1, 0, FW_CNR_RAIN_MAX, 1)
+INTS(c_base, c_row_base, FW_CNR_C_ROWS, 0, 1000, 0)
+INTS(c_grace, c_row_grace_days, FW_CNR_C_ROWS, 0, 366, 0)
+EDGES(d_edges, d_upper_ms, FW_CNR_D_BINS - 1, 0, FW_CNR_WIND_MAX, 1)
+INTS(d_values, d_value, FW_CNR_D_BINS, 0, 1000, 0)
+INTS(level_edges, level_upper, FW_CNR_LEVELS - 1, -1000, 1000, 1)
+
+#define CUSTOM(name_, req, fn)                                                                     \
+    {                                                                                              \
+        .name = name_, .type = FW_CFG_CUSTOM, .required = req, .parse = fn                         \
+    }
+#define INT(name_, field, hi_)                                                                     \
+    {                                                                                              \
+        .name = name_, .type = FW_CFG_INT, .required = 1, .off = CNR_OFF(field), .hi = hi_         \
+    }
+#define PROVENANCE(id)                                                                             \
+    CUSTOM("source", 1, check_source),                                                             \
+        {.name = "confidence",                                                                     \
+         .type = FW_CFG_ENUM,                                                                      \
+         .required = 1,                                                                            \
+         .off = CNR_OFF(conf[id]),                                                                 \
+         .names = conf_names},                                                                     \
+        CUSTOM("note", 0, check_note)
+
+static const struct fw_cfg_key keys_a[] = {PROVENANCE(FW_CNR_TABLE_A),
+                                           CUSTOM("upper_edges_c", 1, a_edges),
+                                           CUSTOM("values", 1, a_values),
+                                           {NULL}};
+static const struct fw_cfg_key keys_b[] = {PROVENANCE(FW_CNR_TABLE_B),
+                                           CUSTOM("lower_edges_pct", 1, b_edges),
+                                           CUSTOM("values", 1, b_values),
+                                           {NULL}};
+static const struct fw_cfg_key keys_c[] = {PROVENANCE(FW_CNR_TABLE_C),
+                                           {.name = "rain_day_mm",
+                                            .type = FW_CFG_NUM,
+                                            .required = 1,
+                                            .off = CNR_OFF(c_rain_day_mm),
+                                            .lo = 0.01,
+                                            .hi = 100},
+                                           INT("no_rain", c_no_rain, 1000),
+                                           CUSTOM("row_below_mm", 1, c_rows),
+                                           CUSTOM("row_base", 1, c_base),
+                                           CUSTOM("row_grace_days", 1, c_grace),
+                                           INT("per_day", c_per_day, 1000),
+                                           INT("ceiling", c_ceiling, 1000),
+                                           {NULL}};
+static const struct fw_cfg_key keys_d[] = {PROVENANCE(FW_CNR_TABLE_D),
+                                           CUSTOM("upper_edges_ms", 1, d_edges),
+                                           CUSTOM("values", 1, d_values),
+                                           {NULL}};
+static const struct fw_cfg_key keys_e_values[] = {
+    INT("NONE", e_value[FW_CNR_PHEN_NONE], 1000),
+    INT("G20/S10", e_value[FW_CNR_PHEN_G20_S10], 1000),
+    INT("G50/S30", e_value[FW_CNR_PHEN_G50_S30], 1000),
+    INT("G75/S60", e_value[FW_CNR_PHEN_G75_S60], 1000),
+    INT("G100/S90", e_value[FW_CNR_PHEN_G100_S90], 1000),
+    {NULL}};
+
+static void e_values(struct fw_cfg_ctx *c, const cJSON *v, void *base)
+{
+    fw_cfg_apply_keys(c, v, keys_e_values, base);
 }
 
-/* "source" (a non-empty string) and "confidence" of a table. */
-static void provenance(struct perr *e, const char *tpath, const cJSON *tab,
-                       enum fw_cnr_confidence *conf)
+static const struct fw_cfg_key keys_e[] = {
+    PROVENANCE(FW_CNR_TABLE_E), CUSTOM("values", 1, e_values), {NULL}};
+static const struct fw_cfg_key keys_levels[] = {
+    PROVENANCE(FW_CNR_TABLE_LEVELS), CUSTOM("upper_edges", 1, level_edges), {NULL}};
+
+#define TABLE(fn, keys)                                                                            \
+    static void fn(struct fw_cfg_ctx *c, const cJSON *v, void *base)                               \
+    {                                                                                              \
+        fw_cfg_apply_keys(c, v, keys, base);                                                       \
+    }
+TABLE(table_a, keys_a)
+TABLE(table_b, keys_b)
+TABLE(table_c, keys_c)
+TABLE(table_d, keys_d)
+TABLE(table_e, keys_e)
+TABLE(table_levels, keys_levels)
+
+/* In the order of enum fw_cnr_table_id. */
+static const struct fw_cfg_key keys_tables[] = {CUSTOM("A", 1, table_a),
+                                                CUSTOM("B", 1, table_b),
+                                                CUSTOM("C", 1, table_c),
+                                                CUSTOM("D", 1, table_d),
+                                                CUSTOM("E", 1, table_e),
+                                                CUSTOM("levels", 1, table_levels),
+                                                {NULL}};
+
+static void tables(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
-    char path[96], got[64];
-    const cJSON *s = member(e, tpath, tab, "source");
-    if (s && (!cJSON_IsString(s) || !s->valuestring[0])) {
-        snprintf(path, sizeof(path), "%s.source", tpath);
-        show(s, got, sizeof(got));
-        perr_add(e, path, "must be a non-empty string naming where the table comes from, got %s",
-                 got);
-    }
-    const cJSON *c = member(e, tpath, tab, "confidence");
-    if (!c)
-        return;
-    for (unsigned i = 0; i < sizeof(conf_names) / sizeof(conf_names[0]); i++) {
-        if (cJSON_IsString(c) && strcmp(c->valuestring, conf_names[i]) == 0) {
-            *conf = (enum fw_cnr_confidence)i;
-            return;
-        }
-    }
-    snprintf(path, sizeof(path), "%s.confidence", tpath);
-    show(c, got, sizeof(got));
-    perr_add(e, path, "must be one of \"V2\", \"V1\", \"INF\", \"official\", got %s", got);
+    fw_cfg_apply_keys(c, v, keys_tables, base);
 }
 
-static const cJSON *table(struct perr *e, const cJSON *tabs, int id, const char *const *keys,
-                          char *tpath, size_t n, struct fw_cnr_tables *t)
-{
-    snprintf(tpath, n, "$.tables.%s", table_names[id]);
-    const cJSON *tab = member(e, "$.tables", tabs, table_names[id]);
-    if (!tab)
-        return NULL;
-    if (!cJSON_IsObject(tab)) {
-        perr_add(e, tpath, "must be an object");
-        return NULL;
-    }
-    only_keys(e, tpath, tab, keys);
-    provenance(e, tpath, tab, &t->conf[id]);
-    return tab;
-}
+static const struct fw_cfg_key keys_top[] = {CUSTOM("scheme", 0, check_note),
+                                             CUSTOM("note", 0, check_note),
+                                             CUSTOM("tables", 1, tables),
+                                             {NULL}};
 
-#define PROV "source", "confidence", "note"
-
-static void parse_tables(struct perr *e, const cJSON *tabs, struct fw_cnr_tables *t)
+int fw_cnr_tables_parse(const char *text, size_t len, const char *file, struct fw_cnr_tables *out,
+                        struct fw_cfg_errors *errs)
 {
-    char p[64];
-    static const char *const ka[] = {PROV, "upper_edges_c", "values", NULL};
-    static const char *const kb[] = {PROV, "lower_edges_pct", "values", NULL};
-    static const char *const kc[] = {PROV,           "rain_day_mm", "no_rain",
-                                     "row_below_mm", "row_base",    "row_grace_days",
-                                     "per_day",      "ceiling",     NULL};
-    static const char *const kd[] = {PROV, "upper_edges_ms", "values", NULL};
-    static const char *const ke[] = {PROV, "values", NULL};
-    static const char *const kl[] = {PROV, "upper_edges", NULL};
-    const cJSON *x;
-    if ((x = table(e, tabs, FW_CNR_TABLE_A, ka, p, sizeof(p), t))) {
-        num_array(e, p, x, "upper_edges_c", FW_CNR_A_BINS - 1, FW_CNR_TEMP_MIN, FW_CNR_TEMP_MAX, 1,
-                  t->a_upper_c, NULL);
-        num_array(e, p, x, "values", FW_CNR_A_BINS, 0, 1000, 0, NULL, t->a_value);
-    }
-    if ((x = table(e, tabs, FW_CNR_TABLE_B, kb, p, sizeof(p), t))) {
-        num_array(e, p, x, "lower_edges_pct", FW_CNR_B_BINS - 1, 0, 100, -1, NULL, t->b_lower_pct);
-        num_array(e, p, x, "values", FW_CNR_B_BINS, 0, 1000, 0, NULL, t->b_value);
-    }
-    if ((x = table(e, tabs, FW_CNR_TABLE_C, kc, p, sizeof(p), t))) {
-        one_num(e, p, x, "rain_day_mm", 0.01, 100, &t->c_rain_day_mm, NULL);
-        one_num(e, p, x, "no_rain", 0, 1000, NULL, &t->c_no_rain);
-        num_array(e, p, x, "row_below_mm", FW_CNR_C_ROWS - 1, 0, FW_CNR_RAIN_MAX, 1,
-                  t->c_row_below_mm, NULL);
-        num_array(e, p, x, "row_base", FW_CNR_C_ROWS, 0, 1000, 0, NULL, t->c_row_base);
-        num_array(e, p, x, "row_grace_days", FW_CNR_C_ROWS, 0, 366, 0, NULL, t->c_row_grace_days);
-        one_num(e, p, x, "per_day", 0, 1000, NULL, &t->c_per_day);
-        one_num(e, p, x, "ceiling", 0, 1000, NULL, &t->c_ceiling);
-    }
-    if ((x = table(e, tabs, FW_CNR_TABLE_D, kd, p, sizeof(p), t))) {
-        num_array(e, p, x, "upper_edges_ms", FW_CNR_D_BINS - 1, 0, FW_CNR_WIND_MAX, 1,
-                  t->d_upper_ms, NULL);
-        num_array(e, p, x, "values", FW_CNR_D_BINS, 0, 1000, 0, NULL, t->d_value);
-    }
-    if ((x = table(e, tabs, FW_CNR_TABLE_E, ke, p, sizeof(p), t))) {
-        const cJSON *v = member(e, p, x, "values");
-        char vp[80];
-        snprintf(vp, sizeof(vp), "%s.values", p);
-        if (v && !cJSON_IsObject(v)) {
-            perr_add(e, vp,
-                     "must be an object of the classes NONE, G20/S10, G50/S30, G75/S60, "
-                     "G100/S90");
-        } else if (v) {
-            static const char *const kv[] = {"NONE",    "G20/S10",  "G50/S30",
-                                             "G75/S60", "G100/S90", NULL};
-            only_keys(e, vp, v, kv);
-            for (int i = 0; i < FW_CNR_PHEN_COUNT; i++) {
-                char cp[96];
-                snprintf(cp, sizeof(cp), "%s[\"%s\"]", vp, phen_names[i]);
-                const cJSON *c = cJSON_GetObjectItemCaseSensitive(v, phen_names[i]);
-                if (!c) {
-                    perr_add(e, vp, "missing key \"%s\"", phen_names[i]);
-                    continue;
-                }
-                double d = cJSON_IsNumber(c) ? c->valuedouble : NAN;
-                if (!(d >= 0 && d <= 1000 && d == floor(d))) {
-                    char got[64];
-                    show(c, got, sizeof(got));
-                    perr_add(e, cp, "must be an integer 0..1000, got %s", got);
-                    continue;
-                }
-                t->e_value[i] = (int)d;
-            }
-        }
-    }
-    if ((x = table(e, tabs, FW_CNR_TABLE_LEVELS, kl, p, sizeof(p), t)))
-        num_array(e, p, x, "upper_edges", FW_CNR_LEVELS - 1, -1000, 1000, 1, NULL, t->level_upper);
-}
-
-int fw_cnr_tables_parse(const char *text, const char *file, struct fw_cnr_tables *out, char *err,
-                        size_t errlen)
-{
-    struct perr e = {file, err, 0, errlen, 0};
     struct fw_cnr_tables t = default_tables;
-    if (err && errlen)
-        err[0] = '\0';
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithOpts(text, &end, 1);
-    if (!root) {
-        char why[160];
-        long off = fw_jsontext_syntax(text, strlen(text), why, sizeof(why));
-        int line, col;
-        size_t at = off >= 0 ? (size_t)off : end ? (size_t)(end - text) : 0;
-        fw_jsontext_line_col(text, at, &line, &col);
-        e.n++;
-        if (err && errlen)
-            snprintf(err, errlen, "%s:%d:%d: %s\n", file, line, col,
-                     off < 0 ? "not valid JSON" : why);
+    size_t before = errs->n + errs->dropped;
+    cJSON *root = fw_cfg_parse(text, len, file, errs);
+    if (!root)
         return -EINVAL;
-    }
-    static const char *const top[] = {"scheme", "note", "tables", NULL};
-    if (!cJSON_IsObject(root)) {
-        perr_add(&e, "$", "must be an object with \"tables\"");
-        goto fail;
-    }
-    only_keys(&e, "$", root, top);
-    const cJSON *tabs = member(&e, "$", root, "tables");
-    if (tabs && !cJSON_IsObject(tabs)) {
-        perr_add(&e, "$.tables", "must be an object of the tables A, B, C, D, E, levels");
-    } else if (tabs) {
-        only_keys(&e, "$.tables", tabs, table_names);
-        parse_tables(&e, tabs, &t);
-    }
-fail:
+    struct fw_cfg_ctx c = FW_CFG_CTX(file, errs);
+    c.flags = FW_CFG_EXACT_ENUMS;
+    fw_cfg_apply_keys(&c, root, keys_top, &t);
     cJSON_Delete(root);
-    if (e.n)
+    if (errs->n + errs->dropped != before)
         return -EINVAL;
     *out = t;
     return 0;

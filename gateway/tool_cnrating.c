@@ -8,6 +8,8 @@
  * format). As with `forestwatch fwi`, the whole input is checked before anything is written:
  * a bad row gives every error, each naming its line and column, and no partial table.
  */
+#include "forestwatch/cfg_keys.h"
+#include "forestwatch/cfg_text.h"
 #include "forestwatch/cnrating.h"
 #include "forestwatch/timefmt.h"
 #include "forestwatch/util.h"
@@ -234,32 +236,17 @@ static int load(struct run *u, FILE *in)
     return u->errors ? -EINVAL : 0;
 }
 
-/* --tables FILE: read (at most CNR_MAX_TABLES bytes) and parse; prints the errors. */
+/* --tables FILE: read and parse as the config loader reads its files; prints the errors. */
 static int load_tables(FILE *err, const char *path, struct fw_cnr_tables *t)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(err, "%s: cannot read: %s\n", path, strerror(errno));
-        return -EIO;
-    }
-    char *text = fw_xmalloc(CNR_MAX_TABLES + 1);
-    size_t n = fread(text, 1, CNR_MAX_TABLES + 1, f);
-    int rc = ferror(f) ? -EIO : n > CNR_MAX_TABLES ? -E2BIG : 0;
-    fclose(f);
-    if (rc < 0) {
-        fprintf(err, "%s: %s\n", path, rc == -EIO ? "read error" : "larger than 1 MiB");
-        goto fail;
-    }
-    text[n] = '\0';
-    if (strlen(text) != n) {
-        fprintf(err, "%s: contains a NUL byte; not a JSON text\n", path);
-        rc = -EINVAL;
-        goto fail;
-    }
-    char msg[4096];
-    if ((rc = fw_cnr_tables_parse(text, path, t, msg, sizeof(msg))) < 0)
-        fputs(msg, err);
-fail:
+    struct fw_cfg_errors errs = {0};
+    size_t len = 0;
+    int rc = 0;
+    char *text = fw_cfg_read_text(path, path, CNR_MAX_TABLES, &len, &errs, &rc);
+    if (text && (rc = fw_cnr_tables_parse(text, len, path, t, &errs)) < 0)
+        fw_cfg_errors_locate(&errs, 0, path, text);
+    fw_cfg_errors_print(&errs, err);
+    fw_cfg_errors_clear(&errs);
     free(text);
     return rc;
 }

@@ -20,6 +20,8 @@
 
 #include <stddef.h>
 
+struct fw_cfg_errors;
+
 #define FW_CNR_A_BINS 6
 #define FW_CNR_B_BINS 6
 #define FW_CNR_C_ROWS 4 /* rain amount rows; "no rain on record" is apart */
@@ -113,13 +115,13 @@ struct fw_cnr_state {
 void fw_cnr_tables_default(struct fw_cnr_tables *t);
 
 /**
- * Parse the JSON text of a table file (`file` names it in messages) into *out. Every error is
- * reported, one per line, into `err` (`errlen` bytes, always NUL-terminated, cut short when
- * full), each as `FILE: $.json.path: must be ..., got ...` or `FILE:LINE:COL: syntax...`.
- * Returns 0, or -EINVAL with *out untouched.
+ * Parse the JSON text of a table file (`len` bytes, comments already blanked as
+ * fw_cfg_read_text does; `file` names it in messages) into *out. Every error is added to `errs`
+ * as the config loader's are: `FILE: $.json.path: must be ..., got ...`, or
+ * `FILE:LINE:COL: invalid JSON: ...`. Returns 0, or -EINVAL with *out untouched.
  */
-int fw_cnr_tables_parse(const char *text, const char *file, struct fw_cnr_tables *out, char *err,
-                        size_t errlen);
+int fw_cnr_tables_parse(const char *text, size_t len, const char *file, struct fw_cnr_tables *out,
+                        struct fw_cfg_errors *errs);
 
 /** Bit i set (1u << enum fw_cnr_table_id) for every table whose confidence is not "official":
  * the tables an operator still has to check against the printed standard. */

@@ -11,6 +11,8 @@
  * say why; the tool exits 0, 1 or 2 (never 2 here, the options are good), a failure says why on
  * the error stream, and a success writes exactly one output line per input line.
  */
+#include "forestwatch/cfg_keys.h"
+#include "forestwatch/cfg_text.h"
 #include "forestwatch/cnrating.h"
 #include "forestwatch/util.h"
 #include "tool_cmds.h"
@@ -32,11 +34,16 @@ static size_t count_lines(const char *p, size_t n)
 
 static void tables(const uint8_t *p, size_t n)
 {
-    char *text = fw_xmalloc(n + 1), err[1024];
+    char *text = fw_xmalloc(n + 1);
     memcpy(text, p, n);
     text[n] = '\0';
     struct fw_cnr_tables t;
-    if (fw_cnr_tables_parse(text, "t.json", &t, err, sizeof(err)) == 0) {
+    struct fw_cfg_errors errs = {0};
+    /* As the tool reads a file: comments blanked, a NUL byte refused, then parsed. */
+    int rc = fw_cfg_text_prepare(text, n, "t.json", &errs);
+    if (rc == 0)
+        rc = fw_cnr_tables_parse(text, n, "t.json", &t, &errs);
+    if (rc == 0) {
         /* The extremes of every input: a checked table must never fail or index out of it. */
         static const double temp[] = {FW_CNR_TEMP_MIN, 0, FW_CNR_TEMP_MAX};
         static const double wind[] = {0, 3.3, FW_CNR_WIND_MAX};
@@ -56,8 +63,9 @@ static void tables(const uint8_t *p, size_t n)
             }
         }
     } else {
-        FW_ASSERT(err[0] != '\0');
+        FW_ASSERT(errs.n > 0);
     }
+    fw_cfg_errors_clear(&errs);
     free(text);
 }
 

@@ -69,16 +69,16 @@ def main(mode, tool, src):
         rc, out, err = run(tool, ["--tables", path], examples)
         os.unlink(path)
         sys.stdout.write(err)
-        want = ["%s: $.tables.B.lower_edges_pct[2]: must be less than the edge before it (61), "
-                "got 61" % path,
-                '%s: $.tables.C.per_day: must be an integer 0..1000, got "5"' % path]
+        want = ["%s:16: $.tables.B.lower_edges_pct[2]: must be less than the edge before it "
+                "(61), got 61" % path,
+                '%s:28: $.tables.C.per_day: must be an integer 0..1000, got "5"' % path]
         if rc != 1 or out:
             fails.append("exit %d, output %r" % (rc, out))
         for w in want:
             if w not in err.splitlines():
                 fails.append("stderr lacks %r" % w)
         rc, out, err = run(tool, ["--tables", path], examples)
-        if rc != 1 or "cannot read" not in err:
+        if rc != 1 or "cannot open" not in err:
             fails.append("a missing table file: exit %d, %r" % (rc, err))
     elif mode == "usage":
         rc, out, err = run(tool, ["--bogus"], b"")
