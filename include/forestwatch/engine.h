@@ -58,7 +58,9 @@ void fw_engine_free(struct fw_engine *e);
  * alert is not announced again). A changed rule's pending instances start over; its firing ones are
  * evaluated at `now_ms` and resolved (cause rule_changed) unless they still hold. A removed rule's
  * firing alerts are resolved, notified to those of its routes that the new config still has. `old`
- * keeps its config but loses its series; the caller frees it after rendering the notifications.
+ * keeps its config but loses its series, and may be freed at once: notifications hold copies and
+ * pointers into the configs (the rule, the metric), never into an engine, so it is the old config
+ * that must outlive the notifications until they are rendered.
  */
 void fw_engine_adopt(struct fw_engine *e, struct fw_engine *old, int64_t now_ms,
                      struct fw_actions *out);
