@@ -17,35 +17,50 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+int fw_cfg_open_regular(const char *path, long long *size)
+{
+    /* Non-blocking: opening a FIFO for reading would wait for a writer. A regular file reads
+     * the same either way. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return -EINVAL;
+    }
+    if (size)
+        *size = (long long)st.st_size;
+    return fd;
+}
+
 char *fw_cfg_read_text(const char *path, const char *shown, size_t max_bytes, size_t *len_out,
                        struct fw_cfg_errors *errs, int *rc)
 {
-    /* Non-blocking open: opening a FIFO for reading would wait for a writer; the fstat below
-     * then refuses anything but a regular file, which reads the same either way. */
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    long long size = 0;
+    int fd = fw_cfg_open_regular(path, &size);
+    if (fd == -EINVAL) {
+        *rc = -EIO;
+        fw_cfg_errors_add(errs, fw_xasprintf("%s: not a regular file", shown));
+        return NULL;
+    }
     FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
     char *text = NULL;
-    struct stat st;
     if (!f) {
-        int e = errno;
+        int e = fd < 0 ? -fd : errno;
         if (fd >= 0)
             close(fd);
         *rc = e == ENOENT ? -ENOENT : -EIO;
         fw_cfg_errors_add(errs, fw_xasprintf("%s: cannot open: %s", shown, strerror(e)));
         return NULL;
     }
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        *rc = -EIO;
-        fw_cfg_errors_add(errs, fw_xasprintf("%s: not a regular file", shown));
-        goto fail;
-    }
-    if ((unsigned long long)st.st_size > max_bytes) {
+    if ((unsigned long long)size > max_bytes) {
         *rc = -E2BIG;
         fw_cfg_errors_add(errs, fw_xasprintf("%s: file is %lld bytes, more than the limit of %zu",
-                                             shown, (long long)st.st_size, max_bytes));
+                                             shown, size, max_bytes));
         goto fail;
     }
-    size_t len = (size_t)st.st_size;
+    size_t len = (size_t)size;
     text = fw_xmalloc(len + 1);
     if (fread(text, 1, len, f) != len) {
         *rc = -EIO;

@@ -9,11 +9,9 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "forestwatch/util.h"
@@ -51,18 +49,12 @@ static int real_missing(void *arg, const char *path)
 /* Open a file named by the config for reading, or report why not at the current path. */
 static int open_config_file(struct fw_cfg_ctx *c, const char *file, const char *shown)
 {
-    int fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0) {
-        fw_cfg_err(c, "cannot read \"%s\": %s", shown, strerror(errno));
-        return -1;
-    }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    int fd = fw_cfg_open_regular(file, NULL);
+    if (fd == -EINVAL)
         fw_cfg_err(c, "cannot read \"%s\": not a regular file", shown);
-        close(fd);
-        return -1;
-    }
-    return fd;
+    else if (fd < 0)
+        fw_cfg_err(c, "cannot read \"%s\": %s", shown, strerror(-fd));
+    return fd < 0 ? -1 : fd;
 }
 
 static int real_check_file(void *arg, struct fw_cfg_ctx *c, const char *path, const char *shown)

@@ -25,6 +25,15 @@ char *fw_cfg_read_text(const char *path, const char *shown, size_t max_bytes, si
                        struct fw_cfg_errors *errs, int *rc);
 
 /**
+ * Open `path` for reading if it is a regular file, never waiting: a FIFO or a device where a
+ * config, rule, profile or secret file is expected would block a load or a reload. Returns the
+ * descriptor (close it) with the file's size in *size (may be NULL), the negative errno of
+ * open(), or -EINVAL when it opened but is not a regular file (open() with these flags never
+ * gives EINVAL itself). Each caller words its own message.
+ */
+int fw_cfg_open_regular(const char *path, long long *size);
+
+/**
  * The checks of a file's text that fw_cfg_read_text makes after reading it: no NUL byte, no
  * unterminated block comment; comments are turned into spaces in place (newlines kept). Returns
  * 0, or -EINVAL with the reason added to `errs`.
