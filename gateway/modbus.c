@@ -249,6 +249,12 @@ int64_t fw_modbus__probe_timeout(int64_t slowest_us, int failed_probes, int64_t 
     return t < timeout_ms ? t : timeout_ms;
 }
 
+/* Milliseconds `bytes` characters of `char_bits` bits take on a line at `baud`, rounded up. */
+static int64_t line_ms(int64_t bytes, int64_t char_bits, int baud)
+{
+    return (bytes * char_bits * 1000 + baud - 1) / baud;
+}
+
 int64_t fw_modbus__default_timeout(const struct fw_modbus_bus_cfg *b, const struct fw_profile *p)
 {
     /* A read request is 8 bytes on the line; its answer 5 bytes around the data. */
@@ -265,11 +271,11 @@ int64_t fw_modbus__default_timeout(const struct fw_modbus_bus_cfg *b, const stru
          * Many "Modbus TCP" devices are a TCP gateway in front of an RS-485 line: allow for the
          * slow line that is common there, 9600 baud 8N1 (10 bits a character), as on RTU.
          */
-        int64_t line = FW_MODBUS_RTU_TURNAROUND_MS + (longest * 10 * 1000 + 9599) / 9600;
-        return line > FW_MODBUS_TCP_TIMEOUT_MS ? line : FW_MODBUS_TCP_TIMEOUT_MS;
+        int64_t t = FW_MODBUS_RTU_TURNAROUND_MS + line_ms(longest, 10, 9600);
+        return t > FW_MODBUS_TCP_TIMEOUT_MS ? t : FW_MODBUS_TCP_TIMEOUT_MS;
     }
     int64_t char_bits = 1 + b->data_bits + (b->parity != 'N') + b->stop_bits;
-    return FW_MODBUS_RTU_TURNAROUND_MS + (longest * char_bits * 1000 + b->baud - 1) / b->baud;
+    return FW_MODBUS_RTU_TURNAROUND_MS + line_ms(longest, char_bits, b->baud);
 }
 
 static int64_t mono_us(void)
