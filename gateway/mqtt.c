@@ -75,7 +75,6 @@ struct fw_mqtt_conn {
 struct fw_mqtt_link {
     uv_loop_t *loop;
     char *name;
-    const char *host; /* hosts[cur], the node in use */
     char *client_id;
     char *username;
     char *password;
@@ -85,10 +84,9 @@ struct fw_mqtt_link {
     char *tls_server_name; /* NULL: host */
     char *status_topic;
     int clean_session;
-    char *where; /* `broker "NAME" HOST:PORT`, the object part of every log line: wheres[cur] */
-    int port;    /* of the current node, like host */
-    /* The cluster's nodes (one for a single broker) and the one in use: host, port and where
-     * above are always those of nodes[cur]. */
+    /* The cluster's nodes (one for a single broker) and the one in use, cur. wheres[i] is
+     * `broker "NAME" HOST:PORT` (with "node i/n" for a cluster), the object part of every log
+     * line while node i is in use: see link_where. */
     char *hosts[FW_MQTT_MAX_NODES];
     int ports[FW_MQTT_MAX_NODES];
     char *wheres[FW_MQTT_MAX_NODES];
@@ -127,6 +125,12 @@ struct fw_mqtt_link {
     fw_mqtt_close_cb close_cb;
     void *close_arg;
 };
+
+/* The object part of a link's log lines: its node in use. */
+static const char *link_where(const struct fw_mqtt_link *link)
+{
+    return link->wheres[link->cur];
+}
 
 /* ------------------------------------------------------------------------------------------ */
 /* Error translation                                                                           */
@@ -421,15 +425,6 @@ static void defer_published(struct fw_mqtt_link *link, int mid)
 static void on_link_timer(uv_timer_t *timer);
 static void link_close_step(struct fw_mqtt_link *link, int conn_broken);
 
-/* Make node i of the cluster the one the next attempt goes to. */
-static void link_use_node(struct fw_mqtt_link *link, size_t i)
-{
-    link->cur = i;
-    link->host = link->hosts[i];
-    link->port = link->ports[i];
-    link->where = link->wheres[i];
-}
-
 /*
  * The current attempt failed or the connection was lost: log (once per outage at warning),
  * release the client, tell the caller if it had been told "connected", and arm the retry.
@@ -440,7 +435,7 @@ static void conn_failed(struct fw_mqtt_conn *conn, const char *reason)
     int was_connected = link->connected && link->conn == conn;
 
     if (was_connected) {
-        FW_LOG(FW_LOG_WARNING, "mqtt: %s: connection lost: %s", link->where, reason);
+        FW_LOG(FW_LOG_WARNING, "mqtt: %s: connection lost: %s", link_where(link), reason);
         link->last_reason[0] = '\0';
         link->fail_streak = 0;
     } else {
@@ -454,7 +449,7 @@ static void conn_failed(struct fw_mqtt_conn *conn, const char *reason)
             level = FW_LOG_WARNING;
             fw_strlcpy(link->last_reason, reason, sizeof(link->last_reason));
         }
-        FW_LOG(level, "mqtt: %s: connect: %s", link->where, reason);
+        FW_LOG(level, "mqtt: %s: connect: %s", link_where(link), reason);
     }
 
     conn_release(conn);
@@ -468,10 +463,11 @@ static void conn_failed(struct fw_mqtt_conn *conn, const char *reason)
 
     link->backoff_ms = fw_mqtt__backoff_next(link->backoff_ms, link->reconnect_min_ms,
                                              link->reconnect_max_ms, link_random(link));
-    /* A cluster: the next node, so that one that died is left for the others. */
-    if (link->nnodes > 1)
-        link_use_node(link, (link->cur + 1) % link->nnodes);
-    FW_LOG(FW_LOG_DEBUG, "mqtt: %s: retrying in %lld ms", link->where, (long long)link->backoff_ms);
+    /* The next node of a cluster, so that one that died is left for the others (a single
+     * broker is its own next). */
+    link->cur = (link->cur + 1) % link->nnodes;
+    FW_LOG(FW_LOG_DEBUG, "mqtt: %s: retrying in %lld ms", link_where(link),
+           (long long)link->backoff_ms);
     uv_timer_start(&link->timer, on_link_timer, (uint64_t)link->backoff_ms, 0);
 }
 
@@ -576,18 +572,18 @@ static void on_mosq_connect(struct mosquitto *mosq, void *obj, int rc)
         struct fw_mqtt_sub *sub = &link->subs[i];
         int src = mosquitto_subscribe(mosq, &sub->mid, sub->topic, sub->qos);
         if (src != MOSQ_ERR_SUCCESS)
-            FW_LOG(FW_LOG_WARNING, "mqtt: %s: subscribe \"%s\": %s", link->where, sub->topic,
+            FW_LOG(FW_LOG_WARNING, "mqtt: %s: subscribe \"%s\": %s", link_where(link), sub->topic,
                    mosquitto_strerror(src));
     }
     if (link->status_topic) {
         int src = mosquitto_publish(mosq, &conn->status_mid, link->status_topic,
                                     (int)strlen(status_online), status_online, 1, true);
         if (src != MOSQ_ERR_SUCCESS)
-            FW_LOG(FW_LOG_WARNING, "mqtt: %s: publish \"%s\": %s", link->where, link->status_topic,
-                   mosquitto_strerror(src));
+            FW_LOG(FW_LOG_WARNING, "mqtt: %s: publish \"%s\": %s", link_where(link),
+                   link->status_topic, mosquitto_strerror(src));
     }
     conn->lib_error[0] = '\0'; /* anything logged before CONNACK is no reason for a later loss */
-    FW_LOG(FW_LOG_NOTICE, "mqtt: %s: connected", link->where);
+    FW_LOG(FW_LOG_NOTICE, "mqtt: %s: connected", link_where(link));
     link->connected = 1;
     link->fail_streak = 0;
     link->backoff_ms = 0;
@@ -651,7 +647,8 @@ static void on_mosq_subscribe(struct mosquitto *mosq, void *obj, int mid, int co
         for (size_t j = 0; j < link->nsubs; j++)
             if (link->subs[j].mid == mid)
                 topic = link->subs[j].topic;
-        FW_LOG(FW_LOG_WARNING, "mqtt: %s: subscribe \"%s\": refused by broker", link->where, topic);
+        FW_LOG(FW_LOG_WARNING, "mqtt: %s: subscribe \"%s\": refused by broker", link_where(link),
+               topic);
     }
 }
 
@@ -666,7 +663,7 @@ static void on_mosq_log(struct mosquitto *mosq, void *obj, int level, const char
     struct fw_mqtt_conn *conn = obj;
     if (level != MOSQ_LOG_ERR || !str || conn->gone)
         return;
-    FW_LOG(FW_LOG_DEBUG, "mqtt: %s: libmosquitto: %s", conn->link->where, str);
+    FW_LOG(FW_LOG_DEBUG, "mqtt: %s: libmosquitto: %s", link_where(conn->link), str);
     if (!conn->lib_error[0])
         fw_strlcpy(conn->lib_error, str, sizeof(conn->lib_error));
 }
@@ -745,7 +742,7 @@ static const char *tls_error(struct fw_mqtt_conn *conn, const char *what, const 
 static const char *link_tls_context(struct fw_mqtt_conn *conn)
 {
     struct fw_mqtt_link *link = conn->link;
-    const char *name = link->tls_server_name ? link->tls_server_name : link->host;
+    const char *name = link->tls_server_name ? link->tls_server_name : link->hosts[link->cur];
     const char *why = NULL;
     ERR_clear_error();
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -809,7 +806,7 @@ static void link_connect(struct fw_mqtt_link *link)
     conn->mosq = mosquitto_new(link->client_id, link->clean_session != 0, conn);
     if (!conn->mosq) {
         /* Only ENOMEM is possible here: the id was validated in fw_mqtt_link_new. */
-        FW_LOG(FW_LOG_ERR, "mqtt: %s: create client: %s", link->where, strerror(errno));
+        FW_LOG(FW_LOG_ERR, "mqtt: %s: create client: %s", link_where(link), strerror(errno));
         free(conn);
         link->backoff_ms = fw_mqtt__backoff_next(link->backoff_ms, link->reconnect_min_ms,
                                                  link->reconnect_max_ms, link_random(link));
@@ -857,7 +854,8 @@ static void link_connect(struct fw_mqtt_link *link)
      * resolver for brokers that must never stall the loop.
      */
     errno = 0;
-    rc = mosquitto_connect_async(mosq, link->host, link->port, link->keepalive_s);
+    rc = mosquitto_connect_async(mosq, link->hosts[link->cur], link->ports[link->cur],
+                                 link->keepalive_s);
     int err = errno;
     if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(mosq) < 0) {
         conn_failed(conn, conn_failure(conn, rc, err));
@@ -880,7 +878,7 @@ static void on_link_timer(uv_timer_t *timer)
     struct fw_mqtt_link *link = timer->data;
     if (link->closing) {
         /* The PUBACK of "offline" did not come in time: disconnect anyway. */
-        FW_LOG(FW_LOG_DEBUG, "mqtt: %s: close: no PUBACK for \"offline\"", link->where);
+        FW_LOG(FW_LOG_DEBUG, "mqtt: %s: close: no PUBACK for \"offline\"", link_where(link));
         link_close_step(link, 1);
         return;
     }
@@ -966,7 +964,7 @@ int fw_mqtt_link_new(uv_loop_t *loop, const struct fw_mqtt_link_opts *opts,
             fw_xasprintf(strchr(host, ':') ? "broker \"%s\"%s [%s]:%d" : "broker \"%s\"%s %s:%d",
                          opts->name, node, host, port);
     }
-    link_use_node(link, 0);
+    link->cur = 0;
     link->keepalive_s = opts->keepalive_s;
     link->clean_session = opts->clean_session != 0;
     link->reconnect_min_ms = opts->reconnect_min_ms;
@@ -1026,7 +1024,7 @@ int fw_mqtt_subscribe(struct fw_mqtt_link *link, const char *topic, int qos)
     link->api_depth--;
     if (rc != MOSQ_ERR_SUCCESS)
         /* The connection is failing; the loop notices, and the next CONNACK resubscribes. */
-        FW_LOG(FW_LOG_DEBUG, "mqtt: %s: subscribe \"%s\": %s", link->where, topic,
+        FW_LOG(FW_LOG_DEBUG, "mqtt: %s: subscribe \"%s\": %s", link_where(link), topic,
                mosquitto_strerror(rc));
     if (conn->depth == 0)
         conn_update_poll(conn);
@@ -1079,9 +1077,9 @@ int fw_mqtt_publish_error_permanent(int rc)
 size_t fw_mqtt_link_node(const struct fw_mqtt_link *link, const char **host, int *port)
 {
     if (host)
-        *host = link->host;
+        *host = link->hosts[link->cur];
     if (port)
-        *port = link->port;
+        *port = link->ports[link->cur];
     return link->cur;
 }
 
@@ -1180,7 +1178,7 @@ void fw_mqtt_link_close(struct fw_mqtt_link *link, fw_mqtt_close_cb close_cb, vo
     link->closing = 1;
     link->close_cb = close_cb;
     link->close_arg = arg;
-    FW_LOG(FW_LOG_INFO, "mqtt: %s: closing", link->where);
+    FW_LOG(FW_LOG_INFO, "mqtt: %s: closing", link_where(link));
     /*
      * Called from a callback nested in mosquitto_loop_*(): the client must not be driven or
      * released under libmosquitto's feet; conn_after_loop advances the close on the way out.
