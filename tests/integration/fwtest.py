@@ -20,6 +20,7 @@ import select
 import shutil
 import signal
 import socket
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -223,6 +224,37 @@ def smoke_to_bureau(config_path, port, reconnect_min_ms, reconnect_max_ms):
         "name": "smoke_high", "expr": "smoke_ppm > 300", "severity": "Severe",
         "category": "Fire", "routes": ["forestry"]}]})
     return os.path.join(os.path.dirname(config_path), "outbox.db")
+
+
+def outbox_history(db):
+    """(committed, delivered, given up): counts of the daemon's alert history at `db`, read
+    beside the running daemon; zeros while the file cannot be read yet."""
+    try:
+        con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=2)
+        try:
+            return con.execute("SELECT COUNT(*), COUNT(delivered_ms), COUNT(dropped) "
+                               "FROM history").fetchone()
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return (0, 0, 0)
+
+
+def publish_smoke_round(broker_port, topic, nodes, rnd, per_round, t0_ms, guard):
+    """Round `rnd` of a stream of smoke episodes: per_round episodes, each a reading above the
+    smoke_high threshold then one below it, on the nodes in turn, sample times 10 ms apart from
+    t0_ms across all rounds; published in one mosquitto_pub at QoS 1."""
+    lines = []
+    for k in range(per_round):
+        episode = rnd * per_round + k
+        for i, value in enumerate((400.0 + k % 50, 12.0)):
+            lines.append(json.dumps({"node": nodes[episode % len(nodes)],
+                                     "time": iso_ms(t0_ms + (2 * episode + i + 1) * 10),
+                                     "readings": [{"metric": "smoke_ppm", "value": value,
+                                                   "unit": "ppm"}]}))
+    subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker_port), "-q", "1",
+                    "-t", topic, "-l"], input="\n".join(lines) + "\n", text=True, check=True,
+                   timeout=guard)
 
 
 def iso_ms(ms):

@@ -11,13 +11,10 @@
 # gateway committed, each alert's firing before its resolution, and the alert history must show
 # every message delivered and none given up. The test prints the counts.
 
-import json
 import os
 import random
 import socket
-import sqlite3
 import struct
-import subprocess
 import sys
 import threading
 import time
@@ -128,19 +125,6 @@ class CuttingRelay:
 
 
 
-def history(db):
-    """(rows, delivered, given up) of the daemon's alert history, read beside the daemon."""
-    try:
-        con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=2)
-        try:
-            return con.execute("SELECT COUNT(*), COUNT(delivered_ms), COUNT(dropped) "
-                               "FROM history").fetchone()
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return (0, 0, 0)
-
-
 def wait_until(env, what, pred, guard=GUARD_S):
     deadline = time.monotonic() + guard
     while not pred():
@@ -180,32 +164,22 @@ def test(env):
 
     t0 = int(time.time() * 1000) - 120000  # sample times, 10 ms apart, all in the past
     per_round = ALERTS // ROUNDS
-    seq = 0
     for r in range(ROUNDS):
-        lines = []
-        for k in range(per_round):
-            node = NODES[(r * per_round + k) % len(NODES)]
-            for value in (400.0 + k % 50, 12.0):
-                seq += 1
-                lines.append(json.dumps({"node": node, "time": fwtest.iso_ms(t0 + seq * 10),
-                                         "readings": [{"metric": "smoke_ppm", "value": value,
-                                                       "unit": "ppm"}]}))
-        subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(env.broker.port), "-q",
-                        "1", "-t", "forestwatch/field/flap/up", "-l"],
-                       input="\n".join(lines) + "\n", text=True, check=True, timeout=GUARD_S)
+        fwtest.publish_smoke_round(env.broker.port, "forestwatch/field/flap/up", NODES, r,
+                                   per_round, t0, GUARD_S)
         want = 2 * per_round * (r + 1)
         wait_until(env, "%d messages committed after round %d" % (want, r),
-                   lambda: history(db)[0] >= want)
+                   lambda: fwtest.outbox_history(db)[0] >= want)
     # Keep flapping while the backlog drains, then let the last of it through.
     wait_until(env, "half the backlog delivered through the flapping",
-               lambda: history(db)[1] >= ALERTS)
+               lambda: fwtest.outbox_history(db)[1] >= ALERTS)
     stop_flap.set()
     flapper.join()
 
     total = 2 * ALERTS
     wait_until(env, "every committed message settled",
-               lambda: history(db)[1] + history(db)[2] >= total)
-    rows, delivered, given_up = history(db)
+               lambda: fwtest.outbox_history(db)[1] + fwtest.outbox_history(db)[2] >= total)
+    rows, delivered, given_up = fwtest.outbox_history(db)
     wait_until(env, "every delivered message at the bureau",
                lambda: len({(m["id"], m["seq"])
                             for m in fwtest.cap_xml_alerts(sub.snapshot())}) >= delivered)

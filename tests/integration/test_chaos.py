@@ -9,11 +9,8 @@
 # The test prints the counts.
 
 import datetime
-import json
 import os
 import signal
-import sqlite3
-import subprocess
 import sys
 import time
 
@@ -27,18 +24,6 @@ ROUNDS = 10            # the readings go in 10 rounds of 100 alerts
 NODES = ["bs03-smoke-01", "bs03-smoke-02", "bs07-smoke-01"]
 GUARD_S = 40
 
-
-
-def history_rows(db):
-    """Messages the daemon has committed (its alert history), read beside the running daemon."""
-    try:
-        con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=2)
-        try:
-            return con.execute("SELECT COUNT(*) FROM history").fetchone()[0]
-        finally:
-            con.close()
-    except sqlite3.Error:
-        return 0
 
 
 def wait_until(what, pred, guard=GUARD_S):
@@ -59,7 +44,6 @@ def test(env):
 
     t0 = int(time.time() * 1000) - 60000  # sample times, 10 ms apart, all in the past
     per_round = ALERTS // ROUNDS
-    seq = 0
     kills = restarts = 0
     for r in range(ROUNDS):
         # Chaos around this round: the bureau's broker goes down in rounds 1, 3, 5, 7 and 9 and
@@ -67,21 +51,11 @@ def test(env):
         # 3 and 7.
         if r % 2 == 1:
             bureau.stop()
-        lines = []
-        for k in range(per_round):
-            node = NODES[(r * per_round + k) % len(NODES)]
-            for value in (400.0 + k % 50, 12.0):
-                seq += 1
-                lines.append(json.dumps({"node": node, "time": fwtest.iso_ms(t0 + seq * 10),
-                                         "readings": [{"metric": "smoke_ppm", "value": value,
-                                                       "unit": "ppm"}]}))
-        subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(env.broker.port), "-q",
-                        "1", "-t", "forestwatch/field/chaos/up", "-l"],
-                       input="\n".join(lines) + "\n", text=True, check=True,
-                       timeout=GUARD_S)
+        fwtest.publish_smoke_round(env.broker.port, "forestwatch/field/chaos/up", NODES, r,
+                                   per_round, t0, GUARD_S)
         want = 2 * per_round * (r + 1)
         wait_until("%d messages committed after round %d" % (want, r),
-                   lambda: history_rows(db) >= want)
+                   lambda: fwtest.outbox_history(db)[0] >= want)
         if r in (3, 7):
             daemon.stop(signal.SIGKILL, expect_code=-signal.SIGKILL)
             kills += 1
