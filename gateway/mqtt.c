@@ -1074,15 +1074,6 @@ int fw_mqtt_publish_error_permanent(int rc)
     return rc == -EINVAL || rc == -E2BIG;
 }
 
-size_t fw_mqtt_link_node(const struct fw_mqtt_link *link, const char **host, int *port)
-{
-    if (host)
-        *host = link->hosts[link->cur];
-    if (port)
-        *port = link->ports[link->cur];
-    return link->cur;
-}
-
 int fw_mqtt_link_connected(const struct fw_mqtt_link *link)
 {
     return link && link->connected && !link->closing;

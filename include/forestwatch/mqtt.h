@@ -53,9 +53,9 @@ struct fw_mqtt_node {
 };
 
 struct fw_mqtt_link_opts {
-    const char *name;      /* for log lines: the broker's name in the config */
-    const char *host;      /* name or address of the broker */
-    int port;              /* 1..65535 */
+    const char *name; /* for log lines: the broker's name in the config */
+    const char *host; /* name or address of the broker */
+    int port;         /* 1..65535 */
     /*
      * A cluster: its nodes, tried in turn. After a failed attempt or a lost connection the next
      * attempt, after the backoff delay, goes to the next node (after the last, the first), so a
@@ -122,8 +122,8 @@ int fw_mqtt_subscribe(struct fw_mqtt_link *link, const char *topic, int qos);
  * - anything else concerns the connection or the moment, not the message: -ENOTCONN when the
  *   link is not connected or is closing, and what a write into a connection the broker has just
  *   closed gives (-EPIPE; -ENOTCONN when libmosquitto reads the reset as a lost connection),
- *   -ENOMEM, -EPROTO, -ENOTSUP (the broker does not take that QoS). Nothing is queued: the caller keeps the message and publishes it again later,
- *   after the next connect at the latest.
+ *   -ENOMEM, -EPROTO, -ENOTSUP (the broker does not take that QoS). Nothing is queued: the
+ *   caller keeps the message and publishes it again later, after the next connect at the latest.
  * 0 means the message was handed to the connection: from inside a link callback it is sent when
  * the callback returns, and beyond 20 unacknowledged QoS 1/2 messages it waits for a PUBACK.
  */
@@ -136,12 +136,6 @@ int fw_mqtt_publish(struct fw_mqtt_link *link, const char *topic, const void *pa
  * says to keep the message for a later attempt.
  */
 int fw_mqtt_publish_error_permanent(int rc);
-
-/**
- * The node the link is connected to, or is trying next: its index among the opts' nodes (0 for a
- * single broker), with its host and port in *host (valid while the link lives) and *port.
- */
-size_t fw_mqtt_link_node(const struct fw_mqtt_link *link, const char **host, int *port);
 
 /** 1 when the link has a live, acknowledged connection (CONNACK received), else 0. */
 int fw_mqtt_link_connected(const struct fw_mqtt_link *link);
