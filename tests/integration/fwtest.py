@@ -395,11 +395,16 @@ class Broker:
         self.start()
 
     def log_text(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        return file_text(self.log_path)
+
+
+def file_text(path):
+    """A process's log file as text so far ("" while it does not exist)."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
 
 
 class Message:

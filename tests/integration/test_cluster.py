@@ -57,11 +57,7 @@ class NatsNode:
         self.proc = None
 
     def log_text(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        return fwtest.file_text(self.log_path)
 
 
 def nats_server():
