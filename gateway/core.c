@@ -102,6 +102,12 @@ struct fw_model *fw_core_model(struct fw_core *c, enum fw_model_kind k)
     return c->models[k];
 }
 
+int fw_core_derives(const struct fw_core *c, const char *zone)
+{
+    const struct fw_cfg_zone *z = fw_config_zone(c->cfg, zone);
+    return z && ((z->fire && c->models[FW_MODEL_FIRE]) || (z->pests && c->models[FW_MODEL_PESTS]));
+}
+
 const struct fw_engine *fw_core_engine(const struct fw_core *c)
 {
     return c->engine;
@@ -215,18 +221,16 @@ struct fw_actions *fw_core_pending(struct fw_core *c)
     return &c->pending;
 }
 
-void fw_core_dispatch(struct fw_core *c, int64_t now_ms, int64_t mono_ms,
-                      struct fw_dispatch_out *out)
+void fw_core_dispatch(struct fw_core *c, int64_t now_ms, struct fw_dispatch_out *out)
 {
     fw_dispatch_notifications(c->dispatch, c->cfg,
                               fw_model_impl(c->models[FW_MODEL_PESTS], FW_MODEL_PESTS), &c->pending,
-                              now_ms, mono_ms, out);
+                              now_ms, out);
 }
 
-void fw_core_flush(struct fw_core *c, int64_t upto_mono_ms, int64_t now_ms,
-                   struct fw_dispatch_out *out)
+void fw_core_flush(struct fw_core *c, int64_t upto_ms, int64_t now_ms, struct fw_dispatch_out *out)
 {
-    fw_dispatch_flush(c->dispatch, c->cfg, upto_mono_ms, now_ms, out);
+    fw_dispatch_flush(c->dispatch, c->cfg, upto_ms, now_ms, out);
 }
 
 int64_t fw_core_next_deadline(const struct fw_core *c)

@@ -117,6 +117,7 @@ struct daemon {
     struct fw_ratelimit rec_rl;
     int64_t rec_now;     /* the last time given to the engine */
     int64_t rec_line_ms; /* when the last line was recorded; 0: none yet */
+    int rec_ticked;      /* a tick was recorded into this recording */
 };
 
 static int64_t wall_ms(void)
@@ -401,30 +402,44 @@ static void carry_out(struct daemon *d, const struct fw_config *cfg, int64_t now
     batch_commit(d, m, o->nmsg);
     free(m);
     fw_dispatch_out_clear(o);
-    int64_t mono = (int64_t)uv_now(d->loop), first = fw_core_next_deadline(d->core);
+    /* Group windows run on the core's time, the wall clock (core.h); a step of it releases the
+     * groups at once (clock_watch), so this never waits for a step. */
+    int64_t wall = wall_ms(), first = fw_core_next_deadline(d->core);
     if (first && !d->stopping)
-        uv_timer_start(&d->group_timer, on_group_timer, (uint64_t)(first > mono ? first - mono : 0),
+        uv_timer_start(&d->group_timer, on_group_timer, (uint64_t)(first > wall ? first - wall : 0),
                        0);
 }
 
-/* Release every held group (before a reload, at shutdown), while d->cfg is theirs. */
-static void groups_flush_all(struct daemon *d)
+static void record_flush(struct daemon *d, int64_t now, int all);
+
+/*
+ * Release the held groups due by `upto` (INT64_MAX: all, as before a reload, at shutdown or after
+ * a clock step, while d->cfg is theirs) at `now`, and record that it happened, so that a replay
+ * releases the same groups at the same time.
+ */
+static void groups_release(struct daemon *d, int64_t upto, int64_t now)
 {
-    int64_t now = wall_ms();
-    fw_core_flush(d->core, INT64_MAX, now, &d->out);
+    fw_core_flush(d->core, upto, now, &d->out);
+    if (d->out.nmsg)
+        record_flush(d, now, upto == INT64_MAX);
     carry_out(d, d->cfg, now);
     outbox_flush(d);
 }
 
+static void groups_flush_all(struct daemon *d)
+{
+    groups_release(d, INT64_MAX, wall_ms());
+}
+
 /*
- * Render the engine's notifications (gateway/dispatch.c) and commit them to the outbox in one
- * transaction, then send; publish the state of the zones whose open alerts changed.
+ * Render the engine's notifications (gateway/dispatch.c) at the core's time `now` (of the call
+ * that raised them) and commit them to the outbox in one transaction, then send; publish the state
+ * of the zones whose open alerts changed.
  */
-static void dispatch(struct daemon *d)
+static void dispatch(struct daemon *d, int64_t now)
 {
     struct fw_actions *a = fw_core_pending(d->core);
-    int64_t now = wall_ms();
-    fw_core_dispatch(d->core, now, (int64_t)uv_now(d->loop), &d->out);
+    fw_core_dispatch(d->core, now, &d->out);
     carry_out(d, d->cfg, now);
     for (size_t z = 0; d->cfg->state.broker && z < d->cfg->nzones; z++)
         for (size_t i = 0; i < a->n; i++)
@@ -496,33 +511,56 @@ static void record_failed(struct daemon *d, const char *what, int rc)
            (unsigned long long)suppressed);
 }
 
-static void record_reading(struct daemon *d, const struct fw_reading *r, int64_t now)
+/* After writing a line at `now`: its failure logged, or the time of the last line kept. */
+static void record_done(struct daemon *d, const char *what, int rc, int64_t now)
 {
-    d->rec_now = now;
-    if (!d->rec)
-        return;
-    int rc = fw_record_append(d->rec, r, now);
     if (rc < 0)
-        record_failed(d, "append reading", rc);
+        record_failed(d, what, rc);
     else
         d->rec_line_ms = now;
 }
 
+static void record_reading(struct daemon *d, const struct fw_reading *r, int64_t now)
+{
+    d->rec_now = now;
+    if (d->rec)
+        record_done(d, "append reading", fw_record_append(d->rec, r, now), now);
+}
+
 /*
- * After an engine tick: a tick line first of all (so a replay starts the engine's clock where
- * the daemon did), then whenever no line was written for a minute (so a replay never has to
- * jump the clock further than that, and knows how far live time went).
+ * After a core tick: the first one (a zone model's first tick sets where its days and hours
+ * start, so a replay must run it when the daemon did; before any reading, it also starts the
+ * engine's clock where the daemon did), one that `force`s it, and one whenever no line was
+ * written for a minute (so a replay never has to jump the clock further than that, and knows
+ * how far live time went).
  */
 static void record_tick(struct daemon *d, int64_t now, int force)
 {
     d->rec_now = now;
-    if (!d->rec || (!force && d->rec_line_ms && now - d->rec_line_ms < RECORD_TICK_MS))
+    if (!d->rec || (!force && d->rec_ticked && now - d->rec_line_ms < RECORD_TICK_MS))
         return;
-    int rc = fw_record_tick(d->rec, now);
-    if (rc < 0)
-        record_failed(d, "append tick", rc);
-    else
-        d->rec_line_ms = now;
+    d->rec_ticked = 1;
+    record_done(d, "append tick", fw_record_tick(d->rec, now), now);
+}
+
+/* The core's other inputs, recorded so that a replay hands them over too (docs/replay.md). */
+static void record_flush(struct daemon *d, int64_t now, int all)
+{
+    if (d->rec)
+        record_done(d, "append flush", fw_record_flush(d->rec, now, all), now);
+}
+
+static void record_ack(struct daemon *d, const struct fw_ack *ack, int64_t now)
+{
+    if (d->rec)
+        record_done(d, "append acknowledgement",
+                    fw_record_ack(d->rec, now, ack->id, ack->by, ack->at_ms), now);
+}
+
+static void record_forecasts(struct daemon *d, int64_t now)
+{
+    for (int i = 0; d->rec && i < d->forecasts.n; i++)
+        record_done(d, "append forecast", fw_record_forecast(d->rec, now, &d->forecasts.v[i]), now);
 }
 
 /* Close the recording with a tick at the last time the engine was given. */
@@ -549,6 +587,7 @@ static void record_apply(struct daemon *d)
         return;
     d->rec = fw_record_new(rc->dir, rc->max_file_bytes, rc->max_files);
     d->rec_line_ms = 0;
+    d->rec_ticked = 0;
     FW_LOG(FW_LOG_NOTICE, "record: recording readings into %s", rc->dir);
 }
 
@@ -637,6 +676,7 @@ static void run_actions(struct daemon *d, int64_t now)
  */
 static void apply_forecasts(struct daemon *d, int64_t now)
 {
+    record_forecasts(d, now);
     fw_core_forecasts(d->core, d->forecasts.v, (size_t)d->forecasts.n, &d->acts);
     run_actions(d, now);
 }
@@ -652,6 +692,7 @@ static void handle_ack(struct daemon *d, const void *payload, size_t len)
             FW_LOG(FW_LOG_WARNING, "ack: rejected: %s", why);
         return;
     }
+    record_ack(d, &ack, now);
     int rc = fw_core_ack(d->core, ack.id, ack.by, ack.at_ms);
     /* The audit keeps every acknowledgement, also of an alert that ended meanwhile. */
     int arc = fw_outbox_set_acked(d->ob, ack.id, ack.by, ack.at_ms);
@@ -750,7 +791,7 @@ static void feed_readings(struct daemon *d, const struct fw_reading *r, size_t n
     fw_core_feed(d->core, r, n, now, &d->acts);
     run_actions(d, now);
     if (fw_core_pending(d->core)->n)
-        dispatch(d);
+        dispatch(d, now);
 }
 
 static void on_link_message(struct fw_mqtt_link *link, const char *topic, const void *payload,
@@ -1164,7 +1205,7 @@ static void reload(struct daemon *d)
     marks_reset(d);
     fw_flood_reset(d->flood, cfg);
     /* Resolutions of removed rules point into the old config: render them before freeing it. */
-    dispatch(d);
+    dispatch(d, now);
     publish_all_state(d, 0);
     /* Pollers restart on the new devices; the old ones keep the old config until closed. */
     int kept = modbus_stop(d, old);
@@ -1234,9 +1275,7 @@ static void on_group_timer(uv_timer_t *t)
     struct daemon *d = FW_CONTAINER_OF(t, struct daemon, group_timer);
     uv_update_time(d->loop);
     int64_t now = wall_ms();
-    fw_core_flush(d->core, (int64_t)uv_now(d->loop), now, &d->out);
-    carry_out(d, d->cfg, now);
-    outbox_flush(d);
+    groups_release(d, now, now);
 }
 
 /*
@@ -1252,12 +1291,16 @@ static void clock_watch(struct daemon *d, int64_t wall)
     uv_update_time(d->loop);
     int64_t offset = wall - (int64_t)uv_now(d->loop);
     int64_t step = d->clock_offset == INT64_MIN ? 0 : offset - d->clock_offset;
-    if (llabs(step) >= CLOCK_STEP_MS)
+    if (llabs(step) >= CLOCK_STEP_MS) {
         FW_LOG(FW_LOG_WARNING,
                "clock: the wall clock stepped %s by %lld s: readings stamped on the old clock "
                "are refused when that puts them past limits.max_future_ms or limits.max_age_ms, "
-               "and timed escalations and model steps move by the step",
+               "timed escalations and model steps move by the step, and alerts held for a "
+               "group message go out now",
                step < 0 ? "back" : "forward", (long long)(llabs(step) / 1000));
+        /* Group windows run on the wall clock: a step back would hold them for the step. */
+        groups_flush_all(d);
+    }
     d->clock_offset = offset;
 }
 
@@ -1270,10 +1313,15 @@ static void on_tick_timer(uv_timer_t *t)
     int64_t now = wall_ms();
     clock_watch(d, now);
     fw_core_tick(d->core, now, &d->acts);
+    /* A tick that derived readings or raised alerts is recorded, so that a replay runs the
+     * models' steps and sends the alerts at this very time. */
+    int recorded = fw_core_pending(d->core)->n > 0;
+    for (size_t i = 0; i < d->acts.n; i++)
+        recorded |= d->acts.v[i].kind == FW_CORE_RECORD;
     run_actions(d, now);
-    record_tick(d, now, 0);
+    record_tick(d, now, recorded);
     if (fw_core_pending(d->core)->n)
-        dispatch(d);
+        dispatch(d, now);
     /* A level can change, or go stale, without any alert: look once a minute. */
     if (++d->ticks % 60 == 0)
         publish_all_state(d, 0);

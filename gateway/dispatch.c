@@ -4,7 +4,7 @@
  * text, the groups of new alerts held for a route's window, the list of alerts announced inside
  * a group message (their later messages reference that message), and rendering per route. It
  * used to live in the daemon; here a unit test and any other driver reach it, and it stays pure:
- * the clocks are passed in and the log lines go back as actions.
+ * the time is passed in and the log lines go back as actions.
  */
 #include "forestwatch/dispatch.h"
 
@@ -28,7 +28,7 @@
 struct group {
     size_t route; /* index into the config's routes */
     char zone[FW_READING_MAX_ID];
-    int64_t deadline; /* monotonic: a wall clock step cannot move it */
+    int64_t deadline; /* the time of its first alert + the route's window */
     struct fw_alert *alerts;
     size_t n, cap;
     struct group *next;
@@ -235,7 +235,7 @@ static void group_free(struct group *g)
     free(g);
 }
 
-/* Render and remove the groups of `route` (SIZE_MAX: all) due by `upto` (monotonic). */
+/* Render and remove the groups of `route` (SIZE_MAX: all) due by `upto`. */
 static void groups_flush(struct fw_dispatch *x, const struct fw_config *cfg, size_t route,
                          int64_t upto, int64_t now, struct fw_dispatch_out *o)
 {
@@ -254,7 +254,7 @@ static void groups_flush(struct fw_dispatch *x, const struct fw_config *cfg, siz
 
 /* Hold a new alert for its route's group of its zone, opening the group if needed. */
 static void group_add(struct fw_dispatch *x, const struct fw_config *cfg,
-                      const struct fw_notification *n, int64_t mono)
+                      const struct fw_notification *n, int64_t now)
 {
     struct group *g = x->groups;
     while (g && !(g->route == n->route && strcmp(g->zone, n->alert.zone) == 0))
@@ -263,7 +263,7 @@ static void group_add(struct fw_dispatch *x, const struct fw_config *cfg,
         g = fw_xcalloc(1, sizeof(*g));
         g->route = n->route;
         fw_strlcpy(g->zone, n->alert.zone, sizeof(g->zone));
-        g->deadline = mono + cfg->routes[n->route].group_window_ms;
+        g->deadline = now + cfg->routes[n->route].group_window_ms;
         g->next = x->groups;
         x->groups = g;
     }
@@ -313,14 +313,14 @@ void fw_dispatch_pest_context(const struct fw_pests *pests, struct fw_alert *a)
 
 void fw_dispatch_notifications(struct fw_dispatch *x, const struct fw_config *cfg,
                                const struct fw_pests *pests, struct fw_actions *a, int64_t now_ms,
-                               int64_t mono_ms, struct fw_dispatch_out *out)
+                               struct fw_dispatch_out *out)
 {
     for (size_t i = 0; i < a->n; i++) {
         fw_dispatch_pest_context(pests, &a->items[i].alert);
         const struct fw_notification *n = &a->items[i];
         const struct fw_cfg_route *route = &cfg->routes[n->route];
         if (route->group_window_ms > 0 && n->alert.zone[0] && n->alert.kind == FW_KIND_NEW) {
-            group_add(x, cfg, n, mono_ms);
+            group_add(x, cfg, n, now_ms);
             continue;
         }
         groups_flush(x, cfg, n->route, INT64_MAX, now_ms, out);
@@ -331,10 +331,10 @@ void fw_dispatch_notifications(struct fw_dispatch *x, const struct fw_config *cf
     }
 }
 
-void fw_dispatch_flush(struct fw_dispatch *x, const struct fw_config *cfg, int64_t upto_mono_ms,
+void fw_dispatch_flush(struct fw_dispatch *x, const struct fw_config *cfg, int64_t upto_ms,
                        int64_t now_ms, struct fw_dispatch_out *out)
 {
-    groups_flush(x, cfg, SIZE_MAX, upto_mono_ms, now_ms, out);
+    groups_flush(x, cfg, SIZE_MAX, upto_ms, now_ms, out);
 }
 
 int64_t fw_dispatch_next_deadline(const struct fw_dispatch *x)

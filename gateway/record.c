@@ -10,6 +10,7 @@
 #include "forestwatch/record.h"
 
 #include "forestwatch/timefmt.h"
+#include "forestwatch/uplink.h"
 #include "forestwatch/util.h"
 
 #include <dirent.h>
@@ -322,6 +323,85 @@ int fw_record_tick(struct fw_record *rec, int64_t recv_ms)
     char line[64];
     int n = snprintf(line, sizeof(line), "{\"recv\": %lld, \"tick\": true}\n", (long long)recv_ms);
     return write_line(rec, line, (size_t)n, recv_ms);
+}
+
+int fw_record_flush(struct fw_record *rec, int64_t recv_ms, int all)
+{
+    char line[64];
+    int n = snprintf(line, sizeof(line), "{\"recv\": %lld, \"flush\": %s}\n", (long long)recv_ms,
+                     all ? "\"all\"" : "true");
+    return write_line(rec, line, (size_t)n, recv_ms);
+}
+
+/* `{"recv": <recv_ms>, ` */
+static void put_head(char *buf, size_t size, size_t *n, int64_t recv_ms)
+{
+    char head[48];
+    snprintf(head, sizeof(head), "{\"recv\": %lld, ", (long long)recv_ms);
+    put_raw(buf, size, n, head);
+}
+
+/* `, "<key>": <v>` with v printed as fw_record_number() prints it */
+static void put_number(char *buf, size_t size, size_t *n, const char *key, double v)
+{
+    char num[32];
+    fw_record_number(v, num, sizeof(num));
+    put_raw(buf, size, n, ", \"");
+    put_raw(buf, size, n, key);
+    put_raw(buf, size, n, "\": ");
+    put_raw(buf, size, n, num);
+}
+
+int fw_record_ack(struct fw_record *rec, int64_t recv_ms, const char *id, const char *by,
+                  int64_t at_ms)
+{
+    char line[FW_RECORD_MAX_LINE], t[FW_TIME_STRLEN];
+    size_t n = 0;
+    fw_time_format(at_ms, t);
+    put_head(line, sizeof(line), &n, recv_ms);
+    put_raw(line, sizeof(line), &n, "\"ack\": ");
+    put_str(line, sizeof(line), &n, id);
+    put_raw(line, sizeof(line), &n, ", \"by\": ");
+    put_str(line, sizeof(line), &n, by);
+    put_raw(line, sizeof(line), &n, ", \"at\": ");
+    put_str(line, sizeof(line), &n, t);
+    put_raw(line, sizeof(line), &n, "}\n");
+    FW_ASSERT(n > 0 && line[n - 1] == '\n');
+    return write_line(rec, line, n, recv_ms);
+}
+
+int fw_record_forecast(struct fw_record *rec, int64_t recv_ms, const struct fw_meteo_forecast *f)
+{
+    char line[FW_RECORD_MAX_LINE], t[FW_TIME_STRLEN], day[16];
+    size_t n = 0;
+    const double v[] = {f->temp_c, f->rh_pct, f->wind_ms, f->rain_mm, f->tmin_c, f->tmax_c};
+    for (size_t i = 0; i < FW_ARRAY_LEN(v); i++)
+        if (!isfinite(v[i]) && (i < 4 ? f->has_noon : f->has_minmax))
+            return -EINVAL;
+    int y, mo, d;
+    fw_time__civil_from_days(f->day, &y, &mo, &d);
+    snprintf(day, sizeof(day), "%04d-%02d-%02d", y, mo, d);
+    fw_time_format(f->issued_ms, t);
+    put_head(line, sizeof(line), &n, recv_ms);
+    put_raw(line, sizeof(line), &n, "\"forecast\": ");
+    put_str(line, sizeof(line), &n, f->zone);
+    put_raw(line, sizeof(line), &n, ", \"day\": ");
+    put_str(line, sizeof(line), &n, day);
+    put_raw(line, sizeof(line), &n, ", \"issued\": ");
+    put_str(line, sizeof(line), &n, t);
+    if (f->has_noon) {
+        put_number(line, sizeof(line), &n, "temp_c", f->temp_c);
+        put_number(line, sizeof(line), &n, "rh_pct", f->rh_pct);
+        put_number(line, sizeof(line), &n, "wind_ms", f->wind_ms);
+        put_number(line, sizeof(line), &n, "rain_mm", f->rain_mm);
+    }
+    if (f->has_minmax) {
+        put_number(line, sizeof(line), &n, "tmin_c", f->tmin_c);
+        put_number(line, sizeof(line), &n, "tmax_c", f->tmax_c);
+    }
+    put_raw(line, sizeof(line), &n, "}\n");
+    FW_ASSERT(n > 0 && line[n - 1] == '\n');
+    return write_line(rec, line, n, recv_ms);
 }
 
 /* ------------------------------------------------------------------------------------------ */

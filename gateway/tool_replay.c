@@ -1,20 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `forestwatch replay`: what would this config have alerted? It reads recorded readings (the
- * daemon's .jsonl recordings, or a .csv table), feeds them to the very engine the daemon runs,
- * with `now` = the time each reading was received, and prints every alert the engine produces,
- * then a summary (alerts per rule and zone, flaps, records read and rejected). With --json it
- * prints the messages the daemon would have published instead; with --diff OLD NEW it runs two
- * configs over the same data and prints what changes. docs/replay.md is the user's guide.
+ * `forestwatch replay`: what would this config have alerted? It reads recorded inputs (the
+ * daemon's .jsonl recordings, or a .csv table of readings) and drives the very core the daemon
+ * runs (core.h: the models, the engine, the alert post-processing) with them, with `now` = the
+ * time each was handed to the daemon's core, and prints every alert the engine produces, then a
+ * summary (alerts per rule and zone, flaps, records read and rejected). With --json it prints
+ * the messages the daemon would have published instead, rendered and grouped by the core; with
+ * --diff OLD NEW it runs two configs over the same data and prints what changes.
+ * docs/replay.md is the user's guide.
  *
  * Bad input lines are reported as file:line: reason, counted, and skipped, and the replay goes
  * on: an operator wants to see the rest. The exit status is then 1.
  */
 #include "forestwatch/config.h"
-#include "forestwatch/engine.h"
+#include "forestwatch/core.h"
+#include "forestwatch/log.h"
 #include "forestwatch/record.h"
-#include "forestwatch/render.h"
 #include "forestwatch/timefmt.h"
+#include "forestwatch/uplink.h"
 #include "forestwatch/util.h"
 #include "tool_cmds.h"
 
@@ -46,11 +49,22 @@ struct opts {
     const struct fw_tool_io *io;
 };
 
-/* One input record: a reading, or a tick (the engine's clock went on without a reading). */
+/* What one input record hands the core (docs/replay.md). */
+enum record_kind {
+    REC_READING, /* a reading */
+    REC_TICK,    /* the core's clock went on without a reading */
+    REC_FLUSH,   /* the held groups due by recv were released */
+    REC_FLUSH_ALL /* every held group was released */,
+    REC_ACK,      /* a duty officer's acknowledgement */
+    REC_FORECAST, /* a forecast day of the meteorology feed */
+};
+
 struct record {
-    int tick;
+    enum record_kind kind;
     int64_t recv;
-    struct fw_reading r;
+    struct fw_reading r;         /* REC_READING */
+    struct fw_ack ack;           /* REC_ACK */
+    struct fw_meteo_forecast fc; /* REC_FORECAST */
 };
 
 /*
@@ -96,10 +110,13 @@ struct tally {
 struct run {
     const struct opts *o;
     const struct fw_config *cfg;
-    struct fw_engine *engine;
-    struct fw_actions actions;
-    int collect; /* --diff: keep the events instead of printing them */
-    int quiet;   /* the second pass of --diff: bad lines were reported by the first */
+    struct fw_core *core;
+    struct fw_core_actions acts; /* the core's actions: the daemon's to carry out, dropped */
+    struct fw_dispatch_out out;  /* the rendered messages */
+    int flush_lines;             /* the input records group releases (a daemon's recording) */
+    uint64_t derived_skipped;    /* recorded derived readings the core derived again */
+    int collect;                 /* --diff: keep the events instead of printing them */
+    int quiet; /* the second pass of --diff: bad lines were reported by the first */
     int has_route;
     size_t route;
     struct event *ev;
@@ -206,28 +223,39 @@ static struct episode *episode_of(struct run *run, struct context_state *c,
 static void print_message(struct run *run, const struct fw_notification *items, const char *text)
 {
     const struct fw_alert *a = &items[0].alert;
-    FILE *out = run->o->io->out;
-    if (!run->o->json) {
-        char t[FW_TIME_STRLEN];
-        fw_time_format(a->event_ms, t);
-        fprintf(out, "%s %s\n", t, text);
-        return;
+    char t[FW_TIME_STRLEN];
+    if (run->o->json)
+        return; /* the rendered messages are printed instead (print_rendered) */
+    fw_time_format(a->event_ms, t);
+    fprintf(run->o->io->out, "%s %s\n", t, text);
+}
+
+/*
+ * --json: the messages the core rendered, as their routes carry them: those of --route, or
+ * without it those of every route (which share one format, checked at the start), a message
+ * that several routes carry with the same bytes printed once.
+ */
+static void print_rendered(struct run *run)
+{
+    const struct fw_dispatch_out *o = &run->out;
+    for (size_t i = 0; run->o->json && i < o->nmsg; i++) {
+        const struct fw_dispatch_msg *m = &o->msg[i];
+        if (run->has_route && m->route != run->route)
+            continue;
+        size_t k = 0;
+        while (!run->has_route && k < i && strcmp(o->msg[k].body, m->body) != 0)
+            k++;
+        if (!run->has_route && k < i)
+            continue;
+        size_t len = strlen(m->body);
+        fprintf(run->o->io->out, "%s%s", m->body, len && m->body[len - 1] == '\n' ? "" : "\n");
     }
-    /* What the route carries, rendered at the engine's time of the message as the daemon
-     * does, so that two replays print the very same bytes. Without --route every route has
-     * the same format (checked at the start): the first stands for all. */
-    const struct fw_cfg_route *route =
-        &run->cfg->routes[run->has_route ? run->route : items[0].route];
-    char *msg;
-    int rc = fw_render_route(run->cfg, route, a, NULL, a->sent_ms, &msg);
-    if (rc < 0)
-        fprintf(run->o->io->err,
-                "forestwatch replay: alert %s: route \"%s\": CAP rendering failed (%s): printed "
-                "as the project's JSON, as the daemon would send it\n",
-                a->id, route->name, strerror(-rc));
-    size_t len = strlen(msg);
-    fprintf(out, "%s%s", msg, len && msg[len - 1] == '\n' ? "" : "\n");
-    free(msg);
+    for (size_t i = 0; run->o->json && i < o->nnote; i++)
+        if (o->note[i].level <= FW_LOG_ERR)
+            fprintf(run->o->io->err, "forestwatch replay: %s%s%s\n", o->note[i].head,
+                    o->note[i].rc ? strerror(-o->note[i].rc) : "",
+                    o->note[i].rc ? o->note[i].tail : "");
+    fw_dispatch_out_clear(&run->out);
 }
 
 /* One message of one alert, with the `n` routes it goes to. */
@@ -292,10 +320,17 @@ static void on_alert(struct run *run, const struct fw_notification *items, size_
     e->detail = detail;
 }
 
-/* Hand the engine's notifications on, one group per message. */
-static void drain(struct run *run)
+/*
+ * The core's notifications at `now`: rendered (and grouped, and given their pest context) by the
+ * core as the daemon has them rendered, then handed on, one group per message.
+ */
+static void drain(struct run *run, int64_t now)
 {
-    const struct fw_actions *a = &run->actions;
+    struct fw_actions *a = fw_core_pending(run->core);
+    run->acts.n = 0;
+    if (!a->n)
+        return;
+    fw_core_dispatch(run->core, now, &run->out);
     for (size_t i = 0; i < a->n;) {
         size_t j = i + 1;
         while (j < a->n && same_change(&a->items[i].alert, &a->items[j].alert))
@@ -303,7 +338,15 @@ static void drain(struct run *run)
         on_alert(run, &a->items[i], j - i);
         i = j;
     }
-    fw_actions_clear(&run->actions);
+    fw_actions_clear(a);
+    print_rendered(run);
+}
+
+/* Release the held groups due by `upto` (INT64_MAX: all) at `now`. */
+static void release(struct run *run, int64_t upto, int64_t now)
+{
+    fw_core_flush(run->core, upto, now, &run->out);
+    print_rendered(run);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -384,11 +427,101 @@ static const char *json_str(const cJSON *o, const char *key, int *bad)
     return v->valuestring;
 }
 
+/* The numbers of a forecast line: absent ones stay NAN. */
+static int forecast_number(const cJSON *o, const char *key, double *out, char *why, size_t size)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    *out = NAN;
+    if (!v)
+        return 0;
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+        return reject(why, size, "\"%s\": must be a number", key);
+    *out = v->valuedouble;
+    return 0;
+}
+
+/* {"recv": ..., "forecast": "<zone>", "day": "yyyy-mm-dd", "issued": "<RFC 3339>", "temp_c",
+ * "rh_pct", "wind_ms", "rain_mm" (the noon weather, all four or none), "tmin_c", "tmax_c" (both
+ * or neither)}, as fw_record_forecast() writes it. */
+static int parse_forecast(const cJSON *o, struct fw_meteo_forecast *f, char *why, size_t size)
+{
+    int bad = 0;
+    const char *zone = json_str(o, "forecast", &bad), *day = json_str(o, "day", &bad);
+    const char *issued = json_str(o, "issued", &bad);
+    int y, mo, d;
+    char tail;
+    memset(f, 0, sizeof(*f));
+    if (bad || !zone || !day || !issued)
+        return reject(why, size,
+                      "a forecast line needs \"forecast\" (the zone), \"day\" and "
+                      "\"issued\" as strings");
+    if (fw_strlcpy(f->zone, zone, sizeof(f->zone)) < 0)
+        return reject(why, size, "\"forecast\": longer than %d bytes", FW_READING_MAX_ID - 1);
+    if (sscanf(day, "%4d-%2d-%2d%c", &y, &mo, &d, &tail) != 3 || mo < 1 || mo > 12 || d < 1 ||
+        d > 31)
+        return reject(why, size, "\"day\": not a date yyyy-mm-dd: \"%.64s\"", day);
+    f->day = fw_time__days_from_civil(y, mo, d);
+    if (fw_time_parse(issued, &f->issued_ms) < 0)
+        return reject(why, size, "\"issued\": not an RFC 3339 time with an offset: \"%.64s\"",
+                      issued);
+    double *v[] = {&f->temp_c, &f->rh_pct, &f->wind_ms, &f->rain_mm, &f->tmin_c, &f->tmax_c};
+    static const char *const keys[] = {"temp_c",  "rh_pct", "wind_ms",
+                                       "rain_mm", "tmin_c", "tmax_c"};
+    int have = 0;
+    for (size_t i = 0; i < FW_ARRAY_LEN(keys); i++) {
+        if (forecast_number(o, keys[i], v[i], why, size) < 0)
+            return -EINVAL;
+        have |= !isnan(*v[i]) << i;
+    }
+    if ((have & 15) != 0 && (have & 15) != 15)
+        return reject(why, size,
+                      "a forecast's noon weather needs temp_c, rh_pct, wind_ms and "
+                      "rain_mm together");
+    if ((have & 48) != 0 && (have & 48) != 48)
+        return reject(why, size, "a forecast's extremes need tmin_c and tmax_c together");
+    f->has_noon = (have & 15) == 15;
+    f->has_minmax = (have & 48) == 48;
+    return 0;
+}
+
+/* {"recv": ..., "ack": "<alert id>", "by": "<who>", "at": "<RFC 3339>"} */
+static int parse_ack(const cJSON *o, struct fw_ack *ack, char *why, size_t size)
+{
+    int bad = 0;
+    const char *id = json_str(o, "ack", &bad), *by = json_str(o, "by", &bad);
+    const char *at = json_str(o, "at", &bad);
+    memset(ack, 0, sizeof(*ack));
+    if (bad || !id || !by || !at)
+        return reject(why, size,
+                      "an acknowledgement line needs \"ack\", \"by\" and \"at\" as "
+                      "strings");
+    if (fw_strlcpy(ack->id, id, sizeof(ack->id)) < 0 ||
+        fw_strlcpy(ack->by, by, sizeof(ack->by)) < 0)
+        return reject(why, size, "\"ack\" or \"by\": too long");
+    if (fw_time_parse(at, &ack->at_ms) < 0)
+        return reject(why, size, "\"at\": not an RFC 3339 time with an offset: \"%.64s\"", at);
+    return 0;
+}
+
+/* The keys that make a line other than a reading, and the keys each may have besides "recv". */
+static const struct {
+    const char *key;
+    enum record_kind kind;
+    const char *const *keys;
+} line_kinds[] = {
+    {"tick", REC_TICK, (const char *const[]){"tick", NULL}},
+    {"flush", REC_FLUSH, (const char *const[]){"flush", NULL}},
+    {"ack", REC_ACK, (const char *const[]){"ack", "by", "at", NULL}},
+    {"forecast", REC_FORECAST,
+     (const char *const[]){"forecast", "day", "issued", "temp_c", "rh_pct", "wind_ms", "rain_mm",
+                           "tmin_c", "tmax_c", NULL}},
+    {NULL, REC_READING,
+     (const char *const[]){"time", "station", "zone", "metric", "value", "source", NULL}},
+};
+
 static int parse_json_line(const struct run *run, const char *line, size_t len, struct record *rec,
                            char *why, size_t size)
 {
-    static const char *const known[] = {"recv", "tick",   "time",  "station",
-                                        "zone", "metric", "value", "source"};
     const char *end = NULL;
     cJSON *o = cJSON_ParseWithLengthOpts(line, len, &end, 0);
     int rc = 0;
@@ -404,12 +537,21 @@ static int parse_json_line(const struct run *run, const char *line, size_t len, 
         rc = reject(why, size, "not a JSON object");
         goto fail;
     }
+    size_t lk = 0;
+    while (line_kinds[lk].key && !cJSON_GetObjectItemCaseSensitive(o, line_kinds[lk].key))
+        lk++;
     for (const cJSON *k = o->child; k; k = k->next) {
-        size_t i = 0;
-        while (i < FW_ARRAY_LEN(known) && strcmp(k->string, known[i]) != 0)
-            i++;
-        if (i == FW_ARRAY_LEN(known)) {
-            rc = reject(why, size, "unknown key \"%.64s\"", k->string);
+        const char *const *known = line_kinds[lk].keys;
+        while (*known && strcmp(k->string, *known) != 0)
+            known++;
+        if (!*known && strcmp(k->string, "recv") != 0) {
+            if (line_kinds[lk].kind == REC_TICK)
+                rc = reject(why, size, "a tick line is {\"recv\": ..., \"tick\": true}");
+            else if (line_kinds[lk].key)
+                rc = reject(why, size, "unknown key \"%.64s\" in a \"%s\" line", k->string,
+                            line_kinds[lk].key);
+            else
+                rc = reject(why, size, "unknown key \"%.64s\"", k->string);
             goto fail;
         }
     }
@@ -432,13 +574,29 @@ static int parse_json_line(const struct run *run, const char *line, size_t len, 
         rc = reject(why, size, recv ? "\"recv\": must be a number" : "missing \"recv\"");
         goto fail;
     }
-    const cJSON *tick = cJSON_GetObjectItemCaseSensitive(o, "tick");
-    if (tick) {
-        if (!cJSON_IsTrue(tick) || cJSON_GetArraySize(o) != 2)
+    rec->kind = line_kinds[lk].kind;
+    if (rec->kind == REC_TICK) {
+        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "tick")))
             rc = reject(why, size, "a tick line is {\"recv\": ..., \"tick\": true}");
-        rec->tick = 1;
-        cJSON_Delete(o);
-        return rc;
+        goto fail;
+    }
+    if (rec->kind == REC_FLUSH) {
+        const cJSON *fl = cJSON_GetObjectItemCaseSensitive(o, "flush");
+        if (cJSON_IsString(fl) && strcmp(fl->valuestring, "all") == 0)
+            rec->kind = REC_FLUSH_ALL;
+        else if (!cJSON_IsTrue(fl))
+            rc = reject(why, size,
+                        "a flush line is {\"recv\": ..., \"flush\": true} or "
+                        "\"flush\": \"all\"");
+        goto fail;
+    }
+    if (rec->kind == REC_ACK) {
+        rc = parse_ack(o, &rec->ack, why, size);
+        goto fail;
+    }
+    if (rec->kind == REC_FORECAST) {
+        rc = parse_forecast(o, &rec->fc, why, size);
+        goto fail;
     }
     int bad = 0;
     const char *time = json_str(o, "time", &bad), *station = json_str(o, "station", &bad);
@@ -486,7 +644,7 @@ static int parse_csv_line(const struct run *run, char *line, int ncols, struct r
     const char *source = ncols == 7 ? f[6] : NULL;
     if (f[0][0] && !f[1][0] && !f[2][0] && !f[3][0] && !f[4][0] && !f[5][0] &&
         (!source || !source[0])) {
-        rec->tick = 1;
+        rec->kind = REC_TICK;
         if (parse_recv_text(f[0], &rec->recv) < 0)
             return reject(why, size, "column \"recv\": not milliseconds nor an RFC 3339 time");
         return 0;
@@ -519,15 +677,47 @@ static void bad_line(struct run *run, const char *path, unsigned long line, cons
         fprintf(run->o->io->err, "%s:%lu: %s\n", path, line, why);
 }
 
+/*
+ * Hand one record to the core, as the daemon did (docs/replay.md). A table of readings records no
+ * group releases: there a held group goes out when its window has closed, at the window's end,
+ * before the first record received after it, as the daemon's group timer would have sent it.
+ */
 static void feed(struct run *run, const struct record *rec)
 {
-    if (rec->tick)
-        fw_engine_tick(run->engine, rec->recv, &run->actions);
-    else
-        fw_engine_feed(run->engine, &rec->r, rec->recv, &run->actions);
-    run->have_recv = 1;
-    run->last_recv = rec->recv;
-    drain(run);
+    int64_t due;
+    run->flush_lines |= rec->kind == REC_FLUSH || rec->kind == REC_FLUSH_ALL;
+    while (!run->flush_lines && (due = fw_core_next_deadline(run->core)) != 0 && due <= rec->recv)
+        release(run, due, due);
+    switch (rec->kind) {
+    case REC_READING:
+        /* The models of the replayed config derive their zones' readings again. */
+        if (rec->r.source == FW_SOURCE_DERIVED && fw_core_derives(run->core, rec->r.zone)) {
+            run->derived_skipped++;
+            break;
+        }
+        fw_core_feed(run->core, &rec->r, 1, rec->recv, &run->acts);
+        break;
+    case REC_TICK:
+        fw_core_tick(run->core, rec->recv, &run->acts);
+        break;
+    case REC_FLUSH:
+        release(run, rec->recv, rec->recv);
+        break;
+    case REC_FLUSH_ALL:
+        release(run, INT64_MAX, rec->recv);
+        break;
+    case REC_ACK:
+        fw_core_ack(run->core, rec->ack.id, rec->ack.by, rec->ack.at_ms);
+        break;
+    case REC_FORECAST:
+        fw_core_forecasts(run->core, &rec->fc, 1, &run->acts);
+        break;
+    }
+    if (rec->kind != REC_FLUSH && rec->kind != REC_FLUSH_ALL) {
+        run->have_recv = 1;
+        run->last_recv = rec->recv;
+    }
+    drain(run, rec->recv);
 }
 
 static int run_file(struct run *run, const char *path)
@@ -643,11 +833,13 @@ static int run_files(struct run *run)
     }
     /* Live time went on after the last reading (the final tick line says how far); --until
      * asks for more. Either way the pending `for`s and windows get to play out. */
-    if (run->o->has_until)
-        fw_engine_tick(run->engine, run->o->until, &run->actions);
-    else if (run->have_recv)
-        fw_engine_tick(run->engine, run->last_recv, &run->actions);
-    drain(run);
+    int64_t end = run->o->has_until ? run->o->until : run->last_recv;
+    if (run->o->has_until || run->have_recv) {
+        fw_core_tick(run->core, end, &run->acts);
+        drain(run, end);
+        /* What is still held at the end goes out there, as the daemon sends it at shutdown. */
+        release(run, INT64_MAX, end);
+    }
     return failed ? -1 : 0;
 }
 
@@ -710,7 +902,13 @@ static int run_init(struct run *run, const struct opts *o, const char *config_pa
             }
     }
     run->cfg = cfg;
-    run->engine = fw_engine_new(cfg);
+    run->core = fw_core_new(cfg, &run->acts);
+    /* A model the config gives but that cannot run is the config's problem: said as the daemon
+     * says it. */
+    for (size_t i = 0; i < run->acts.n; i++)
+        if (run->acts.v[i].kind == FW_CORE_NOTE && run->acts.v[i].level <= FW_LOG_ERR)
+            fprintf(o->io->err, "forestwatch replay: %s\n", run->acts.v[i].text);
+    run->acts.n = 0;
     run->by_rule = fw_xcalloc(cfg->nrules + 1, sizeof(*run->by_rule));
     run->by_zone = fw_xcalloc(cfg->nzones + 1, sizeof(*run->by_zone));
     *cfg_out = cfg;
@@ -719,8 +917,9 @@ static int run_init(struct run *run, const struct opts *o, const char *config_pa
 
 static void run_free(struct run *run, struct fw_config *cfg)
 {
-    fw_engine_free(run->engine);
-    fw_actions_free(&run->actions);
+    fw_core_free(run->core);
+    fw_core_actions_free(&run->acts);
+    fw_dispatch_out_free(&run->out);
     for (size_t i = 0; i < run->nev; i++)
         free(run->ev[i].text);
     free(run->ev);
@@ -751,6 +950,11 @@ static void print_summary(const struct run *run, FILE *out)
             (unsigned long long)run->skipped, (unsigned long long)run->all.fired,
             (unsigned long long)run->all.updates, (unsigned long long)run->all.resolved,
             (unsigned long long)run->flaps);
+    if (run->derived_skipped)
+        fprintf(out,
+                "derived: %llu recorded derived readings skipped: the config's zone models "
+                "derived them again\n",
+                (unsigned long long)run->derived_skipped);
     fprintf(out, "by rule:\n");
     for (size_t i = 0; i < cfg->nrules; i++)
         print_tally(out, cfg->rules[i].name, &run->by_rule[i]);

@@ -61,6 +61,13 @@ void fw_core_free(struct fw_core *c);
 /** The model of kind `k`, NULL when no zone has it (to restore or save its state). */
 struct fw_model *fw_core_model(struct fw_core *c, enum fw_model_kind k);
 
+/**
+ * Whether a model of the core derives readings for zone `zone` (a zone of the config with a fire
+ * or pest model that runs): a driver that replays recorded derived readings of such a zone skips
+ * them, since the core derives them again.
+ */
+int fw_core_derives(const struct fw_core *c, const char *zone);
+
 /** The engine, for status (zone levels, open alerts, counters). */
 const struct fw_engine *fw_core_engine(const struct fw_core *c);
 
@@ -105,16 +112,15 @@ struct fw_actions *fw_core_pending(struct fw_core *c);
 
 /**
  * Render the pending notifications (fw_dispatch_notifications, with the pest model's context)
- * at wall time `now_ms` and monotonic time `mono_ms` into `out`. They stay pending.
+ * at `now_ms` into `out`. They stay pending.
  */
-void fw_core_dispatch(struct fw_core *c, int64_t now_ms, int64_t mono_ms,
-                      struct fw_dispatch_out *out);
+void fw_core_dispatch(struct fw_core *c, int64_t now_ms, struct fw_dispatch_out *out);
 
-/** Release the held groups due by `upto_mono_ms` (INT64_MAX: all), as fw_dispatch_flush(). */
-void fw_core_flush(struct fw_core *c, int64_t upto_mono_ms, int64_t now_ms,
-                   struct fw_dispatch_out *out);
+/** Release the held groups due by `upto_ms` (INT64_MAX: all) at `now_ms`, as fw_dispatch_flush().
+ */
+void fw_core_flush(struct fw_core *c, int64_t upto_ms, int64_t now_ms, struct fw_dispatch_out *out);
 
-/** When the earliest held group is due (monotonic ms), 0 when none is held. */
+/** When the earliest held group is due (ms, on the calls' time), 0 when none is held. */
 int64_t fw_core_next_deadline(const struct fw_core *c);
 
 #endif

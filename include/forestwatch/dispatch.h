@@ -7,10 +7,12 @@
  * announced inside a group message names that message in its later messages' CAP <references>;
  * everything is rendered in its route's format (fw_render_route).
  *
- * The module is pure: no I/O, no clock. Two times are passed in: the wall time `now_ms` that
- * messages are rendered with, and a monotonic time `mono_ms` that group windows run on, so that a
- * step of the wall clock cannot move a window. Its outputs are actions: the rendered messages in
- * the order they are to be committed, and the lines the driver is to log.
+ * The module is pure: no I/O, no clock. The time `now_ms` of each call (the core's time, which
+ * the driver also records) is what messages are rendered with and what group windows run on, so
+ * that a replay of the recorded calls releases the same groups at the same times (docs/replay.md).
+ * A driver whose clock steps releases the held groups at once (fw_dispatch_flush with INT64_MAX)
+ * rather than hold them for the step. Its outputs are actions: the rendered messages in the order
+ * they are to be committed, and the lines the driver is to log.
  *
  * All calls for one dispatcher come from one thread (the daemon's loop thread).
  */
@@ -69,24 +71,24 @@ struct fw_dispatch *fw_dispatch_new(void);
 void fw_dispatch_free(struct fw_dispatch *x);
 
 /**
- * Handle the engine's notifications `a` (of config `cfg`) at wall time `now_ms`, monotonic time
- * `mono_ms`. Each alert first gets its zone's pest context from `pests` (may be NULL), in place.
- * New alerts for a grouping route are held; anything else for a route first releases that
- * route's held groups, so a route's messages keep their order. Appends to `out`.
+ * Handle the engine's notifications `a` (of config `cfg`) at time `now_ms`. Each alert first gets
+ * its zone's pest context from `pests` (may be NULL), in place. New alerts for a grouping route are
+ * held; anything else for a route first releases that route's held groups, so a route's messages
+ * keep their order. Appends to `out`.
  */
 void fw_dispatch_notifications(struct fw_dispatch *x, const struct fw_config *cfg,
                                const struct fw_pests *pests, struct fw_actions *a, int64_t now_ms,
-                               int64_t mono_ms, struct fw_dispatch_out *out);
+                               struct fw_dispatch_out *out);
 
 /**
- * Release the held groups whose window closed by `upto_mono_ms` (INT64_MAX: all of them, as
- * before a reload or at shutdown, while `cfg` is still the config they were held under),
- * rendered at wall time `now_ms`. Appends to `out`.
+ * Release the held groups whose window closed by `upto_ms` (INT64_MAX: all of them, as before a
+ * reload, at shutdown or after a clock step, while `cfg` is still the config they were held
+ * under), rendered at time `now_ms`. Appends to `out`.
  */
-void fw_dispatch_flush(struct fw_dispatch *x, const struct fw_config *cfg, int64_t upto_mono_ms,
+void fw_dispatch_flush(struct fw_dispatch *x, const struct fw_config *cfg, int64_t upto_ms,
                        int64_t now_ms, struct fw_dispatch_out *out);
 
-/** When the earliest held group's window closes (monotonic ms), or 0 when none is held. */
+/** When the earliest held group's window closes (the calls' time, ms), or 0 when none is held. */
 int64_t fw_dispatch_next_deadline(const struct fw_dispatch *x);
 
 /** The pest stage of alert `a`'s zone, for the {pest...} placeholders (docs/pests.md). */

@@ -6,10 +6,11 @@
  *   {"recv": 1780286400123, "time": "2026-06-01T04:00:00Z", "station": "bs03-smoke-01",
  *    "zone": "bs-03", "metric": "smoke_ppm", "value": 352.5, "source": "mqtt"}
  *
- * where recv is the `now` the engine was given; a line {"recv": ..., "tick": true} marks how far
- * the engine's clock went without a reading. Files are readings-<UTC yyyymmddThhmmssZ>-<seq>.jsonl
- * in one folder; a file is rotated before it would pass max_file_bytes and the oldest (lowest
- * seq) are deleted beyond max_files.
+ * where recv is the `now` the core was given; a line {"recv": ..., "tick": true} marks how far
+ * the core's clock went without a reading, and lines with "flush", "ack" or "forecast" record
+ * the core's other inputs (docs/replay.md), so that a replay drives the core as the daemon did.
+ * Files are readings-<UTC yyyymmddThhmmssZ>-<seq>.jsonl in one folder; a file is rotated before it
+ * would pass max_file_bytes and the oldest (lowest seq) are deleted beyond max_files.
  *
  * The recorder never reads the clock (the times are passed in) and opens its folder and files
  * lazily, at the first line, so a folder that cannot be written yet (a full disk, a missing
@@ -23,6 +24,8 @@
 #include <stdint.h>
 
 #include "forestwatch/reading.h"
+
+struct fw_meteo_forecast;
 
 #define FW_RECORD_PREFIX "readings-"
 #define FW_RECORD_SUFFIX ".jsonl"
@@ -52,6 +55,20 @@ int fw_record_append(struct fw_record *rec, const struct fw_reading *r, int64_t 
 
 /** Append a tick line: the engine's clock reached `recv_ms`. Returns as fw_record_append. */
 int fw_record_tick(struct fw_record *rec, int64_t recv_ms);
+
+/**
+ * Append a flush line: at `recv_ms` the held groups due by then were released (`all`: every held
+ * group, as at a reload, at shutdown or after a clock step). Returns as fw_record_append.
+ */
+int fw_record_flush(struct fw_record *rec, int64_t recv_ms, int all);
+
+/** Append an acknowledgement of alert `id` by `by` made at `at_ms`, handed over at `recv_ms`. */
+int fw_record_ack(struct fw_record *rec, int64_t recv_ms, const char *id, const char *by,
+                  int64_t at_ms);
+
+/** Append one forecast day of the meteorology feed, handed to the models at `recv_ms`. -EINVAL
+ * for a value that cannot be written (not finite); nothing is written then. */
+int fw_record_forecast(struct fw_record *rec, int64_t recv_ms, const struct fw_meteo_forecast *f);
 
 /** The folder, as given to fw_record_new; valid while the recorder lives. */
 const char *fw_record_dir(const struct fw_record *rec);

@@ -11,7 +11,8 @@
 # - neither resolve nor repeat the alert that was firing before the step;
 # - fire and deliver at once an alert on a reading stamped with its new, earlier time, and
 #   resolve it, on a route that sends at once and on one that groups a zone's new alerts for a
-#   second (the outbox's pacing and the group window wait on durations, not wall clock times);
+#   second (the outbox's pacing waits on durations; the group window runs on the wall clock,
+#   and the daemon releases held groups when the clock steps);
 # - once the clock is right again, resolve the first alert: every firing has its resolved.
 # The daemon exits cleanly (exit code 0; under the sanitizer build, with no report).
 

@@ -57,7 +57,9 @@ def plan(now):
     return m, d, offset, delay
 
 
-def test(env):
+def configure(env):
+    """Give ZONE the trial pest, its day ending a moment ago and its step due soon; returns
+    plan()'s times and the local date of the next day (the forecast's)."""
     cfg = fwtest.load_json_file(env.config_path)
     m, d, offset, delay = plan(time.time())
     day = time.gmtime(m - 1 + offset * MIN)  # the local day that ends at M
@@ -71,6 +73,25 @@ def test(env):
     }
     fwtest.write_json_file(env.config_path, cfg)
     fwtest.log("day ends %s (utc_offset_min %d), step due at %s" % (iso(m), offset, iso(d)))
+    return m, d, time.strftime("%Y-%m-%d", time.gmtime(m + offset * MIN))
+
+
+def send_day(env, m):
+    """Two readings in two hours of the day ending at m: its minimum early, its maximum in the
+    afternoon; and the bureau's forecast of the next day's extremes."""
+    env.send_reading(STATION, "air_temp_c", TMIN, when=iso(m - 20 * HOUR))
+    env.send_reading(STATION, "air_temp_c", TMAX, when=iso(m - 9 * HOUR))
+
+
+def send_forecast(env, next_day):
+    env.publish("meteo/beishan/forecast", json.dumps({
+        "type": "forecast", "issued": fwtest.now_rfc3339(),
+        "forecasts": [{"zone": ZONE, "date": next_day, "air_temp_min_c": FC_TMIN,
+                       "air_temp_max_c": FC_TMAX}]}))
+
+
+def test(env):
+    m, d, next_day = configure(env)
 
     # By hand: the simple average method; the projection takes the forecast day's degree-days,
     # then the day's own rate.
@@ -87,20 +108,14 @@ def test(env):
     check(1 <= days <= 5 and days != projection(dd),
           "the chosen days should put the stage 1..5 days ahead, and the forecast should move "
           "it: %d, without the forecast %d" % (days, projection(dd)))
-    next_day = time.strftime("%Y-%m-%d", time.gmtime(m + offset * MIN))
 
     forestry = env.route_subscriber("forestry")
     daemon = env.start_daemon()
     daemon.wait_log(r'models: pests: no saved state under store key "models.pests"',
                     what="a first start without saved state")
 
-    # Two readings in two hours of the day: its minimum early, its maximum in the afternoon.
-    env.send_reading(STATION, "air_temp_c", TMIN, when=iso(m - 20 * HOUR))
-    env.send_reading(STATION, "air_temp_c", TMAX, when=iso(m - 9 * HOUR))
-    env.publish("meteo/beishan/forecast", json.dumps({
-        "type": "forecast", "issued": fwtest.now_rfc3339(),
-        "forecasts": [{"zone": ZONE, "date": next_day, "air_temp_min_c": FC_TMIN,
-                       "air_temp_max_c": FC_TMAX}]}))
+    send_day(env, m)
+    send_forecast(env, next_day)
     check(time.time() < d, "the readings took until after the step was due; rerun")
 
     wait = max(d - time.time(), 0) + fwtest.HANG_GUARD_S

@@ -65,7 +65,7 @@ FW_TEST(feed_records_and_alerts)
     ASSERT_TRUE(acts.v[0].reading.value == 41);
     ASSERT_EQ(fw_core_pending(c)->n, 1);
     struct fw_dispatch_out out = {0};
-    fw_core_dispatch(c, t0(), 0, &out);
+    fw_core_dispatch(c, t0(), &out);
     ASSERT_EQ(out.nmsg, 1);
     ASSERT_STR_EQ(out.msg[0].rule, "hot");
     ASSERT_STR_CONTAINS(out.msg[0].body, "<identifier>gw.hot:wx1:1777593600000.1</identifier>");

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The alert post-processing driven by the real engine on the engine tests' config, with a fake
- * wall clock and a fake monotonic clock: new alerts of one zone held for a grouping route until
+ * The alert post-processing driven by the real engine on the engine tests' config, on a fake
+ * clock: new alerts of one zone held for a grouping route until
  * its window closes and sent as one message, a route that does not group getting them at once,
  * any other message for the route releasing its held group first, a later message of a grouped
  * alert referencing the group message, and a lone alert in a window going out as itself.
@@ -15,7 +15,6 @@
 #include "test.h"
 
 #define T0 1780300800000LL /* 2026-06-01T08:00:00Z */
-#define MONO0 5000LL       /* the monotonic clock at T0 */
 #define WINDOW 1500
 #define CFG FW_TEST_DATA "/engine/forestwatch.json"
 
@@ -58,7 +57,7 @@ static void smoke(struct rig *r, const char *st, double ppm, int64_t dt)
     rd.value = ppm;
     rd.time_ms = T0 + dt;
     fw_engine_feed(r->e, &rd, T0 + dt, &r->a);
-    fw_dispatch_notifications(r->x, r->cfg, NULL, &r->a, T0 + dt, MONO0 + dt, &r->out);
+    fw_dispatch_notifications(r->x, r->cfg, NULL, &r->a, T0 + dt, &r->out);
     fw_actions_clear(&r->a);
 }
 
@@ -89,11 +88,11 @@ FW_TEST(group_held_until_window)
     /* emergency does not group: both at once; forestry holds them */
     ASSERT_EQ(on_route(&r, 1), 2);
     ASSERT_EQ(on_route(&r, 0), 0);
-    ASSERT_EQ(fw_dispatch_next_deadline(r.x), MONO0 + WINDOW);
+    ASSERT_EQ(fw_dispatch_next_deadline(r.x), T0 + WINDOW);
     fw_dispatch_out_clear(&r.out);
-    fw_dispatch_flush(r.x, r.cfg, MONO0 + WINDOW - 1, T0 + WINDOW - 1, &r.out);
+    fw_dispatch_flush(r.x, r.cfg, T0 + WINDOW - 1, T0 + WINDOW - 1, &r.out);
     ASSERT_EQ(r.out.nmsg, 0);
-    fw_dispatch_flush(r.x, r.cfg, MONO0 + WINDOW, T0 + WINDOW, &r.out);
+    fw_dispatch_flush(r.x, r.cfg, T0 + WINDOW, T0 + WINDOW, &r.out);
     ASSERT_EQ(r.out.nmsg, 1);
     ASSERT_EQ(fw_dispatch_next_deadline(r.x), 0);
     const struct fw_dispatch_msg *m = &r.out.msg[0];
@@ -134,7 +133,7 @@ FW_TEST(cap_references_group)
 {
     struct rig r;
     burst(&r, FW_FORMAT_CAP_XML);
-    fw_dispatch_flush(r.x, r.cfg, MONO0 + WINDOW, T0 + WINDOW, &r.out);
+    fw_dispatch_flush(r.x, r.cfg, T0 + WINDOW, T0 + WINDOW, &r.out);
     ASSERT_EQ(r.out.nmsg, 1);
     const char *body = r.out.msg[0].body, *id = strstr(body, "<identifier>");
     ASSERT_TRUE(id != NULL);

@@ -8,10 +8,13 @@
 #include "test.h"
 
 #include "forestwatch/record.h"
+#include "forestwatch/uplink.h"
 #include "forestwatch/timefmt.h"
 #include "forestwatch/util.h"
 
 #include <cJSON.h>
+#include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -248,6 +251,51 @@ FW_TEST(restart_continues_numbering)
     ASSERT_EQ(count_lines(text), 1);
     free(text);
     free(first);
+    fw_record_free(rec);
+    rm_rf(dir);
+}
+
+/* The core's other inputs (docs/replay.md): each one line, strings escaped, numbers exact; a
+ * forecast with a value that cannot be written is refused whole. */
+FW_TEST(other_inputs)
+{
+    char *dir = tmp_dir();
+    ASSERT_TRUE(dir);
+    struct fw_record *rec = fw_record_new(dir, 1 << 20, 4);
+    ASSERT_EQ(fw_record_flush(rec, T0 + 1, 0), 0);
+    ASSERT_EQ(fw_record_flush(rec, T0 + 2, 1), 0);
+    ASSERT_EQ(fw_record_ack(rec, T0 + 3, "gw:smoke_high:a:1", "值班员 \"3\"", T0 - 1000), 0);
+    struct fw_meteo_forecast f = {.zone = "bs-03",
+                                  .day = 20606,
+                                  .issued_ms = T0,
+                                  .has_noon = 1,
+                                  .temp_c = 24.5,
+                                  .rh_pct = 30,
+                                  .wind_ms = 3.1,
+                                  .rain_mm = 0};
+    ASSERT_EQ(fw_record_forecast(rec, T0 + 4, &f), 0);
+    f = (struct fw_meteo_forecast){.zone = "bs-07",
+                                   .day = 20606,
+                                   .issued_ms = T0,
+                                   .has_minmax = 1,
+                                   .tmin_c = -2.5,
+                                   .tmax_c = 11};
+    ASSERT_EQ(fw_record_forecast(rec, T0 + 5, &f), 0);
+    f.tmax_c = NAN;
+    ASSERT_EQ(fw_record_forecast(rec, T0 + 6, &f), -EINVAL);
+    char *text = read_file(fw_record_path(rec));
+    ASSERT_TRUE(text);
+    ASSERT_STR_EQ(text,
+                  "{\"recv\": 1780286400001, \"flush\": true}\n"
+                  "{\"recv\": 1780286400002, \"flush\": \"all\"}\n"
+                  "{\"recv\": 1780286400003, \"ack\": \"gw:smoke_high:a:1\", \"by\": "
+                  "\"值班员 \\\"3\\\"\", \"at\": \"2026-06-01T03:59:59Z\"}\n"
+                  "{\"recv\": 1780286400004, \"forecast\": \"bs-03\", \"day\": \"2026-06-02\", "
+                  "\"issued\": \"2026-06-01T04:00:00Z\", \"temp_c\": 24.5, \"rh_pct\": 30, "
+                  "\"wind_ms\": 3.1, \"rain_mm\": 0}\n"
+                  "{\"recv\": 1780286400005, \"forecast\": \"bs-07\", \"day\": \"2026-06-02\", "
+                  "\"issued\": \"2026-06-01T04:00:00Z\", \"tmin_c\": -2.5, \"tmax_c\": 11}\n");
+    free(text);
     fw_record_free(rec);
     rm_rf(dir);
 }
