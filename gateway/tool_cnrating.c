@@ -12,6 +12,7 @@
 #include "forestwatch/cfg_text.h"
 #include "forestwatch/cnrating.h"
 #include "forestwatch/timefmt.h"
+#include "forestwatch/readline.h"
 #include "forestwatch/util.h"
 #include "tool_cmds.h"
 

@@ -9,6 +9,7 @@
  */
 #include "forestwatch/degday.h"
 #include "forestwatch/timefmt.h"
+#include "forestwatch/readline.h"
 #include "forestwatch/util.h"
 #include "tool_cmds.h"
 

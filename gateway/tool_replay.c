@@ -18,6 +18,7 @@
 #include "forestwatch/record.h"
 #include "forestwatch/timefmt.h"
 #include "forestwatch/uplink.h"
+#include "forestwatch/readline.h"
 #include "forestwatch/util.h"
 #include "tool_cmds.h"
 

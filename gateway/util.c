@@ -115,26 +115,6 @@ int fw_parse_decimal(const char *s, double *out)
     return 0;
 }
 
-int fw_read_line(FILE *f, char *buf, size_t size, size_t *len)
-{
-    size_t n = 0;
-    int c, too_long = 0;
-    FW_ASSERT(size > 0);
-    while ((c = getc(f)) != EOF && c != '\n') {
-        if (n < size - 1)
-            buf[n++] = (char)c;
-        else
-            too_long = 1;
-    }
-    if (c == EOF && n == 0 && !too_long)
-        return -ENODATA;
-    if (!too_long && n && buf[n - 1] == '\r')
-        n--;
-    buf[n] = '\0';
-    *len = n;
-    return too_long ? -E2BIG : 0;
-}
-
 int64_t fw_floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;

@@ -63,15 +63,6 @@ int fw_parse_int(const char *s, long long lo, long long hi, long long *out);
  */
 int fw_parse_decimal(const char *s, double *out);
 
-/**
- * Read one line of `f` into `buf` of `size` bytes: at most size - 1 bytes, NUL-terminated,
- * without its "\n" or "\r\n". *len is the number of bytes stored; a NUL byte of the input is
- * stored like any other, so compare *len with strlen(buf) to find one. Returns 0 for a line,
- * -E2BIG for a line longer than size - 1 bytes (read to its end; buf holds its start), or
- * -ENODATA at the end of the input or on a read error (tell them apart with ferror(f)).
- */
-int fw_read_line(FILE *f, char *buf, size_t size, size_t *len);
-
 /** Levenshtein distance of two short strings (99 when either is over 63 bytes), for the
  * "did you mean" hints of config and rule errors. */
 int fw_edit_distance(const char *a, const char *b);

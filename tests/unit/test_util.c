@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The token bucket that budgets each node's messages, the line reader of the tool's
  * tables, the floor division of the models' time arithmetic and the tools' number parser. */
+#include "forestwatch/readline.h"
 #include "forestwatch/util.h"
 #include "test.h"
 
