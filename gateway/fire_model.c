@@ -17,6 +17,7 @@
 #include "forestwatch/models.h"
 
 #include "forestwatch/modelutil.h"
+#include "forestwatch/stations.h"
 #include "forestwatch/timefmt.h"
 #include "forestwatch/util.h"
 
@@ -28,12 +29,6 @@
 #define MIN_MS 60000LL
 #define HOUR_MS (60 * MIN_MS)
 #define DAY_MS (24 * HOUR_MS)
-/* Rain bucket width. Every real UTC offset is a multiple of 15 minutes, so noon and the full
- * hours always fall on a bucket edge and a window is a whole number of buckets. */
-#define BUCKET_MS (15 * MIN_MS)
-/* 40 hours: the 24-hour window, the longest allowed gap before it (6 h), the longest noon
- * window after it (2 h), and room for readings that arrive a few hours late. */
-#define NBUCKETS 160
 /* An hourly value is the reading nearest the full hour, within +-30 min. */
 #define HOUR_WINDOW_MS (30 * MIN_MS)
 #define MAX_CATCHUP_HOURS 48
@@ -52,13 +47,8 @@ struct cand {
     int has;
 };
 
-struct bucket {
-    int64_t id; /* covers (id * BUCKET_MS, (id + 1) * BUCKET_MS]; INT64_MIN when empty */
-    double sum;
-};
-
 struct slot {
-    struct bucket rain[NBUCKETS];
+    struct fw_stations_rain rain; /* the 24 h window, its gap before and the noon window fit */
     struct cand noon[Q__COUNT];
     struct cand hour[Q__COUNT];
 };
@@ -139,9 +129,10 @@ static const char *const out_names[] = {"ffmc",
                                         "nesterov_index"};
 
 static const char *const index_names[FW_MODELS_INDEX__COUNT] = {
-    [FW_MODELS_INDEX_FWI] = "fwi",   [FW_MODELS_INDEX_ISI] = "isi", [FW_MODELS_INDEX_BUI] = "bui",
-    [FW_MODELS_INDEX_FFMC] = "ffmc", [FW_MODELS_INDEX_DMC] = "dmc", [FW_MODELS_INDEX_DC] = "dc",
-    [FW_MODELS_INDEX_DSR] = "dsr",   [FW_MODELS_INDEX_NESTEROV] = "nesterov",
+    [FW_MODELS_INDEX_FWI] = "fwi", [FW_MODELS_INDEX_ISI] = "isi",
+    [FW_MODELS_INDEX_BUI] = "bui", [FW_MODELS_INDEX_FFMC] = "ffmc",
+    [FW_MODELS_INDEX_DMC] = "dmc", [FW_MODELS_INDEX_DC] = "dc",
+    [FW_MODELS_INDEX_DSR] = "dsr", [FW_MODELS_INDEX_NESTEROV] = "nesterov",
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -292,8 +283,7 @@ static void state_init(struct zone_state *s)
     memset(s, 0, sizeof(*s));
     s->hffmc = NAN;
     for (size_t i = 0; i < FW_ARRAY_LEN(s->slots); i++)
-        for (int b = 0; b < NBUCKETS; b++)
-            s->slots[i].rain[b].id = INT64_MIN;
+        fw_stations_rain_init(&s->slots[i].rain);
 }
 
 int fw_models_new(const struct fw_models_zone *zones, size_t n, struct fw_models **out,
@@ -367,25 +357,12 @@ static void cand_offer(struct cand *c, int64_t target, int64_t t, double v)
     c->has = 1;
 }
 
-static void rain_add(struct slot *sl, int64_t t, double mm)
-{
-    int64_t id = fw_floor_div(t - 1, BUCKET_MS);
-    struct bucket *b = &sl->rain[fw_floor_mod(id, NBUCKETS)];
-    if (b->id != id) {
-        if (b->id != INT64_MIN && b->id > id)
-            return; /* older than the ring: no window that is still to come can include it */
-        b->id = id;
-        b->sum = 0.0;
-    }
-    b->sum += mm;
-}
-
 static void slot_feed(const struct fw_models *m, struct zone *z, struct slot *sl,
                       const struct fw_reading *r)
 {
     if (r->metric == m->rain) {
         if (r->value >= 0.0)
-            rain_add(sl, r->time_ms, r->value);
+            fw_stations_rain_add(&sl->rain, r->time_ms, r->value);
         return;
     }
     for (int q = 0; q < Q__COUNT; q++) {
@@ -407,7 +384,7 @@ void fw_models_feed(struct fw_models *m, const struct fw_reading *r)
     for (size_t i = 0; i < m->nzones; i++) {
         struct zone *z = &m->zones[i];
         for (size_t k = 0; k < z->nslots; k++) {
-            const char *id = k < z->p.nstations ? z->p.stations[k] : z->p.fallback;
+            const char *id = fw_stations_id(z->p.stations, z->p.nstations, z->p.fallback, k);
             if (strcmp(id, r->station) == 0)
                 slot_feed(m, z, &z->s.slots[k], r);
         }
@@ -417,50 +394,6 @@ void fw_models_feed(struct fw_models *m, const struct fw_reading *r)
 /* ------------------------------------------------------------------------------------------ */
 /* Gathering a step's inputs                                                                   */
 /* ------------------------------------------------------------------------------------------ */
-
-/*
- * The rain of one station in (from, to], or -1 when its reports do not cover the window: a run of
- * empty buckets longer than the zone's allowed gap anywhere from `gap` before the window to its
- * end means reports were lost (radio, an outage, a fresh start), and the sum would undercount.
- * Stations report 0 when it is dry, so an empty bucket is not "no rain".
- */
-static double slot_rain(const struct zone *z, const struct slot *sl, int64_t from, int64_t to)
-{
-    int64_t gap = z->p.rain_max_gap_min * MIN_MS / BUCKET_MS;
-    int64_t first = (from - z->p.rain_max_gap_min * MIN_MS) / BUCKET_MS;
-    int64_t lo = from / BUCKET_MS, hi = to / BUCKET_MS; /* window: buckets lo .. hi-1 */
-    double sum = 0.0;
-    int64_t run = 0;
-    for (int64_t id = first; id < hi; id++) {
-        const struct bucket *b = &sl->rain[fw_floor_mod(id, NBUCKETS)];
-        if (b->id != id) {
-            if (++run > gap)
-                return -1.0;
-            continue;
-        }
-        run = 0;
-        if (id >= lo)
-            sum += b->sum;
-    }
-    return sum;
-}
-
-/* The mean over the zone's stations, or the fallback's value, or NAN. */
-static double zone_mean(const struct zone *z, const double *v)
-{
-    double sum = 0.0;
-    int n = 0;
-    for (size_t k = 0; k < z->p.nstations; k++)
-        if (!isnan(v[k])) {
-            sum += v[k];
-            n++;
-        }
-    if (n > 0)
-        return sum / n;
-    if (z->nslots > z->p.nstations)
-        return v[z->p.nstations];
-    return NAN;
-}
 
 /* The step's weather at `target`, with the rain in (from, to]. Returns 0, or -ENODATA. */
 static int gather(const struct zone *z, int hourly, int64_t target, int64_t from, int64_t to,
@@ -472,15 +405,15 @@ static int gather(const struct zone *z, int hourly, int64_t target, int64_t from
             const struct cand *c = hourly ? &z->s.slots[k].hour[i] : &z->s.slots[k].noon[i];
             v[k] = c->has && c->target == target ? c->v : NAN;
         }
-        q[i] = zone_mean(z, v);
+        q[i] = fw_stations_mean(v, z->p.nstations, z->nslots);
         if (isnan(q[i]))
             return -ENODATA;
     }
     for (size_t k = 0; k < z->nslots; k++) {
-        double r = slot_rain(z, &z->s.slots[k], from, to);
+        double r = fw_stations_rain_sum(&z->s.slots[k].rain, from, to, z->p.rain_max_gap_min);
         v[k] = r < 0.0 ? NAN : r;
     }
-    double rain = zone_mean(z, v);
+    double rain = fw_stations_mean(v, z->p.nstations, z->nslots);
     if (isnan(rain))
         return -ENODATA;
     w->temp_c = q[Q_TEMP];
@@ -593,8 +526,7 @@ static void daily_step(struct fw_models *m, struct zone *z, int64_t noon,
     s->codes = today;
     s->last_missing = 0;
     s->last_weather = w;
-    s->level =
-        fw_models_level(&z->p.levels, index_value(z->p.levels.index, &today, s->nesterov));
+    s->level = fw_models_level(&z->p.levels, index_value(z->p.levels.index, &today, s->nesterov));
     emit(m, z, O_FFMC, today.ffmc, noon, out);
     emit(m, z, O_DMC, today.dmc, noon, out);
     emit(m, z, O_DC, today.dc, noon, out);
@@ -879,16 +811,9 @@ static cJSON *save_zone(const struct zone *z)
     for (size_t k = 0; k < z->nslots; k++) {
         const struct slot *sl = &s->slots[k];
         cJSON *so = cJSON_CreateObject();
-        cJSON_AddStringToObject(so, "id", k < z->p.nstations ? z->p.stations[k] : z->p.fallback);
-        cJSON *rain = cJSON_AddArrayToObject(so, "rain");
-        for (int b = 0; b < NBUCKETS; b++) {
-            if (sl->rain[b].id == INT64_MIN)
-                continue;
-            cJSON *e = cJSON_CreateArray();
-            fw_modelutil_add_int(e, NULL, sl->rain[b].id);
-            fw_modelutil_add_dbl(e, NULL, sl->rain[b].sum);
-            cJSON_AddItemToArray(rain, e);
-        }
+        cJSON_AddStringToObject(so, "id",
+                                fw_stations_id(z->p.stations, z->p.nstations, z->p.fallback, k));
+        cJSON_AddItemToObject(so, "rain", fw_stations_rain_save(&sl->rain));
         cJSON_AddItemToObject(so, "noon", save_cands(sl->noon));
         cJSON_AddItemToObject(so, "hour", save_cands(sl->hour));
         cJSON_AddItemToArray(st, so);
@@ -948,23 +873,8 @@ static int restore_cands(const cJSON *a, struct cand *c)
 
 static int restore_slot(const cJSON *so, struct slot *sl)
 {
-    const cJSON *rain = cJSON_GetObjectItemCaseSensitive(so, "rain");
-    if (!cJSON_IsArray(rain))
-        return -EINVAL;
-    const cJSON *e;
-    cJSON_ArrayForEach(e, rain)
-    {
-        int64_t id;
-        double sum;
-        if (!cJSON_IsArray(e) || cJSON_GetArraySize(e) != 2 ||
-            fw_modelutil_get_int(cJSON_GetArrayItem(e, 0), 0, INT64_MIN + 1, INT64_MAX, &id) < 0 ||
-            fw_modelutil_get_dbl(cJSON_GetArrayItem(e, 1), 0, &sum) < 0 || sum < 0.0)
-            return -EINVAL;
-        struct bucket *b = &sl->rain[fw_floor_mod(id, NBUCKETS)];
-        if (b->id == INT64_MIN || b->id < id)
-            *b = (struct bucket){.id = id, .sum = sum};
-    }
-    if (restore_cands(cJSON_GetObjectItemCaseSensitive(so, "noon"), sl->noon) < 0 ||
+    if (fw_stations_rain_restore(cJSON_GetObjectItemCaseSensitive(so, "rain"), &sl->rain) < 0 ||
+        restore_cands(cJSON_GetObjectItemCaseSensitive(so, "noon"), sl->noon) < 0 ||
         restore_cands(cJSON_GetObjectItemCaseSensitive(so, "hour"), sl->hour) < 0)
         return -EINVAL;
     return 0;
@@ -1058,7 +968,7 @@ static int restore_zone(const cJSON *o, struct zone *z, struct zone_state *s)
         if (!cJSON_IsString(id))
             return -EINVAL;
         for (size_t k = 0; k < z->nslots; k++) {
-            const char *sid = k < z->p.nstations ? z->p.stations[k] : z->p.fallback;
+            const char *sid = fw_stations_id(z->p.stations, z->p.nstations, z->p.fallback, k);
             if (strcmp(sid, id->valuestring) == 0 && restore_slot(so, &s->slots[k]) < 0)
                 return -EINVAL;
         }
