@@ -85,6 +85,22 @@ unsigned fw_cnr_tables_unverified(const struct fw_cnr_tables *t)
     return bits;
 }
 
+int fw_cnr_tables_unverified_list(const struct fw_cnr_tables *t, char *buf, size_t size)
+{
+    unsigned bits = fw_cnr_tables_unverified(t);
+    int n = 0;
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < FW_CNR_TABLE_COUNT; i++)
+        if (bits & (1u << i)) {
+            int k = snprintf(buf + len, size - len, "%s%s", n++ ? " " : "",
+                             fw_cnr_table_name((enum fw_cnr_table_id)i));
+            if (k > 0 && (size_t)k < size - len)
+                len += (size_t)k;
+        }
+    return n;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * The rating
  * ------------------------------------------------------------------------------------------- */

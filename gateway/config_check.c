@@ -94,6 +94,27 @@ static void check_windows(struct fw_cfg_ctx *c, const struct fw_config *cfg,
     }
 }
 
+/* Each of a zone model's stations (at $.zones.<zone>.<section>.stations) must be a node. */
+static void check_stations(struct fw_cfg_ctx *c, const struct fw_config *cfg,
+                           const struct fw_cfg_zone *z, const char *section,
+                           const char (*stations)[FW_READING_MAX_ID], size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        int found = 0;
+        for (size_t j = 0; j < cfg->nnodes && !found; j++)
+            found = strcmp(cfg->nodes[j].id, stations[k]) == 0;
+        if (found)
+            continue;
+        size_t mark = fw_cfg_path_key(c, "zones");
+        fw_cfg_path_key(c, z->id);
+        fw_cfg_path_key(c, section);
+        fw_cfg_path_key(c, "stations");
+        fw_cfg_path_index(c, (int)k);
+        fw_cfg_err(c, "no node named \"%s\"", stations[k]);
+        fw_cfg_path_pop(c, mark);
+    }
+}
+
 void fw_config__check_refs(struct fw_config *cfg, struct fw_cfg_errors *errs)
 {
     struct fw_cfg_ctx c = {.file = cfg->path, .errs = errs, .path = "$", .pathlen = 1};
@@ -140,24 +161,15 @@ void fw_config__check_refs(struct fw_config *cfg, struct fw_cfg_errors *errs)
             fw_cfg_path_pop(&c, mark);
         }
     }
-    /* A fire model's stations must be nodes (or Modbus devices): a misspelt one would make every
-     * day missing. The fallback may be any station id, such as the meteorology feed's. */
+    /* A fire model's or a rating's stations must be nodes (or Modbus devices): a misspelt one
+     * would make every day missing. The fallback may be any station id, such as the meteorology
+     * feed's. */
     for (size_t i = 0; i < cfg->nzones; i++) {
-        const struct fw_models_zone *f = cfg->zones[i].fire;
-        for (size_t k = 0; f && k < f->nstations; k++) {
-            int found = 0;
-            for (size_t j = 0; j < cfg->nnodes && !found; j++)
-                found = strcmp(cfg->nodes[j].id, f->stations[k]) == 0;
-            if (found)
-                continue;
-            size_t mark = fw_cfg_path_key(&c, "zones");
-            fw_cfg_path_key(&c, cfg->zones[i].id);
-            fw_cfg_path_key(&c, "fire");
-            fw_cfg_path_key(&c, "stations");
-            fw_cfg_path_index(&c, (int)k);
-            fw_cfg_err(&c, "no node named \"%s\"", f->stations[k]);
-            fw_cfg_path_pop(&c, mark);
-        }
+        const struct fw_cfg_zone *z = &cfg->zones[i];
+        if (z->fire)
+            check_stations(&c, cfg, z, "fire", z->fire->stations, z->fire->nstations);
+        if (z->cn)
+            check_stations(&c, cfg, z, "cn", z->cn->stations, z->cn->nstations);
     }
     /* The same for the pest model's temperature stations and its pests' trap nodes. */
     for (size_t i = 0; i < cfg->nzones; i++) {
@@ -273,6 +285,19 @@ void fw_config_notes(const struct fw_config *cfg, void (*say)(void *arg, const c
                      cfg->zones[i].id, cfg->zones[i].pests_disabled[k]);
             say(arg, note);
         }
+    /* A level an officer acts on rests on these tables: say which are transcriptions still. */
+    int rated = 0;
+    for (size_t i = 0; i < cfg->nzones; i++)
+        rated |= cfg->zones[i].cn != NULL;
+    char unv[64];
+    if (rated && fw_cnr_tables_unverified_list(&cfg->cn_tables, unv, sizeof(unv))) {
+        snprintf(note, sizeof(note),
+                 "cn_rating_tables: the national rating's tables %s are %s (not checked against "
+                 "the printed standard; docs/cnrating.md)",
+                 unv,
+                 cfg->cn_tables_file ? "not marked \"official\"" : "the built-in transcription");
+        say(arg, note);
+    }
     for (size_t i = 0; i < cfg->nrules; i++)
         if (cfg->rules[i].kinds && fw_cfg_rule_nodes(cfg, &cfg->rules[i]) == 0) {
             snprintf(note, sizeof(note), "rule \"%s\": its kinds match no node: it watches nothing",

@@ -209,6 +209,38 @@ static void load_devices(struct fw_cfg_ctx *c, struct fw_config *cfg, const char
     free(rel);
 }
 
+/*
+ * The national rating's tables: the file `cn_rating_tables` names (resolved against the config's
+ * folder), or the built-in transcription; copied into every zone's rating parameters, so the
+ * model never reads a file. Its errors name the file and its JSON paths, as the config's do.
+ */
+static void load_cn_tables(struct fw_cfg_ctx *c, struct fw_config *cfg, const char *dir)
+{
+    fw_cnr_tables_default(&cfg->cn_tables);
+    if (cfg->cn_tables_file) {
+        char *shown = fw_xstrdup(cfg->cn_tables_file);
+        char *file = shown[0] == '/' ? fw_xstrdup(shown) : fw_xasprintf("%s/%s", dir, shown);
+        const struct fw_cfg_io *io = c->files->io;
+        size_t len;
+        int rc = 0;
+        char *text =
+            io->read_text(io->arg, file, shown, FW_CONFIG_MAX_FILE_BYTES, &len, c->errs, &rc);
+        if (text) {
+            fw_cnr_tables_parse(text, len, shown, &cfg->cn_tables, c->errs);
+            struct fw_cfg_files *f = c->files;
+            f->v = fw_xrealloc(f->v, (f->n + 1) * sizeof(*f->v));
+            f->v[f->n++] = (struct loaded_file){shown, text};
+        } else {
+            free(shown);
+        }
+        free(cfg->cn_tables_file);
+        cfg->cn_tables_file = file;
+    }
+    for (size_t i = 0; i < cfg->nzones; i++)
+        if (cfg->zones[i].cn)
+            cfg->zones[i].cn->tables = cfg->cn_tables;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Broker credentials and TLS files                                                            */
 /* ------------------------------------------------------------------------------------------ */
@@ -375,6 +407,7 @@ int fw_config_load_io(const char *path, const struct fw_cfg_io *io, struct fw_co
     }
 
     load_devices(&c, cfg, dir);
+    load_cn_tables(&c, cfg, dir);
     load_broker_secrets(&c, cfg, dir, slash == NULL);
     free(dir);
 

@@ -58,6 +58,7 @@ void fw_config_free(struct fw_config *cfg)
         free(z->polygon);
         free(z->fire);
         free(z->pests);
+        free(z->cn);
         for (size_t k = 0; k < z->npests_disabled; k++)
             free(z->pests_disabled[k]);
         free(z->pests_disabled);
@@ -138,6 +139,7 @@ void fw_config_free(struct fw_config *cfg)
         fw_profile_free(cfg->profiles[i]);
     free(cfg->profiles);
     free(cfg->profiles_dir);
+    free(cfg->cn_tables_file);
     free(cfg->path);
     free(cfg->rules_dir);
     free(cfg->gateway_id);
@@ -180,6 +182,8 @@ int fw_config_zone_offset_min(const struct fw_config *cfg, const struct fw_cfg_z
         return z->fire->utc_offset_min;
     if (z && z->pests)
         return z->pests->utc_offset_min;
+    if (z && z->cn)
+        return z->cn->utc_offset_min;
     return cfg->cap.utc_offset_min;
 }
 

@@ -397,15 +397,20 @@ struct fire_sec {
 
 static const char *const ffmc_coef_names[] = {"cffdrs", "1985", NULL};
 
+/* A zone model's "stations": 1..max names (the fire model's and the rating's). */
+static void parse_station_list(struct fw_cfg_ctx *c, const cJSON *v, char ***list, size_t *n,
+                               int max)
+{
+    fw_cfg_free_string_list(*list, *n);
+    *list = fw_cfg_string_list(c, v, n, 1);
+    if (cJSON_IsArray(v) && (cJSON_GetArraySize(v) < 1 || cJSON_GetArraySize(v) > max))
+        fw_cfg_err(c, "must name 1..%d stations, got %d", max, cJSON_GetArraySize(v));
+}
+
 static void parse_fire_stations(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     struct fire_sec *f = base;
-    fw_cfg_free_string_list(f->stations, f->nstations);
-    f->stations = fw_cfg_string_list(c, v, &f->nstations, 1);
-    if (cJSON_IsArray(v) &&
-        (cJSON_GetArraySize(v) < 1 || cJSON_GetArraySize(v) > FW_MODELS_MAX_STATIONS))
-        fw_cfg_err(c, "must name 1..%d stations, got %d", FW_MODELS_MAX_STATIONS,
-                   cJSON_GetArraySize(v));
+    parse_station_list(c, v, &f->stations, &f->nstations, FW_MODELS_MAX_STATIONS);
 }
 
 /* "MM-DD", a day of a year (29 February allowed). */
@@ -536,6 +541,24 @@ static const struct fw_cfg_key fire_keys[] = {
     {NULL},
 };
 
+/* A model's refusal of a zone names the field first ("levels.min: ..."): report it there. */
+static void model_error(struct fw_cfg_ctx *c, const char *why)
+{
+    const char *sep = strstr(why, ": ");
+    size_t mark = c->pathlen;
+    if (sep && (size_t)(sep - why) < 64) {
+        char field[64];
+        memcpy(field, why, (size_t)(sep - why));
+        field[sep - why] = '\0';
+        char *save = NULL;
+        for (char *tok = strtok_r(field, ".", &save); tok; tok = strtok_r(NULL, ".", &save))
+            fw_cfg_path_key(c, tok);
+        why = sep + 2;
+    }
+    fw_cfg_err(c, "%s", why);
+    fw_cfg_path_pop(c, mark);
+}
+
 static void parse_zone_fire(struct fw_cfg_ctx *c, const cJSON *v, void *base)
 {
     struct fw_cfg_zone *z = base;
@@ -580,24 +603,144 @@ static void parse_zone_fire(struct fw_cfg_ctx *c, const cJSON *v, void *base)
         mz.levels = f.levels;
         const char *why = NULL;
         if (fw_models_zone_check(&mz, &why) < 0) {
-            /* The model names the field first ("levels.min: ..."): make it part of the path. */
-            const char *sep = strstr(why, ": ");
-            size_t mark = c->pathlen;
-            if (sep && (size_t)(sep - why) < 64) {
-                char field[64];
-                memcpy(field, why, (size_t)(sep - why));
-                field[sep - why] = '\0';
-                char *save = NULL;
-                for (char *tok = strtok_r(field, ".", &save); tok; tok = strtok_r(NULL, ".", &save))
-                    fw_cfg_path_key(c, tok);
-                why = sep + 2;
-            }
-            fw_cfg_err(c, "%s", why);
-            fw_cfg_path_pop(c, mark);
+            model_error(c, why);
         } else {
             free(z->fire);
             z->fire = fw_xmalloc(sizeof(*z->fire));
             *z->fire = mz;
+        }
+    }
+    fw_cfg_free_string_list(f.stations, f.nstations);
+    free(f.fallback);
+}
+
+/* ---- The national fire weather rating of a zone (docs/models.md) ------------------------ */
+
+/* The "cn" object is read into this, then checked and copied into struct fw_cnm_zone. */
+struct cn_sec {
+    char **stations;
+    size_t nstations;
+    char *fallback;
+    int utc_offset_min;
+    int min_hours;
+    int close_delay_min;
+    int rain_max_gap_min;
+    int phenology_hold_days;
+    struct fw_cnm_season seasons[FW_CNM_MAX_SEASONS];
+    size_t nseasons;
+};
+
+static void parse_cn_stations(struct fw_cfg_ctx *c, const cJSON *v, void *base)
+{
+    struct cn_sec *f = base;
+    parse_station_list(c, v, &f->stations, &f->nstations, FW_CNM_MAX_STATIONS);
+}
+
+static void parse_cn_season_from(struct fw_cfg_ctx *c, const cJSON *v, void *base)
+{
+    struct fw_cnm_season *s = base;
+    parse_month_day(c, v, &s->month, &s->day);
+}
+
+static void parse_cn_season_class(struct fw_cfg_ctx *c, const cJSON *v, void *base)
+{
+    struct fw_cnm_season *s = base;
+    if (!cJSON_IsString(v) || fw_cnr_phenology_parse(v->valuestring, &s->cls) < 0) {
+        char got[64];
+        fw_cfg_describe(v, got, sizeof(got));
+        fw_cfg_err(c,
+                   "must be NONE, G20/S10, G50/S30, G75/S60 or G100/S90 (or either half, as G75 "
+                   "or S60), got %s",
+                   got);
+    }
+}
+
+static const struct fw_cfg_key cn_season_keys[] = {
+    {"from", FW_CFG_CUSTOM, 1, 0, 0, 0, NULL, parse_cn_season_from},
+    {"class", FW_CFG_CUSTOM, 1, 0, 0, 0, NULL, parse_cn_season_class},
+    {NULL},
+};
+
+static void parse_cn_phenology(struct fw_cfg_ctx *c, const cJSON *v, void *base)
+{
+    struct cn_sec *f = base;
+    char got[64];
+    if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > FW_CNM_MAX_SEASONS) {
+        fw_cfg_describe(v, got, sizeof(got));
+        fw_cfg_err(
+            c, "must be an array of 0..%d periods {\"from\": \"MM-DD\", \"class\": ...}, got %s",
+            FW_CNM_MAX_SEASONS, got);
+        return;
+    }
+    int i = 0;
+    f->nseasons = 0;
+    for (const cJSON *e = v->child; e; e = e->next, i++) {
+        size_t mark = fw_cfg_path_index(c, i);
+        struct fw_cnm_season s = {0};
+        fw_cfg_apply_keys(c, e, cn_season_keys, &s);
+        if (f->nseasons > 0 && s.month &&
+            s.month * 100 + s.day <=
+                f->seasons[f->nseasons - 1].month * 100 + f->seasons[f->nseasons - 1].day) {
+            size_t m2 = fw_cfg_path_key(c, "from");
+            fw_cfg_err(c, "must be after the period before (%02d-%02d), got %02d-%02d",
+                       f->seasons[f->nseasons - 1].month, f->seasons[f->nseasons - 1].day, s.month,
+                       s.day);
+            fw_cfg_path_pop(c, m2);
+        }
+        if (s.month)
+            f->seasons[f->nseasons++] = s;
+        fw_cfg_path_pop(c, mark);
+    }
+}
+
+static const struct fw_cfg_key cn_keys[] = {
+    {"stations", FW_CFG_CUSTOM, 1, 0, 0, 0, NULL, parse_cn_stations},
+    {"fallback", FW_CFG_ID, 0, FW_CFG_FIELD(struct cn_sec, fallback)},
+    {"utc_offset_min", FW_CFG_INT, 1, FW_CFG_FIELD(struct cn_sec, utc_offset_min),
+     FW_MODELS_OFFSET_MIN, FW_MODELS_OFFSET_MAX},
+    {"min_hours", FW_CFG_INT, 0, FW_CFG_FIELD(struct cn_sec, min_hours), 1, 24},
+    {"close_delay_min", FW_CFG_INT, 0, FW_CFG_FIELD(struct cn_sec, close_delay_min), 0,
+     FW_CNM_CLOSE_DELAY_MAX},
+    {"rain_max_gap_min", FW_CFG_INT, 0, FW_CFG_FIELD(struct cn_sec, rain_max_gap_min), 15,
+     FW_MODELS_RAIN_GAP_MAX},
+    {"phenology", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_cn_phenology},
+    {"phenology_hold_days", FW_CFG_INT, 0, FW_CFG_FIELD(struct cn_sec, phenology_hold_days), 1,
+     FW_CNM_HOLD_DAYS_MAX},
+    {NULL},
+};
+
+static void parse_zone_cn(struct fw_cfg_ctx *c, const cJSON *v, struct fw_cfg_zone *z)
+{
+    struct fw_cnm_zone mz;
+    fw_cnm_zone_init(&mz, z->id);
+    struct cn_sec f = {
+        .min_hours = mz.min_hours,
+        .close_delay_min = mz.close_delay_min,
+        .rain_max_gap_min = mz.rain_max_gap_min,
+        .phenology_hold_days = mz.phenology_hold_days,
+    };
+    size_t before = c->errs->n + c->errs->dropped;
+    fw_cfg_apply_keys(c, v, cn_keys, &f);
+    if (c->errs->n + c->errs->dropped == before) {
+        for (size_t i = 0; i < f.nstations; i++)
+            fw_strlcpy(mz.stations[i], f.stations[i], sizeof(mz.stations[i]));
+        mz.nstations = f.nstations;
+        if (f.fallback)
+            fw_strlcpy(mz.fallback, f.fallback, sizeof(mz.fallback));
+        mz.utc_offset_min = f.utc_offset_min;
+        mz.min_hours = f.min_hours;
+        mz.close_delay_min = f.close_delay_min;
+        mz.rain_max_gap_min = f.rain_max_gap_min;
+        mz.phenology_hold_days = f.phenology_hold_days;
+        memcpy(mz.seasons, f.seasons, sizeof(mz.seasons));
+        mz.nseasons = f.nseasons;
+        const char *why = NULL;
+        if (fw_cnm_zone_check(&mz, &why) < 0) {
+            model_error(c, why);
+        } else {
+            free(z->cn);
+            z->cn = fw_xmalloc(sizeof(*z->cn));
+            *z->cn = mz;
         }
     }
     fw_cfg_free_string_list(f.stations, f.nstations);
@@ -952,6 +1095,9 @@ static void parse_zone_pests(struct fw_cfg_ctx *c, const cJSON *v, void *base)
     }
 }
 
+/* By enum fw_cfg_scale. */
+static const char *const danger_scale_names[] = {"fwi", "nesterov", "cn", NULL};
+
 static const struct fw_cfg_key zone_keys[] = {
     {"name", FW_CFG_STR, 1, FW_CFG_FIELD(struct fw_cfg_zone, name), 1, 200},
     {"name_en", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_zone, name_en), 1, 200},
@@ -961,8 +1107,47 @@ static const struct fw_cfg_key zone_keys[] = {
     {"duty", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_duty},
     {"fire", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_later},
     {"pests", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_zone_pests},
+    {"cn", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_later},
+    {"danger_scale", FW_CFG_ENUM, 0, FW_CFG_FIELD(struct fw_cfg_zone, danger_scale), 0, 0,
+     danger_scale_names},
     {NULL},
 };
+
+/*
+ * Which model gives the zone's fire_danger_level: the scale named must have its model (the
+ * default, "fwi", asks for nothing), and "nesterov" reads the fire model's levels on the
+ * Nesterov index, Nesterov's own classes unless the zone gives a table on that index.
+ */
+static void zone_scale(struct fw_cfg_ctx *c, const cJSON *m, struct fw_cfg_zone *z)
+{
+    const cJSON *given = cJSON_GetObjectItemCaseSensitive(m, "danger_scale");
+    const cJSON *fire = cJSON_GetObjectItemCaseSensitive(m, "fire");
+    const cJSON *levels =
+        cJSON_IsObject(fire) ? cJSON_GetObjectItemCaseSensitive(fire, "levels") : NULL;
+    const char *why = NULL;
+    if (given && z->danger_scale == FW_SCALE_CN && !z->cn &&
+        !cJSON_GetObjectItemCaseSensitive(m, "cn"))
+        why = "\"cn\" needs the zone's \"cn\" section (the national rating)";
+    else if (given && z->danger_scale != FW_SCALE_CN && !z->fire && !fire)
+        why = "needs the zone's \"fire\" section, whose model gives this scale's levels";
+    else if (z->danger_scale == FW_SCALE_NESTEROV && z->fire && levels &&
+             z->fire->levels.index != FW_MODELS_INDEX_NESTEROV)
+        why = "\"nesterov\" reads the fire model's levels on the Nesterov index: set "
+              "fire.levels.index to \"nesterov\", or drop fire.levels for Nesterov's classes";
+    if (why) {
+        size_t mark = fw_cfg_path_key(c, "danger_scale");
+        fw_cfg_err(c, "%s", why);
+        fw_cfg_path_pop(c, mark);
+        return;
+    }
+    if (z->fire) {
+        if (z->danger_scale == FW_SCALE_NESTEROV && !levels)
+            fw_models_levels_nesterov(&z->fire->levels);
+        z->fire->zone_level = z->danger_scale != FW_SCALE_CN;
+    }
+    if (z->cn)
+        z->cn->zone_level = z->danger_scale == FW_SCALE_CN;
+}
 
 static void parse_zone(struct fw_cfg_ctx *c, const cJSON *m, void *arg)
 {
@@ -977,6 +1162,14 @@ static void parse_zone(struct fw_cfg_ctx *c, const cJSON *m, void *arg)
         parse_zone_fire(c, fire, &z);
         fw_cfg_path_pop(c, mark);
     }
+    const cJSON *cn = cJSON_IsObject(m) ? cJSON_GetObjectItemCaseSensitive(m, "cn") : NULL;
+    if (cn) {
+        size_t mark = fw_cfg_path_key(c, "cn");
+        parse_zone_cn(c, cn, &z);
+        fw_cfg_path_pop(c, mark);
+    }
+    if (cJSON_IsObject(m))
+        zone_scale(c, m, &z);
     cfg->zones = fw_xrealloc(cfg->zones, (cfg->nzones + 1) * sizeof(*cfg->zones));
     cfg->zones[cfg->nzones++] = z;
 }
@@ -1795,6 +1988,7 @@ static const struct fw_cfg_key top_keys[] = {
     {"buses", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_buses},
     {"devices", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_devices},
     {"profiles_dir", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_config, profiles_dir), 1, 1024},
+    {"cn_rating_tables", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_config, cn_tables_file), 1, 1024},
     {"unknown_devices_topic", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_config, unknown_devices_topic),
      1, 1024},
     {"metrics", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_metrics_done},
@@ -1820,6 +2014,8 @@ const struct fw_config_key_table fw_config__key_tables[] = {
     {"zones.<name>", "duty", contact_keys},
     {"zones.<name>.fire", NULL, fire_keys},
     {"zones.<name>.fire", "levels", fire_levels_keys},
+    {"zones.<name>.cn", NULL, cn_keys},
+    {"zones.<name>.cn", "phenology", cn_season_keys},
     {"zones.<name>.pests", NULL, zone_pests_keys},
     {"zones.<name>.pests", "disease", disease_keys},
     {"zones.<name>.pests.pests[]", NULL, pest_keys},

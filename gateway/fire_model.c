@@ -166,6 +166,14 @@ void fw_models_levels_default(struct fw_models_levels *l)
     l->provisional = 1;
 }
 
+void fw_models_levels_nesterov(struct fw_models_levels *l)
+{
+    static const double min[FW_MODELS_LEVELS] = {0.0, 300.0, 1000.0, 4000.0, 10000.0};
+    l->index = FW_MODELS_INDEX_NESTEROV;
+    memcpy(l->min, min, sizeof(min));
+    l->provisional = 0;
+}
+
 void fw_models_zone_init(struct fw_models_zone *z, const char *id)
 {
     memset(z, 0, sizeof(*z));
@@ -180,6 +188,7 @@ void fw_models_zone_init(struct fw_models_zone *z, const char *id)
     z->startup_dmc = FW_FWI_STARTUP_DMC;
     z->startup_dc = FW_FWI_STARTUP_DC;
     fw_models_levels_default(&z->levels);
+    z->zone_level = 1;
 }
 
 int fw_models_zone_check(const struct fw_models_zone *z, const char **err)
@@ -534,7 +543,8 @@ static void daily_step(struct fw_models *m, struct zone *z, int64_t noon,
     emit(m, z, O_BUI, today.bui, noon, out);
     emit(m, z, O_FWI, today.fwi, noon, out);
     emit(m, z, O_NESTEROV, s->nesterov, noon, out);
-    emit(m, z, O_LEVEL, s->level, noon, out);
+    if (z->p.zone_level)
+        emit(m, z, O_LEVEL, s->level, noon, out);
     emit(m, z, O_MISSING, 0.0, noon, out);
 }
 
@@ -684,7 +694,8 @@ static void tomorrow_step(struct fw_models *m, struct zone *z, int64_t now,
     s->tomorrow_fwi = has ? fwi : 0.0;
     if (has)
         emit(m, z, O_TOMORROW_FWI, fwi, now, out);
-    emit(m, z, O_TOMORROW_LEVEL, level, now, out);
+    if (z->p.zone_level)
+        emit(m, z, O_TOMORROW_LEVEL, level, now, out);
 }
 
 size_t fw_models_tick(struct fw_models *m, int64_t now_ms, struct fw_models_out *out)

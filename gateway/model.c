@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The zone-model interface (include/forestwatch/model.h): one row of operations per model, so
- * that a driver runs the fire-danger and the pest model alike. The rows only adapt: the science
- * and the state stay in gateway/fire_model.c and gateway/pests.c, which know nothing of the
+ * that a driver runs the fire-danger model, the pest model and the national fire weather rating
+ * alike. The rows only adapt: the science and the state stay in gateway/fire_model.c,
+ * gateway/pests.c and gateway/cn_model.c, which know nothing of the
  * config; this file takes each model's zones from the config and words the lines an operator
  * reads in the log, exactly as the daemon used to.
  */
 #include "forestwatch/model.h"
 
+#include "forestwatch/cnmodel.h"
 #include "forestwatch/config.h"
 #include "forestwatch/models.h"
 #include "forestwatch/pests.h"
@@ -27,6 +29,7 @@ struct fw_model {
     union {
         struct fw_models_out fire;
         struct fw_pests_out pests;
+        struct fw_cnm_out cn;
     } out;
 };
 
@@ -242,6 +245,125 @@ static int pests_restore(void *impl, const char *json)
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* The national forest fire weather rating                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+static int cn_build(const struct fw_config *cfg, void **impl, const char **err)
+{
+    struct fw_cnm_zone *zones = fw_xcalloc(cfg->nzones ? cfg->nzones : 1, sizeof(*zones));
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->nzones; i++)
+        if (cfg->zones[i].cn)
+            zones[n++] = *cfg->zones[i].cn;
+    struct fw_cnm *m = NULL;
+    int rc = n ? fw_cnm_new(zones, n, &m, err) : 0;
+    free(zones);
+    *impl = m;
+    return rc;
+}
+
+static void cn_free(struct fw_model *m)
+{
+    fw_cnm_free(m->impl);
+    fw_cnm_out_free(&m->out.cn);
+}
+
+static void cn_feed(void *impl, const struct fw_reading *r)
+{
+    fw_cnm_feed(impl, r);
+}
+
+/* The feed gives no daily minimum humidity or maximum wind: the noon values stand in, and the
+ * day's maximum temperature when the entry has one (docs/models.md). */
+static int cn_forecast(void *impl, const struct fw_meteo_forecast *f, char *note)
+{
+    if (!f->has_noon)
+        return -ENOENT;
+    double tmax = f->has_minmax ? f->tmax_c : f->temp_c;
+    int rc = fw_cnm_forecast(impl, f->zone, f->day, f->issued_ms, tmax, f->rh_pct, f->wind_ms,
+                             f->rain_mm);
+    if (rc == 0) {
+        int y, mo, dd;
+        fw_time__civil_from_days(f->day, &y, &mo, &dd);
+        snprintf(note, FW_MODEL_NOTE_MAX,
+                 "meteo: forecast for zone \"%s\" on %04d-%02d-%02d for the national rating: "
+                 "max %g degC, %g %%, %g m/s, rain %g mm",
+                 f->zone, y, mo, dd, tmax, f->rh_pct, f->wind_ms, f->rain_mm);
+    }
+    return rc;
+}
+
+static size_t cn_tick(struct fw_model *m, int64_t now_ms, const struct fw_reading **out)
+{
+    m->out.cn.n = 0;
+    size_t n = fw_cnm_tick(m->impl, now_ms, &m->out.cn);
+    *out = m->out.cn.v;
+    return n;
+}
+
+/* The zone's local date at `t` plus `after` days. */
+static void cn_date(const struct fw_config *cfg, const struct fw_reading *r, int64_t t, int after,
+                    int *y, int *mo, int *dd)
+{
+    const struct fw_cfg_zone *z = fw_config_zone(cfg, r->zone);
+    int off = z && z->cn ? z->cn->utc_offset_min : 0;
+    fw_time__civil_from_days(fw_time__local_day(t, off) + after, y, mo, dd);
+}
+
+static int cn_note(const struct fw_config *cfg, const struct fw_reading *r, char *line)
+{
+    int y, mo, dd;
+    if (strcmp(r->metric->name, "cn_rating_level_tomorrow") == 0) {
+        cn_date(cfg, r, r->time_ms, 1, &y, &mo, &dd); /* timed when it was derived */
+        snprintf(line, FW_MODEL_NOTE_MAX,
+                 "models: cn: zone \"%s\": tomorrow %04d-%02d-%02d: %s %g%s", r->zone, y, mo, dd,
+                 r->metric->name, r->value, r->value > 0 ? "" : " (no forecast)");
+        return 1;
+    }
+    if (strcmp(r->metric->name, "cn_rating_level") == 0 ||
+        (strcmp(r->metric->name, "cn_model_missing") == 0 && r->value > 0)) {
+        cn_date(cfg, r, r->time_ms - 1, 0, &y, &mo, &dd); /* timed at the midnight ending it */
+        snprintf(line, FW_MODEL_NOTE_MAX, "models: cn: zone \"%s\": day %04d-%02d-%02d: %s %g",
+                 r->zone, y, mo, dd, r->metric->name, r->value);
+        return 1;
+    }
+    return 0;
+}
+
+static void cn_describe(const void *impl, const struct fw_config *cfg, const char *what,
+                        fw_model_note_cb cb, void *arg)
+{
+    for (size_t i = 0; i < cfg->nzones; i++) {
+        struct fw_cnm_zone_state st;
+        if (!cfg->zones[i].cn || fw_cnm_zone_state(impl, cfg->zones[i].id, &st) < 0 ||
+            st.last_day == INT64_MIN)
+            continue;
+        int y, mo, dd;
+        fw_time__civil_from_days(st.last_day, &y, &mo, &dd);
+        char rain[64] = "no rain on record";
+        if (st.rain.rain_on_record)
+            snprintf(rain, sizeof(rain), "last rain %g mm, %d dry days", st.rain.last_rain_mm,
+                     st.rain.days_since_rain);
+        char line[FW_MODEL_NOTE_MAX];
+        snprintf(line, sizeof(line),
+                 "models: cn: zone \"%s\": %s: last day %04d-%02d-%02d%s: htz %d level %d, %s",
+                 cfg->zones[i].id, what, y, mo, dd, st.last_missing ? " (missing)" : "",
+                 st.result.htz, st.level, rain);
+        cb(arg, line);
+    }
+}
+
+static int cn_save(const void *impl, char **json)
+{
+    return fw_cnm_save(impl, json);
+}
+
+static int cn_restore(void *impl, const char *json)
+{
+    return fw_cnm_restore(impl, json);
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* The table and the interface                                                                 */
 /* ------------------------------------------------------------------------------------------ */
 
@@ -252,6 +374,9 @@ static const struct model_ops model_types[FW_MODEL__COUNT] = {
     [FW_MODEL_PESTS] = {FW_MODEL_PESTS, "pests", "pest model", "pest model", "models.pests",
                         pests_build, pests_free, pests_feed, pests_forecast, pests_tick, pests_note,
                         pests_describe, pests_save, pests_restore},
+    [FW_MODEL_CN] = {FW_MODEL_CN, "cn", "national fire weather rating", "rating model", "models.cn",
+                     cn_build, cn_free, cn_feed, cn_forecast, cn_tick, cn_note, cn_describe,
+                     cn_save, cn_restore},
 };
 
 int fw_model_new(enum fw_model_kind kind, const struct fw_config *cfg, struct fw_model **out,

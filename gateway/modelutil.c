@@ -131,6 +131,14 @@ void fw_modelutil_add_int(cJSON *o, const char *key, int64_t v)
     fw_modelutil_add_raw(o, key, buf);
 }
 
+void fw_modelutil_add_opt(cJSON *o, const char *key, int64_t v)
+{
+    if (v == INT64_MIN)
+        fw_modelutil_add_raw(o, key, "null");
+    else
+        fw_modelutil_add_int(o, key, v);
+}
+
 int fw_modelutil_get_int(const cJSON *v, int nullable, int64_t lo, int64_t hi, int64_t *out)
 {
     if (nullable && cJSON_IsNull(v)) {

@@ -581,7 +581,9 @@ static void biofix_update(const struct zone *z, const struct fw_pests_pest *p,
     if (p->biofix == FW_PESTS_BIOFIX_DATE) {
         if (mo * 100 + d >= p->biofix_month * 100 + p->biofix_day &&
             (!ps->has_biofix || year_of(ps->biofix_day) < y))
-            biofix_set(p, ps, fw_time__days_from_civil(y, (unsigned)p->biofix_month, (unsigned)p->biofix_day));
+            biofix_set(
+                p, ps,
+                fw_time__days_from_civil(y, (unsigned)p->biofix_month, (unsigned)p->biofix_day));
         return;
     }
     if (ps->has_biofix && year_of(ps->biofix_day) < y) {
@@ -856,33 +858,24 @@ int fw_pests_pest_state(const struct fw_pests *m, const char *zone, const char *
 /* Save and restore                                                                            */
 /* ------------------------------------------------------------------------------------------ */
 
-/* An unset day or hour (NONE) is saved as null. */
-static void add_int(cJSON *o, const char *key, int64_t v)
-{
-    if (v == NONE)
-        fw_modelutil_add_raw(o, key, "null");
-    else
-        fw_modelutil_add_int(o, key, v);
-}
-
 static cJSON *save_pest(const struct fw_pests_pest *p, const struct pest_state *ps)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", p->id);
-    add_int(o, "biofix", ps->has_biofix ? ps->biofix_day : NONE);
+    fw_modelutil_add_opt(o, "biofix", ps->has_biofix ? ps->biofix_day : NONE);
     fw_modelutil_add_dbl(o, "dd", ps->cum);
-    add_int(o, "run", ps->run);
-    add_int(o, "run_last", ps->run_last);
-    add_int(o, "days", ps->days);
-    add_int(o, "stage", ps->stage);
+    fw_modelutil_add_opt(o, "run", ps->run);
+    fw_modelutil_add_opt(o, "run_last", ps->run_last);
+    fw_modelutil_add_opt(o, "days", ps->days);
+    fw_modelutil_add_opt(o, "stage", ps->stage);
     cJSON *h = cJSON_AddArrayToObject(o, "hist");
     for (int k = 0; k < NHIST; k++) {
         if (ps->hist[k].day == NONE)
             continue;
         cJSON *e = cJSON_CreateArray();
-        add_int(e, NULL, ps->hist[k].day);
+        fw_modelutil_add_opt(e, NULL, ps->hist[k].day);
         fw_modelutil_add_dbl(e, NULL, ps->hist[k].dd);
-        add_int(e, NULL, ps->hist[k].valid);
+        fw_modelutil_add_opt(e, NULL, ps->hist[k].valid);
         cJSON_AddItemToArray(h, e);
     }
     return o;
@@ -893,11 +886,11 @@ static cJSON *save_zone(const struct zone *z)
     const struct zone_state *s = &z->s;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", z->p.id);
-    add_int(o, "next_day", s->next_day);
-    add_int(o, "next_hour", s->next_hour);
+    fw_modelutil_add_opt(o, "next_day", s->next_day);
+    fw_modelutil_add_opt(o, "next_hour", s->next_hour);
     cJSON *prev = cJSON_AddArrayToObject(o, "prev");
-    add_int(prev, NULL, s->prev_day);
-    add_int(prev, NULL, s->prev_valid);
+    fw_modelutil_add_opt(prev, NULL, s->prev_day);
+    fw_modelutil_add_opt(prev, NULL, s->prev_valid);
     fw_modelutil_add_dbl(prev, NULL, s->prev_tmin);
     fw_modelutil_add_dbl(prev, NULL, s->prev_tmax);
     cJSON *nodes = cJSON_AddArrayToObject(o, "nodes");
@@ -910,12 +903,12 @@ static cJSON *save_zone(const struct zone *z)
             if (ds->day == NONE)
                 continue;
             cJSON *e = cJSON_CreateArray();
-            add_int(e, NULL, ds->day);
+            fw_modelutil_add_opt(e, NULL, ds->day);
             fw_modelutil_add_dbl(e, NULL, ds->tmin);
             fw_modelutil_add_dbl(e, NULL, ds->tmax);
-            add_int(e, NULL, ds->hours);
+            fw_modelutil_add_opt(e, NULL, ds->hours);
             fw_modelutil_add_dbl(e, NULL, ds->trap);
-            add_int(e, NULL, ds->has_trap);
+            fw_modelutil_add_opt(e, NULL, ds->has_trap);
             cJSON_AddItemToArray(days, e);
         }
         cJSON_AddItemToArray(nodes, no);
@@ -926,27 +919,27 @@ static cJSON *save_zone(const struct zone *z)
         if (hs->hour == NONE)
             continue;
         cJSON *e = cJSON_CreateArray();
-        add_int(e, NULL, hs->hour);
+        fw_modelutil_add_opt(e, NULL, hs->hour);
         for (int f = 0; f < 2; f++) {
             fw_modelutil_add_dbl(e, NULL, hs->sum_t[f]);
-            add_int(e, NULL, hs->n_t[f]);
+            fw_modelutil_add_opt(e, NULL, hs->n_t[f]);
             fw_modelutil_add_dbl(e, NULL, hs->sum_rh[f]);
-            add_int(e, NULL, hs->n_rh[f]);
+            fw_modelutil_add_opt(e, NULL, hs->n_rh[f]);
         }
         cJSON_AddItemToArray(hours, e);
     }
     cJSON *risk = cJSON_AddArrayToObject(o, "risk");
-    add_int(risk, NULL, s->risk_bits);
-    add_int(risk, NULL, s->known_bits);
-    add_int(risk, NULL, s->risk_last);
+    fw_modelutil_add_opt(risk, NULL, s->risk_bits);
+    fw_modelutil_add_opt(risk, NULL, s->known_bits);
+    fw_modelutil_add_opt(risk, NULL, s->risk_last);
     cJSON *week = cJSON_AddArrayToObject(o, "week");
     for (int d = 0; d < NWEEK; d++) {
         if (s->week[d].day == NONE)
             continue;
         cJSON *e = cJSON_CreateArray();
-        add_int(e, NULL, s->week[d].day);
+        fw_modelutil_add_opt(e, NULL, s->week[d].day);
         fw_modelutil_add_dbl(e, NULL, s->week[d].count);
-        add_int(e, NULL, s->week[d].has);
+        fw_modelutil_add_opt(e, NULL, s->week[d].has);
         cJSON_AddItemToArray(week, e);
     }
     cJSON *fc = cJSON_AddArrayToObject(o, "forecast");
@@ -954,10 +947,10 @@ static cJSON *save_zone(const struct zone *z)
         if (s->fc[d].day == NONE)
             continue;
         cJSON *e = cJSON_CreateArray();
-        add_int(e, NULL, s->fc[d].day);
+        fw_modelutil_add_opt(e, NULL, s->fc[d].day);
         fw_modelutil_add_dbl(e, NULL, s->fc[d].tmin);
         fw_modelutil_add_dbl(e, NULL, s->fc[d].tmax);
-        add_int(e, NULL, s->fc[d].issued_ms);
+        fw_modelutil_add_opt(e, NULL, s->fc[d].issued_ms);
         cJSON_AddItemToArray(fc, e);
     }
     cJSON *pests = cJSON_AddArrayToObject(o, "pests");

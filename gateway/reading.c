@@ -28,6 +28,9 @@ static const struct fw_metric metrics[] = {
     {"battery_v", "V", NULL, 0, 60, "battery or supply voltage"},
     {"soil_moisture_pct", "%", NULL, 0, 100, "volumetric soil moisture"},
     {"trap_count", "count", NULL, 0, 1000000, "insects caught since the previous report"},
+    {"phenology_class", "class", NULL, 0, 4,
+     "green-grass or snow cover class of the national rating: 0 NONE, 1 G20/S10, 2 G50/S30, "
+     "3 G75/S60, 4 G100/S90"},
     /* Sensor health, reported by the gateway's Modbus pollers for each device (docs/modbus.md). */
     {"device_online", "bool", NULL, 0, 1, "1 while the device answers, 0 once it is offline"},
     {"device_failures", "count", NULL, 0, 1e9, "consecutive failed polls of the device"},
@@ -68,6 +71,27 @@ static const struct fw_metric metrics[] = {
     {"fire_model_missing", "bool", NULL, 0, 1,
      "1 when today's fire-danger codes could not be computed (no usable noon data)",
      FW_METRIC_ZONE},
+    /* Derived per zone by the national fire weather rating (docs/models.md); the tables are
+     * data, so the ranges are what a table file may give, not the shipped tables' 0..20. */
+    {"cn_rating_index", "index", NULL, -1000, 4000,
+     "national forest fire weather rating HTZ = A + B + C + D - E of the day", FW_METRIC_ZONE},
+    {"cn_rating_a", "index", NULL, 0, 1000, "rating sub-index A: the day's maximum temperature",
+     FW_METRIC_ZONE},
+    {"cn_rating_b", "index", NULL, 0, 1000, "rating sub-index B: the day's minimum humidity",
+     FW_METRIC_ZONE},
+    {"cn_rating_c", "index", NULL, 0, 1000,
+     "rating sub-index C: the last rain day's amount and the dry days since", FW_METRIC_ZONE},
+    {"cn_rating_d", "index", NULL, 0, 1000, "rating sub-index D: the day's maximum wind force",
+     FW_METRIC_ZONE},
+    {"cn_rating_e", "index", NULL, 0, 1000,
+     "rating sub-index E (subtracted): green-grass or snow cover", FW_METRIC_ZONE},
+    {"cn_rating_level", "level", NULL, 1, 5,
+     "national forest fire weather level 1 (一级) .. 5 (五级) of the day", FW_METRIC_ZONE},
+    {"cn_rating_level_tomorrow", "level", NULL, 0, 5,
+     "tomorrow's expected national rating level from the meteorology forecast; 0: no forecast",
+     FW_METRIC_ZONE},
+    {"cn_model_missing", "bool", NULL, 0, 1,
+     "1 when the day could not be rated (no usable extremes or rain)", FW_METRIC_ZONE},
     /* Derived per zone by the pest models: the soonest expected stage of any pest of the zone. */
     {"pest_days_to_stage", "d", NULL, 0, 366,
      "days until the next stage of a pest of the zone is expected (degree-day forecast)",

@@ -316,15 +316,12 @@ int fw_tool_cnrating(int argc, char **argv, const struct fw_tool_io *io)
                 o->r.level);
     }
     /* The operator must know the level rests on transcribed tables until they are checked. */
-    unsigned unv = fw_cnr_tables_unverified(&u.tables);
-    if (unv) {
-        fprintf(io->err, "forestwatch: cnrating: note: unverified tables (not checked against "
-                         "the printed standard):");
-        for (int i = 0; i < FW_CNR_TABLE_COUNT; i++)
-            if (unv & (1u << i))
-                fprintf(io->err, " %s", fw_cnr_table_name((enum fw_cnr_table_id)i));
-        fprintf(io->err, "\n");
-    }
+    char unv[64];
+    if (fw_cnr_tables_unverified_list(&u.tables, unv, sizeof(unv)))
+        fprintf(io->err,
+                "forestwatch: cnrating: note: unverified tables (not checked against the printed "
+                "standard): %s\n",
+                unv);
     if (fflush(io->out) != 0 || ferror(io->out)) {
         fprintf(io->err, "forestwatch: stdout: write error\n");
         goto fail;

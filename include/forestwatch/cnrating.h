@@ -127,6 +127,10 @@ int fw_cnr_tables_parse(const char *text, size_t len, const char *file, struct f
  * the tables an operator still has to check against the printed standard. */
 unsigned fw_cnr_tables_unverified(const struct fw_cnr_tables *t);
 
+/** The names of the unverified tables, space-separated ("A B C D E levels"), into `buf` (`size`
+ * bytes, 40 hold them all); returns how many there are (0: every table is official). */
+int fw_cnr_tables_unverified_list(const struct fw_cnr_tables *t, char *buf, size_t size);
+
 /** The JSON name of a table ("A" .. "E", "levels"); static storage. */
 const char *fw_cnr_table_name(enum fw_cnr_table_id id);
 

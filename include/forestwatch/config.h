@@ -19,6 +19,7 @@
 
 #include "forestwatch/cfg_keys.h"
 #include "forestwatch/cfg_text.h"
+#include "forestwatch/cnmodel.h"
 #include "forestwatch/codec.h"
 #include "forestwatch/models.h"
 #include "forestwatch/pests.h"
@@ -40,6 +41,13 @@ struct fw_cfg_point {
     double lat, lon;
 };
 
+/* Which model gives a zone's fire_danger_level (docs/models.md, "Which scale"). */
+enum fw_cfg_scale {
+    FW_SCALE_FWI,      /* the fire model's level table (FWI by default) */
+    FW_SCALE_NESTEROV, /* the fire model on Nesterov's classes */
+    FW_SCALE_CN,       /* the national forest fire weather rating */
+};
+
 struct fw_cfg_zone {
     char *id;
     char *name;    /* display name, e.g. "北山林场 3 号网格" */
@@ -52,6 +60,8 @@ struct fw_cfg_zone {
     struct fw_cfg_contact duty;         /* the duty contact for alerts */
     struct fw_models_zone *fire;        /* the fire-danger model's parameters; NULL: none */
     struct fw_pests_zone *pests;        /* the pest model's parameters; NULL: none */
+    struct fw_cnm_zone *cn;             /* the national rating's parameters; NULL: none */
+    int danger_scale;                   /* enum fw_cfg_scale */
     char **pests_disabled;              /* ids of the pests the config lists but disables */
     size_t npests_disabled;
 };
@@ -343,7 +353,11 @@ struct fw_config {
     size_t nbuses;
     struct fw_cfg_device *devices;
     size_t ndevices;
-    char *profiles_dir;           /* resolved; NULL: no profiles folder */
+    char *profiles_dir; /* resolved; NULL: no profiles folder */
+    /* The national rating's table file as resolved, NULL: the built-in tables; its tables are
+     * copied into every zone's `cn` parameters. */
+    char *cn_tables_file;
+    struct fw_cnr_tables cn_tables;
     struct fw_profile **profiles; /* the profiles the devices use, each loaded once */
     size_t nprofiles;
     /* The metrics the config declares (`metrics`), never NULL. Its rules, profiles and nodes

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * One interface for the zone models that turn station readings into derived zone readings: the
- * fire-danger model (gateway/fire_model.c) and the pest model (gateway/pests.c) are its two
- * implementations, rows of fw_model_types[]. A driver (the daemon, a test) runs every model the
- * same way, without naming one: build from the config, feed each accepted reading, hand over the
- * meteorology feed's forecasts, tick with the time, save and restore the state as JSON, and on
- * reload let the new model adopt the old one's state. What a model derives goes back to the
- * driver, which feeds it to the engine like any reading.
+ * fire-danger model (gateway/fire_model.c), the pest model (gateway/pests.c) and the national
+ * fire weather rating (gateway/cn_model.c) are its implementations, rows of model_types[]. A driver
+ * (the daemon, a test) runs every model the same way, without naming one: build from the config,
+ * feed each accepted reading, hand over the meteorology feed's forecasts, tick with the time, save
+ * and restore the state as JSON, and on reload let the new model adopt the old one's state. What a
+ * model derives goes back to the driver, which feeds it to the engine like any reading.
  *
  * Like the models themselves this module does no I/O and never reads the clock. What an operator
  * should see (a day's level, the codes a zone continues from) comes back as lines of text that
@@ -32,6 +32,7 @@ struct fw_model;
 enum fw_model_kind {
     FW_MODEL_FIRE,
     FW_MODEL_PESTS,
+    FW_MODEL_CN, /* the national forest fire weather rating (gateway/cn_model.c) */
     FW_MODEL__COUNT,
 };
 
@@ -50,7 +51,7 @@ int fw_model_new(enum fw_model_kind kind, const struct fw_config *cfg, struct fw
 /** Release a model. NULL is a no-op. */
 void fw_model_free(struct fw_model *m);
 
-/** "fire" or "pests": the name in log lines. Static text. */
+/** "fire", "pests" or "cn": the name in log lines. Static text. */
 const char *fw_model_name(enum fw_model_kind kind);
 
 /** The model's title in sentences ("fire-danger model", "pest model"). Static text. */
@@ -117,8 +118,8 @@ int fw_model_adopt(struct fw_model *m, const struct fw_model *old);
 
 /**
  * The implementation behind `m` when it is of kind `kind`, else NULL: struct fw_models * for
- * FW_MODEL_FIRE, struct fw_pests * for FW_MODEL_PESTS. For questions only one model answers
- * (a pest's state in an alert's text).
+ * FW_MODEL_FIRE, struct fw_pests * for FW_MODEL_PESTS, struct fw_cnm * for FW_MODEL_CN. For
+ * questions only one model answers (a pest's state in an alert's text).
  */
 const void *fw_model_impl(const struct fw_model *m, enum fw_model_kind kind);
 

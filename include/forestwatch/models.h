@@ -5,10 +5,10 @@
  * and the 24-hour rain to noon from the stations configured for the zone, runs the daily FWI step
  * once per day and the hourly FFMC every hour, maps the chosen index to the five danger levels,
  * and hands back the results as derived zone readings (ffmc, dmc, dc, isi, bui, fwi,
- * nesterov_index, fire_danger_level, hffmc, fire_model_missing) for the rule engine. A day without usable data is
- * never computed from zeros: it is marked missing and the codes carry over. The module does no
- * I/O and never reads the clock; its whole state can be saved as JSON and restored exactly, so a
- * restart continues the season. docs/models.md describes the conventions.
+ * nesterov_index, fire_danger_level, hffmc, fire_model_missing) for the rule engine. A day without
+ * usable data is never computed from zeros: it is marked missing and the codes carry over. The
+ * module does no I/O and never reads the clock; its whole state can be saved as JSON and restored
+ * exactly, so a restart continues the season. docs/models.md describes the conventions.
  *
  * All calls for one model must come from one thread (the daemon's loop thread).
  */
@@ -80,6 +80,7 @@ struct fw_models_zone {
     int season_start_month, season_start_day;
     int season_end_month, season_end_day;
     struct fw_models_levels levels;
+    int zone_level; /* nonzero (default): emit fire_danger_level(_tomorrow), the zone's level */
 };
 
 /**
@@ -89,6 +90,10 @@ struct fw_models_zone {
  * local calibration is at hand.
  */
 void fw_models_levels_default(struct fw_models_levels *l);
+
+/** Nesterov's own classes on the Nesterov index: 0 / 300 / 1000 / 4000 / 10000 (SCIENCE.md B),
+ * not provisional. */
+void fw_models_levels_nesterov(struct fw_models_levels *l);
 
 /** Fill `z` with the defaults (see the struct) for zone `id`; the caller adds the stations. */
 void fw_models_zone_init(struct fw_models_zone *z, const char *id);
@@ -159,8 +164,8 @@ int fw_models_forecast(struct fw_models *m, const char *zone, int64_t day, int64
  * Steps run in time order, so the results do not depend on how often the caller ticks. Appends
  * the derived readings, timed at N or H, to `out` and returns the number appended. A daily step
  * appends ffmc, dmc, dc, isi, bui, fwi, nesterov_index, fire_danger_level and
- * fire_model_missing = 0, or, for a missing day, only fire_model_missing = 1. After a stop longer than FW_MODELS_MAX_CATCHUP_DAYS
- * the older noons are skipped silently (their codes carry over).
+ * fire_model_missing = 0, or, for a missing day, only fire_model_missing = 1. After a stop longer
+ * than FW_MODELS_MAX_CATCHUP_DAYS the older noons are skipped silently (their codes carry over).
  *
  * Then, when a forecast arrived, a daily step ran or a new local day began, tomorrow's expected
  * level is derived: the daily step of each day from the next noon to tomorrow's, each from its

@@ -67,6 +67,10 @@ void fw_modelutil_add_dbl(struct cJSON *o, const char *key, double v);
 /** Add an integer, exact; `key` as above. */
 void fw_modelutil_add_int(struct cJSON *o, const char *key, int64_t v);
 
+/** Add an integer, or null for INT64_MIN (an unset day or time, read back by
+ * fw_modelutil_get_int() with `nullable`); `key` as above. */
+void fw_modelutil_add_opt(struct cJSON *o, const char *key, int64_t v);
+
 /**
  * Read `v`, which must be an integer in [lo, hi] (and within +-2^53, where doubles hold every
  * integer), or with `nullable` a null, read as INT64_MIN. Returns 0 or -EINVAL.

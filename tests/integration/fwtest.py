@@ -177,8 +177,9 @@ def write_json_file(path, obj):
 
 
 def make_config(out_dir, port, host="127.0.0.1", src_config_dir=None, models=False):
-    """Write forestwatch.json (every broker pointed at host:port) and a copy of rules.d into
-    out_dir; without `models`, the zones lose their fire and pest models. Returns the path of
+    """Write forestwatch.json (every broker pointed at host:port), the rating's table file and a
+    copy of rules.d into out_dir; without `models`, the zones lose their fire, pest and rating
+    models (and their danger_scale). Returns the path of
     the main file."""
     src = src_config_dir or os.path.join(source_dir(), "config")
     cfg = load_json_file(os.path.join(src, "forestwatch.json"))
@@ -187,13 +188,19 @@ def make_config(out_dir, port, host="127.0.0.1", src_config_dir=None, models=Fal
         broker["port"] = port
     # The zones' models run on the wall clock: a test that ran across a zone's noon or midnight
     # would see a missing day's alert. The tests of the models give their zones a plan of their
-    # own (test_fire_model.py, test_pest_model.py, test_meteo.py).
+    # own (test_fire_model.py, test_pest_model.py, test_meteo.py, test_cn_model.py).
     for zone in cfg.get("zones", {}).values() if not models else ():
         zone.pop("fire", None)
         zone.pop("pests", None)
+        zone.pop("cn", None)
+        zone.pop("danger_scale", None)
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, "forestwatch.json")
     write_json_file(path, cfg)
+    # The national rating's table file the config names, beside it as in config/.
+    tables = cfg.get("cn_rating_tables")
+    if tables and not os.path.isabs(tables):
+        shutil.copyfile(os.path.join(src, tables), os.path.join(out_dir, tables))
     rules_src = os.path.join(src, "rules.d")
     rules_dst = os.path.join(out_dir, "rules.d")
     if os.path.isdir(rules_src):

@@ -27,7 +27,8 @@
     "  \"pests\": { \"stations\": [\"" st "\"], \"utc_offset_min\": 480, \"min_hours\": 18,"       \
     "    \"pests\": [ { \"id\": \"moth\", \"lower\": 8, \"biofix\": \"date\","                     \
     "      \"biofix_date\": \"04-01\", \"stages\": [ { \"name\": \"egg hatch\", \"dd\": 100 } ] "  \
-    "} ] } }"
+    "} ] },"                                                                                       \
+    "  \"cn\": { \"stations\": [\"" st "\"], \"utc_offset_min\": 480 } }"
 #define CFG(zones)                                                                                 \
     "{ \"gateway\": { \"id\": \"gw\", \"status_broker\": \"b\" }, \"brokers\": { \"b\": { "        \
     "\"host\": \"127.0.0.1\" } },"                                                                 \
@@ -112,6 +113,8 @@ FW_TEST(table)
     ASSERT_STR_EQ(fw_model_state_key(FW_MODEL_FIRE), "models.fire");
     ASSERT_STR_EQ(fw_model_name(FW_MODEL_PESTS), "pests");
     ASSERT_STR_EQ(fw_model_state_key(FW_MODEL_PESTS), "models.pests");
+    ASSERT_STR_EQ(fw_model_name(FW_MODEL_CN), "cn");
+    ASSERT_STR_EQ(fw_model_state_key(FW_MODEL_CN), "models.cn");
     struct fw_config *cfg = cfg_from_text(CFG_AB);
     ASSERT_TRUE(cfg);
     for (int k = 0; k < FW_MODEL__COUNT; k++) {
@@ -132,7 +135,8 @@ FW_TEST(forecast_routes)
     struct fw_config *cfg = cfg_from_text(CFG_AB);
     ASSERT_TRUE(cfg);
     struct fw_model *fire = build(FW_MODEL_FIRE, cfg), *pests = build(FW_MODEL_PESTS, cfg);
-    ASSERT_TRUE(fire && pests);
+    struct fw_model *cn = build(FW_MODEL_CN, cfg);
+    ASSERT_TRUE(fire && pests && cn);
     struct fw_meteo_forecast f = {.zone = "a", .day = t0() / DAY_MS + 1, .issued_ms = t0()};
     f.has_noon = 1;
     f.temp_c = 25, f.rh_pct = 30, f.wind_ms = 4, f.rain_mm = 0;
@@ -142,6 +146,10 @@ FW_TEST(forecast_routes)
     ASSERT_EQ(fw_model_forecast(fire, &f, note), 0);
     ASSERT_STR_EQ(note, "meteo: forecast for zone \"a\" on 2026-05-02: noon 25 degC, 30 %, 4 m/s, "
                         "rain 0 mm");
+    /* the rating takes the noon group too, the day's maximum from the min/max pair if given */
+    ASSERT_EQ(fw_model_forecast(cn, &f, note), 0);
+    ASSERT_STR_EQ(note, "meteo: forecast for zone \"a\" on 2026-05-02 for the national rating: "
+                        "max 25 degC, 30 %, 4 m/s, rain 0 mm");
     f.has_noon = 0;
     f.has_minmax = 1;
     f.tmin_c = 5, f.tmax_c = 20;
@@ -151,6 +159,8 @@ FW_TEST(forecast_routes)
     ASSERT_EQ(fw_model_forecast(pests, &f, note), -ENOENT);
     f.has_noon = 1;
     ASSERT_EQ(fw_model_forecast(fire, &f, note), -ENOENT);
+    ASSERT_EQ(fw_model_forecast(cn, &f, note), -ENOENT);
+    fw_model_free(cn);
     fw_model_free(fire);
     fw_model_free(pests);
     fw_config_free(cfg);
@@ -195,6 +205,12 @@ FW_TEST(notes)
                                            "fire_model_missing 1\n");
             ASSERT_STR_CONTAINS(said.text, "models: fire: zone \"b\": day 2026-05-02T04:00:00Z: "
                                            "fire_danger_level ");
+        } else if (k == FW_MODEL_CN) {
+            /* the first local day was watched from 08:00 only: too few hours for extremes */
+            ASSERT_STR_CONTAINS(said.text,
+                                "models: cn: zone \"a\": day 2026-05-01: cn_model_missing 1\n");
+            ASSERT_STR_CONTAINS(said.text, "models: cn: zone \"b\": day 2026-05-02: "
+                                           "cn_rating_level ");
         } else {
             ASSERT_STR_CONTAINS(said.text, "models: pests: zone \"a\": day ending ");
             ASSERT_STR_CONTAINS(said.text, ": degree_days ");
