@@ -105,7 +105,8 @@ struct fw_model *fw_core_model(struct fw_core *c, enum fw_model_kind k)
 int fw_core_derives(const struct fw_core *c, const char *zone)
 {
     const struct fw_cfg_zone *z = fw_config_zone(c->cfg, zone);
-    return z && ((z->fire && c->models[FW_MODEL_FIRE]) || (z->pests && c->models[FW_MODEL_PESTS]));
+    return z && ((z->fire && c->models[FW_MODEL_FIRE]) || (z->pests && c->models[FW_MODEL_PESTS]) ||
+                 (z->cn && c->models[FW_MODEL_CN]));
 }
 
 const struct fw_engine *fw_core_engine(const struct fw_core *c)

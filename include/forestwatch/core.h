@@ -62,9 +62,9 @@ void fw_core_free(struct fw_core *c);
 struct fw_model *fw_core_model(struct fw_core *c, enum fw_model_kind k);
 
 /**
- * Whether a model of the core derives readings for zone `zone` (a zone of the config with a fire
- * or pest model that runs): a driver that replays recorded derived readings of such a zone skips
- * them, since the core derives them again.
+ * Whether a model of the core derives readings for zone `zone` (a zone of the config with a fire,
+ * pest or national rating model that runs): a driver that replays recorded derived readings of such
+ * a zone skips them, since the core derives them again.
  */
 int fw_core_derives(const struct fw_core *c, const char *zone);
 
