@@ -412,8 +412,23 @@ int fw_config_load_io(const char *path, const struct fw_cfg_io *io, struct fw_co
     free(dir);
 
     /* Defaults that depend on other keys. */
+    /* The members of a group share the config's gateway id but not their connections nor their
+     * status: each has its own (docs/ha.md). */
+    const char *member = cfg->ha.group ? cfg->ha.member : NULL;
     if (cfg->gateway_id && !cfg->status_topic)
-        cfg->status_topic = fw_xasprintf("forestwatch/%s/status", cfg->gateway_id);
+        cfg->status_topic = member
+                                ? fw_xasprintf("forestwatch/%s/%s/status", cfg->gateway_id, member)
+                                : fw_xasprintf("forestwatch/%s/status", cfg->gateway_id);
+    if (cfg->gateway_id && cfg->ha.group && !cfg->ha.topic_prefix)
+        cfg->ha.topic_prefix = fw_xasprintf("forestwatch/%s/ha/%s", cfg->gateway_id, cfg->ha.group);
+    if (cfg->ha.topic_prefix && !fw_config__topic_ok(cfg->ha.topic_prefix, 0))
+        fw_cfg_errors_add(errs, fw_xasprintf("%s: $.ha.topic_prefix: invalid MQTT topic \"%s\"",
+                                             path, cfg->ha.topic_prefix));
+    if (cfg->ha.group && cfg->ha.dead_after_ms <= cfg->ha.heartbeat_ms)
+        fw_cfg_errors_add(errs, fw_xasprintf("%s: $.ha.dead_after_ms: %lld must be longer than "
+                                             "heartbeat_ms (%lld)",
+                                             path, (long long)cfg->ha.dead_after_ms,
+                                             (long long)cfg->ha.heartbeat_ms));
     if (cfg->status_topic && !fw_config__topic_ok(cfg->status_topic, 0))
         fw_cfg_errors_add(errs,
                           fw_xasprintf("%s: $.gateway.status_topic: invalid MQTT topic \"%s\"",
@@ -421,7 +436,9 @@ int fw_config_load_io(const char *path, const struct fw_cfg_io *io, struct fw_co
     for (size_t i = 0; i < cfg->nbrokers; i++)
         if (!cfg->brokers[i].client_id && cfg->gateway_id)
             cfg->brokers[i].client_id =
-                fw_xasprintf("forestwatch-%s-%s", cfg->gateway_id, cfg->brokers[i].name);
+                member ? fw_xasprintf("forestwatch-%s-%s-%s", cfg->gateway_id, cfg->brokers[i].name,
+                                      member)
+                       : fw_xasprintf("forestwatch-%s-%s", cfg->gateway_id, cfg->brokers[i].name);
 
     fw_config__check_refs(cfg, errs);
     for (size_t i = 0; i < files.n; i++) {

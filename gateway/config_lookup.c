@@ -148,6 +148,9 @@ void fw_config_free(struct fw_config *cfg)
     free(cfg->status_broker);
     free(cfg->status_topic);
     free(cfg->record.dir);
+    free(cfg->ha.group);
+    free(cfg->ha.member);
+    free(cfg->ha.topic_prefix);
     fw_metric_set_free(cfg->metrics);
     free(cfg);
 }

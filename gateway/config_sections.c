@@ -1817,6 +1817,26 @@ static void parse_record(struct fw_cfg_ctx *c, const cJSON *v, void *base)
     fw_cfg_apply_keys(c, v, record_keys, &((struct fw_config *)base)->record);
 }
 
+/* ---- An active/standby group (docs/ha.md) -------------------------------------------------- */
+
+static const struct fw_cfg_key ha_keys[] = {
+    {"group", FW_CFG_ID, 1, FW_CFG_FIELD(struct fw_cfg_ha, group)},
+    {"member", FW_CFG_ID, 1, FW_CFG_FIELD(struct fw_cfg_ha, member)},
+    {"priority", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_ha, priority), 0, 1000, .def = "100"},
+    {"heartbeat_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_ha, heartbeat_ms), 100, 60000,
+     .def = "1000"},
+    {"dead_after_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_ha, dead_after_ms), 300, 600000,
+     .def = "3500"},
+    {"settle_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_ha, settle_ms), 0, 60000, .def = "2000"},
+    {"topic_prefix", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_ha, topic_prefix), 1, 256},
+    {NULL},
+};
+
+static void parse_ha(struct fw_cfg_ctx *c, const cJSON *v, void *base)
+{
+    fw_cfg_apply_keys(c, v, ha_keys, &((struct fw_config *)base)->ha);
+}
+
 /* ---- Declared metrics (docs/config.md, `metrics`) ------------------------------------------ */
 
 /* A declaration is read into this, then checked and added to the config's metric set. */
@@ -1980,6 +2000,7 @@ static const struct fw_cfg_key top_keys[] = {
     {"rules_dir", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_config, rules_dir), 1, 1024},
     {"engine", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_engine},
     {"record", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_record},
+    {"ha", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_ha},
     {"escalation", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_escalations},
     {"acks", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_acks},
     {"state", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_state},
@@ -2035,6 +2056,7 @@ const struct fw_config_key_table fw_config__key_tables[] = {
     {"engine", NULL, engine_keys},
     {"metrics.<name>", NULL, metric_keys},
     {"record", NULL, record_keys},
+    {"ha", NULL, ha_keys},
     {NULL},
 };
 
@@ -2045,6 +2067,7 @@ void fw_config__defaults(struct fw_config *cfg)
     fw_cfg_key_defaults(cap_keys, &cfg->cap);
     fw_cfg_key_defaults(engine_keys, &cfg->engine);
     fw_cfg_key_defaults(record_keys, &cfg->record);
+    fw_cfg_key_defaults(ha_keys, &cfg->ha);
 }
 
 void fw_config__parse_main(struct fw_cfg_ctx *c, const cJSON *root, struct fw_config *cfg)

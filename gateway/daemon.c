@@ -24,6 +24,7 @@
 #include "forestwatch/dispatch.h"
 #include "forestwatch/engine.h"
 #include "forestwatch/flood.h"
+#include "forestwatch/ha.h"
 #include "forestwatch/log.h"
 #include "forestwatch/lora.h"
 #include "forestwatch/modbus.h"
@@ -49,9 +50,12 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "ha_member.h"
+
 #define DRAIN_MS 3000 /* at shutdown, how long to wait for acknowledgements */
 #define STATS_INTERVAL_MS (10 * 60 * 1000)
-#define TICK_MS 1000 /* how often the engine is given the time; its instants are its own */
+#define TICK_MS 1000   /* how often the engine is given the time; its instants are its own */
+#define HA_TICK_MS 100 /* in a group: how often the group clock is looked at (docs/ha.md) */
 
 struct daemon;
 
@@ -118,6 +122,11 @@ struct daemon {
     int64_t rec_now;     /* the last time given to the engine */
     int64_t rec_line_ms; /* when the last line was recorded; 0: none yet */
     int rec_ticked;      /* a tick was recorded into this recording */
+
+    /* A member of an active/standby group (docs/ha.md); ha is NULL when the gateway is alone. */
+    struct fw_ha_member *ha;
+    struct fw_ha_settle *settle; /* inputs waiting for the group clock */
+    int64_t group_clock;         /* the last whole second the core was given, 0: none yet */
 };
 
 static int64_t wall_ms(void)
@@ -147,7 +156,8 @@ static void on_pace_timer(uv_timer_t *t);
 /* Publish what the outbox lets go now on this broker's link, in its order. */
 static void outbox_flush_slot(struct daemon *d, struct link_slot *s)
 {
-    if (!fw_mqtt_link_connected(s->link))
+    /* In a group only the active member sends; the others keep what they commit. */
+    if (!fw_mqtt_link_connected(s->link) || (d->ha && !fw_ha_member_active(d->ha)))
         return;
     int64_t now = wall_ms(), wake = 0;
     const struct fw_outbox_item *items;
@@ -193,6 +203,8 @@ static void outbox_flush_slot(struct daemon *d, struct link_slot *s)
             continue;
         }
         fw_outbox_sent(d->ob, it->id, mid, now);
+        if (d->ha)
+            fw_ha_member_sending(d->ha, it->id, it->route, it->payload, it->len);
         d->out_published++;
     }
     /* Pacing holds the rest back until `wake`: one timer for all brokers, set to the earliest. */
@@ -226,6 +238,8 @@ static void on_link_published(struct fw_mqtt_link *link, int mid, void *arg)
         FW_LOG(FW_LOG_DEBUG, "outbox: broker \"%s\": message %lld acknowledged (mid %d)", s->broker,
                (long long)id, mid);
         d->out_acked++;
+        if (d->ha)
+            fw_ha_member_acked(d->ha, id);
     } else if (rc != -ENOENT) { /* ENOENT: the status or a zone state, not an outbox message */
         FW_LOG(FW_LOG_ERR, "outbox: broker \"%s\": acknowledged mid %d: %s (%s); retried later",
                s->broker, mid, uv_strerror(rc), fw_outbox_errmsg(d->ob));
@@ -340,14 +354,26 @@ static void publish_unsaved(struct daemon *d, const struct fw_outbox_msg *m, con
  * refuses is published unsaved. What it already holds is never given up for a new message: the
  * oldest alerts are the ones its broker has not had yet.
  */
+/* A group member remembers each committed row by its digest (docs/ha.md). */
+static void committed(struct daemon *d, const struct fw_outbox_msg *m, size_t n, const int64_t *ids)
+{
+    for (size_t i = 0; d->ha && i < n; i++)
+        fw_ha_member_committed(d->ha, ids[i], m[i].route, m[i].payload, m[i].len);
+}
+
 static void batch_commit(struct daemon *d, struct fw_outbox_msg *m, size_t n)
 {
-    int rc = n ? fw_outbox_push(d->ob, m, n, NULL) : 0;
+    int64_t *ids = fw_xcalloc(n + 1, sizeof(*ids));
+    int rc = n ? fw_outbox_push(d->ob, m, n, ids) : 0;
+    if (rc == 0)
+        committed(d, m, n, ids);
     if (rc == -ENOBUFS) {
         for (size_t i = 0; i < n; i++) {
-            rc = fw_outbox_push(d->ob, &m[i], 1, NULL);
-            if (rc == 0)
+            rc = fw_outbox_push(d->ob, &m[i], 1, ids);
+            if (rc == 0) {
+                committed(d, &m[i], 1, ids);
                 continue;
+            }
             char why[640];
             if (rc == -ENOBUFS)
                 snprintf(why, sizeof(why), "queue full: %s (store.max_queued_per_route)",
@@ -364,6 +390,7 @@ static void batch_commit(struct daemon *d, struct fw_outbox_msg *m, size_t n)
         for (size_t i = 0; i < n; i++)
             publish_unsaved(d, &m[i], NULL);
     }
+    free(ids);
 }
 
 static void on_group_timer(uv_timer_t *t);
@@ -405,7 +432,7 @@ static void carry_out(struct daemon *d, const struct fw_config *cfg, int64_t now
     /* Group windows run on the core's time, the wall clock (core.h); a step of it releases the
      * groups at once (clock_watch), so this never waits for a step. */
     int64_t wall = wall_ms(), first = fw_core_next_deadline(d->core);
-    if (first && !d->stopping)
+    if (first && !d->stopping && !d->ha) /* a group releases them on its clock (ha_step) */
         uv_timer_start(&d->group_timer, on_group_timer, (uint64_t)(first > wall ? first - wall : 0),
                        0);
 }
@@ -681,6 +708,20 @@ static void apply_forecasts(struct daemon *d, int64_t now)
     run_actions(d, now);
 }
 
+static void settle_input(struct daemon *d, struct fw_ha_input *in, int64_t now);
+
+/* An acknowledgement handed to the core at `now`. */
+static void ack_apply(struct daemon *d, const struct fw_ack *ack, int64_t now)
+{
+    record_ack(d, ack, now);
+    int rc = fw_core_ack(d->core, ack->id, ack->by, ack->at_ms);
+    if (rc == 0)
+        FW_LOG(FW_LOG_NOTICE, "ack: alert %s acknowledged by %s", ack->id, ack->by);
+    else
+        FW_LOG(FW_LOG_INFO, "ack: alert %s: %s", ack->id,
+               rc == -EALREADY ? "already acknowledged" : "no open alert with this id");
+}
+
 static void handle_ack(struct daemon *d, const void *payload, size_t len)
 {
     static struct fw_ratelimit rl = {.interval_ms = 60000, .burst = 5};
@@ -692,17 +733,18 @@ static void handle_ack(struct daemon *d, const void *payload, size_t len)
             FW_LOG(FW_LOG_WARNING, "ack: rejected: %s", why);
         return;
     }
-    record_ack(d, &ack, now);
-    int rc = fw_core_ack(d->core, ack.id, ack.by, ack.at_ms);
     /* The audit keeps every acknowledgement, also of an alert that ended meanwhile. */
     int arc = fw_outbox_set_acked(d->ob, ack.id, ack.by, ack.at_ms);
     if (arc < 0 && arc != -ENOENT && arc != -EALREADY)
         FW_LOG(FW_LOG_ERR, "ack: alert %s: history: %s", ack.id, fw_outbox_errmsg(d->ob));
-    if (rc == 0)
-        FW_LOG(FW_LOG_NOTICE, "ack: alert %s acknowledged by %s", ack.id, ack.by);
-    else
-        FW_LOG(FW_LOG_INFO, "ack: alert %s: %s", ack.id,
-               rc == -EALREADY ? "already acknowledged" : "no open alert with this id");
+    if (d->ha) {
+        /* In a group at its own time, as every member hands it over (docs/ha.md). */
+        struct fw_ha_input in = {
+            .kind = FW_HA_ACK, .time_ms = ack.at_ms < now ? ack.at_ms : now, .ack = ack};
+        settle_input(d, &in, now);
+        return;
+    }
+    ack_apply(d, &ack, now);
 }
 
 /* A LoRa device not in the config: said once, and offered to the operators for registration. */
@@ -785,13 +827,26 @@ static int forecasts_allowed(struct daemon *d, const char *topic, int64_t now)
     return budget_allows(d, FW_FLOOD_FORECASTS, who, now);
 }
 
-/* Readings of any source, on their one way: the recording, the models, the engine, the routes. */
-static void feed_readings(struct daemon *d, const struct fw_reading *r, size_t n, int64_t now)
+/* Readings handed to the core at `now`: the recording, the models, the engine, the routes. */
+static void core_feed(struct daemon *d, const struct fw_reading *r, size_t n, int64_t now)
 {
     fw_core_feed(d->core, r, n, now, &d->acts);
     run_actions(d, now);
     if (fw_core_pending(d->core)->n)
         dispatch(d, now);
+}
+
+/* Readings of any source, on their one way; in a group through the settle buffer. */
+static void feed_readings(struct daemon *d, const struct fw_reading *r, size_t n, int64_t now)
+{
+    if (!d->ha) {
+        core_feed(d, r, n, now);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct fw_ha_input in = {.kind = FW_HA_READING, .time_ms = r[i].time_ms, .r = r[i]};
+        settle_input(d, &in, now);
+    }
 }
 
 static void on_link_message(struct fw_mqtt_link *link, const char *topic, const void *payload,
@@ -801,6 +856,9 @@ static void on_link_message(struct fw_mqtt_link *link, const char *topic, const 
     struct daemon *d = s->d;
     (void)link;
     if (d->stopping)
+        return;
+    if (d->ha && strcmp(s->broker, d->cfg->status_broker) == 0 &&
+        fw_ha_member_message(d->ha, topic, payload, len))
         return;
     const struct fw_cfg_uplink *up = fw_sources_find(d->cfg, s->broker, topic);
     if (!up) {
@@ -976,6 +1034,18 @@ static int link_open(struct daemon *d, const struct fw_config *cfg, const struct
                 goto fail;
             }
         }
+    if (cfg->ha.group && strcmp(cfg->status_broker, b->name) == 0) {
+        char *filter = fw_xasprintf("%s/#", cfg->ha.topic_prefix);
+        rc = fw_mqtt_subscribe(s->link, filter, 1);
+        free(filter);
+        if (rc < 0) {
+            FW_LOG(FW_LOG_ERR, "daemon: broker \"%s\": subscribe %s/#: %s", b->name,
+                   cfg->ha.topic_prefix, uv_strerror(rc));
+            fw_mqtt_link_close(s->link, NULL, NULL);
+            s->link = NULL;
+            goto fail;
+        }
+    }
     if (cfg->acks.broker && strcmp(cfg->acks.broker, b->name) == 0 &&
         (rc = fw_mqtt_subscribe(s->link, cfg->acks.topic, 1)) < 0) {
         FW_LOG(FW_LOG_ERR, "daemon: broker \"%s\": subscribe %s: %s", b->name, cfg->acks.topic,
@@ -1304,14 +1374,9 @@ static void clock_watch(struct daemon *d, int64_t wall)
     d->clock_offset = offset;
 }
 
-/* The engine runs its evaluation instants itself; the timer only gives it the time often. */
-static void on_tick_timer(uv_timer_t *t)
+/* The core's clock goes on to `now`. */
+static void core_tick(struct daemon *d, int64_t now)
 {
-    struct daemon *d = FW_CONTAINER_OF(t, struct daemon, tick_timer);
-    if (d->stopping)
-        return;
-    int64_t now = wall_ms();
-    clock_watch(d, now);
     fw_core_tick(d->core, now, &d->acts);
     /* A tick that derived readings or raised alerts is recorded, so that a replay runs the
      * models' steps and sends the alerts at this very time. */
@@ -1322,8 +1387,116 @@ static void on_tick_timer(uv_timer_t *t)
     record_tick(d, now, recorded);
     if (fw_core_pending(d->core)->n)
         dispatch(d, now);
-    /* A level can change, or go stale, without any alert: look once a minute. */
-    if (++d->ticks % 60 == 0)
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The group clock (docs/ha.md)                                                                */
+/* ------------------------------------------------------------------------------------------ */
+
+/*
+ * Hold an input until the group clock passes its time. One that comes after the clock passed
+ * it (later than ha.settle_ms) goes in the next second, just after the clock: what every member
+ * does that got it as late.
+ */
+static void settle_input(struct daemon *d, struct fw_ha_input *in, int64_t now)
+{
+    (void)now;
+    if (d->group_clock && in->time_ms <= d->group_clock)
+        in->time_ms = d->group_clock + 1;
+    fw_ha_settle_push(d->settle, in);
+}
+
+/* One second of the group clock: the inputs up to `t`, in the group's order, each at its own
+ * time; then the tick and the groups due at `t`. */
+static void ha_step(struct daemon *d, int64_t t)
+{
+    const struct fw_ha_input *v;
+    size_t n;
+    fw_ha_settle_due(d->settle, t, &v, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].kind == FW_HA_READING)
+            core_feed(d, &v[i].r, 1, v[i].time_ms);
+        else
+            ack_apply(d, &v[i].ack, v[i].time_ms);
+    }
+    core_tick(d, t);
+    groups_release(d, t, t);
+    d->group_clock = t;
+}
+
+/* The group clock follows the wall clock ha.settle_ms behind, in whole seconds. */
+#define HA_MAX_STEPS 3600 /* seconds caught up one by one; a longer gap is jumped */
+
+static void ha_clock(struct daemon *d, int64_t wall)
+{
+    int64_t target = fw_floor_div(wall - d->cfg->ha.settle_ms, 1000) * 1000;
+    if (!d->group_clock) {
+        /*
+         * The clock starts once the group is known. Joining an active member, this member
+         * starts where it is and drops what is older (a persistent session's backlog from its
+         * downtime: the active member has handled it). Active itself, it hands its core the
+         * backlog first, each input at its own time.
+         */
+        if (!fw_ha_member_decided(d->ha))
+            return;
+        if (!fw_ha_member_active(d->ha)) {
+            const struct fw_ha_input *v;
+            size_t n;
+            fw_ha_settle_due(d->settle, target, &v, &n);
+            if (n)
+                FW_LOG(FW_LOG_NOTICE,
+                       "ha: joining the group: %zu readings and acknowledgements from before "
+                       "%lld dropped (the active member has handled them)",
+                       n, (long long)target);
+        }
+    }
+    if (!d->group_clock || target - d->group_clock > HA_MAX_STEPS * 1000 ||
+        target < d->group_clock - HA_MAX_STEPS * 1000)
+        d->group_clock = target - 1000;
+    while (d->group_clock < target)
+        ha_step(d, d->group_clock + 1000);
+}
+
+/* At a clean stop: what waits in the settle buffer is handed over, second by second. */
+static void ha_drain(struct daemon *d)
+{
+    for (int k = 0; d->ha && fw_ha_settle_len(d->settle) > 0 && k < HA_MAX_STEPS; k++)
+        ha_step(d, d->group_clock + 1000);
+}
+
+/* The member's messages on the group's topics go through the status broker's link. */
+static int ha_publish(void *arg, const char *topic, const void *payload, size_t len, int qos)
+{
+    struct daemon *d = arg;
+    struct link_slot *s = slot_by_broker(d, d->cfg->status_broker);
+    return s ? fw_mqtt_publish(s->link, topic, payload, len, qos, 0, NULL) : -ENOTCONN;
+}
+
+/* Only the active member sends: one that becomes active sends what it holds. */
+static void ha_role(void *arg, int is_active, const char *active)
+{
+    struct daemon *d = arg;
+    FW_LOG(FW_LOG_NOTICE, "ha: member \"%s\" is %s (the active member: %s)", d->cfg->ha.member,
+           is_active ? "ACTIVE: it sends the group's messages" : "standby",
+           active ? active : "none yet");
+    if (is_active)
+        outbox_flush(d);
+}
+
+/* The engine runs its evaluation instants itself; the timer only gives it the time often. */
+static void on_tick_timer(uv_timer_t *t)
+{
+    struct daemon *d = FW_CONTAINER_OF(t, struct daemon, tick_timer);
+    if (d->stopping)
+        return;
+    int64_t now = wall_ms();
+    clock_watch(d, now);
+    if (d->ha)
+        ha_clock(d, now);
+    else
+        core_tick(d, now);
+    /* A level can change, or go stale, without any alert: look about once a minute. */
+    if (++d->ticks % (d->ha ? 60 * (1000 / HA_TICK_MS) : 60) == 0)
         publish_all_state(d, 0);
 }
 
@@ -1350,6 +1523,7 @@ static void close_all(struct daemon *d)
                "and go out after the next start",
                pending);
     record_stop(d);
+    fw_ha_member_close(d->ha); /* says "gone" while the links are up; sends no more */
     uv_timer_stop(&d->stats_timer);
     uv_timer_stop(&d->drain_timer);
     uv_timer_stop(&d->pace_timer);
@@ -1393,6 +1567,7 @@ static void on_signal(uv_signal_t *h, int signum)
     }
     if (d->stopping)
         return;
+    ha_drain(d);         /* in a group: the inputs still settling */
     groups_flush_all(d); /* held alerts are committed, and sent if there is time */
     d->stopping = 1;
     FW_LOG(FW_LOG_NOTICE, "daemon: %s: shutting down", strsignal(signum));
@@ -1552,7 +1727,13 @@ int main(int argc, char **argv)
     uv_signal_start(&d.sig_int, on_signal, SIGINT);
     uv_signal_start(&d.sig_hup, on_signal, SIGHUP);
     uv_timer_start(&d.stats_timer, on_stats_timer, STATS_INTERVAL_MS, STATS_INTERVAL_MS);
-    uv_timer_start(&d.tick_timer, on_tick_timer, TICK_MS, TICK_MS);
+    if (d.cfg->ha.group) {
+        static const struct fw_ha_member_ops ops = {ha_publish, ha_role};
+        d.settle = fw_ha_settle_new();
+        d.ha = fw_ha_member_new(d.loop, &d.cfg->ha, d.ob, &ops, &d);
+    }
+    uv_timer_start(&d.tick_timer, on_tick_timer, d.ha ? HA_TICK_MS : TICK_MS,
+                   d.ha ? HA_TICK_MS : TICK_MS);
 
     watches_apply(&d);
     marks_reset(&d);
@@ -1578,6 +1759,8 @@ int main(int argc, char **argv)
         if (fw_core_model(d.core, k) && model_save(&d, k) == 0)
             FW_LOG(FW_LOG_NOTICE, "models: %s: state saved to store key \"%s\"", fw_model_name(k),
                    fw_model_state_key(k));
+    fw_ha_member_free(d.ha);
+    fw_ha_settle_free(d.settle);
     fw_outbox_close(d.ob);
     fw_dispatch_out_free(&d.out);
     record_stop(&d);

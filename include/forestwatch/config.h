@@ -306,6 +306,16 @@ struct fw_cfg_record {
     int max_files;          /* the oldest beyond this many are deleted */
 };
 
+/* An active/standby group of gateways (docs/ha.md); group NULL: the gateway is alone. */
+struct fw_cfg_ha {
+    char *group, *member;  /* the group's id and this member's */
+    int priority;          /* the freshest member with the highest priority is active */
+    int64_t heartbeat_ms;  /* a heartbeat on the group topic this often */
+    int64_t dead_after_ms; /* a member not heard this long is gone */
+    int64_t settle_ms;     /* inputs wait this long, then go to the core in time order */
+    char *topic_prefix;    /* the group's topics, on the status broker */
+};
+
 struct fw_cfg_limits {
     size_t max_payload_bytes; /* larger uplinks are rejected unparsed */
     int max_readings;         /* per uplink message */
@@ -329,6 +339,7 @@ struct fw_config {
     struct fw_cfg_limits limits;
     struct fw_cfg_engine engine;
     struct fw_cfg_record record;
+    struct fw_cfg_ha ha;
 
     struct fw_cfg_broker *brokers;
     size_t nbrokers;

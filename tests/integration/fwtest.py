@@ -274,6 +274,21 @@ def cap_xml_alerts(raw):
     return [cap_flatten(cap_from_xml(payload.decode())) for _, payload in raw]
 
 
+def episodes_of(msgs):
+    """Flat alerts in arrival order, told apart by (id, seq): the first copy of each message in
+    order, the statuses of each alert id in that order, and the number of copies."""
+    firsts, seen, episodes, copies = [], set(), {}, 0
+    for m in msgs:
+        key = (m["id"], m["seq"])
+        if key in seen:
+            copies += 1
+            continue
+        seen.add(key)
+        firsts.append(m)
+        episodes.setdefault(m["id"], []).append(m["status"])
+    return firsts, episodes, copies
+
+
 def edit_rule(config_path, file_name, rule_name, key, value):
     """Set one key of one rule in rules.d/<file_name> of a generated config (comments are
     dropped from that file)."""

@@ -191,20 +191,13 @@ def test(env):
     daemon.stop()
     relay.close()
 
-    seen, episodes, copies = set(), {}, 0
-    for m in msgs:
-        key = (m["id"], m["seq"])
-        if key in seen:
-            copies += 1
-            continue
-        seen.add(key)
-        episodes.setdefault(m["id"], []).append(m["status"])
+    firsts, episodes, copies = fwtest.episodes_of(msgs)
     kept = log.count(": kept, to be sent again")
     fwtest.log("flap: %d alerts, %d messages committed; relay cut %d times (%d connections); "
                "%d publishes failed on a cut connection and were kept; history: %d delivered, "
                "%d given up; bureau received %d messages, %d distinct, %d copies"
                % (ALERTS, rows, relay.cuts, relay.accepted, kept, delivered, given_up,
-                  len(msgs), len(seen), copies))
+                  len(msgs), len(firsts), copies))
     check(given_up == 0 and "given up" not in log,
           "%d messages given up: %s" % (given_up, [ln for ln in log.splitlines()
                                                    if "given up" in ln][:3]))

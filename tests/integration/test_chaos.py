@@ -74,17 +74,7 @@ def test(env):
     env.extra_cap.extend(payload.decode() for _, payload in raw)  # each validated at the end
     msgs = fwtest.cap_xml_alerts(raw)
 
-    firsts, seen, copies = [], set(), 0
-    for m in msgs:
-        key = (m["id"], m["seq"])
-        if key in seen:
-            copies += 1
-            continue
-        seen.add(key)
-        firsts.append(m)
-    episodes = {}
-    for m in firsts:
-        episodes.setdefault(m["id"], []).append(m["status"])
+    firsts, episodes, copies = fwtest.episodes_of(msgs)
     fired = sum(1 for s in episodes.values() if s and s[0] == "firing")
     fwtest.log("chaos: %d alerts raised, %d messages expected; bureau broker restarted %d times, "
                "daemon killed %d times; received %d messages, %d distinct, %d copies, "
