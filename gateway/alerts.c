@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -52,6 +53,7 @@ void fw_alert_from_instance(struct fw_alert *out, const char *gateway_id,
     out->event_ms = inst->value_ms;
     out->started_ms = inst->fired_ms;
     out->level = level;
+    out->computed_level = NAN; /* the core fills it in (fw_core_dispatch) */
     out->kind = status == FW_ALERT_FIRING ? FW_KIND_NEW : FW_KIND_RESOLVED;
     out->urgency = rule->urgency;
     out->first_sent_ms = inst->first_sent_ms;
@@ -75,6 +77,8 @@ static const char *const daily_metrics[] = {
     "fwi",
     "nesterov_index",
     "fire_danger_level",
+    "fire_danger_level_computed",
+    "bureau_danger_level",
     "fire_model_missing",
     "degree_days",
     "pest_days_to_stage",

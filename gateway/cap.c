@@ -291,14 +291,6 @@ static void add_contact(cJSON *info, cJSON *params, const char *name,
     free(text);
 }
 
-/* The level as a whole number 1..5 when it is one (the colour needs a class), else 0. */
-static int level_class(double level)
-{
-    if (isnan(level) || level < 1 || level > 5 || level != floor(level))
-        return 0;
-    return (int)level;
-}
-
 /* The zone's area: its name, its outline or a circle round its location, and its id. */
 static void add_area(cJSON *info, const struct fw_alert *a, const struct fw_cfg_zone *z,
                      const struct fw_cap_msg *msg, int zh)
@@ -418,9 +410,21 @@ static void add_info(cJSON *infos, const struct fw_config *cfg, const struct fw_
     }
     if (!isnan(a->level)) {
         add_param_num(ps, "level", a->level);
-        const char *colour = fw_cap_level_colour(level_class(a->level), zh);
+        const char *colour = fw_cap_level_colour(fw_message_level_class(a->level), zh);
         if (colour)
             add_param(ps, "colour", colour);
+        /* The scale and the names a duty officer knows the level by (docs/cap.md). */
+        struct fw_message_level w;
+        fw_message_level_words(a, z, lang, &w);
+        if (w.scale[0])
+            add_param(ps, "scale", w.scale);
+        if (w.name[0])
+            add_param(ps, "level_name", w.name);
+        if (w.flag[0])
+            add_param(ps, "flag", w.flag);
+        /* Beside the bureau's level, the one it stands in for. */
+        if (a->level_bureau && !isnan(fw_message_computed_level(a)))
+            add_param_num(ps, "computed_level", fw_message_computed_level(a));
     }
     if (a->zone[0])
         add_area(info, a, z, msg, zh);

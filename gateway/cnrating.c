@@ -202,6 +202,8 @@ static const char *const lname[] = {"低火险", "较低火险", "较高火险",
 static const char *const colour[] = {"绿", "蓝", "黄", "橙", "红"};
 static const char *const colour_en[] = {"green", "blue", "yellow", "orange", "red"};
 static const char *const flag[] = {NULL, NULL, "黄旗", "橙旗", "红旗"};
+static const char *const lname_en[] = {"low", "lower", "higher", "high", "extreme"};
+static const char *const flag_en[] = {NULL, NULL, "yellow flag", "orange flag", "red flag"};
 
 #define LEVEL_PICK(arr, level) ((level) >= 1 && (level) <= FW_CNR_LEVELS ? arr[(level)-1] : NULL)
 const char *fw_cnr_level_grade(int level)
@@ -223,6 +225,14 @@ const char *fw_cnr_level_colour_en(int level)
 const char *fw_cnr_level_flag(int level)
 {
     return LEVEL_PICK(flag, level);
+}
+const char *fw_cnr_level_name_en(int level)
+{
+    return LEVEL_PICK(lname_en, level);
+}
+const char *fw_cnr_level_flag_en(int level)
+{
+    return LEVEL_PICK(flag_en, level);
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -55,6 +55,7 @@ void fw_config_free(struct fw_config *cfg)
         free(z->id);
         free(z->name);
         free(z->name_en);
+        free(z->county);
         free(z->polygon);
         free(z->fire);
         free(z->pests);

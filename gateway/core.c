@@ -8,6 +8,7 @@
  */
 #include "forestwatch/core.h"
 
+#include "forestwatch/bureau.h"
 #include "forestwatch/engine.h"
 #include "forestwatch/log.h"
 #include "forestwatch/timefmt.h"
@@ -15,6 +16,7 @@
 #include "forestwatch/util.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +28,7 @@ struct fw_core {
     struct fw_model *models[FW_MODEL__COUNT]; /* NULL when no zone has the model */
     struct fw_dispatch *dispatch;
     struct fw_actions pending;
+    const struct fw_metric *level, *computed; /* fire_danger_level and its computed twin */
 };
 
 void fw_core_actions_free(struct fw_core_actions *a)
@@ -82,6 +85,8 @@ struct fw_core *fw_core_new(const struct fw_config *cfg, struct fw_core_actions 
     for (int k = 0; k < FW_MODEL__COUNT; k++)
         c->models[k] = model_build(k, cfg, out);
     c->dispatch = fw_dispatch_new();
+    c->level = fw_metric_find("fire_danger_level");
+    c->computed = fw_metric_find("fire_danger_level_computed");
     return c;
 }
 
@@ -126,32 +131,53 @@ void fw_core_feed(struct fw_core *c, const struct fw_reading *r, size_t n, int64
     }
 }
 
+/* A derived reading to the log, the recorder and the engine. */
+static void derived(struct fw_core *c, const struct fw_model *m, const struct fw_reading *r,
+                    int64_t now_ms, struct fw_core_actions *out)
+{
+    struct fw_core_action line = {.kind = FW_CORE_NOTE, .level = FW_LOG_NOTICE};
+    if (fw_model_note(m, c->cfg, r, line.text))
+        *push(out, FW_CORE_NOTE) = line;
+    push(out, FW_CORE_RECORD)->reading = *r;
+    fw_engine_feed(c->engine, r, now_ms, &c->pending);
+}
+
 void fw_core_tick(struct fw_core *c, int64_t now_ms, struct fw_core_actions *out)
 {
+    struct fw_model *bm = c->models[FW_MODEL_BUREAU];
+    struct fw_bureau *bureau = (struct fw_bureau *)fw_model_impl(bm, FW_MODEL_BUREAU);
+    int bureau_saw = 0;
     for (int k = 0; k < FW_MODEL__COUNT; k++) {
         if (!c->models[k])
             continue;
         const struct fw_reading *d;
         size_t n = fw_model_tick(c->models[k], now_ms, &d);
         for (size_t i = 0; i < n; i++) {
-            struct fw_core_action line = {.kind = FW_CORE_NOTE, .level = FW_LOG_NOTICE};
-            if (fw_model_note(c->models[k], c->cfg, &d[i], line.text))
-                *push(out, FW_CORE_NOTE) = line;
-            push(out, FW_CORE_RECORD)->reading = d[i];
-            fw_engine_feed(c->engine, &d[i], now_ms, &c->pending);
+            struct fw_reading r = d[i];
+            if (bureau && k != FW_MODEL_BUREAU && r.metric == c->level) {
+                /* The computed level stays readable under its own name; the zone's level is the
+                 * bureau's where it published one for that day, before any rule sees it. */
+                struct fw_reading computed = r;
+                computed.metric = c->computed;
+                push(out, FW_CORE_RECORD)->reading = computed;
+                fw_engine_feed(c->engine, &computed, now_ms, &c->pending);
+                fw_bureau_stand_in(bureau, &r);
+                bureau_saw = 1;
+            }
+            derived(c, c->models[k], &r, now_ms, out);
         }
-        if (n)
+        if (n || (k == FW_MODEL_BUREAU && bureau_saw))
             push(out, FW_CORE_SAVE)->model = (enum fw_model_kind)k;
     }
     fw_engine_tick(c->engine, now_ms, &c->pending);
 }
 
 /* Why a model did not keep a forecast day, for the log. */
-static const char *forecast_refused(int rc)
+static const char *forecast_refused(int k, int rc)
 {
     switch (rc) {
     case -ERANGE:
-        return "that day's noon step is past";
+        return k == FW_MODEL_BUREAU ? "that day is past" : "that day's noon step is past";
     case -EALREADY:
         return "a forecast issued later is held for that day";
     case -ENOSPC:
@@ -180,7 +206,7 @@ void fw_core_forecasts(struct fw_core *c, const struct fw_meteo_forecast *v, siz
                 x->level = FW_LOG_WARNING;
                 snprintf(x->text, sizeof(x->text),
                          "meteo: forecast for zone \"%s\" on %04d-%02d-%02d not kept by the %s: %s",
-                         f->zone, y, mo, dd, fw_model_noun(k), forecast_refused(rc));
+                         f->zone, y, mo, dd, fw_model_noun(k), forecast_refused(k, rc));
             }
         }
     }
@@ -222,8 +248,24 @@ struct fw_actions *fw_core_pending(struct fw_core *c)
     return &c->pending;
 }
 
+/* What the bureau's level means for each pending alert's texts: whether it is the level named,
+ * and the computed one beside it (docs/rules.md, {computed_level}). */
+static void bureau_context(const struct fw_core *c, struct fw_actions *a)
+{
+    const struct fw_bureau *b = fw_model_impl(c->models[FW_MODEL_BUREAU], FW_MODEL_BUREAU);
+    for (size_t i = 0; b && i < a->n; i++) {
+        struct fw_alert *al = &a->items[i].alert;
+        struct fw_bureau_state st;
+        if (al->zone[0] && fw_bureau_zone_state(b, al->zone, &st) == 0) {
+            al->level_bureau = st.in_force > 0 && !isnan(al->level) && al->level == st.in_force;
+            al->computed_level = st.computed;
+        }
+    }
+}
+
 void fw_core_dispatch(struct fw_core *c, int64_t now_ms, struct fw_dispatch_out *out)
 {
+    bureau_context(c, &c->pending);
     fw_dispatch_notifications(c->dispatch, c->cfg,
                               fw_model_impl(c->models[FW_MODEL_PESTS], FW_MODEL_PESTS), &c->pending,
                               now_ms, out);

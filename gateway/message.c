@@ -7,6 +7,7 @@
  */
 #include "forestwatch/message.h"
 
+#include "forestwatch/cnrating.h"
 #include "forestwatch/timefmt.h"
 #include "forestwatch/util.h"
 
@@ -96,6 +97,43 @@ static const char *pest_name(const struct fw_cfg_zone *z, const char *id, enum f
     return id;
 }
 
+int fw_message_level_class(double level)
+{
+    if (isnan(level) || level < 1 || level > 5 || level != floor(level))
+        return 0;
+    return (int)level;
+}
+
+void fw_message_level_words(const struct fw_alert *a, const struct fw_cfg_zone *z,
+                            enum fw_message_lang lang, struct fw_message_level *out)
+{
+    static const char *const scale_zh[] = {"加拿大火险天气指数（FWI）", "聂斯切罗夫指标",
+                                           "全国森林火险天气等级"};
+    static const char *const scale_en[] = {"Canadian Fire Weather Index (FWI)", "Nesterov index",
+                                           "national forest fire weather rating"};
+    const int zh = lang == FW_MESSAGE_ZH_CN;
+    const int level = fw_message_level_class(a->level);
+    const int national = a->level_bureau || (z && z->danger_scale == FW_SCALE_CN);
+    const char *s;
+    out->scale = out->name = out->colour = out->flag = "";
+    if (a->level_bureau)
+        out->scale =
+            zh ? "气象部门发布的森林火险气象等级" : "meteorology bureau's fire weather level";
+    else if (z && (unsigned)z->danger_scale < FW_ARRAY_LEN(scale_zh))
+        out->scale = zh ? scale_zh[z->danger_scale] : scale_en[z->danger_scale];
+    if ((s = zh ? fw_cnr_level_colour(level) : fw_cnr_level_colour_en(level)))
+        out->colour = s;
+    if (national && (s = zh ? fw_cnr_level_name(level) : fw_cnr_level_name_en(level)))
+        out->name = s;
+    if (national && (s = zh ? fw_cnr_level_flag(level) : fw_cnr_level_flag_en(level)))
+        out->flag = s;
+}
+
+double fw_message_computed_level(const struct fw_alert *a)
+{
+    return a->computed_level >= 1 ? a->computed_level : a->level;
+}
+
 /*
  * The text of one placeholder for this alert ("" when it does not apply). Strings from the
  * config are returned as they are rather than copied into `buf`, so that a long zone name is
@@ -144,7 +182,16 @@ static const char *placeholder(const struct fw_config *cfg, const struct fw_aler
         snprintf(buf, size, "%g", a->threshold);
     else if (IS("level") && !isnan(a->level))
         snprintf(buf, size, "%.0f", a->level);
-    else if (IS("time"))
+    else if (IS("computed_level") && !isnan(fw_message_computed_level(a)))
+        snprintf(buf, size, "%.0f", fw_message_computed_level(a));
+    else if (IS("scale") || IS("level_name") || IS("level_colour") || IS("level_flag")) {
+        struct fw_message_level w;
+        fw_message_level_words(a, z, lang, &w);
+        s = IS("scale")          ? w.scale
+            : IS("level_name")   ? w.name
+            : IS("level_colour") ? w.colour
+                                 : w.flag;
+    } else if (IS("time"))
         text_time(cfg, z, a->event_ms, buf);
     return buf[0] ? buf : s;
 #undef IS

@@ -9,6 +9,7 @@
  */
 #include "forestwatch/model.h"
 
+#include "forestwatch/bureau.h"
 #include "forestwatch/cnmodel.h"
 #include "forestwatch/config.h"
 #include "forestwatch/models.h"
@@ -30,6 +31,7 @@ struct fw_model {
         struct fw_models_out fire;
         struct fw_pests_out pests;
         struct fw_cnm_out cn;
+        struct fw_bureau_out bureau;
     } out;
 };
 
@@ -364,6 +366,112 @@ static int cn_restore(void *impl, const char *json)
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* The meteorology bureau's published level                                                    */
+/* ------------------------------------------------------------------------------------------ */
+
+/* The zones that have a level for the bureau's to stand in for: those with a fire model or a
+ * national rating. */
+static int bureau_build(const struct fw_config *cfg, void **impl, const char **err)
+{
+    struct fw_bureau_zone *zones = fw_xcalloc(cfg->nzones ? cfg->nzones : 1, sizeof(*zones));
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->nzones; i++) {
+        const struct fw_cfg_zone *z = &cfg->zones[i];
+        if (!z->fire && !z->cn)
+            continue;
+        fw_strlcpy(zones[n].id, z->id, sizeof(zones[n].id));
+        zones[n++].utc_offset_min = fw_config_zone_offset_min(cfg, z);
+    }
+    struct fw_bureau *m = NULL;
+    int rc = n ? fw_bureau_new(zones, n, &m) : 0;
+    if (rc < 0)
+        *err = "id: two zones have the same id";
+    free(zones);
+    *impl = m;
+    return rc;
+}
+
+static void bureau_free(struct fw_model *m)
+{
+    fw_bureau_free(m->impl);
+    fw_bureau_out_free(&m->out.bureau);
+}
+
+static void bureau_feed(void *impl, const struct fw_reading *r)
+{
+    (void)impl; /* the computed levels come through fw_bureau_stand_in(), from the core */
+    (void)r;
+}
+
+static int bureau_forecast(void *impl, const struct fw_meteo_forecast *f, char *note)
+{
+    if (!f->level)
+        return -ENOENT;
+    int rc = fw_bureau_level(impl, f->zone, f->day, f->issued_ms, f->level);
+    if (rc == 0) {
+        int y, mo, dd;
+        fw_time__civil_from_days(f->day, &y, &mo, &dd);
+        snprintf(note, FW_MODEL_NOTE_MAX,
+                 "meteo: the bureau's fire weather level for zone \"%s\" on %04d-%02d-%02d: %d",
+                 f->zone, y, mo, dd, f->level);
+    }
+    return rc;
+}
+
+static size_t bureau_tick(struct fw_model *m, int64_t now_ms, const struct fw_reading **out)
+{
+    m->out.bureau.n = 0;
+    size_t n = fw_bureau_tick(m->impl, now_ms, &m->out.bureau);
+    *out = m->out.bureau.v;
+    return n;
+}
+
+static int bureau_note(const struct fw_config *cfg, const struct fw_reading *r, char *line)
+{
+    if (strcmp(r->metric->name, "bureau_danger_level") != 0)
+        return 0;
+    const struct fw_cfg_zone *z = fw_config_zone(cfg, r->zone);
+    int y, mo, dd;
+    fw_time__civil_from_days(fw_time__local_day(r->time_ms, fw_config_zone_offset_min(cfg, z)), &y,
+                             &mo, &dd);
+    snprintf(line, FW_MODEL_NOTE_MAX,
+             "models: bureau: zone \"%s\": day %04d-%02d-%02d: the bureau's level %g is the "
+             "zone's fire_danger_level",
+             r->zone, y, mo, dd, r->value);
+    return 1;
+}
+
+static void bureau_describe(const void *impl, const struct fw_config *cfg, const char *what,
+                            fw_model_note_cb cb, void *arg)
+{
+    for (size_t i = 0; i < cfg->nzones; i++) {
+        int64_t day[FW_BUREAU_MAX_DAYS];
+        int level[FW_BUREAU_MAX_DAYS];
+        size_t n = fw_bureau_held(impl, cfg->zones[i].id, day, level, FW_BUREAU_MAX_DAYS);
+        if (n == 0)
+            continue;
+        int y, mo, dd;
+        fw_time__civil_from_days(day[0], &y, &mo, &dd);
+        char line[FW_MODEL_NOTE_MAX];
+        snprintf(line, sizeof(line),
+                 "models: bureau: zone \"%s\": %s: %zu published level(s), the first on "
+                 "%04d-%02d-%02d: %d",
+                 cfg->zones[i].id, what, n, y, mo, dd, level[0]);
+        cb(arg, line);
+    }
+}
+
+static int bureau_save(const void *impl, char **json)
+{
+    return fw_bureau_save(impl, json);
+}
+
+static int bureau_restore(void *impl, const char *json)
+{
+    return fw_bureau_restore(impl, json);
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* The table and the interface                                                                 */
 /* ------------------------------------------------------------------------------------------ */
 
@@ -377,6 +485,9 @@ static const struct model_ops model_types[FW_MODEL__COUNT] = {
     [FW_MODEL_CN] = {FW_MODEL_CN, "cn", "national fire weather rating", "rating model", "models.cn",
                      cn_build, cn_free, cn_feed, cn_forecast, cn_tick, cn_note, cn_describe,
                      cn_save, cn_restore},
+    [FW_MODEL_BUREAU] = {FW_MODEL_BUREAU, "bureau", "bureau's fire weather level", "bureau level",
+                         "models.bureau", bureau_build, bureau_free, bureau_feed, bureau_forecast,
+                         bureau_tick, bureau_note, bureau_describe, bureau_save, bureau_restore},
 };
 
 int fw_model_new(enum fw_model_kind kind, const struct fw_config *cfg, struct fw_model **out,

@@ -61,6 +61,17 @@ static const struct fw_metric metrics[] = {
     {"fire_danger_level_tomorrow", "level", NULL, 0, 5,
      "tomorrow's expected fire-danger level from the meteorology forecast; 0: no forecast",
      FW_METRIC_ZONE},
+    /* The meteorology bureau's published level (docs/meteo.md) and the computed one it stands
+     * in for in fire_danger_level (docs/models.md, "The bureau's own level"). */
+    {"fire_danger_level_computed", "level", NULL, 1, 5,
+     "the fire-danger level the zone's model computed, whether or not the bureau's stands in",
+     FW_METRIC_ZONE},
+    {"bureau_danger_level", "level", NULL, 1, 5,
+     "the meteorology bureau's published forest fire weather level for the zone's day",
+     FW_METRIC_ZONE},
+    {"bureau_danger_level_tomorrow", "level", NULL, 0, 5,
+     "the meteorology bureau's published level for the zone's next day; 0: none published",
+     FW_METRIC_ZONE},
     {"fwi_tomorrow", "index", NULL, 0, 10000,
      "tomorrow's expected Fire Weather Index from the meteorology forecast", FW_METRIC_ZONE},
     {"nesterov_index", "index", NULL, 0, 1e7,

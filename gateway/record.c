@@ -399,6 +399,8 @@ int fw_record_forecast(struct fw_record *rec, int64_t recv_ms, const struct fw_m
         put_number(line, sizeof(line), &n, "tmin_c", f->tmin_c);
         put_number(line, sizeof(line), &n, "tmax_c", f->tmax_c);
     }
+    if (f->level)
+        put_number(line, sizeof(line), &n, "level", f->level);
     put_raw(line, sizeof(line), &n, "}\n");
     FW_ASSERT(n > 0 && line[n - 1] == '\n');
     return write_line(rec, line, n, recv_ms);

@@ -443,7 +443,7 @@ static int forecast_number(const cJSON *o, const char *key, double *out, char *w
 
 /* {"recv": ..., "forecast": "<zone>", "day": "yyyy-mm-dd", "issued": "<RFC 3339>", "temp_c",
  * "rh_pct", "wind_ms", "rain_mm" (the noon weather, all four or none), "tmin_c", "tmax_c" (both
- * or neither)}, as fw_record_forecast() writes it. */
+ * or neither), "level" (the bureau's published level 1..5)}, as fw_record_forecast() writes it. */
 static int parse_forecast(const cJSON *o, struct fw_meteo_forecast *f, char *why, size_t size)
 {
     int bad = 0;
@@ -465,9 +465,11 @@ static int parse_forecast(const cJSON *o, struct fw_meteo_forecast *f, char *why
     if (fw_time_parse(issued, &f->issued_ms) < 0)
         return reject(why, size, "\"issued\": not an RFC 3339 time with an offset: \"%.64s\"",
                       issued);
-    double *v[] = {&f->temp_c, &f->rh_pct, &f->wind_ms, &f->rain_mm, &f->tmin_c, &f->tmax_c};
-    static const char *const keys[] = {"temp_c",  "rh_pct", "wind_ms",
-                                       "rain_mm", "tmin_c", "tmax_c"};
+    double level;
+    double *v[] = {&f->temp_c, &f->rh_pct, &f->wind_ms, &f->rain_mm,
+                   &f->tmin_c, &f->tmax_c, &level};
+    static const char *const keys[] = {"temp_c", "rh_pct", "wind_ms", "rain_mm",
+                                       "tmin_c", "tmax_c", "level"};
     int have = 0;
     for (size_t i = 0; i < FW_ARRAY_LEN(keys); i++) {
         if (forecast_number(o, keys[i], v[i], why, size) < 0)
@@ -480,6 +482,9 @@ static int parse_forecast(const cJSON *o, struct fw_meteo_forecast *f, char *why
                       "rain_mm together");
     if ((have & 48) != 0 && (have & 48) != 48)
         return reject(why, size, "a forecast's extremes need tmin_c and tmax_c together");
+    if (!isnan(level) && (level < 1 || level > 5 || level != floor(level)))
+        return reject(why, size, "\"level\": must be an integer 1..5, got %g", level);
+    f->level = isnan(level) ? 0 : (int)level;
     f->has_noon = (have & 15) == 15;
     f->has_minmax = (have & 48) == 48;
     return 0;

@@ -303,6 +303,27 @@ static int parse_date(const char *s, int64_t *day)
     return dd == d ? 0 : -EINVAL; /* 2026-02-30 */
 }
 
+/*
+ * The local date `date` of entry `list`[i] for zone `z`: from the day before "issued"'s local
+ * date to FW_METEO_MAX_LEAD_DAYS after it. 0 with *day set, or -1 with the reason reported.
+ */
+static int entry_day(const struct fw_config *cfg, const struct fw_cfg_zone *z, const char *date,
+                     const char *list, int i, int64_t issued_ms, struct fw_uplink_result *res,
+                     int64_t *day)
+{
+    int64_t issued_day = fw_time__local_day(issued_ms, fw_config_zone_offset_min(cfg, z));
+    if (parse_date(date, day) < 0 || *day < issued_day - 1 ||
+        *day > issued_day + FW_METEO_MAX_LEAD_DAYS) {
+        fw_uplink_add_issue(
+            res, FW_UPLINK_BAD_FIELD,
+            "%s[%d].date: must be a date YYYY-MM-DD from the day before \"issued\" to "
+            "%d days after it, got \"%.20s\"",
+            list, i, FW_METEO_MAX_LEAD_DAYS, date);
+        return -1;
+    }
+    return 0;
+}
+
 /* One entry of "forecasts"; 0 with *f filled, or -1 with the reason reported. */
 static int decode_forecast(const struct fw_config *cfg, const cJSON *e, int i, int64_t issued_ms,
                            struct fw_uplink_result *res, struct fw_meteo_forecast *f)
@@ -324,16 +345,8 @@ static int decode_forecast(const struct fw_config *cfg, const cJSON *e, int i, i
     }
     fw_strlcpy(f->zone, zone->valuestring, sizeof(f->zone));
     f->issued_ms = issued_ms;
-    int64_t issued_day = fw_time__local_day(issued_ms, fw_config_zone_offset_min(cfg, z));
-    if (parse_date(date->valuestring, &f->day) < 0 || f->day < issued_day - 1 ||
-        f->day > issued_day + FW_METEO_MAX_LEAD_DAYS) {
-        fw_uplink_add_issue(
-            res, FW_UPLINK_BAD_FIELD,
-            "forecasts[%d].date: must be a date YYYY-MM-DD from the day before \"issued\" to "
-            "%d days after it, got \"%.20s\"",
-            i, FW_METEO_MAX_LEAD_DAYS, date->valuestring);
+    if (entry_day(cfg, z, date->valuestring, "forecasts", i, issued_ms, res, &f->day) < 0)
         return -1;
-    }
     static const char *const noon_keys[] = {"air_temp_c", "rel_humidity_pct", "wind_speed_ms",
                                             "rain_mm"};
     double *noon[] = {&f->temp_c, &f->rh_pct, &f->wind_ms, &f->rain_mm};
@@ -367,33 +380,96 @@ static int decode_forecast(const struct fw_config *cfg, const cJSON *e, int i, i
     return 0;
 }
 
-static int decode_forecasts(const struct fw_config *cfg, const cJSON *root, int64_t now_ms,
-                            struct fw_uplink_result *res, struct fw_meteo_forecasts *out)
+/* Room for `more` entries past the `n` held. */
+static void forecasts_reserve(struct fw_meteo_forecasts *out, size_t more)
+{
+    if ((size_t)out->cap < (size_t)out->n + more) {
+        out->cap = out->n + (int)more;
+        out->v = fw_xrealloc(out->v, (size_t)out->cap * sizeof(*out->v));
+    }
+}
+
+/*
+ * One entry of "levels": {"zone" or "county", "date", "level"}, appended to `out` once per zone
+ * it names (a county no zone of the config lies in names none: a bureau publishes for more
+ * counties than one gateway covers). 0, or -1 with the reason reported.
+ */
+static int decode_level(const struct fw_config *cfg, const cJSON *e, int i, int64_t issued_ms,
+                        struct fw_uplink_result *res, struct fw_meteo_forecasts *out)
+{
+    const cJSON *zone = cJSON_GetObjectItemCaseSensitive(e, "zone");
+    const cJSON *county = cJSON_GetObjectItemCaseSensitive(e, "county");
+    const cJSON *date = cJSON_GetObjectItemCaseSensitive(e, "date");
+    const cJSON *level = cJSON_GetObjectItemCaseSensitive(e, "level");
+    const cJSON *where = zone ? zone : county;
+    if (!cJSON_IsString(where) || (zone && county) || !cJSON_IsString(date)) {
+        fw_uplink_add_issue(res, where && date ? FW_UPLINK_BAD_FIELD : FW_UPLINK_MISSING,
+                            "levels[%d]: needs \"zone\" or \"county\" (one of them) and \"date\" "
+                            "(strings)",
+                            i);
+        return -1;
+    }
+    if (!cJSON_IsNumber(level) || level->valuedouble != (int)level->valuedouble ||
+        level->valuedouble < 1 || level->valuedouble > 5) {
+        fw_uplink_add_issue(res, level ? FW_UPLINK_BAD_FIELD : FW_UPLINK_MISSING,
+                            "levels[%d].level: must be an integer 1..5 (一级 .. 五级)", i);
+        return -1;
+    }
+    if (zone && !fw_config_zone(cfg, zone->valuestring)) {
+        fw_uplink_add_issue(res, FW_UPLINK_BAD_FIELD,
+                            "levels[%d].zone: \"%.60s\" is not in the config", i,
+                            zone->valuestring);
+        return -1;
+    }
+    size_t mark = (size_t)out->n;
+    for (size_t k = 0; k < cfg->nzones; k++) {
+        const struct fw_cfg_zone *z = &cfg->zones[k];
+        if (zone ? strcmp(z->id, zone->valuestring) != 0
+                 : !z->county || strcmp(z->county, county->valuestring) != 0)
+            continue;
+        forecasts_reserve(out, 1);
+        struct fw_meteo_forecast *f = &out->v[out->n];
+        memset(f, 0, sizeof(*f));
+        fw_strlcpy(f->zone, z->id, sizeof(f->zone));
+        f->issued_ms = issued_ms;
+        f->level = (int)level->valuedouble;
+        if (entry_day(cfg, z, date->valuestring, "levels", i, issued_ms, res, &f->day) < 0) {
+            out->n = (int)mark; /* the whole entry goes */
+            return -1;
+        }
+        out->n++;
+    }
+    return 0;
+}
+
+/* A message of dated entries per zone: "forecasts" or "levels", with its "issued" time. */
+static int decode_dated(const struct fw_config *cfg, const cJSON *root, const char *key,
+                        int64_t now_ms, struct fw_uplink_result *res,
+                        struct fw_meteo_forecasts *out)
 {
     const cJSON *issued = cJSON_GetObjectItemCaseSensitive(root, "issued");
-    const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "forecasts");
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, key);
     if (!issued || !list) {
-        fw_uplink_add_issue(res, FW_UPLINK_MISSING, "missing \"%s\"",
-                            !issued ? "issued" : "forecasts");
+        fw_uplink_add_issue(res, FW_UPLINK_MISSING, "missing \"%s\"", !issued ? "issued" : key);
         return reject(res, FW_UPLINK_MISSING, -EINVAL);
     }
     int64_t t_ms;
     int rc = check_time(cfg, "issued", issued, now_ms, res, &t_ms);
     if (rc < 0)
         return rc;
-    int count = check_array(cfg, "forecasts", list, res);
+    int count = check_array(cfg, key, list, res);
     if (count < 0)
         return count;
-    if (out->cap < count) {
-        out->v = fw_xrealloc(out->v, (size_t)count * sizeof(*out->v));
-        out->cap = count;
-    }
+    int levels = strcmp(key, "levels") == 0;
+    forecasts_reserve(out, (size_t)count);
     int i = 0;
-    for (const cJSON *e = list->child; e; e = e->next, i++)
-        if (decode_forecast(cfg, e, i, t_ms, res, &out->v[out->n]) == 0)
-            out->n++;
+    for (const cJSON *e = list->child; e; e = e->next, i++) {
+        if (levels ? decode_level(cfg, e, i, t_ms, res, out) == 0
+                   : decode_forecast(cfg, e, i, t_ms, res, &out->v[out->n]) == 0)
+            out->n += !levels;
         else
             res->rejected_readings++;
+    }
     return 0;
 }
 
@@ -409,15 +485,18 @@ int fw_uplink_decode_meteo(const struct fw_config *cfg, const void *payload, siz
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "type");
     if (!cJSON_IsString(type)) {
         fw_uplink_add_issue(res, type ? FW_UPLINK_BAD_FIELD : FW_UPLINK_MISSING,
-                            "type: must be \"observation\" or \"forecast\"");
+                            "type: must be \"observation\", \"forecast\" or \"fire_danger_level\"");
         rc = reject(res, type ? FW_UPLINK_BAD_FIELD : FW_UPLINK_MISSING, -EINVAL);
     } else if (strcmp(type->valuestring, "observation") == 0) {
         rc = decode_object(cfg, root, "station", FW_SOURCE_METEO, now_ms, res);
     } else if (strcmp(type->valuestring, "forecast") == 0) {
-        rc = decode_forecasts(cfg, root, now_ms, res, fc);
+        rc = decode_dated(cfg, root, "forecasts", now_ms, res, fc);
+    } else if (strcmp(type->valuestring, "fire_danger_level") == 0) {
+        rc = decode_dated(cfg, root, "levels", now_ms, res, fc);
     } else {
         fw_uplink_add_issue(res, FW_UPLINK_BAD_FIELD,
-                            "type: must be \"observation\" or \"forecast\", got \"%.40s\"",
+                            "type: must be \"observation\", \"forecast\" or "
+                            "\"fire_danger_level\", got \"%.40s\"",
                             type->valuestring);
         rc = reject(res, FW_UPLINK_BAD_FIELD, -EINVAL);
     }

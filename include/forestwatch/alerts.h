@@ -55,10 +55,12 @@ struct fw_alert {
     int has_threshold;
     enum fw_alert_status status;
     enum fw_alert_cause cause;
-    double value;       /* the primary value behind this notification (NaN when unknown) */
-    int64_t event_ms;   /* its time */
-    int64_t started_ms; /* when the episode began */
-    double level;       /* the zone's fire-danger level at that time, NaN when unknown */
+    double value;          /* the primary value behind this notification (NaN when unknown) */
+    int64_t event_ms;      /* its time */
+    int64_t started_ms;    /* when the episode began */
+    double level;          /* the zone's fire-danger level at that time, NaN when unknown */
+    double computed_level; /* the level the zone's model computed, NaN when unknown */
+    int level_bureau;      /* `level` is the meteorology bureau's published one */
     enum fw_alert_kind kind;
     uint32_t seq;            /* the message's number within the episode, from 1 */
     int64_t sent_ms;         /* the message's time (the engine's clock) */

@@ -161,12 +161,15 @@ int fw_cnr_state_step(struct fw_cnr_state *s, const struct fw_cnr_tables *t, dou
 void fw_cnr_state_apply(const struct fw_cnr_state *s, struct fw_cnr_day *day);
 
 /** Level names under QX/T 77-2007: "一级" .. "五级", "低火险" .., colour "绿" .., and the
- * English colour; the flag (黄旗/橙旗/红旗) is NULL for levels 1 and 2. Static storage; NULL
- * for a level outside 1..5. */
+ * English colour; the flag (黄旗/橙旗/红旗) is NULL for levels 1 and 2; the English name ("low"
+ * .. "extreme") and flag ("yellow flag" ..) likewise. Static storage; NULL for a level outside
+ * 1..5. */
 const char *fw_cnr_level_grade(int level);
 const char *fw_cnr_level_name(int level);
 const char *fw_cnr_level_colour(int level);
 const char *fw_cnr_level_colour_en(int level);
 const char *fw_cnr_level_flag(int level);
+const char *fw_cnr_level_name_en(int level);
+const char *fw_cnr_level_flag_en(int level);
 
 #endif

@@ -52,6 +52,8 @@ struct fw_cfg_zone {
     char *id;
     char *name;    /* display name, e.g. "北山林场 3 号网格" */
     char *name_en; /* optional English name */
+    char *county;  /* the county (administrative division code) it lies in, for the bureau's
+                      levels published per county; NULL: none */
     bool has_location;
     struct fw_cfg_point location; /* a representative point (centre or lookout) */
     struct fw_cfg_point *polygon; /* optional outline, first point == last point */

@@ -40,6 +40,29 @@ void fw_message_text(const struct fw_config *cfg, const struct fw_alert *a,
  */
 const char *fw_message_name(const char *name, const char *name_en, enum fw_message_lang lang);
 
+/** A level as a whole number 1..5 when it is one (a colour needs a class), else 0. */
+int fw_message_level_class(double level);
+
+/** How an alert's texts name its zone's level (docs/rules.md, {scale} .. {level_flag}). */
+struct fw_message_level {
+    const char *scale;  /* the scale the level is on, "" when the zone is unknown */
+    const char *name;   /* its name on the national scale (较高火险, "higher"), else "" */
+    const char *colour; /* 绿 .. 红 / "green" .. "red", "" when the level is not 1..5 */
+    const char *flag;   /* 黄旗 .. 红旗 / "yellow flag" .. for national levels 3..5, else "" */
+};
+
+/**
+ * The words for alert `a`'s level in zone `z` (may be NULL) in `lang`: the bureau's published
+ * level and a zone whose danger_scale is cn are on the national scale and get its names and
+ * flags; the FWI and Nesterov scales only their colour. Static strings. Pure; any thread.
+ */
+void fw_message_level_words(const struct fw_alert *a, const struct fw_cfg_zone *z,
+                            enum fw_message_lang lang, struct fw_message_level *out);
+
+/** The level the zone's model computed for alert `a`: a->computed_level when known, else
+ * a->level (nothing stood in for it); NAN when neither is known. */
+double fw_message_computed_level(const struct fw_alert *a);
+
 /**
  * Render `a` as a JSON object. Zone details (names, forest chief, duty contact, location) are
  * looked up in `cfg`; `sent_ms` is the gateway time of rendering. Returns a NUL-terminated

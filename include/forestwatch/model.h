@@ -33,6 +33,9 @@ enum fw_model_kind {
     FW_MODEL_FIRE,
     FW_MODEL_PESTS,
     FW_MODEL_CN, /* the national forest fire weather rating (gateway/cn_model.c) */
+    /* The meteorology bureau's published level (gateway/bureau.c); last, so that it sees the
+     * computed levels of the models above in the same tick. */
+    FW_MODEL_BUREAU,
     FW_MODEL__COUNT,
 };
 
@@ -51,7 +54,7 @@ int fw_model_new(enum fw_model_kind kind, const struct fw_config *cfg, struct fw
 /** Release a model. NULL is a no-op. */
 void fw_model_free(struct fw_model *m);
 
-/** "fire", "pests" or "cn": the name in log lines. Static text. */
+/** "fire", "pests", "cn" or "bureau": the name in log lines. Static text. */
 const char *fw_model_name(enum fw_model_kind kind);
 
 /** The model's title in sentences ("fire-danger model", "pest model"). Static text. */
@@ -118,7 +121,8 @@ int fw_model_adopt(struct fw_model *m, const struct fw_model *old);
 
 /**
  * The implementation behind `m` when it is of kind `kind`, else NULL: struct fw_models * for
- * FW_MODEL_FIRE, struct fw_pests * for FW_MODEL_PESTS, struct fw_cnm * for FW_MODEL_CN. For
+ * FW_MODEL_FIRE, struct fw_pests * for FW_MODEL_PESTS, struct fw_cnm * for FW_MODEL_CN, struct
+ * fw_bureau * for FW_MODEL_BUREAU. For
  * questions only one model answers (a pest's state in an alert's text).
  */
 const void *fw_model_impl(const struct fw_model *m, enum fw_model_kind kind);

@@ -83,8 +83,14 @@ void fw_uplink_result_free(struct fw_uplink_result *res);
  *   {"type": "forecast", "issued": "2026-06-01T17:00:00+08:00",
  *    "forecasts": [{"zone": "bs-03", "date": "2026-06-02", "air_temp_c": 31, ...}]}
  *
+ * and the bureau's published fire weather levels of local days per zone or per county,
+ *
+ *   {"type": "fire_danger_level", "issued": "2026-06-01T16:00:00+08:00",
+ *    "levels": [{"county": "150781", "date": "2026-06-02", "level": 3}]}
+ *
  * whose entries are checked one by one: a bad entry is dropped (counted in rejected_readings,
- * reported in issues) and the others kept.
+ * reported in issues) and the others kept. A level entry becomes one struct fw_meteo_forecast
+ * with only `level` set per zone it names (every zone of the config in its county).
  */
 #define FW_METEO_MAX_LEAD_DAYS 16 /* a forecast date at most this many days after its issue */
 
@@ -97,6 +103,7 @@ struct fw_meteo_forecast {
     double temp_c, rh_pct, wind_ms, rain_mm;
     int has_minmax; /* the day's minimum and maximum temperature, for the pest model */
     double tmin_c, tmax_c;
+    int level; /* the bureau's published fire weather level 1..5 of that day; 0: none */
 };
 
 /* A growable array of forecasts; zero it before first use, free with fw_meteo_forecasts_free. */
@@ -107,9 +114,9 @@ struct fw_meteo_forecasts {
 
 /**
  * Decode one message of the meteorology feed. An observation fills `res` as
- * fw_uplink_decode_native() does; a forecast fills `fc` (res->n stays 0) and reports dropped
- * entries in `res`. Returns 0 when the message was acceptable, or a negative code with
- * res->error set (as fw_uplink_decode_native()).
+ * fw_uplink_decode_native() does; a forecast or a level message fills `fc` (res->n stays 0) and
+ * reports dropped entries in `res`. Returns 0 when the message was acceptable, or a negative code
+ * with res->error set (as fw_uplink_decode_native()).
  */
 int fw_uplink_decode_meteo(const struct fw_config *cfg, const void *payload, size_t len,
                            int64_t now_ms, struct fw_uplink_result *res,

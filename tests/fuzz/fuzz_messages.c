@@ -72,7 +72,8 @@ static void fuzz_meteo(const uint8_t *p, size_t n)
     FW_ASSERT(fc.n == 0 || res.n == 0);
     for (int i = 0; i < fc.n; i++) {
         const struct fw_meteo_forecast *f = &fc.v[i];
-        FW_ASSERT(f->zone[0] && (f->has_noon || f->has_minmax));
+        FW_ASSERT(f->zone[0] && (f->has_noon || f->has_minmax || f->level));
+        FW_ASSERT(f->level >= 0 && f->level <= 5);
         FW_ASSERT(!f->has_noon || (isfinite(f->temp_c) && f->rh_pct >= 0 && f->rh_pct <= 100 &&
                                    f->wind_ms >= 0 && f->rain_mm >= 0));
         FW_ASSERT(!f->has_minmax || f->tmin_c <= f->tmax_c);

@@ -121,7 +121,7 @@ def test(env):
     daemon.wait_log(r"forecasts\[0\]: needs the noon weather", since=since,
                     what="an incomplete forecast refused with its reason")
     env.publish(TOPIC + "forecast", "{\"type\": \"outlook\"}")
-    daemon.wait_log(r'type: must be "observation" or "forecast", got "outlook"', since=since,
+    daemon.wait_log(r'type: must be "observation", "forecast" or "fire_danger_level", got "outlook"', since=since,
                     what="an unknown message type refused")
 
     # The afternoon forecast for tomorrow: the expected level, announced the day before.

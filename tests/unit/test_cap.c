@@ -500,6 +500,40 @@ FW_TEST(chinese_templates_and_colours)
     }
     ASSERT_TRUE(fw_cap_level_colour(0, 0) == NULL && fw_cap_level_colour(6, 1) == NULL);
 
+    /* The scale, and on the FWI scale neither a national name nor a flag; no computed level
+     * where nothing stood in for it. */
+    x = render_xml(cfg, &a, &m);
+    ASSERT_CAP_OK(x);
+    ASSERT_XPATH(x, "//cap:info[2]/cap:parameter[cap:valueName='forestwatch:scale']/cap:value",
+                 "Canadian Fire Weather Index (FWI)");
+    ASSERT_XPATH_COUNT(x, "//cap:parameter[cap:valueName='forestwatch:level_name']", 0);
+    ASSERT_XPATH_COUNT(x, "//cap:parameter[cap:valueName='forestwatch:flag']", 0);
+    ASSERT_XPATH_COUNT(x, "//cap:parameter[cap:valueName='forestwatch:computed_level']", 0);
+    free(x);
+    /* The bureau's level 5 standing in for a computed 3: named as the national scale names it,
+     * the computed one beside it. */
+    a.level_bureau = 1;
+    a.computed_level = 3;
+    x = render_xml(cfg, &a, &m);
+    ASSERT_CAP_OK(x);
+    ASSERT_XPATH(x, "//cap:info[1]/cap:parameter[cap:valueName='forestwatch:level']/cap:value",
+                 "5");
+    ASSERT_XPATH(x, "//cap:info[1]/cap:parameter[cap:valueName='forestwatch:scale']/cap:value",
+                 "气象部门发布的森林火险气象等级");
+    ASSERT_XPATH(x, "//cap:info[1]/cap:parameter[cap:valueName='forestwatch:level_name']/cap:value",
+                 "极高火险");
+    ASSERT_XPATH(x, "//cap:info[1]/cap:parameter[cap:valueName='forestwatch:flag']/cap:value",
+                 "红旗");
+    ASSERT_XPATH(x, "//cap:info[2]/cap:parameter[cap:valueName='forestwatch:level_name']/cap:value",
+                 "extreme");
+    ASSERT_XPATH(x, "//cap:info[2]/cap:parameter[cap:valueName='forestwatch:flag']/cap:value",
+                 "red flag");
+    ASSERT_XPATH(x,
+                 "//cap:info[2]/cap:parameter[cap:valueName='forestwatch:computed_level']/"
+                 "cap:value",
+                 "3");
+    free(x);
+
     /* A level that is not a whole class has a level parameter but no colour. */
     make_alert(&a, cfg, "danger_red", NULL, "bs-03", FW_ALERT_FIRING, 5, 4.5);
     x = render_xml(cfg, &a, &m);

@@ -283,3 +283,53 @@ FW_TEST(names_in_english)
     free(s);
     fw_config_free(cfg);
 }
+
+/*
+ * The level's words: the scale it is on, its name, colour and flag on the national scale, and the
+ * computed level beside the bureau's. On a zone of the FWI scale, the colour only.
+ */
+FW_TEST(level_words)
+{
+    struct fw_cfg_errors errs = {0};
+    struct fw_config *cfg = NULL;
+    ASSERT_EQ(fw_config_load(FW_TEST_DATA "/engine/forestwatch.json", &cfg, &errs), 0);
+    struct fw_cfg_rule r = cfg->rules[0];
+    r.zh.headline = "{scale}{level}级（{level_name}，{level_colour}，{level_flag}），计算 "
+                    "{computed_level} 级";
+    r.en.headline = "{scale}: level {level} ({level_name}, {level_colour}, {level_flag}), "
+                    "computed {computed_level}";
+    struct fw_rule_instance in = {0};
+    fw_strlcpy(in.rule, r.name, sizeof(in.rule));
+    fw_strlcpy(in.key, "z1", sizeof(in.key));
+    fw_strlcpy(in.zone, "z1", sizeof(in.zone));
+    struct fw_alert a;
+    fw_alert_from_instance(&a, cfg->gateway_id, &r, &in, FW_ALERT_FIRING, FW_CAUSE_CONDITION, 4);
+    struct fw_cfg_zone *z = &cfg->zones[0];
+    char buf[FW_MESSAGE_TEXT_MAX];
+    /* The FWI scale: no national names; nothing stood in, so the computed level is the level. */
+    fw_message_text(cfg, &a, z, FW_MESSAGE_EN_US, FW_MESSAGE_HEADLINE, buf, sizeof(buf));
+    ASSERT_STR_EQ(buf, "Canadian Fire Weather Index (FWI): level 4 (, orange, ), computed 4");
+    /* The national rating's scale. */
+    z->danger_scale = FW_SCALE_CN;
+    fw_message_text(cfg, &a, z, FW_MESSAGE_ZH_CN, FW_MESSAGE_HEADLINE, buf, sizeof(buf));
+    ASSERT_STR_EQ(buf, "全国森林火险天气等级4级（高火险，橙，橙旗），计算 4 级");
+    /* The bureau's level 4 standing in for a computed 2. */
+    a.level_bureau = 1;
+    a.computed_level = 2;
+    fw_message_text(cfg, &a, z, FW_MESSAGE_ZH_CN, FW_MESSAGE_HEADLINE, buf, sizeof(buf));
+    ASSERT_STR_EQ(buf, "气象部门发布的森林火险气象等级4级（高火险，橙，橙旗），计算 2 级");
+    fw_message_text(cfg, &a, z, FW_MESSAGE_EN_US, FW_MESSAGE_HEADLINE, buf, sizeof(buf));
+    ASSERT_STR_EQ(buf, "meteorology bureau's fire weather level: level 4 (high, orange, orange "
+                       "flag), computed 2");
+    /* Levels 1 and 2 have no flag. */
+    a.level = 2;
+    fw_message_text(cfg, &a, z, FW_MESSAGE_ZH_CN, FW_MESSAGE_HEADLINE, buf, sizeof(buf));
+    ASSERT_STR_EQ(buf, "气象部门发布的森林火险气象等级2级（较低火险，蓝，），计算 2 级");
+    /* No level known: no words. */
+    a.level = NAN;
+    a.computed_level = NAN;
+    a.level_bureau = 0;
+    fw_message_text(cfg, &a, z, FW_MESSAGE_EN_US, FW_MESSAGE_HEADLINE, buf, sizeof(buf));
+    ASSERT_STR_EQ(buf, "national forest fire weather rating: level  (, , ), computed ");
+    fw_config_free(cfg);
+}

@@ -63,10 +63,26 @@ static void feed_hour(struct fw_model *m, const char *station, int64_t t)
     }
 }
 
+/* The bureau's published levels of the local (+08:00) day of `t` and the next, for both zones
+ * (the other models take none of it: a level entry has none of their quantities). */
+static void publish_levels(struct fw_model *m, int64_t t)
+{
+    int64_t day = fw_time__local_day(t, 480);
+    for (int64_t d = day; d <= day + 1; d++)
+        for (int z = 0; z < 2; z++) {
+            struct fw_meteo_forecast f = {.day = d, .issued_ms = t, .level = 1 + (int)(d % 5)};
+            fw_strlcpy(f.zone, z ? "b" : "a", sizeof(f.zone));
+            char note[FW_MODEL_NOTE_MAX];
+            int rc = fw_model_forecast(m, &f, note);
+            ASSERT_TRUE(rc == (fw_model_kind(m) == FW_MODEL_BUREAU ? 0 : -ENOENT));
+        }
+}
+
 /* Everything a model derives over [from, to), one line per reading, appended to `log`. */
 static void run(struct fw_model *m, int64_t from, int64_t to, char **log, size_t *len)
 {
     for (int64_t t = from; t < to; t += HOUR_MS) {
+        publish_levels(m, t);
         feed_hour(m, "wx1", t);
         feed_hour(m, "wx2", t + 60000);
         const struct fw_reading *out;
@@ -115,6 +131,8 @@ FW_TEST(table)
     ASSERT_STR_EQ(fw_model_state_key(FW_MODEL_PESTS), "models.pests");
     ASSERT_STR_EQ(fw_model_name(FW_MODEL_CN), "cn");
     ASSERT_STR_EQ(fw_model_state_key(FW_MODEL_CN), "models.cn");
+    ASSERT_STR_EQ(fw_model_name(FW_MODEL_BUREAU), "bureau");
+    ASSERT_STR_EQ(fw_model_state_key(FW_MODEL_BUREAU), "models.bureau");
     struct fw_config *cfg = cfg_from_text(CFG_AB);
     ASSERT_TRUE(cfg);
     for (int k = 0; k < FW_MODEL__COUNT; k++) {
@@ -188,6 +206,7 @@ FW_TEST(notes)
         struct described said = {""};
         size_t derived = 0;
         for (int64_t t = t0(); t < t0() + 3 * DAY_MS; t += HOUR_MS) {
+            publish_levels(m, t);
             feed_hour(m, "wx1", t);
             feed_hour(m, "wx2", t);
             const struct fw_reading *out;
@@ -211,6 +230,9 @@ FW_TEST(notes)
                                 "models: cn: zone \"a\": day 2026-05-01: cn_model_missing 1\n");
             ASSERT_STR_CONTAINS(said.text, "models: cn: zone \"b\": day 2026-05-02: "
                                            "cn_rating_level ");
+        } else if (k == FW_MODEL_BUREAU) {
+            ASSERT_STR_CONTAINS(said.text, "models: bureau: zone \"b\": day 2026-05-02: the "
+                                           "bureau's level 1 is the zone's fire_danger_level\n");
         } else {
             ASSERT_STR_CONTAINS(said.text, "models: pests: zone \"a\": day ending ");
             ASSERT_STR_CONTAINS(said.text, ": degree_days ");

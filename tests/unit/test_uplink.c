@@ -287,6 +287,96 @@ FW_TEST(meteo_forecast_bad_entries)
     fw_config_free(cfg);
 }
 
+/* The bureau's published levels: per zone, and per county (every zone of the config in it). */
+FW_TEST(meteo_level)
+{
+    struct fw_config *cfg = cfg_load();
+    struct fw_uplink_result res = {0};
+    struct fw_meteo_forecasts fc = {0};
+    ASSERT_EQ(
+        decode_meteo(cfg, &res, &fc,
+                     "{\"type\":\"fire_danger_level\",\"issued\":\"2026-06-01T16:00:00+08:00\","
+                     "\"levels\":[{\"zone\":\"z1\",\"date\":\"2026-06-01\",\"level\":2},"
+                     "{\"county\":\"150781\",\"date\":\"2026-06-02\",\"level\":4},"
+                     "{\"county\":\"210000\",\"date\":\"2026-06-02\",\"level\":5}]}"),
+        0);
+    ASSERT_EQ(res.n, 0);
+    ASSERT_EQ(res.nissues, 0);
+    ASSERT_EQ(res.rejected_readings, 0);
+    ASSERT_EQ(fc.n, 3); /* a county this gateway does not cover names no zone */
+    ASSERT_STR_EQ(fc.v[0].zone, "z1");
+    ASSERT_EQ(fc.v[0].day, fw_time__days_from_civil(2026, 6, 1));
+    ASSERT_EQ(fc.v[0].level, 2);
+    ASSERT_EQ(fc.v[0].issued_ms, NOW);
+    ASSERT_TRUE(!fc.v[0].has_noon && !fc.v[0].has_minmax);
+    ASSERT_STR_EQ(fc.v[1].zone, "z1");
+    ASSERT_STR_EQ(fc.v[2].zone, "z2");
+    ASSERT_EQ(fc.v[2].day, fw_time__days_from_civil(2026, 6, 2));
+    ASSERT_EQ(fc.v[1].level, 4);
+    ASSERT_EQ(fc.v[2].level, 4);
+    fw_meteo_forecasts_free(&fc);
+    fw_uplink_result_free(&res);
+    fw_config_free(cfg);
+}
+
+/* A bad level entry is dropped with its reason, naming it, and the others are kept. */
+FW_TEST(meteo_level_bad_entries)
+{
+    static const struct {
+        const char *entry, *detail;
+    } cases[] = {
+        {"{\"date\":\"2026-06-02\",\"level\":3}", "levels[0]: needs \"zone\" or \"county\""},
+        {"{\"zone\":\"z1\",\"county\":\"150781\",\"date\":\"2026-06-02\",\"level\":3}",
+         "levels[0]: needs \"zone\" or \"county\" (one of them)"},
+        {"{\"county\":150781,\"date\":\"2026-06-02\",\"level\":3}", "levels[0]: needs"},
+        {"{\"zone\":\"z1\",\"level\":3}", "levels[0]: needs"},
+        {"{\"zone\":\"z9\",\"date\":\"2026-06-02\",\"level\":3}",
+         "levels[0].zone: \"z9\" is not in the config"},
+        {"{\"zone\":\"z1\",\"date\":\"2026-06-02\"}", "levels[0].level: must be an integer 1..5"},
+        {"{\"zone\":\"z1\",\"date\":\"2026-06-02\",\"level\":6}",
+         "levels[0].level: must be an integer 1..5"},
+        {"{\"zone\":\"z1\",\"date\":\"2026-06-02\",\"level\":0}", "levels[0].level: must be"},
+        {"{\"zone\":\"z1\",\"date\":\"2026-06-02\",\"level\":2.5}", "levels[0].level: must be"},
+        {"{\"zone\":\"z1\",\"date\":\"2026-06-02\",\"level\":\"三级\"}",
+         "levels[0].level: must be"},
+        {"{\"zone\":\"z1\",\"date\":\"2026-6-2\",\"level\":3}",
+         "levels[0].date: must be a date YYYY-MM-DD"},
+        {"{\"county\":\"150781\",\"date\":\"2026-07-01\",\"level\":3}",
+         "levels[0].date: must be a date YYYY-MM-DD from the day before"},
+    };
+    struct fw_config *cfg = cfg_load();
+    struct fw_uplink_result res = {0};
+    struct fw_meteo_forecasts fc = {0};
+    for (size_t i = 0; i < FW_ARRAY_LEN(cases); i++) {
+        char json[512];
+        snprintf(json, sizeof(json),
+                 "{\"type\":\"fire_danger_level\",\"issued\":\"2026-06-01T08:00:00Z\","
+                 "\"levels\":[%s,{\"zone\":\"z2\",\"date\":\"2026-06-02\",\"level\":1}]}",
+                 cases[i].entry);
+        int rc = decode_meteo(cfg, &res, &fc, json);
+        if (rc != 0 || fc.n != 1 || res.nissues != 1 || res.rejected_readings != 1 ||
+            !strstr(res.issues[0].detail, cases[i].detail)) {
+            fprintf(stderr, "case %zu: rc %d n %d detail \"%s\"\n", i, rc, fc.n,
+                    res.nissues ? res.issues[0].detail : "");
+            ASSERT_TRUE(0);
+        }
+        ASSERT_STR_EQ(fc.v[0].zone, "z2");
+        ASSERT_EQ(fc.v[0].level, 1);
+    }
+    /* the message as a whole: its issue time and its list */
+    ASSERT_EQ(decode_meteo(cfg, &res, &fc, "{\"type\":\"fire_danger_level\",\"levels\":[]}"),
+              -EINVAL);
+    ASSERT_STR_CONTAINS(res.issues[0].detail, "missing \"issued\"");
+    ASSERT_EQ(decode_meteo(cfg, &res, &fc,
+                           "{\"type\":\"fire_danger_level\",\"issued\":\"2026-06-01T08:00:00Z\","
+                           "\"levels\":[]}"),
+              -EINVAL);
+    ASSERT_STR_CONTAINS(res.issues[0].detail, "levels: empty");
+    fw_meteo_forecasts_free(&fc);
+    fw_uplink_result_free(&res);
+    fw_config_free(cfg);
+}
+
 FW_TEST(meteo_message_rejections)
 {
     static const struct reject_case cases[] = {
