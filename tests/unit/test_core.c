@@ -14,6 +14,8 @@
 #include "cfg_test.h"
 #include "test.h"
 
+#include <stdlib.h>
+
 #define HOUR_MS 3600000LL
 #define DAY_MS (24 * HOUR_MS)
 
@@ -171,6 +173,84 @@ FW_TEST(forecasts)
                   "model: weather outside the model's ranges");
     ASSERT_EQ(acts.v[2].kind, FW_CORE_SAVE);
     ASSERT_EQ(acts.v[2].model, FW_MODEL_FIRE);
+    fw_core_actions_free(&acts);
+    fw_core_free(c);
+    fw_config_free(cfg);
+}
+
+/*
+ * The bureau's level stands in for the computed one inside the core: the model's level is
+ * recorded as fire_danger_level_computed, then as fire_danger_level with the bureau's value,
+ * and an alert's texts name both.
+ */
+FW_TEST(bureau_stands_in)
+{
+    struct fw_config *cfg = cfg_from_text(cfg_text);
+    ASSERT_TRUE(cfg);
+    struct fw_cfg_rule *hot = &cfg->rules[0];
+    free(hot->en.headline);
+    hot->en.headline = fw_xstrdup("level {level} ({scale}), computed {computed_level}");
+    struct fw_core_actions acts = {0};
+    struct fw_core *c = fw_core_new(cfg, &acts);
+    ASSERT_TRUE(fw_core_model(c, FW_MODEL_BUREAU) != NULL);
+    int64_t day = fw_time__local_day(t0(), 480);
+    struct fw_meteo_forecast lv[3] = {0};
+    for (int i = 0; i < 3; i++) {
+        fw_strlcpy(lv[i].zone, "a", sizeof(lv[i].zone));
+        lv[i].day = day + i;
+        lv[i].issued_ms = t0();
+        lv[i].level = 1;
+    }
+    fw_core_forecasts(c, lv, 3, &acts);
+    ASSERT_EQ(acts.v[acts.n - 1].kind, FW_CORE_SAVE);
+    ASSERT_EQ(acts.v[acts.n - 1].model, FW_MODEL_BUREAU);
+    /* two days of hot, dry, windy hours: the fire model computes a level above 1 */
+    for (int64_t t = t0(); t < t0() + 2 * DAY_MS; t += HOUR_MS) {
+        static const char *const names[] = {"air_temp_c", "rel_humidity_pct", "wind_speed_ms",
+                                            "rain_mm"};
+        const double v[] = {34, 12, 9, 0};
+        for (int q = 0; q < 4; q++) {
+            struct fw_reading r = {0};
+            fw_strlcpy(r.station, "wx1", sizeof(r.station));
+            fw_strlcpy(r.zone, "a", sizeof(r.zone));
+            r.metric = fw_metric_find(names[q]);
+            r.value = v[q];
+            r.time_ms = t;
+            fw_core_feed(c, &r, 1, t, &acts);
+        }
+        fw_core_tick(c, t + 60000, &acts);
+    }
+    size_t computed = 0;
+    while ((computed = find(&acts, computed, FW_CORE_RECORD)) < acts.n &&
+           strcmp(acts.v[computed].reading.metric->name, "fire_danger_level_computed") != 0)
+        computed++;
+    ASSERT_LT(computed, acts.n);
+    ASSERT_GE(acts.v[computed].reading.value, 2);
+    size_t level = find(&acts, computed + 1, FW_CORE_RECORD);
+    ASSERT_LT(level, acts.n);
+    ASSERT_STR_EQ(acts.v[level].reading.metric->name, "fire_danger_level");
+    ASSERT_EQ(acts.v[level].reading.time_ms, acts.v[computed].reading.time_ms);
+    ASSERT_TRUE(acts.v[level].reading.value == 1);
+    const double computed_level = acts.v[computed].reading.value;
+    /* the engine reads the bureau's level; the alert's texts name the computed one beside it */
+    fw_core_actions_free(&acts);
+    struct fw_reading r = {0};
+    fw_strlcpy(r.station, "wx1", sizeof(r.station));
+    fw_strlcpy(r.zone, "a", sizeof(r.zone));
+    r.metric = fw_metric_find("air_temp_c");
+    r.value = 41;
+    r.time_ms = t0() + 2 * DAY_MS;
+    fw_core_pending(c)->n = 0;
+    fw_core_feed(c, &r, 1, r.time_ms, &acts);
+    struct fw_dispatch_out out = {0};
+    fw_core_dispatch(c, r.time_ms, &out);
+    ASSERT_GE(out.nmsg, 1);
+    char want[128];
+    snprintf(want, sizeof(want), "fire weather level), computed %.0f</headline>", computed_level);
+    ASSERT_STR_CONTAINS(out.msg[0].body, want);
+    ASSERT_STR_CONTAINS(out.msg[0].body, "<headline>level 1 (meteorology bureau");
+    ASSERT_STR_CONTAINS(out.msg[0].body, "<valueName>forestwatch:computed_level</valueName>");
+    fw_dispatch_out_free(&out);
     fw_core_actions_free(&acts);
     fw_core_free(c);
     fw_config_free(cfg);
