@@ -3,10 +3,10 @@
  * libFuzzer target for the JSON messages the daemon reads off MQTT besides LoRa uplinks: the
  * native field-node uplink (fw_uplink_decode_native, against the test config in
  * tests/data/engine, whose nodes s1..s3 and zones z1, z2 the dictionary names), the meteorology
- * bureau's observations and forecasts (fw_uplink_decode_meteo) and the duty officers'
+ * bureau's observations, forecasts and levels (fw_uplink_decode_meteo) and the duty officers'
  * acknowledgements (fw_ack_parse). The first input byte picks the parser ('0' native, '1' ack,
- * '2' meteo); the rest is the message. Each must return 0 with sane results or a negative code with a reason, never crash,
- * read outside the input (ASan) or leak (LeakSanitizer).
+ * '2' meteo); the rest is the message. Each must return 0 with sane results or a negative code with
+ * a reason, never crash, read outside the input (ASan) or leak (LeakSanitizer).
  */
 #include "forestwatch/alerts.h"
 #include "forestwatch/uplink.h"
