@@ -32,14 +32,20 @@ static struct fw_notification *push(struct fw_actions *a)
     return &a->items[a->n++];
 }
 
+void fw_alert_instance_id(char *buf, size_t size, const char *gateway_id,
+                          const struct fw_rule_instance *inst)
+{
+    snprintf(buf, size, "%s:%s:%s:%lld", gateway_id, inst->rule, inst->key[0] ? inst->key : "all",
+             (long long)inst->fired_ms);
+}
+
 void fw_alert_from_instance(struct fw_alert *out, const char *gateway_id,
                             const struct fw_cfg_rule *rule, const struct fw_rule_instance *inst,
                             enum fw_alert_status status, enum fw_alert_cause cause, double level)
 {
     memset(out, 0, sizeof(*out));
     /* Ids are short enough by construction: every part is bounded by the config and decoder. */
-    snprintf(out->id, sizeof(out->id), "%s:%s:%s:%lld", gateway_id, inst->rule,
-             inst->key[0] ? inst->key : "all", (long long)inst->fired_ms);
+    fw_alert_instance_id(out->id, sizeof(out->id), gateway_id, inst);
     fw_strlcpy(out->rule, inst->rule, sizeof(out->rule));
     fw_strlcpy(out->zone, inst->zone, sizeof(out->zone));
     fw_strlcpy(out->station, inst->station, sizeof(out->station));

@@ -360,9 +360,7 @@ static void add_open_alert(const struct fw_rule_instance *in, void *arg)
     struct open_alerts *oa = arg;
     cJSON *o = cJSON_CreateObject();
     char id[FW_ALERT_MAX_ID], since[FW_TIME_STRLEN];
-    /* The same id as the alert's messages (alerts.c builds it the same way). */
-    snprintf(id, sizeof(id), "%s:%s:%s:%lld", oa->gateway_id, in->rule,
-             in->key[0] ? in->key : "all", (long long)in->fired_ms);
+    fw_alert_instance_id(id, sizeof(id), oa->gateway_id, in); /* as the alert's messages */
     fw_time_format(in->fired_ms, since);
     cJSON_AddStringToObject(o, "id", id);
     cJSON_AddStringToObject(o, "rule", in->rule);

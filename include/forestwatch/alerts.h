@@ -95,6 +95,13 @@ void fw_actions_clear(struct fw_actions *a);
 void fw_actions_free(struct fw_actions *a);
 
 /**
+ * The id of the open episode of `inst` (the "id" of its messages, what an acknowledgement names)
+ * into `buf` of `size` bytes (FW_ALERT_MAX_ID is always enough).
+ */
+void fw_alert_instance_id(char *buf, size_t size, const char *gateway_id,
+                          const struct fw_rule_instance *inst);
+
+/**
  * Fill `out` from an instance that just changed state under `rule`. `gateway_id` goes into the
  * id; `level` is the zone's fire-danger level (NaN when unknown).
  */
