@@ -152,6 +152,7 @@ void fw_config_free(struct fw_config *cfg)
     free(cfg->ha.group);
     free(cfg->ha.member);
     free(cfg->ha.topic_prefix);
+    free(cfg->console.listen);
     fw_metric_set_free(cfg->metrics);
     free(cfg);
 }

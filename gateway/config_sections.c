@@ -19,6 +19,7 @@
 #include "forestwatch/util.h"
 
 #include <cJSON.h>
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -1826,6 +1827,38 @@ static void parse_ha(struct fw_cfg_ctx *c, const cJSON *v, void *base)
     fw_cfg_apply_keys(c, v, ha_keys, &((struct fw_config *)base)->ha);
 }
 
+static const struct fw_cfg_key console_keys[] = {
+    {"listen", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_console, listen), 2, 64,
+     .def = "\"127.0.0.1\""},
+    {"port", FW_CFG_INT, 1, FW_CFG_FIELD(struct fw_cfg_console, port), 1, 65535},
+    {"client_timeout_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_console, client_timeout_ms),
+     1000, 3600000, .def = "30000"},
+    {"max_connections", FW_CFG_INT, 0, FW_CFG_FIELD(struct fw_cfg_console, max_connections), 1,
+     1000, .def = "64"},
+    {NULL},
+};
+
+/* The server takes a numeric address only: a name would need a resolver, which may block. */
+static int numeric_address(const char *s)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+    return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+static void parse_console(struct fw_cfg_ctx *c, const cJSON *v, void *base)
+{
+    struct fw_cfg_console *con = &((struct fw_config *)base)->console;
+    con->enabled = true;
+    fw_cfg_apply_keys(c, v, console_keys, con);
+    if (con->listen && !numeric_address(con->listen)) {
+        size_t mark = fw_cfg_path_key(c, "listen");
+        fw_cfg_err(c,
+                   "must be a numeric IPv4 or IPv6 address (127.0.0.1, ::1, 0.0.0.0), got \"%s\"",
+                   con->listen);
+        fw_cfg_path_pop(c, mark);
+    }
+}
+
 /* ---- Declared metrics (docs/config.md, `metrics`) ------------------------------------------ */
 
 /* A declaration is read into this, then checked and added to the config's metric set. */
@@ -2002,6 +2035,7 @@ static const struct fw_cfg_key top_keys[] = {
     {"unknown_devices_topic", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_config, unknown_devices_topic),
      1, 1024},
     {"metrics", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_metrics_done},
+    {"console", FW_CFG_CUSTOM, 0, 0, 0, 0, NULL, parse_console},
     {NULL},
 };
 
@@ -2046,6 +2080,7 @@ const struct fw_config_key_table fw_config__key_tables[] = {
     {"metrics.<name>", NULL, metric_keys},
     {"record", NULL, record_keys},
     {"ha", NULL, ha_keys},
+    {"console", NULL, console_keys},
     {NULL},
 };
 
@@ -2057,6 +2092,7 @@ void fw_config__defaults(struct fw_config *cfg)
     fw_cfg_key_defaults(engine_keys, &cfg->engine);
     fw_cfg_key_defaults(record_keys, &cfg->record);
     fw_cfg_key_defaults(ha_keys, &cfg->ha);
+    fw_cfg_key_defaults(console_keys, &cfg->console);
 }
 
 void fw_config__parse_main(struct fw_cfg_ctx *c, const cJSON *root, struct fw_config *cfg)

@@ -25,6 +25,7 @@
 #include "forestwatch/engine.h"
 #include "forestwatch/flood.h"
 #include "forestwatch/ha.h"
+#include "forestwatch/http.h"
 #include "forestwatch/log.h"
 #include "forestwatch/lora.h"
 #include "forestwatch/modbus.h"
@@ -34,6 +35,7 @@
 #include "forestwatch/outbox.h"
 #include "forestwatch/reading.h"
 #include "forestwatch/sources.h"
+#include "forestwatch/stats.h"
 #include "forestwatch/record.h"
 #include "forestwatch/timefmt.h"
 #include "forestwatch/uplink.h"
@@ -127,6 +129,14 @@ struct daemon {
     struct fw_ha_member *ha;
     struct fw_ha_settle *settle; /* inputs waiting for the group clock */
     int64_t group_clock;         /* the last whole second the core was given, 0: none yet */
+
+    /* The console (docs/console.md): the counters, its HTTP server (NULL: off) and what the
+     * events streams were last sent. */
+    struct fw_stats *stats;
+    struct fw_http *http;
+    uint64_t console_hash;
+    int64_t loaded_ms;
+    char last_reload[200];
 };
 
 static int64_t wall_ms(void)
@@ -147,6 +157,115 @@ static struct link_slot *slot_by_broker(struct daemon *d, const char *broker)
 /* ------------------------------------------------------------------------------------------ */
 /* Outbox                                                                                      */
 /* ------------------------------------------------------------------------------------------ */
+
+/* ------------------------------------------------------------------------------------------ */
+/* The console (docs/console.md): its counters, HTTP server and events                        */
+/* ------------------------------------------------------------------------------------------ */
+
+#define CONSOLE_MEMORY_PER_CONNECTION (32 * 1024) /* a request's headers must fit in this */
+#define CONSOLE_MAX_EVENT_BACKLOG (1024 * 1024)   /* an events stream further behind is ended */
+
+static void console_link_state(struct daemon *d, const char *broker, int connected)
+{
+    /* The first connection creates the series at 0; every later one is a reconnect. */
+    if (connected)
+        fw_stats_add(d->stats, FW_STAT_BROKER_RECONNECTS, broker,
+                     fw_stats_get(d->stats, FW_STAT_BROKER_RECONNECTS, broker, NULL, NULL) == 0);
+    fw_stats_set(d->stats, FW_STAT_BROKER_UP, broker, connected ? 1 : 0);
+}
+
+/* An alert's notifications come once per route: count each alert once per batch. */
+static void console_count_alerts(struct daemon *d, const struct fw_actions *a)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        const struct fw_alert *x = &a->items[i].alert;
+        size_t j = 0;
+        while (j < i &&
+               !(a->items[j].alert.kind == x->kind && !strcmp(a->items[j].alert.id, x->id)))
+            j++;
+        if (j < i)
+            continue;
+        if (x->kind == FW_KIND_NEW)
+            fw_stats_add(d->stats, FW_STAT_ALERTS_FIRED, x->rule, 1);
+        else if (x->kind == FW_KIND_RESOLVED)
+            fw_stats_add(d->stats, FW_STAT_ALERTS_RESOLVED, x->rule, 1);
+    }
+}
+
+/* The figures read when asked rather than counted as they happen. */
+static void console_refresh(struct daemon *d)
+{
+    size_t pending = 0;
+    if (fw_outbox_pending(d->ob, &pending) == 0)
+        fw_stats_set(d->stats, FW_STAT_OUTBOX_DEPTH, NULL, (double)pending);
+    struct fw_modbus_device_stats ms;
+    for (size_t i = 0; d->modbus && i < d->cfg->ndevices; i++)
+        if (fw_modbus_device_stats(d->modbus, i, &ms) == 0) {
+            fw_stats_set(d->stats, FW_STAT_MODBUS_POLLS, d->cfg->devices[i].id,
+                         (double)ms.polls_ok);
+            fw_stats_set(d->stats, FW_STAT_MODBUS_FAILURES, d->cfg->devices[i].id,
+                         (double)ms.polls_failed);
+        }
+}
+
+static struct fw_console_view console_view(struct daemon *d)
+{
+    return (struct fw_console_view){d->cfg,       fw_core_engine(d->core),
+                                    d->stats,     wall_ms(),
+                                    d->loaded_ms, d->last_reload[0] ? d->last_reload : NULL};
+}
+
+static void on_console_request(void *arg, const char *method, const char *path,
+                               struct fw_console_reply *r)
+{
+    struct daemon *d = arg;
+    console_refresh(d);
+    struct fw_console_view v = console_view(d);
+    fw_console_handle(&v, method, path, r);
+}
+
+/* Tell the events streams, when what they show changed. */
+static void console_push(struct daemon *d)
+{
+    if (!fw_http_streams(d->http))
+        return;
+    console_refresh(d);
+    struct fw_console_view v = console_view(d);
+    char *ev = fw_console_event(&v, &d->console_hash);
+    if (ev)
+        fw_http_broadcast(d->http, ev, strlen(ev));
+    free(ev);
+}
+
+/* Start, restart or stop the server as the config in force says. Returns 0 or why it failed. */
+static int console_apply(struct daemon *d, const struct fw_config *old)
+{
+    const struct fw_cfg_console *c = &d->cfg->console, *o = old ? &old->console : NULL;
+    if (d->http && o && c->enabled && o->enabled && !strcmp(c->listen, o->listen) &&
+        c->port == o->port && c->client_timeout_ms == o->client_timeout_ms &&
+        c->max_connections == o->max_connections)
+        return 0;
+    fw_http_close(d->http);
+    d->http = NULL;
+    if (!c->enabled)
+        return 0;
+    const struct fw_http_opts opts = {
+        .listen = c->listen,
+        .port = c->port,
+        .timeout_s = (unsigned)((c->client_timeout_ms + 999) / 1000),
+        .max_connections = (unsigned)c->max_connections,
+        .memory_per_connection = CONSOLE_MEMORY_PER_CONNECTION,
+        .max_event_backlog = CONSOLE_MAX_EVENT_BACKLOG,
+    };
+    int rc = fw_http_start(d->loop, &opts, on_console_request, d, &d->http);
+    if (rc < 0)
+        FW_LOG(FW_LOG_ERR, "console: listen %s port %d: %s", c->listen, c->port, uv_strerror(rc));
+    else
+        FW_LOG(FW_LOG_NOTICE, "console: listening on http://%s%s%s:%d/",
+               strchr(c->listen, ':') ? "[" : "", c->listen, strchr(c->listen, ':') ? "]" : "",
+               c->port);
+    return rc;
+}
 
 static void on_pace_timer(uv_timer_t *t);
 
@@ -206,6 +325,7 @@ static void outbox_flush_slot(struct daemon *d, struct link_slot *s)
         if (d->ha)
             fw_ha_member_sending(d->ha, it->id, it->route, it->payload, it->len);
         d->out_published++;
+        fw_stats_add(d->stats, FW_STAT_MSG_PUBLISHED, s->broker, 1);
     }
     /* Pacing holds the rest back until `wake`: one timer for all brokers, set to the earliest. */
     if (wake > 0 && (d->pace_at == 0 || wake < d->pace_at) && !d->stopping) {
@@ -240,6 +360,7 @@ static void on_link_published(struct fw_mqtt_link *link, int mid, void *arg)
         d->out_acked++;
         if (d->ha)
             fw_ha_member_acked(d->ha, id);
+        fw_stats_add(d->stats, FW_STAT_MSG_ACKED, s->broker, 1);
     } else if (rc != -ENOENT) { /* ENOENT: the status or a zone state, not an outbox message */
         FW_LOG(FW_LOG_ERR, "outbox: broker \"%s\": acknowledged mid %d: %s (%s); retried later",
                s->broker, mid, uv_strerror(rc), fw_outbox_errmsg(d->ob));
@@ -357,6 +478,8 @@ static void publish_unsaved(struct daemon *d, const struct fw_outbox_msg *m, con
 /* A group member remembers each committed row by its digest (docs/ha.md). */
 static void committed(struct daemon *d, const struct fw_outbox_msg *m, size_t n, const int64_t *ids)
 {
+    for (size_t i = 0; i < n; i++)
+        fw_stats_add(d->stats, FW_STAT_MSG_COMMITTED, m[i].route, 1);
     for (size_t i = 0; d->ha && i < n; i++)
         fw_ha_member_committed(d->ha, ids[i], m[i].route, m[i].payload, m[i].len);
 }
@@ -467,6 +590,7 @@ static void dispatch(struct daemon *d, int64_t now)
 {
     struct fw_actions *a = fw_core_pending(d->core);
     fw_core_dispatch(d->core, now, &d->out);
+    console_count_alerts(d, a);
     carry_out(d, d->cfg, now);
     for (size_t z = 0; d->cfg->state.broker && z < d->cfg->nzones; z++)
         for (size_t i = 0; i < a->n; i++)
@@ -476,6 +600,7 @@ static void dispatch(struct daemon *d, int64_t now)
             }
     fw_actions_clear(a);
     outbox_flush(d);
+    console_push(d);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -502,6 +627,7 @@ static void log_rejection(struct daemon *d, const char *topic)
         enum fw_uplink_error code = res->issues[i].code;
         uint64_t suppressed = 0;
         d->rejected[code]++;
+        fw_stats_add(d->stats, FW_STAT_UPLINK_ISSUES, fw_uplink_error_str(code), 1);
         if (!fw_ratelimit_allow(&d->reject_rl[code], (int64_t)uv_now(d->loop), &suppressed))
             continue;
         char more[64] = "", who[FW_READING_MAX_ID + 16] = "message";
@@ -684,9 +810,10 @@ static void run_actions(struct daemon *d, int64_t now)
     for (size_t i = 0; i < d->acts.n; i++) {
         const struct fw_core_action *x = &d->acts.v[i];
         uint64_t quiet = 0;
-        if (x->kind == FW_CORE_RECORD)
+        if (x->kind == FW_CORE_RECORD) {
             record_reading(d, &x->reading, now);
-        else if (x->kind == FW_CORE_NOTE)
+            fw_stats_reading(d->stats, &x->reading, now);
+        } else if (x->kind == FW_CORE_NOTE)
             FW_LOG(x->level, "%s", x->text);
         else if (x->kind == FW_CORE_SAVE)
             model_save(d, x->model);
@@ -868,6 +995,7 @@ static void on_link_message(struct fw_mqtt_link *link, const char *topic, const 
         return; /* otherwise the status topic, or a subscription of a previous config */
     }
     d->uplinks++;
+    fw_stats_add(d->stats, FW_STAT_UPLINKS, NULL, 1);
     int64_t now = wall_ms();
     const struct fw_sources_ctx ctx = {d->cfg, d->lora};
     int rc = fw_sources_decode(up->format, &ctx, topic, payload, len, now, &d->res, &d->forecasts);
@@ -888,6 +1016,7 @@ static void on_link_state(struct fw_mqtt_link *link, int connected, void *arg)
 {
     struct link_slot *s = arg;
     (void)link;
+    console_link_state(s->d, s->broker, connected);
     if (connected) {
         outbox_flush(s->d);
         if (s->d->cfg->state.broker && strcmp(s->d->cfg->state.broker, s->broker) == 0)
@@ -1248,6 +1377,8 @@ static void reload(struct daemon *d)
         if (errs.dropped)
             FW_LOG(FW_LOG_ERR, "config: reload rejected: ... and %zu more errors", errs.dropped);
         FW_LOG(FW_LOG_ERR, "daemon: reload: the running configuration stays in force");
+        snprintf(d->last_reload, sizeof(d->last_reload), "rejected: %s",
+                 errs.n ? errs.msgs[0] : "unreadable");
         fw_cfg_errors_clear(&errs);
         fw_notify("READY=1\nSTATUS=reload rejected: the previous configuration stays in force");
         return;
@@ -1272,6 +1403,9 @@ static void reload(struct daemon *d)
     fw_outbox_set_rate(d->ob, cfg->store.rate_per_route);
     fw_outbox_set_max_queued(d->ob, (size_t)cfg->store.max_queued_per_route);
     links_apply(d, old, cfg);
+    d->loaded_ms = now;
+    snprintf(d->last_reload, sizeof(d->last_reload), "ok");
+    console_apply(d, old);
     marks_reset(d);
     fw_flood_reset(d->flood, cfg);
     /* Resolutions of removed rules point into the old config: render them before freeing it. */
@@ -1498,6 +1632,7 @@ static void on_tick_timer(uv_timer_t *t)
     /* A level can change, or go stale, without any alert: look about once a minute. */
     if (++d->ticks % (d->ha ? 60 * (1000 / HA_TICK_MS) : 60) == 0)
         publish_all_state(d, 0);
+    console_push(d); /* a level or a node's last reading may have changed */
 }
 
 static void on_stats_timer(uv_timer_t *t)
@@ -1537,6 +1672,8 @@ static void close_all(struct daemon *d)
     uv_timer_stop(&d->wd_timer);
     uv_close((uv_handle_t *)&d->wd_timer, NULL);
     watches_close(d);
+    fw_http_close(d->http);
+    d->http = NULL;
     uv_close((uv_handle_t *)&d->stats_timer, NULL);
     uv_close((uv_handle_t *)&d->drain_timer, NULL);
     uv_close((uv_handle_t *)&d->sig_term, NULL);
@@ -1671,6 +1808,8 @@ int main(int argc, char **argv)
     fw_mqtt_lib_init();
 
     d.loop = uv_default_loop();
+    d.stats = fw_stats_new();
+    d.loaded_ms = wall_ms();
     for (int i = 0; i < FW_UPLINK__COUNT; i++)
         d.reject_rl[i] = (struct fw_ratelimit){.interval_ms = 60000, .burst = 5};
     char *oberr = NULL;
@@ -1679,6 +1818,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "forestwatchd: outbox %s: %s\n", d.cfg->store.path,
                 oberr ? oberr : uv_strerror(obrc));
         free(oberr);
+        fw_stats_free(d.stats);
         fw_config_free(d.cfg);
         fw_mqtt_lib_cleanup();
         return 1;
@@ -1700,6 +1840,7 @@ int main(int argc, char **argv)
     for (int k = 0; k < FW_MODEL__COUNT; k++)
         model_restore(&d, k);
     if (lora_build(&d) < 0) {
+        fw_stats_free(d.stats);
         fw_core_free(d.core);
         fw_core_actions_free(&d.acts);
         fw_outbox_close(d.ob);
@@ -1744,6 +1885,7 @@ int main(int argc, char **argv)
         close_all(&d);
     } else {
         modbus_start(&d);
+        console_apply(&d, NULL);
         FW_LOG(FW_LOG_NOTICE, "daemon: started: gateway \"%s\", %zu brokers, %zu rules, %zu nodes",
                d.cfg->gateway_id, d.cfg->nbrokers, d.cfg->nrules, d.cfg->nnodes);
         fw_config_notes(d.cfg, log_note, NULL);
@@ -1771,6 +1913,7 @@ int main(int argc, char **argv)
     fw_config_free(d.cfg);
     free(d.marks);
     fw_flood_free(d.flood);
+    fw_stats_free(d.stats);
     fw_uplink_result_free(&d.res);
     fw_meteo_forecasts_free(&d.forecasts);
     fw_mqtt_lib_cleanup();

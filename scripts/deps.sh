@@ -5,7 +5,8 @@
 set -eu
 pkgs="build-essential cmake pkg-config libuv1-dev libmosquitto-dev libcjson-dev mosquitto
 mosquitto-clients python3 valgrind libsqlite3-dev libxml2-dev libxml2-utils libmodbus-dev clang
-libssl-dev openssl libfaketime nats-server"
+libssl-dev openssl libfaketime nats-server libmicrohttpd-dev python3-prometheus-client chromium
+chromium-driver python3-selenium"
 missing=""
 for p in $pkgs; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -318,6 +318,15 @@ struct fw_cfg_ha {
     char *topic_prefix;    /* the group's topics, on the status broker */
 };
 
+/* The console's HTTP server (docs/console.md); off unless the config has the section. */
+struct fw_cfg_console {
+    bool enabled;
+    char *listen; /* a numeric IPv4 or IPv6 address */
+    int port;
+    int64_t client_timeout_ms; /* an idle or slow client is cut off after this */
+    int max_connections;
+};
+
 struct fw_cfg_limits {
     size_t max_payload_bytes; /* larger uplinks are rejected unparsed */
     int max_readings;         /* per uplink message */
@@ -342,6 +351,7 @@ struct fw_config {
     struct fw_cfg_engine engine;
     struct fw_cfg_record record;
     struct fw_cfg_ha ha;
+    struct fw_cfg_console console;
 
     struct fw_cfg_broker *brokers;
     size_t nbrokers;

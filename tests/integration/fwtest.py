@@ -127,6 +127,52 @@ def port_accepts(port):
         return False
 
 
+def import_debian(name):
+    """Import module `name` of a Debian package (python3-prometheus-client, python3-selenium),
+    or return None. Debian installs them where its own python3 looks; a python3 of another origin
+    first in PATH does not look there, so that folder is tried too."""
+    import importlib
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        pass
+    debian = "/usr/lib/python3/dist-packages"
+    if os.path.isdir(debian) and debian not in sys.path:
+        sys.path.append(debian)
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+def enable_console(config_path, **keys):
+    """Give the config a `console` section on a free loopback port (docs/console.md), with
+    `keys` added; returns the console's base URL."""
+    cfg = load_json_file(config_path)
+    port = free_port()
+    cfg["console"] = dict({"port": port}, **keys)
+    write_json_file(config_path, cfg)
+    return "http://127.0.0.1:%d" % port
+
+
+def http_get(url, timeout=HANG_GUARD_S):
+    """GET url: (status, content type, body bytes); an error status is returned, not raised."""
+    import urllib.error
+    import urllib.request
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.headers.get("Content-Type", ""), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("Content-Type", ""), e.read()
+
+
+def http_json(url):
+    status, ctype, body = http_get(url)
+    check(status == 200 and ctype.startswith("application/json"),
+          "GET %s: %s %s: %r" % (url, status, ctype, body[:300]))
+    return json.loads(body)
+
+
 def strip_json_comments(text):
     """Remove // and /* */ comments outside strings, keeping line breaks (so line numbers in
     error messages stay right) and everything inside strings, escapes included."""
