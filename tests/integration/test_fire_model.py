@@ -58,6 +58,17 @@ def plan(now):
     return n, d, offset, window
 
 
+def send_day(env, station, n):
+    """Rain reports (0 mm: dry) of `station` every two hours over the window and the gap before
+    it, so the 24-hour rain is known; then the noon weather, timed at noon `n`."""
+    for h in range(26, 0, -2):
+        env.send_reading(station, "rain_mm", 0.0, when=iso(n - h * HOUR))
+    env.publish(fwtest.uplink_topic(station),
+                fwtest.uplink(station, [("air_temp_c", TEMP_C), ("rel_humidity_pct", RH_PCT),
+                                        ("wind_speed_ms", WIND_MS), ("rain_mm", 0.0)],
+                              when=iso(n)))
+
+
 def expected_codes(lat, local_date):
     """`forestwatch fwi` on the same day from the start-up codes: {"ffmc": .., ...}."""
     row = "z,%r,123.45,%d,%d,%d,%r,%r,%r,0\n" % (lat, local_date.tm_year, local_date.tm_mon,
@@ -110,14 +121,7 @@ def test(env):
     check(daemon.wait_log(r'models: fire: no saved state under store key "models.fire"'),
           "a first start has no saved state")
 
-    # Rain reports (0 mm: dry) every two hours over the window and the gap before it, so the
-    # 24-hour rain is known; then the noon weather, timed at noon.
-    for h in range(26, 0, -2):
-        env.send_reading(STATION, "rain_mm", 0.0, when=iso(n - h * HOUR))
-    env.publish(fwtest.uplink_topic(STATION),
-                fwtest.uplink(STATION, [("air_temp_c", TEMP_C), ("rel_humidity_pct", RH_PCT),
-                                        ("wind_speed_ms", WIND_MS), ("rain_mm", 0.0)],
-                              when=iso(n)))
+    send_day(env, STATION, n)
     check(time.time() < d, "the readings took until after the step was due; rerun")
 
     # The step runs at D; its level reaches the danger_red rule (level >= 5, no `for`), the
