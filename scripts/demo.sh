@@ -125,11 +125,13 @@ say "Modbus sensors on 127.0.0.1:$modbus_port (weather station in grid 3, smoke 
 
 # 4. The gateway.
 python3 "$helper" mkconfig --port "$port" --out "$tmp/config" >/dev/null
-python3 -B - "$tmp/config/forestwatch.json" "$modbus_port" "$src/config/profiles" <<'PY'
+console_port=$(python3 "$helper" free-port)
+python3 -B - "$tmp/config/forestwatch.json" "$modbus_port" "$src/config/profiles" "$console_port" <<'PY'
 import json, sys
 path, port, profiles = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 cfg = json.load(open(path))
 cfg["profiles_dir"] = profiles
+cfg["console"] = {"port": int(sys.argv[4])}  # on loopback (docs/console.md)
 cfg["buses"] = {"sim": {"kind": "tcp", "host": "127.0.0.1", "port": port}}
 cfg["devices"] = {
     "bs03-wx-modbus": {"bus": "sim", "unit_id": 1, "profile": "cwt-uwd", "zone": "bs-03",
@@ -152,6 +154,7 @@ if ! mosquitto_sub -h 127.0.0.1 -p "$port" -t "$status_topic" -C 1 -W 10 2>/dev/
     die "forestwatchd did not come online"
 fi
 say "forestwatchd online (log: $tmp/forestwatchd.log)"
+say "console: http://127.0.0.1:$console_port/ (metrics: http://127.0.0.1:$console_port/metrics)"
 
 # 5. The meteorology bureau's forecast for grid 3: hot, dry and windy today and tomorrow (local
 #    dates at +08:00, the zone's standard time). The gateway derives tomorrow's expected
