@@ -215,6 +215,14 @@ static int broker_nodes_equal(const struct fw_cfg_broker *a, const struct fw_cfg
     return 1;
 }
 
+int fw_config_ha_equal(const struct fw_cfg_ha *a, const struct fw_cfg_ha *b)
+{
+    return str_eq(a->group, b->group) && str_eq(a->member, b->member) &&
+           a->priority == b->priority && a->heartbeat_ms == b->heartbeat_ms &&
+           a->dead_after_ms == b->dead_after_ms && a->settle_ms == b->settle_ms &&
+           a->rescue_after_ms == b->rescue_after_ms && str_eq(a->topic_prefix, b->topic_prefix);
+}
+
 int fw_cfg_broker_equal(const struct fw_cfg_broker *a, const struct fw_cfg_broker *b)
 {
     return str_eq(a->host, b->host) && a->port == b->port && str_eq(a->client_id, b->client_id) &&

@@ -1818,6 +1818,8 @@ static const struct fw_cfg_key ha_keys[] = {
     {"dead_after_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_ha, dead_after_ms), 300, 600000,
      .def = "3500"},
     {"settle_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_ha, settle_ms), 0, 60000, .def = "2000"},
+    {"rescue_after_ms", FW_CFG_MS, 0, FW_CFG_FIELD(struct fw_cfg_ha, rescue_after_ms), 1000,
+     86400000, .def = "30000"},
     {"topic_prefix", FW_CFG_STR, 0, FW_CFG_FIELD(struct fw_cfg_ha, topic_prefix), 1, 256},
     {NULL},
 };

@@ -128,6 +128,7 @@ struct daemon {
     /* A member of an active/standby group (docs/ha.md); ha is NULL when the gateway is alone. */
     struct fw_ha_member *ha;
     struct fw_ha_settle *settle; /* inputs waiting for the group clock */
+    int64_t ha_started_ms;       /* wall clock when the member started */
     int64_t group_clock;         /* the last whole second the core was given, 0: none yet */
 
     /* The console (docs/console.md): the counters, its HTTP server (NULL: off) and what the
@@ -275,10 +276,13 @@ static void on_pace_timer(uv_timer_t *t);
 /* Publish what the outbox lets go now on this broker's link, in its order. */
 static void outbox_flush_slot(struct daemon *d, struct link_slot *s)
 {
-    /* In a group only the active member sends; the others keep what they commit. */
-    if (!fw_mqtt_link_connected(s->link) || (d->ha && !fw_ha_member_active(d->ha)))
+    /* In a group the active member sends; the others keep what they commit and send only what
+     * the active member did not announce delivered within ha.rescue_after_ms (docs/ha.md). */
+    int standby = d->ha && !fw_ha_member_active(d->ha);
+    if (!fw_mqtt_link_connected(s->link))
         return;
     int64_t now = wall_ms(), wake = 0;
+    size_t rescued = 0;
     const struct fw_outbox_item *items;
     size_t n;
     int rc = fw_outbox_next(d->ob, s->broker, now, FW_OUTBOX_MAX_INFLIGHT, &items, &n, &wake);
@@ -291,6 +295,9 @@ static void outbox_flush_slot(struct daemon *d, struct link_slot *s)
     for (size_t i = 0; i < n; i++) {
         const struct fw_outbox_item *it = &items[i];
         int mid = 0;
+        if (standby && it->created_ms > now - d->cfg->ha.rescue_after_ms)
+            continue;
+        rescued += standby;
         rc = fw_mqtt_publish(s->link, it->topic, it->payload, it->len, it->qos, 0, &mid);
         if (rc < 0 && !fw_mqtt_publish_error_permanent(rc)) {
             /*
@@ -327,6 +334,11 @@ static void outbox_flush_slot(struct daemon *d, struct link_slot *s)
         d->out_published++;
         fw_stats_add(d->stats, FW_STAT_MSG_PUBLISHED, s->broker, 1);
     }
+    if (rescued)
+        FW_LOG(FW_LOG_WARNING,
+               "ha: standby: %zu messages on broker \"%s\" not announced delivered within %lld ms: "
+               "sent by this member (copies, if the active member delivered them)",
+               rescued, s->broker, (long long)d->cfg->ha.rescue_after_ms);
     /* Pacing holds the rest back until `wake`: one timer for all brokers, set to the earliest. */
     if (wake > 0 && (d->pace_at == 0 || wake < d->pace_at) && !d->stopping) {
         d->pace_at = wake;
@@ -388,7 +400,9 @@ static void publish_zone_state(struct daemon *d, size_t zi, int force)
     const struct fw_config *cfg = d->cfg;
     const struct fw_cfg_zone *z = &cfg->zones[zi];
     struct link_slot *s = cfg->state.broker ? slot_by_broker(d, cfg->state.broker) : NULL;
-    if (!s || !fw_mqtt_link_connected(s->link) || zi >= d->nmarks)
+    /* In a group the active member's states are the group's. */
+    if (!s || !fw_mqtt_link_connected(s->link) || zi >= d->nmarks ||
+        (d->ha && !fw_ha_member_active(d->ha)))
         return;
     uint64_t h;
     char *json = fw_dispatch_zone_state(cfg, fw_core_engine(d->core), zi, wall_ms(), &h);
@@ -459,7 +473,10 @@ static void marks_reset(struct daemon *d)
 static void publish_unsaved(struct daemon *d, const struct fw_outbox_msg *m, const char *why)
 {
     struct link_slot *s = slot_by_broker(d, m->broker);
-    int rc = s ? fw_mqtt_publish(s->link, m->topic, m->payload, m->len, m->qos, 0, NULL) : -ENOENT;
+    /* A standby leaves it to the active member, which computed the same message. */
+    int rc = d->ha && !fw_ha_member_active(d->ha) ? -EAGAIN
+             : s ? fw_mqtt_publish(s->link, m->topic, m->payload, m->len, m->qos, 0, NULL)
+                 : -ENOENT;
     FW_LOG(FW_LOG_ERR,
            "outbox: alert %s: route \"%s\": NOT SAVED%s%s%s; published without a "
            "guarantee: %s",
@@ -540,7 +557,7 @@ static void carry_out(struct daemon *d, const struct fw_config *cfg, int64_t now
             .topic = route->topic,
             .qos = route->qos,
             .priority = x->priority,
-            .created_ms = now,
+            .created_ms = d->ha ? wall_ms() : now, /* a group's core time lags the wall */
             .alert_id = x->alert_id,
             .kind = x->resolved ? FW_OUTBOX_KIND_RESOLVED : FW_OUTBOX_KIND_FIRING,
             .rule = x->rule,
@@ -1383,6 +1400,14 @@ static void reload(struct daemon *d)
         fw_notify("READY=1\nSTATUS=reload rejected: the previous configuration stays in force");
         return;
     }
+    if (d->ha && !fw_config_ha_equal(&d->cfg->ha, &cfg->ha)) {
+        FW_LOG(FW_LOG_ERR, "config: reload rejected: the ha section changed: restart the member "
+                           "to apply it (docs/ha.md)");
+        snprintf(d->last_reload, sizeof(d->last_reload), "rejected: the ha section changed");
+        fw_config_free(cfg);
+        fw_notify("READY=1\nSTATUS=reload rejected: the previous configuration stays in force");
+        return;
+    }
     /* Held groups point into the old config's rules: send them before it goes. */
     groups_flush_all(d);
     struct fw_config *old = d->cfg;
@@ -1534,7 +1559,7 @@ static void core_tick(struct daemon *d, int64_t now)
  */
 static void settle_input(struct daemon *d, struct fw_ha_input *in, int64_t now)
 {
-    (void)now;
+    (void)now; /* a time ahead waits for the group clock: docs/ha.md, limits.max_future_ms */
     if (d->group_clock && in->time_ms <= d->group_clock)
         in->time_ms = d->group_clock + 1;
     fw_ha_settle_push(d->settle, in);
@@ -1556,6 +1581,8 @@ static void ha_step(struct daemon *d, int64_t t)
     core_tick(d, t);
     groups_release(d, t, t);
     d->group_clock = t;
+    if (!fw_ha_member_active(d->ha))
+        outbox_flush(d); /* what the active member left undelivered too long (rescue_after_ms) */
 }
 
 /* The group clock follows the wall clock ha.settle_ms behind, in whole seconds. */
@@ -1574,15 +1601,26 @@ static void ha_clock(struct daemon *d, int64_t wall)
         if (!fw_ha_member_decided(d->ha))
             return;
         if (!fw_ha_member_active(d->ha)) {
+            /* The backlog: what was measured before this member could hear it live (its start,
+             * less what any input may wait). */
             const struct fw_ha_input *v;
-            size_t n;
-            fw_ha_settle_due(d->settle, target, &v, &n);
-            if (n)
+            size_t n, kept = 0;
+            fw_ha_settle_due(d->settle, INT64_MAX, &v, &n);
+            struct fw_ha_input *all = fw_xcalloc(n + 1, sizeof(*all));
+            memcpy(all, v, n * sizeof(*v));
+            for (size_t i = 0; i < n; i++)
+                if (all[i].time_ms >= d->ha_started_ms - d->cfg->ha.settle_ms)
+                    fw_ha_settle_push(d->settle, &all[i]), kept++;
+            free(all);
+            if (n > kept)
                 FW_LOG(FW_LOG_NOTICE,
-                       "ha: joining the group: %zu readings and acknowledgements from before "
-                       "%lld dropped (the active member has handled them)",
-                       n, (long long)target);
+                       "ha: joining the group: %zu readings and acknowledgements measured before "
+                       "this member started dropped (the active member has handled them)",
+                       n - kept);
         }
+    } else if (target < d->group_clock - 2000) {
+        /* The wall clock stepped back: the group clock goes on from the new time. */
+        d->group_clock = target - 1000;
     }
     if (!d->group_clock || target - d->group_clock > HA_MAX_STEPS * 1000 ||
         target < d->group_clock - HA_MAX_STEPS * 1000)
@@ -1591,11 +1629,29 @@ static void ha_clock(struct daemon *d, int64_t wall)
         ha_step(d, d->group_clock + 1000);
 }
 
-/* At a clean stop: what waits in the settle buffer is handed over, second by second. */
+/*
+ * At a clean stop: what waits in the settle buffer goes to the core, second by second up to the
+ * wall clock (the clock is started if it was not yet); what is left (later than the wall clock)
+ * at the last second.
+ */
 static void ha_drain(struct daemon *d)
 {
-    for (int k = 0; d->ha && fw_ha_settle_len(d->settle) > 0 && k < HA_MAX_STEPS; k++)
+    if (!d->ha)
+        return;
+    int64_t wall = wall_ms(), last = fw_floor_div(wall, 1000) * 1000;
+    if (!d->group_clock)
+        d->group_clock = fw_floor_div(wall - d->cfg->ha.settle_ms, 1000) * 1000 - 1000;
+    while (d->group_clock < last)
         ha_step(d, d->group_clock + 1000);
+    const struct fw_ha_input *v;
+    size_t n;
+    fw_ha_settle_due(d->settle, INT64_MAX, &v, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].kind == FW_HA_READING)
+            core_feed(d, &v[i].r, 1, d->group_clock);
+        else
+            ack_apply(d, &v[i].ack, d->group_clock);
+    }
 }
 
 /* The member's messages on the group's topics go through the status broker's link. */
@@ -1871,6 +1927,7 @@ int main(int argc, char **argv)
     if (d.cfg->ha.group) {
         static const struct fw_ha_member_ops ops = {ha_publish, ha_role};
         d.settle = fw_ha_settle_new();
+        d.ha_started_ms = wall_ms();
         d.ha = fw_ha_member_new(d.loop, &d.cfg->ha, d.ob, &ops, &d);
     }
     uv_timer_start(&d.tick_timer, on_tick_timer, d.ha ? HA_TICK_MS : TICK_MS,

@@ -312,7 +312,7 @@ static struct slot *find(const struct fw_ha_seen *s, uint64_t key)
     return NULL;
 }
 
-/* The table is rebuilt when tombstones fill it, from the ring (which holds every live key). */
+/* The table is rebuilt without its tombstones when they fill it. */
 static void rebuild(struct fw_ha_seen *s)
 {
     struct slot *old = s->slots;
@@ -417,13 +417,15 @@ static int input_cmp(const void *pa, const void *pb)
     if (c)
         return c;
     if (a->kind == FW_HA_ACK) {
-        c = strcmp(a->ack.id, b->ack.id);
-        return c ? c : strcmp(a->ack.by, b->ack.by);
+        if ((c = strcmp(a->ack.id, b->ack.id)) || (c = strcmp(a->ack.by, b->ack.by)))
+            return c;
+        return cmp_num((double)a->ack.at_ms, (double)b->ack.at_ms);
     }
     if ((c = strcmp(a->r.station, b->r.station)) || (c = strcmp(a->r.zone, b->r.zone)) ||
-        (c = strcmp(a->r.metric->name, b->r.metric->name)) || (c = cmp_num(a->r.value, b->r.value)))
+        (c = strcmp(a->r.metric->name, b->r.metric->name)) ||
+        (c = cmp_num(a->r.value, b->r.value)) || (c = (int)a->r.source - (int)b->r.source))
         return c;
-    return (int)a->r.source - (int)b->r.source;
+    return cmp_num((double)a->r.time_ms, (double)b->r.time_ms);
 }
 
 void fw_ha_settle_due(struct fw_ha_settle *s, int64_t upto_ms, const struct fw_ha_input **out,

@@ -24,10 +24,11 @@
 #include <string.h>
 #include <time.h>
 
-#define NOTICE_DELAY_MS 100 /* acknowledged digests wait this long to share one notice */
-#define NOTICE_MAX 500      /* digests in one notice */
-#define SEEN_CAPACITY 16384 /* digests announced before their row was committed here */
-#define ROWS_CAPACITY 16384 /* committed rows remembered by digest; older ones go again */
+#define NOTICE_DELAY_MS 100  /* acknowledged digests wait this long to share one notice */
+#define NOTICE_RETRY_MS 1000 /* a notice the link did not take is tried again */
+#define NOTICE_MAX 500       /* digests in one notice */
+#define SEEN_CAPACITY 16384  /* digests announced before their row was committed here */
+#define ROWS_CAPACITY 16384  /* committed rows remembered by digest; older ones go again */
 
 struct fw_ha_member {
     uv_loop_t *loop;
@@ -67,6 +68,10 @@ static void check_role(struct fw_ha_member *m)
     m->ops.role(m->arg, is, fw_ha_group_active(m->group, now));
 }
 
+/* Announce the acknowledged digests; what the link cannot take now is tried again in a second
+ * (a standby that never hears of them sends them after ha.rescue_after_ms: copies). */
+static void on_notice_timer(uv_timer_t *t);
+
 static void send_notice(struct fw_ha_member *m)
 {
     size_t done = 0;
@@ -75,11 +80,13 @@ static void send_notice(struct fw_ha_member *m)
         char *json = fw_ha_delivered_json(m->cfg->member, m->notice + done, n);
         int rc = m->ops.publish(m->arg, m->delivered_topic, json, strlen(json), 1);
         free(json);
-        if (rc < 0)
-            FW_LOG(FW_LOG_WARNING,
-                   "ha: delivered notice of %zu messages not sent: %s (a member taking over "
-                   "sends them again)",
-                   n, strerror(-rc));
+        if (rc < 0) {
+            memmove(m->notice, m->notice + done, (m->nnotice - done) * sizeof(*m->notice));
+            m->nnotice -= done;
+            if (!m->closing)
+                uv_timer_start(&m->notice_timer, on_notice_timer, NOTICE_RETRY_MS, 0);
+            return;
+        }
         done += n;
     }
     m->nnotice = 0;
@@ -95,6 +102,13 @@ static void heartbeat(struct fw_ha_member *m)
     char *json = fw_ha_heartbeat_json(m->cfg->member, m->cfg->priority, m->is_active, wall_ms());
     m->ops.publish(m->arg, m->hb_topic, json, strlen(json), 0);
     free(json);
+}
+
+/* A row queued before this start: remembered like one committed now. */
+static void on_queued(void *arg, int64_t id, const char *route, const void *payload, size_t len)
+{
+    struct fw_ha_member *m = arg;
+    fw_ha_seen_add(m->rows, fw_ha_digest(route, payload, len), id);
 }
 
 static void on_hb_timer(uv_timer_t *t)
@@ -128,6 +142,10 @@ struct fw_ha_member *fw_ha_member_new(uv_loop_t *loop, const struct fw_cfg_ha *c
     m->announced = fw_ha_seen_new(SEEN_CAPACITY);
     m->inflight = fw_ha_seen_new(4 * FW_OUTBOX_MAX_INFLIGHT);
     m->notice = fw_xcalloc(NOTICE_MAX, sizeof(*m->notice));
+    if (fw_outbox_each_queued(ob, on_queued, m) < 0)
+        FW_LOG(FW_LOG_ERR,
+               "ha: outbox: queued messages not listed: %s (they go out after the rescue time)",
+               fw_outbox_errmsg(ob));
     uv_timer_init(loop, &m->hb_timer);
     uv_timer_init(loop, &m->notice_timer);
     uv_timer_start(&m->hb_timer, on_hb_timer, 0, (uint64_t)cfg->heartbeat_ms);
@@ -276,6 +294,10 @@ void fw_ha_member_acked(struct fw_ha_member *m, int64_t id)
         return;
     fw_ha_seen_del(m->inflight, (uint64_t)id);
     fw_ha_seen_del(m->rows, (uint64_t)d);
+    if (m->nnotice == NOTICE_MAX)
+        send_notice(m);
+    if (m->nnotice == NOTICE_MAX)
+        return; /* the link is down and the notice full: the standby's rescue covers it */
     m->notice[m->nnotice++] = (uint64_t)d;
     if (m->nnotice == NOTICE_MAX)
         send_notice(m);

@@ -721,8 +721,8 @@ static int route_room(struct fw_outbox *ob, const struct fw_outbox_msg *m)
         if (held > 0 && (resolution || held == 1))
             return 0;
     }
-    set_errmsg(ob, "route \"%s\" (broker \"%s\"): %lld messages wait, the limit is %zu",
-               m->route, m->broker, (long long)queued, ob->max_queued);
+    set_errmsg(ob, "route \"%s\" (broker \"%s\"): %lld messages wait, the limit is %zu", m->route,
+               m->broker, (long long)queued, ob->max_queued);
     return -ENOBUFS;
 }
 
@@ -943,6 +943,26 @@ size_t fw_outbox_inflight(const struct fw_outbox *ob, const char *broker)
             n++;
     }
     return n;
+}
+
+int fw_outbox_each_queued(struct fw_outbox *ob,
+                          void (*cb)(void *arg, int64_t id, const char *route, const void *payload,
+                                     size_t len),
+                          void *arg)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(ob->db, "SELECT id, route, payload FROM outbox ORDER BY id", -1,
+                                &st, NULL);
+    if (rc == SQLITE_OK) {
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+            cb(arg, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+               sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2));
+        if (rc == SQLITE_DONE)
+            rc = SQLITE_OK;
+    }
+    int err = rc == SQLITE_OK ? 0 : db_fail(ob, rc, "list queued messages");
+    sqlite3_finalize(st);
+    return err;
 }
 
 int fw_outbox_pending(struct fw_outbox *ob, size_t *count)

@@ -310,12 +310,13 @@ struct fw_cfg_record {
 
 /* An active/standby group of gateways (docs/ha.md); group NULL: the gateway is alone. */
 struct fw_cfg_ha {
-    char *group, *member;  /* the group's id and this member's */
-    int priority;          /* the freshest member with the highest priority is active */
-    int64_t heartbeat_ms;  /* a heartbeat on the group topic this often */
-    int64_t dead_after_ms; /* a member not heard this long is gone */
-    int64_t settle_ms;     /* inputs wait this long, then go to the core in time order */
-    char *topic_prefix;    /* the group's topics, on the status broker */
+    char *group, *member;    /* the group's id and this member's */
+    int priority;            /* the freshest member with the highest priority is active */
+    int64_t heartbeat_ms;    /* a heartbeat on the group topic this often */
+    int64_t dead_after_ms;   /* a member not heard this long is gone */
+    int64_t settle_ms;       /* inputs wait this long, then go to the core in time order */
+    int64_t rescue_after_ms; /* a standby sends what was not announced delivered this long */
+    char *topic_prefix;      /* the group's topics, on the status broker */
 };
 
 /* The console's HTTP server (docs/console.md); off unless the config has the section. */
@@ -491,5 +492,8 @@ extern const char *const fw_template_placeholders[];
 
 /** 1 when two broker definitions would make the same connection. */
 int fw_cfg_broker_equal(const struct fw_cfg_broker *a, const struct fw_cfg_broker *b);
+
+/** Whether two ha sections are the same (a member's reload may not change it). */
+int fw_config_ha_equal(const struct fw_cfg_ha *a, const struct fw_cfg_ha *b);
 
 #endif

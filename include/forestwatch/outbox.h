@@ -172,6 +172,13 @@ int fw_outbox_keep_brokers(struct fw_outbox *ob, const char *const *brokers, siz
 /** Messages queued and not yet acknowledged (in flight or not) in *count. Returns 0 or -EIO. */
 int fw_outbox_pending(struct fw_outbox *ob, size_t *count);
 
+/** Call `cb` for every queued message, oldest first, with its id, route and payload (valid
+ * during the call). Returns 0 or a negative errno code from SQLite. */
+int fw_outbox_each_queued(struct fw_outbox *ob,
+                          void (*cb)(void *arg, int64_t id, const char *route, const void *payload,
+                                     size_t len),
+                          void *arg);
+
 /** Messages in flight on `broker`, or on every broker when `broker` is NULL. */
 size_t fw_outbox_inflight(const struct fw_outbox *ob, const char *broker);
 

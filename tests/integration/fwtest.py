@@ -279,6 +279,29 @@ def smoke_to_bureau(config_path, port, reconnect_min_ms, reconnect_max_ms):
     return os.path.join(os.path.dirname(config_path), "outbox.db")
 
 
+def ha_member(env, name, bureau_port, **ha):
+    """A member of group "site-1" (docs/ha.md) in a folder of its own (its own outbox), its
+    delivery reshaped by smoke_to_bureau and its `ha` section completed by `ha`; the brokers'
+    client ids left to their defaults, which name the member. Returns (config path, outbox)."""
+    path = make_config(os.path.join(env.workdir, "member-" + name), env.broker.port)
+    db = smoke_to_bureau(path, bureau_port, 100, 400)
+    cfg = load_json_file(path)
+    for broker in cfg["brokers"].values():
+        broker.pop("client_id", None)
+    cfg["ha"] = dict({"group": "site-1", "member": name}, **ha)
+    write_json_file(path, cfg)
+    return path, db
+
+
+def outbox_queued(db):
+    """Rows in an outbox beside its running daemon: messages it holds, not yet delivered."""
+    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=2)
+    try:
+        return con.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
+    finally:
+        con.close()
+
+
 def outbox_history(db):
     """(committed, delivered, given up): counts of the daemon's alert history at `db`, read
     beside the running daemon; zeros while the file cannot be read yet."""

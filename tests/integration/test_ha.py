@@ -21,7 +21,6 @@
 
 import os
 import signal
-import sqlite3
 import sys
 import time
 
@@ -48,29 +47,6 @@ def wait_until(what, pred, guard=GUARD_S):
         time.sleep(0.05)
 
 
-def member(env, name, priority, bureau_port):
-    """A member's config in a folder of its own (its own outbox), the group's settings short so
-    that the test runs quickly. Returns (config path, outbox path)."""
-    path = fwtest.make_config(os.path.join(env.workdir, "member-" + name), env.broker.port)
-    db = fwtest.smoke_to_bureau(path, bureau_port, 100, 400)
-    cfg = fwtest.load_json_file(path)
-    for broker in cfg["brokers"].values():
-        broker.pop("client_id", None)  # the default names the member
-    cfg["ha"] = {"group": "site-1", "member": name, "priority": priority, "heartbeat_ms": 200,
-                 "dead_after_ms": 1000, "settle_ms": 1000}
-    fwtest.write_json_file(path, cfg)
-    return path, db
-
-
-def queued(db):
-    """Rows in a member's outbox: messages it holds, not delivered nor announced delivered."""
-    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=2)
-    try:
-        return con.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]
-    finally:
-        con.close()
-
-
 def publish_round(env, r):
     """Round r's episodes, their readings timed from now on, 10 ms apart."""
     t0 = int(time.time() * 1000) - 2 * r * PER_ROUND * 10
@@ -83,8 +59,10 @@ def distinct(sub):
 
 def test(env):
     bureau = env.add_broker("bureau", persistent=True)
-    path_a, db_a = member(env, "a", 200, bureau.port)
-    path_b, db_b = member(env, "b", 100, bureau.port)
+    # The group's settings short, so that the test runs quickly.
+    times = {"heartbeat_ms": 200, "dead_after_ms": 1000, "settle_ms": 1000}
+    path_a, db_a = fwtest.ha_member(env, "a", bureau.port, priority=200, **times)
+    path_b, db_b = fwtest.ha_member(env, "b", bureau.port, priority=100, **times)
     sub = fwtest.MqttSession(bureau.port, "bureau-duty-desk", "bureau/forestry/alerts")
     wait_until("the bureau's subscriber", lambda: sub.connects > 0)
 
@@ -113,8 +91,8 @@ def test(env):
         elif r == 6:
             # The standby forgot every message the active member delivered: it computed each
             # byte for byte as the active one did.
-            wait_until("the standby's outbox empty (%d rows)" % queued(db_a),
-                       lambda: queued(db_a) == 0)
+            wait_until("the standby's outbox empty (%d rows)" % fwtest.outbox_queued(db_a),
+                       lambda: fwtest.outbox_queued(db_a) == 0)
             since = a.log_size()
             t_stop = time.monotonic()
             b.stop()
@@ -124,7 +102,7 @@ def test(env):
     total = 2 * ALERTS
     wait_until("every message at the bureau (%d)" % total, lambda: distinct(sub) >= total,
                guard=60)
-    wait_until("the active member's outbox empty", lambda: queued(db_a) == 0)
+    wait_until("the active member's outbox empty", lambda: fwtest.outbox_queued(db_a) == 0)
     raw = sub.snapshot()
     sub.close()
     env.extra_cap.extend(payload.decode() for _, payload in raw)
