@@ -11,9 +11,14 @@
  * station, its zone's contexts, or all: fw_expr_reach), so an alert goes out when the sample
  * arrives, not at the next instant. The instants re-evaluate everything, for what changes with
  * time alone: `for`, windows, staleness and absent_for.
+ *
+ * Aggregations over stations are kept incrementally (fw_expr_aggs, one per rule expression): every
+ * sample added to the store is reported to the expressions that read its metric, so a zone rule
+ * costs the stations that changed, not the size of the zone.
  */
 #include "forestwatch/engine.h"
 
+#include "engine_int.h"
 #include "forestwatch/expr.h"
 #include "forestwatch/series.h"
 #include "forestwatch/util.h"
@@ -44,6 +49,8 @@ struct fw_engine {
     size_t **zone_nodes; /* per zone: indexes of its nodes in cfg->nodes */
     size_t *zone_nnodes;
     struct fw_expr_env env;
+    struct fw_expr_aggs **aggs; /* per rule: [2r] of its expr, [2r + 1] of its clear; or NULL */
+    int recompute;              /* tests: recompute every aggregation, as before they were kept */
     const struct fw_metric *level_metric;
     int64_t next_eval_ms; /* the next evaluation instant; 0 before the first call */
     struct fw_engine_stats stats;
@@ -240,6 +247,12 @@ struct fw_engine *fw_engine_new(const struct fw_config *cfg)
         .zone_nnodes = e->zone_nnodes,
         .lookback_ms = cfg->engine.lookback_ms,
     };
+    e->aggs = fw_xcalloc(2 * cfg->nrules + 1, sizeof(*e->aggs));
+    for (size_t r = 0; r < cfg->nrules; r++) {
+        e->aggs[2 * r] = fw_expr_aggs_new(cfg->rules[r].expr, &e->env);
+        if (cfg->rules[r].clear)
+            e->aggs[2 * r + 1] = fw_expr_aggs_new(cfg->rules[r].clear, &e->env);
+    }
     e->level_metric = fw_metric_find("fire_danger_level");
     return e;
 }
@@ -254,6 +267,9 @@ void fw_engine_free(struct fw_engine *e)
     for (size_t r = 0; r < e->cfg->nrules; r++)
         free(e->inhibitors[r]);
     free(e->inhibitors);
+    for (size_t r = 0; r < 2 * e->cfg->nrules; r++)
+        fw_expr_aggs_free(e->aggs[r]);
+    free(e->aggs);
     for (size_t z = 0; z < e->cfg->nzones; z++)
         free(e->zone_nodes[z]);
     free(e->zone_nodes);
@@ -264,9 +280,20 @@ void fw_engine_free(struct fw_engine *e)
     free(e);
 }
 
+void fw_engine__recompute_aggregates(struct fw_engine *e, int on)
+{
+    e->recompute = on;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Evaluation                                                                                  */
 /* ------------------------------------------------------------------------------------------ */
+
+/* The kept aggregations of rule `ri`'s expr (`clear` 0) or clear (1), NULL to recompute them. */
+static struct fw_expr_aggs *aggs_of(const struct fw_engine *e, size_t ri, int clear)
+{
+    return e->recompute ? NULL : e->aggs[2 * ri + (size_t)clear];
+}
 
 static double zone_level(const struct fw_engine *e, const char *zone, int64_t now)
 {
@@ -495,7 +522,8 @@ static void eval_context(struct fw_engine *e, size_t ri, const struct fw_cfg_nod
                          const struct fw_cfg_zone *zone, int64_t now, struct fw_actions *out)
 {
     const struct fw_cfg_rule *rule = &e->cfg->rules[ri];
-    struct fw_expr_ctx ctx = {.env = &e->env, .now_ms = now, .station = station, .zone = zone};
+    struct fw_expr_ctx ctx = {
+        .env = &e->env, .now_ms = now, .station = station, .zone = zone, .aggs = aggs_of(e, ri, 0)};
     struct fw_expr_primary p;
     double cond = fw_expr_eval(rule->expr, &ctx, &p);
     const char *key = station ? station->id : zone ? zone->id : "";
@@ -511,6 +539,7 @@ static void eval_context(struct fw_engine *e, size_t ri, const struct fw_cfg_nod
         fw_strlcpy(fresh.zone, station ? station->zone : zone ? zone->id : "", sizeof(fresh.zone));
         in = inst_add(e, &fresh);
     }
+    ctx.aggs = aggs_of(e, ri, 1);
     double clear = rule->clear ? fw_expr_eval(rule->clear, &ctx, NULL) : NAN;
     enum fw_rule_phase before = in->phase;
     in->value = p.value;
@@ -617,8 +646,13 @@ size_t fw_engine_feed(struct fw_engine *e, const struct fw_reading *r, int64_t n
         r->metric->scope == FW_METRIC_STATION ? fw_config_node(cfg, r->station) : NULL;
     const struct fw_cfg_zone *zone = fw_config_zone(cfg, r->zone);
     /* A metric declared after this engine was made is not its config's: no rule reads it. */
-    for (const struct trigger *t = m < e->nmetrics ? e->triggers[m] : &none; t->rule != SIZE_MAX;
-         t++) {
+    const struct trigger *first = m < e->nmetrics ? e->triggers[m] : &none;
+    /* The station's value in the rules' kept aggregations is computed again when next read. */
+    for (const struct trigger *t = first; station && t->rule != SIZE_MAX; t++) {
+        fw_expr_aggs_touch(e->aggs[2 * t->rule], r->metric, (size_t)(station - cfg->nodes));
+        fw_expr_aggs_touch(e->aggs[2 * t->rule + 1], r->metric, (size_t)(station - cfg->nodes));
+    }
+    for (const struct trigger *t = first; t->rule != SIZE_MAX; t++) {
         const struct fw_cfg_rule *rule = &cfg->rules[t->rule];
         enum fw_expr_scope scope = fw_expr_scope(rule->expr);
         if (t->reach == FW_REACH_ALL || scope == FW_EXPR_GLOBAL || !zone) {
@@ -733,10 +767,15 @@ void fw_engine_adopt(struct fw_engine *e, struct fw_engine *old, int64_t now_ms,
         if (!firing)
             continue; /* a changed rule's `for` starts over */
         struct fw_rule_instance *ni = inst_add(e, oi);
-        struct fw_expr_ctx ctx = {
-            .env = &e->env, .now_ms = now_ms, .station = station, .zone = zone};
+        size_t ri = (size_t)(nrule - cfg->rules);
+        struct fw_expr_ctx ctx = {.env = &e->env,
+                                  .now_ms = now_ms,
+                                  .station = station,
+                                  .zone = zone,
+                                  .aggs = aggs_of(e, ri, 0)};
         struct fw_expr_primary p;
         double cond = fw_expr_eval(nrule->expr, &ctx, &p);
+        ctx.aggs = aggs_of(e, ri, 1);
         double clear = nrule->clear ? fw_expr_eval(nrule->clear, &ctx, NULL) : NAN;
         if (cond == 1)
             ni->last_true_ms = now_ms;

@@ -1116,7 +1116,27 @@ struct eval {
     const struct fw_expr_ctx *ctx;
     struct fw_expr_primary *primary;
     int64_t sample_t; /* time of the sample the last instant read returned */
+    /* The earliest time after now_ms at which a read made so far may change with time alone,
+     * its series unchanged (INT64_MAX: never): how long an incremental aggregation may keep a
+     * station's value. */
+    int64_t change_ms;
 };
+
+/* a + b, held at the ends of int64_t: a time that far away is never reached anyway. */
+static int64_t add_sat(int64_t a, int64_t b)
+{
+    if (b > 0 && a > INT64_MAX - b)
+        return INT64_MAX;
+    if (b < 0 && a < INT64_MIN - b)
+        return INT64_MIN;
+    return a + b;
+}
+
+static void change_at(struct eval *ev, int64_t t)
+{
+    if (t < ev->change_ms)
+        ev->change_ms = t;
+}
 
 static const char *source_name(enum fw_source_kind k)
 {
@@ -1201,7 +1221,9 @@ static int context_matches(const struct node *nd, const struct fw_cfg_node *stat
     return 1;
 }
 
-static double window(const struct node *nd, const struct fw_series *s, int64_t now)
+/* A function over the samples in (now - range, now]; the oldest of them leaves the window at
+ * its time + range, when the result may change (change_at). */
+static double window(struct eval *ev, const struct node *nd, const struct fw_series *s, int64_t now)
 {
     if (!s)
         return NAN;
@@ -1209,6 +1231,10 @@ static double window(const struct node *nd, const struct fw_series *s, int64_t n
     uint32_t n = len - from;
     int64_t t = 0, t0 = 0;
     double v, prev = 0, first = 0, acc = 0;
+    if (n > 0) {
+        fw_series_at(s, from, &t, &v);
+        change_at(ev, add_sat(t, nd->range_ms));
+    }
     if (nd->sub == W_COUNT)
         return n;
     if (n == 0)
@@ -1259,7 +1285,151 @@ static double window(const struct node *nd, const struct fw_series *s, int64_t n
 static double eval_node(struct eval *ev, int i, const struct fw_cfg_node *station,
                         const struct fw_cfg_zone *zone);
 
-/* Evaluate the aggregation's inner expression over its group of stations or zones. */
+/* ------------------------------------------------------------------------------------------ */
+/* Aggregations                                                                                */
+/* ------------------------------------------------------------------------------------------ */
+
+/*
+ * sum and avg add their terms exactly: the sum is an integer in units of 2^-1074 (the smallest
+ * double), held as 32-bit digits in int64_t limbs, and rounded once (to nearest, ties to even)
+ * when read. Its value does not depend on the order of the terms, nor on what was added and
+ * taken away before, so a running sum kept per zone reads the very value a sum taken afresh
+ * reads; a running sum of doubles would drift with every removal. A double is below 2^1024, so
+ * 2^2098 units; 68 limbs of 32 bits leave room for 2^32 terms and the sign.
+ */
+#define XSUM_LIMBS 68
+#define XSUM_CARRY_EVERY (1u << 30) /* a limb takes 2^31 digits before it could overflow */
+
+struct xsum {
+    int64_t d[XSUM_LIMBS];
+    uint32_t since_carry;
+    int64_t n;        /* terms */
+    int64_t neg_zero; /* terms that are -0.0: a sum of those alone is -0.0, as IEEE adds */
+    int64_t pinf, ninf;
+};
+
+static void xsum_clear(struct xsum *x)
+{
+    memset(x, 0, sizeof(*x));
+}
+
+/* Every limb but the top one into [0, 2^32); the top one keeps the sign. */
+static void xsum_carry(int64_t *d)
+{
+    for (int i = 0; i + 1 < XSUM_LIMBS; i++) {
+        int64_t c = d[i] >> 32; /* floor(d / 2^32): the shift is arithmetic */
+        d[i] &= 0xffffffff;
+        d[i + 1] += c;
+    }
+}
+
+/* Add `v` (finite or infinite, not NaN) once when `sign` is 1, take it away when -1. */
+static void xsum_add(struct xsum *x, double v, int sign)
+{
+    x->n += sign;
+    if (isinf(v)) {
+        *(v > 0 ? &x->pinf : &x->ninf) += sign;
+        return;
+    }
+    if (v == 0) {
+        x->neg_zero += signbit(v) ? sign : 0;
+        return;
+    }
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof(bits));
+    int biased = (int)(bits >> 52 & 0x7ff);
+    uint64_t mant = bits & ((1ULL << 52) - 1);
+    int shift = 0; /* a subnormal is mant units; a normal number (mant | 2^52) << (biased - 1) */
+    if (biased) {
+        mant |= 1ULL << 52;
+        shift = biased - 1;
+    }
+    unsigned __int128 w = (unsigned __int128)mant << (shift % 32);
+    int64_t s = ((bits >> 63) ? -1 : 1) * sign;
+    int64_t *d = &x->d[shift / 32];
+    d[0] += s * (int64_t)(uint32_t)w;
+    d[1] += s * (int64_t)(uint32_t)(w >> 32);
+    d[2] += s * (int64_t)(uint32_t)(w >> 64);
+    if (++x->since_carry == XSUM_CARRY_EVERY) {
+        xsum_carry(x->d);
+        x->since_carry = 0;
+    }
+}
+
+/* The sum rounded to the nearest double (ties to even); NaN for +inf and -inf together. */
+static double xsum_round(const struct xsum *x)
+{
+    if (x->pinf || x->ninf)
+        return x->pinf && x->ninf ? NAN : x->pinf ? INFINITY : -INFINITY;
+    if (x->n > 0 && x->neg_zero == x->n)
+        return -0.0;
+    int64_t d[XSUM_LIMBS];
+    memcpy(d, x->d, sizeof(d));
+    xsum_carry(d);
+    int neg = d[XSUM_LIMBS - 1] < 0;
+    if (neg) {
+        for (int i = 0; i < XSUM_LIMBS; i++)
+            d[i] = -d[i];
+        xsum_carry(d);
+    }
+    int h = XSUM_LIMBS - 1;
+    while (h >= 0 && d[h] == 0)
+        h--;
+    if (h < 0)
+        return 0.0;
+    int top_bits = 64 - __builtin_clzll((uint64_t)d[h]);
+    int bits = 32 * h + top_bits;
+    double r;
+    if (bits <= 53) {
+        /* Fewer than 54 significant bits: exact, subnormal results included. */
+        uint64_t m = (uint64_t)d[0] | (h ? (uint64_t)d[1] << 32 : 0);
+        r = ldexp((double)m, -1074);
+    } else {
+        /* The top three limbs hold the 53 bits kept, the rounding bit and some below it. */
+        unsigned __int128 w = (unsigned __int128)(uint64_t)d[h] << 64 |
+                              (unsigned __int128)(uint64_t)(h >= 1 ? d[h - 1] : 0) << 32 |
+                              (uint64_t)(h >= 2 ? d[h - 2] : 0);
+        int drop = top_bits + 64 - 53;
+        uint64_t m = (uint64_t)(w >> drop);
+        int half = (int)(w >> (drop - 1) & 1);
+        int sticky = (w & (((unsigned __int128)1 << (drop - 1)) - 1)) != 0;
+        for (int i = 0; !sticky && i < h - 2; i++)
+            sticky = d[i] != 0;
+        if (half && (sticky || (m & 1)))
+            m++;
+        r = ldexp((double)m, bits - 53 - 1074);
+    }
+    return neg ? -r : r;
+}
+
+/* What one element adds to a count: a condition where true, a number where it has a value. */
+static double count_term(const struct node *inner, double v)
+{
+    return isnan(v) ? 0 : inner->type == T_BOOL ? (v != 0) : 1;
+}
+
+/* max keeps the first greatest value in station order, min the first least one. */
+static int agg_prefers(int sub, double v, double than)
+{
+    return sub == G_MAX ? v > than : v < than;
+}
+
+/* The aggregation's value from its parts: `count` for count, `n` values for the others, their
+ * exact sum for sum and avg, the preferred value `best` for min and max. */
+static double agg_value(int sub, double count, int64_t n, const struct xsum *sum, double best)
+{
+    if (sub == G_COUNT)
+        return count;
+    if (n == 0)
+        return NAN;
+    if (sub == G_SUM)
+        return xsum_round(sum);
+    if (sub == G_AVG)
+        return xsum_round(sum) / (double)n;
+    return best;
+}
+
+/* Evaluate the aggregation's inner expression over its group of stations or zones, afresh. */
 static double aggregate(struct eval *ev, const struct node *nd, const struct fw_cfg_node *station,
                         const struct fw_cfg_zone *zone)
 {
@@ -1272,17 +1442,20 @@ static double aggregate(struct eval *ev, const struct node *nd, const struct fw_
         if (!group)
             return NAN;
     }
-    double acc = 0;
-    size_t n = 0;
+    double count = 0, best = NAN;
+    int64_t n = 0;
+    struct xsum sum;
+    if (nd->sub == G_SUM || nd->sub == G_AVG)
+        xsum_clear(&sum);
     /* The elements: the stations the inner expression needs, else zones, else itself once. */
-    size_t count;
+    size_t elements;
     if (inner->need == FW_EXPR_STATION)
-        count = group ? env->zone_nnodes[group - cfg->zones] : cfg->nnodes;
+        elements = group ? env->zone_nnodes[group - cfg->zones] : cfg->nnodes;
     else if (inner->need == FW_EXPR_ZONE)
-        count = group ? 1 : cfg->nzones;
+        elements = group ? 1 : cfg->nzones;
     else
-        count = 1;
-    for (size_t k = 0; k < count; k++) {
+        elements = 1;
+    for (size_t k = 0; k < elements; k++) {
         const struct fw_cfg_node *st = NULL;
         const struct fw_cfg_zone *zn = group;
         if (inner->need == FW_EXPR_STATION) {
@@ -1292,28 +1465,392 @@ static double aggregate(struct eval *ev, const struct node *nd, const struct fw_
             zn = &cfg->zones[k];
         }
         double v = eval_node(ev, nd->a, st, zn);
-        if (isnan(v))
+        count += count_term(inner, v);
+        if (isnan(v) || nd->sub == G_COUNT)
             continue;
-        if (nd->sub == G_COUNT) {
-            /* A condition counts where true; a number counts where it has a value. */
-            acc += inner->type == T_BOOL ? (v != 0) : 1;
-            continue;
-        }
-        if (n == 0)
-            acc = v;
-        else if (nd->sub == G_MAX)
-            acc = v > acc ? v : acc;
-        else if (nd->sub == G_MIN)
-            acc = v < acc ? v : acc;
-        else
-            acc += v;
+        if (nd->sub == G_SUM || nd->sub == G_AVG)
+            xsum_add(&sum, v, 1);
+        else if (n == 0 || agg_prefers(nd->sub, v, best))
+            best = v;
         n++;
     }
-    if (nd->sub == G_COUNT)
-        return acc;
-    if (n == 0)
-        return NAN;
-    return nd->sub == G_AVG ? acc / (double)n : acc;
+    return agg_value(nd->sub, count, n, &sum, best);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Incremental aggregations                                                                    */
+/* ------------------------------------------------------------------------------------------ */
+
+/*
+ * An aggregation over stations whose inner expression reads only the element station's own
+ * series is kept per group (a zone, or every station for an aggregation without `by`): each
+ * station's value of the inner expression, when that value may change with time alone (`due`),
+ * and the aggregate. An evaluation first computes again the stations that are due, those whose
+ * series took a sample (fw_expr_aggs_touch makes them due at once) and those whose samples aged
+ * past the lookback or out of a window; each such change costs O(log n) in heaps indexed by
+ * station. The value then comes from the parts: a count, an exact sum, or the top of a heap of
+ * values for min and max, ordered as the recomputation prefers (first in station order among
+ * equals), so it is the value a recomputation gives, bit for bit.
+ */
+#define NO_POS UINT32_MAX
+
+struct heap {
+    uint32_t *at;  /* elements in heap order */
+    uint32_t *pos; /* per element: its place in `at`, NO_POS when out */
+    uint32_t n;
+};
+
+struct agg_group {
+    double *val;  /* per element: the inner expression's value (NaN: unknown) */
+    int64_t *due; /* per element: when it must be computed again (INT64_MAX: not by time) */
+    struct heap by_due;
+    struct heap by_val; /* min and max: the elements with a value, the preferred on top */
+    struct xsum *sum;   /* sum and avg */
+    double count;
+    int built;
+    /* What the kept values were computed against: a change of any starts the group over. */
+    int64_t now_ms, start_ms, lookback_ms;
+    const struct fw_series_store *series;
+};
+
+struct agg_slot {
+    int node;    /* the N_AGG node */
+    int inner_i; /* the inner expression's node */
+    int sub;
+    int by_zone;
+    const struct node *inner;
+    int metrics[8]; /* ids of the metrics the inner expression reads */
+    int nmetrics;
+    size_t ngroups; /* zones for `by (zone)`, else 1 */
+    struct agg_group *groups;
+};
+
+struct fw_expr_aggs {
+    const struct fw_expr *e;
+    const struct fw_expr_env *env;
+    int *slot_of; /* per node: its slot, -1 when recomputed */
+    struct agg_slot *slots;
+    int nslots;
+    size_t bytes;
+};
+
+typedef int (*heap_before_fn)(const struct agg_group *g, int sub, uint32_t a, uint32_t b);
+
+static int due_before(const struct agg_group *g, int sub, uint32_t a, uint32_t b)
+{
+    (void)sub;
+    return g->due[a] < g->due[b] || (g->due[a] == g->due[b] && a < b);
+}
+
+static int val_before(const struct agg_group *g, int sub, uint32_t a, uint32_t b)
+{
+    return agg_prefers(sub, g->val[a], g->val[b]) ||
+           (!agg_prefers(sub, g->val[b], g->val[a]) && a < b);
+}
+
+static void heap_swap(struct heap *h, uint32_t i, uint32_t j)
+{
+    uint32_t a = h->at[i], b = h->at[j];
+    h->at[i] = b;
+    h->at[j] = a;
+    h->pos[b] = i;
+    h->pos[a] = j;
+}
+
+/* Put element `k` in its place after its key changed, adding it when it is not in. */
+static void heap_fix(struct heap *h, const struct agg_group *g, int sub, heap_before_fn before,
+                     uint32_t k)
+{
+    uint32_t i = h->pos[k];
+    if (i == NO_POS) {
+        i = h->n++;
+        h->at[i] = k;
+        h->pos[k] = i;
+    }
+    while (i > 0 && before(g, sub, h->at[i], h->at[(i - 1) / 2])) {
+        heap_swap(h, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+    for (;;) {
+        uint32_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < h->n && before(g, sub, h->at[l], h->at[m]))
+            m = l;
+        if (r < h->n && before(g, sub, h->at[r], h->at[m]))
+            m = r;
+        if (m == i)
+            return;
+        heap_swap(h, i, m);
+        i = m;
+    }
+}
+
+static void heap_remove(struct heap *h, const struct agg_group *g, int sub, heap_before_fn before,
+                        uint32_t k)
+{
+    uint32_t i = h->pos[k];
+    if (i == NO_POS)
+        return;
+    uint32_t last = h->at[--h->n];
+    h->pos[k] = NO_POS;
+    if (last == k)
+        return;
+    h->at[i] = last;
+    h->pos[last] = i;
+    heap_fix(h, g, sub, before, last);
+}
+
+/* The stations of group `gi`: those of a zone, or every station. */
+static uint32_t group_size(const struct fw_expr_env *env, const struct agg_slot *sl, size_t gi)
+{
+    return (uint32_t)(sl->by_zone ? env->zone_nnodes[gi] : env->cfg->nnodes);
+}
+
+static const struct fw_cfg_node *element(const struct fw_expr_env *env, const struct agg_slot *sl,
+                                         size_t gi, uint32_t k)
+{
+    return &env->cfg->nodes[sl->by_zone ? env->zone_nodes[gi][k] : k];
+}
+
+/* Compute station `k` again at the evaluation's time, and move the aggregate with it. */
+static void refresh(struct eval *ev, const struct agg_slot *sl, struct agg_group *g, size_t gi,
+                    uint32_t k)
+{
+    const struct fw_cfg_node *st = element(ev->ctx->env, sl, gi, k);
+    int64_t outer = ev->change_ms;
+    ev->change_ms = INT64_MAX;
+    double v = eval_node(ev, sl->inner_i, st, st->zone_ref);
+    int64_t due = ev->change_ms, now = ev->ctx->now_ms;
+    ev->change_ms = outer;
+    /* Every read's change lies after now; a time at the edge of int64_t is taken care of here,
+     * so that an evaluation always ends: computing a value again is never wrong. */
+    if (due <= now)
+        due = add_sat(now, 1);
+    double old = g->val[k];
+    g->count += count_term(sl->inner, v) - count_term(sl->inner, old);
+    if (g->sum) {
+        if (!isnan(old))
+            xsum_add(g->sum, old, -1);
+        if (!isnan(v))
+            xsum_add(g->sum, v, 1);
+    }
+    g->val[k] = v;
+    if (g->by_val.at) {
+        if (isnan(v))
+            heap_remove(&g->by_val, g, sl->sub, val_before, k);
+        else
+            heap_fix(&g->by_val, g, sl->sub, val_before, k);
+    }
+    g->due[k] = due;
+    if (due == INT64_MAX)
+        heap_remove(&g->by_due, g, sl->sub, due_before, k);
+    else
+        heap_fix(&g->by_due, g, sl->sub, due_before, k);
+}
+
+/* Compute every station of the group: the first time, and whenever what the kept values were
+ * computed against changed (the store, the start, the lookback, or time went backwards). */
+static void group_build(struct eval *ev, const struct agg_slot *sl, struct agg_group *g, size_t gi)
+{
+    const struct fw_expr_env *env = ev->ctx->env;
+    uint32_t n = group_size(env, sl, gi);
+    g->count = 0;
+    g->by_due.n = g->by_val.n = 0;
+    if (g->sum)
+        xsum_clear(g->sum);
+    for (uint32_t k = 0; k < n; k++) {
+        g->val[k] = NAN;
+        g->due[k] = INT64_MAX;
+        g->by_due.pos[k] = NO_POS;
+        if (g->by_val.pos)
+            g->by_val.pos[k] = NO_POS;
+    }
+    for (uint32_t k = 0; k < n; k++)
+        refresh(ev, sl, g, gi, k);
+    g->built = 1;
+    g->series = env->series;
+    g->start_ms = env->start_ms;
+    g->lookback_ms = env->lookback_ms;
+}
+
+static double aggregate_kept(struct eval *ev, const struct agg_slot *sl,
+                             const struct fw_cfg_node *station, const struct fw_cfg_zone *zone)
+{
+    const struct fw_expr_env *env = ev->ctx->env;
+    int64_t now = ev->ctx->now_ms;
+    size_t gi = 0;
+    if (sl->by_zone) {
+        const struct fw_cfg_zone *group = zone ? zone : station ? station->zone_ref : NULL;
+        if (!group)
+            return NAN;
+        gi = (size_t)(group - env->cfg->zones);
+    }
+    struct agg_group *g = &sl->groups[gi];
+    if (!g->built || now < g->now_ms || g->series != env->series || g->start_ms != env->start_ms ||
+        g->lookback_ms != env->lookback_ms)
+        group_build(ev, sl, g, gi);
+    else
+        while (g->by_due.n && g->due[g->by_due.at[0]] <= now)
+            refresh(ev, sl, g, gi, g->by_due.at[0]);
+    g->now_ms = now;
+    int64_t n = g->sum ? g->sum->n : (int64_t)g->by_val.n;
+    return agg_value(sl->sub, g->count, n, g->sum, g->by_val.n ? g->val[g->by_val.at[0]] : NAN);
+}
+
+/*
+ * Can aggregation `i` be kept? Its elements must be stations, and its inner expression must read
+ * nothing but their own series: no zone metric (one sample would change every station), no
+ * pinned station, no aggregation. Collects the metrics read into the slot.
+ */
+static int keepable_walk(const struct fw_expr *e, int i, struct agg_slot *sl)
+{
+    if (i < 0)
+        return 1;
+    const struct node *nd = &e->nodes[i];
+    switch (nd->op) {
+    case N_AGG:
+        return 0;
+    case N_SEL:
+    case N_WINDOW:
+    case N_ABSENT: {
+        if (nd->metric->scope != FW_METRIC_STATION || nd->pin_station)
+            return 0;
+        int id = fw_metric_id(nd->metric), k;
+        for (k = 0; k < sl->nmetrics && sl->metrics[k] != id; k++)
+            ;
+        if (k == sl->nmetrics) {
+            if (k == (int)FW_ARRAY_LEN(sl->metrics))
+                return 0;
+            sl->metrics[sl->nmetrics++] = id;
+        }
+        return 1;
+    }
+    default:
+        return keepable_walk(e, nd->a, sl) && keepable_walk(e, nd->b, sl);
+    }
+}
+
+static void *alloc_counted(struct fw_expr_aggs *a, size_t n, size_t size)
+{
+    a->bytes += (n ? n : 1) * size;
+    return fw_xmalloc((n ? n : 1) * size);
+}
+
+struct fw_expr_aggs *fw_expr_aggs_new(const struct fw_expr *e, const struct fw_expr_env *env)
+{
+    struct fw_expr_aggs *a = fw_xcalloc(1, sizeof(*a));
+    a->e = e;
+    a->env = env;
+    a->slots = fw_xcalloc((size_t)e->n, sizeof(*a->slots));
+    for (int i = 0; i < e->n; i++) {
+        const struct node *nd = &e->nodes[i];
+        if (nd->op != N_AGG || e->nodes[nd->a].need != FW_EXPR_STATION)
+            continue;
+        struct agg_slot sl = {.node = i,
+                              .inner_i = nd->a,
+                              .sub = nd->sub,
+                              .by_zone = nd->by_zone,
+                              .inner = &e->nodes[nd->a]};
+        if (keepable_walk(e, nd->a, &sl))
+            a->slots[a->nslots++] = sl;
+    }
+    if (!a->nslots) {
+        fw_expr_aggs_free(a);
+        return NULL;
+    }
+    a->bytes = (size_t)e->n * sizeof(*a->slots);
+    a->slot_of = alloc_counted(a, (size_t)e->n, sizeof(*a->slot_of));
+    for (int i = 0; i < e->n; i++)
+        a->slot_of[i] = -1;
+    for (int s = 0; s < a->nslots; s++) {
+        struct agg_slot *sl = &a->slots[s];
+        a->slot_of[sl->node] = s;
+        sl->ngroups = sl->by_zone ? env->cfg->nzones : 1;
+        sl->groups = fw_xcalloc(sl->ngroups ? sl->ngroups : 1, sizeof(*sl->groups));
+        a->bytes += sl->ngroups * sizeof(*sl->groups);
+        for (size_t gi = 0; gi < sl->ngroups; gi++) {
+            struct agg_group *g = &sl->groups[gi];
+            uint32_t size = group_size(env, sl, gi);
+            g->val = alloc_counted(a, size, sizeof(*g->val));
+            g->due = alloc_counted(a, size, sizeof(*g->due));
+            g->by_due.at = alloc_counted(a, size, sizeof(uint32_t));
+            g->by_due.pos = alloc_counted(a, size, sizeof(uint32_t));
+            if (sl->sub == G_MIN || sl->sub == G_MAX) {
+                g->by_val.at = alloc_counted(a, size, sizeof(uint32_t));
+                g->by_val.pos = alloc_counted(a, size, sizeof(uint32_t));
+            }
+            if (sl->sub == G_SUM || sl->sub == G_AVG)
+                g->sum = alloc_counted(a, 1, sizeof(*g->sum));
+        }
+    }
+    return a;
+}
+
+void fw_expr_aggs_free(struct fw_expr_aggs *a)
+{
+    if (!a)
+        return;
+    for (int s = 0; s < a->nslots; s++) {
+        for (size_t gi = 0; gi < a->slots[s].ngroups; gi++) {
+            struct agg_group *g = &a->slots[s].groups[gi];
+            free(g->val);
+            free(g->due);
+            free(g->by_due.at);
+            free(g->by_due.pos);
+            free(g->by_val.at);
+            free(g->by_val.pos);
+            free(g->sum);
+        }
+        free(a->slots[s].groups);
+    }
+    free(a->slots);
+    free(a->slot_of);
+    free(a);
+}
+
+void fw_expr_aggs_touch(struct fw_expr_aggs *a, const struct fw_metric *m, size_t node)
+{
+    if (!a || node >= a->env->cfg->nnodes)
+        return;
+    const struct fw_expr_env *env = a->env;
+    const struct fw_config *cfg = env->cfg;
+    int id = fw_metric_id(m);
+    for (int s = 0; s < a->nslots; s++) {
+        struct agg_slot *sl = &a->slots[s];
+        int k = 0;
+        while (k < sl->nmetrics && sl->metrics[k] != id)
+            k++;
+        if (k == sl->nmetrics)
+            continue; /* a metric this aggregation does not read */
+        size_t gi = 0, at = node;
+        if (sl->by_zone) {
+            const struct fw_cfg_zone *z = cfg->nodes[node].zone_ref;
+            if (!z)
+                continue;
+            /* The zone's stations are in config order: find the station's place by bisection. */
+            gi = (size_t)(z - cfg->zones);
+            size_t lo = 0, hi = env->zone_nnodes[gi];
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (env->zone_nodes[gi][mid] < node)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            if (lo == env->zone_nnodes[gi] || env->zone_nodes[gi][lo] != node)
+                continue;
+            at = lo;
+        }
+        struct agg_group *g = &sl->groups[gi];
+        if (!g->built)
+            continue; /* computed whole at its first evaluation */
+        g->due[at] = INT64_MIN;
+        heap_fix(&g->by_due, g, sl->sub, due_before, (uint32_t)at);
+    }
+}
+
+size_t fw_expr_aggs_bytes(const struct fw_expr_aggs *a)
+{
+    return a ? sizeof(*a) + a->bytes : 0;
 }
 
 static double eval_node(struct eval *ev, int i, const struct fw_cfg_node *station,
@@ -1338,12 +1875,14 @@ static double eval_node(struct eval *ev, int i, const struct fw_cfg_node *statio
                 lookback = FW_METRIC_ZONE_LOOKBACK_MS; /* a daily value holds for the day */
             if (ctx->now_ms - t > lookback)
                 r = NAN; /* stale: the station has stopped telling us */
+            else
+                change_at(ev, add_sat(add_sat(t, lookback), 1));
         }
         ev->sample_t = t;
         break;
     }
     case N_WINDOW:
-        r = window(nd, resolve(nd, station, zone, ctx->env), ctx->now_ms);
+        r = window(ev, nd, resolve(nd, station, zone, ctx->env), ctx->now_ms);
         break;
     case N_ABSENT: {
         if (!context_matches(nd, station, zone)) {
@@ -1360,10 +1899,15 @@ static double eval_node(struct eval *ev, int i, const struct fw_cfg_node *statio
             last = t;
         }
         r = last <= since && ctx->env->start_ms <= since;
+        if (!r) /* true from max(last, start) + range on */
+            change_at(ev,
+                      add_sat(last > ctx->env->start_ms ? last : ctx->env->start_ms, nd->range_ms));
         break;
     }
     case N_AGG:
-        r = aggregate(ev, nd, station, zone);
+        r = ctx->aggs && ctx->aggs->slot_of[i] >= 0
+                ? aggregate_kept(ev, &ctx->aggs->slots[ctx->aggs->slot_of[i]], station, zone)
+                : aggregate(ev, nd, station, zone);
         break;
     case N_NEG:
         r = -eval_node(ev, nd->a, station, zone);
@@ -1444,7 +1988,8 @@ static double eval_node(struct eval *ev, int i, const struct fw_cfg_node *statio
 double fw_expr_eval(const struct fw_expr *e, const struct fw_expr_ctx *ctx,
                     struct fw_expr_primary *primary)
 {
-    struct eval ev = {.e = e, .ctx = ctx, .primary = primary};
+    struct eval ev = {.e = e, .ctx = ctx, .primary = primary, .change_ms = INT64_MAX};
+    FW_ASSERT(!ctx->aggs || ctx->aggs->e == e);
     if (primary) {
         primary->value = NAN;
         primary->time_ms = ctx->now_ms;

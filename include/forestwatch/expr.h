@@ -106,11 +106,52 @@ struct fw_expr_env {
     int64_t start_ms;    /* when the gateway started watching: absent_for counts from here */
 };
 
+/*
+ * Incremental aggregations. An aggregation over stations (`count by (zone) (smoke_ppm > 300)`)
+ * recomputed at every evaluation costs the size of its group; with this state it costs only the
+ * stations whose value changed since the last evaluation: it keeps, per aggregation and group (a
+ * zone, or every station), each station's value of the inner expression, the time at which that
+ * value may change with time alone (a sample ageing past the lookback or out of a window), and
+ * the aggregate itself: a count, an exact sum (so avg and sum agree bit for bit with a sum taken
+ * afresh) or a heap for min and max. Aggregations whose inner expression reads anything but the
+ * element station's own series (a zone metric, a pinned station, another aggregation) are
+ * recomputed at each evaluation. docs/engine.md has the memory cost.
+ *
+ * The caller must report every sample it adds to the store with fw_expr_aggs_touch, or the kept
+ * values go stale; with no state (ctx->aggs NULL) the evaluator recomputes, and the results are
+ * identical either way.
+ */
+struct fw_expr_aggs;
+
+/**
+ * State for the aggregations of `e` that can be kept incrementally, over the stations of
+ * env->cfg. `e` and `env` are borrowed and must outlive the state; the series store may be
+ * replaced in env (the state then starts over). Returns NULL when `e` has no such aggregation.
+ * Allocates everything it will need: evaluating with it allocates nothing.
+ */
+struct fw_expr_aggs *fw_expr_aggs_new(const struct fw_expr *e, const struct fw_expr_env *env);
+
+/** Release the state. NULL is a no-op. */
+void fw_expr_aggs_free(struct fw_expr_aggs *a);
+
+/**
+ * A sample of `m` was added to the series of station `node` (an index into env->cfg->nodes):
+ * its value is computed again at the next evaluation. NULL `a` is a no-op.
+ */
+void fw_expr_aggs_touch(struct fw_expr_aggs *a, const struct fw_metric *m, size_t node);
+
+/** Bytes the state holds, for the memory figures. */
+size_t fw_expr_aggs_bytes(const struct fw_expr_aggs *a);
+
 struct fw_expr_ctx {
     const struct fw_expr_env *env;
     int64_t now_ms;
     const struct fw_cfg_node *station; /* the context station, or NULL */
     const struct fw_cfg_zone *zone;    /* the context zone, or NULL */
+    /* The expression's incremental aggregations (fw_expr_aggs_new for this very expression),
+     * or NULL to recompute them. Time must not go backwards between evaluations that share it
+     * more than it costs: an earlier now_ms recomputes the whole group once. */
+    struct fw_expr_aggs *aggs;
 };
 
 /* The primary value of an evaluation: what the alert reports. */

@@ -406,3 +406,264 @@ FW_TEST(absent_for_counts_from_start)
     ASSERT_EQ(ev(&w, "absent_for(battery_v{zone=\"z2\"}, 30m)", "s3", NULL, T0 + 40 * MIN), 1);
     world_free(&w);
 }
+
+FW_TEST(sums_are_exact)
+{
+    /* sum and avg add exactly and round once: the order of the stations does not matter, and
+     * nothing is lost to an intermediate rounding or overflow. */
+    struct world w;
+    world_init(&w);
+    put(&w, "s1", "smoke_ppm", T0, 0.1);
+    put(&w, "s2", "smoke_ppm", T0, 0.2);
+    put(&w, "s3", "smoke_ppm", T0, 0.3);
+    ASSERT_TRUE(ev(&w, "sum(smoke_ppm)", NULL, NULL, T0) == 0.6); /* left to right: 0.6 + 1 ulp */
+    put(&w, "s1", "co_ppm", T0, 1e20);
+    put(&w, "s2", "co_ppm", T0, 1);
+    put(&w, "s3", "co_ppm", T0, -1e20);
+    ASSERT_TRUE(ev(&w, "sum(co_ppm)", NULL, NULL, T0) == 1); /* left to right: 0 */
+    ASSERT_TRUE(ev(&w, "avg(co_ppm)", NULL, NULL, T0) == 1.0 / 3);
+    put(&w, "s1", "air_temp_c", T0, 1e308);
+    put(&w, "s2", "air_temp_c", T0, 1e308);
+    put(&w, "s3", "air_temp_c", T0, -1e308);
+    ASSERT_TRUE(ev(&w, "sum(air_temp_c)", NULL, NULL, T0) == 1e308); /* left to right: inf */
+    ASSERT_TRUE(isinf(ev(&w, "sum by (zone) (air_temp_c)", NULL, "z1", T0)));
+    put(&w, "s1", "rain_mm", T0, 5e-324);
+    put(&w, "s2", "rain_mm", T0, 5e-324);
+    ASSERT_TRUE(ev(&w, "sum(rain_mm)", NULL, NULL, T0) == 1e-323); /* subnormals too */
+    put(&w, "s1", "wind_speed_ms", T0, -0.0);
+    put(&w, "s2", "wind_speed_ms", T0, -0.0);
+    double z = ev(&w, "sum by (zone) (wind_speed_ms)", NULL, "z1", T0);
+    ASSERT_TRUE(z == 0 && signbit(z)); /* -0 + -0 is -0, as IEEE adds */
+    put(&w, "s3", "wind_speed_ms", T0, 0.0);
+    z = ev(&w, "sum(wind_speed_ms)", NULL, NULL, T0);
+    ASSERT_TRUE(z == 0 && !signbit(z));
+    /* Ties to even, at the 54th bit: 2^53 + 1 rounds down to 2^53, 2^53 + 3 up to 2^53 + 4. */
+    put(&w, "s1", "rel_humidity_pct", T0, 9007199254740992.0);
+    put(&w, "s2", "rel_humidity_pct", T0, 1);
+    ASSERT_TRUE(ev(&w, "sum by (zone) (rel_humidity_pct)", NULL, "z1", T0) == 9007199254740992.0);
+    put(&w, "s2", "rel_humidity_pct", T0, 3);
+    ASSERT_TRUE(ev(&w, "sum by (zone) (rel_humidity_pct)", NULL, "z1", T0) == 9007199254740996.0);
+    world_free(&w);
+}
+
+/*
+ * Kept aggregations against recomputation: random streams over 3 zones (one of them empty) and 11
+ * stations listed out of zone order, with late samples, samples slightly ahead, gaps longer than
+ * the lookback and than every window, signed zeros, ties, values far apart and ones whose
+ * doubles overflow; each expression is evaluated with its kept state and afresh, in every
+ * context, at times that fall on the very millisecond a sample goes stale or leaves a window,
+ * and now and then back in time. Any difference in a single bit fails.
+ */
+#define AGG_NODES 11
+static const char *const agg_exprs[] = {
+    "count by (zone) (smoke_ppm > 300)",
+    "count(smoke_ppm)",
+    "count by (zone) (co_ppm)",
+    "max by (zone) (smoke_ppm)",
+    "min by (zone) (smoke_ppm)",
+    "avg by (zone) (smoke_ppm)",
+    "sum by (zone) (smoke_ppm)",
+    "max(air_temp_c)",
+    "min(air_temp_c)",
+    "avg(air_temp_c)",
+    "sum(air_temp_c * 2)",
+    "max by (zone) (max_over_time(smoke_ppm[5m]))",
+    "min by (zone) (min_over_time(smoke_ppm[3m]))",
+    "avg by (zone) (avg_over_time(air_temp_c[10m]))",
+    "sum by (zone) (sum_over_time(co_ppm[7m]))",
+    "count by (zone) (count_over_time(smoke_ppm[2m]) > 1)",
+    "sum(rate(co_ppm[4m]))",
+    "max by (zone) (delta(air_temp_c[6m]))",
+    "avg by (zone) (changes(smoke_ppm[8m]))",
+    "count by (zone) (absent_for(co_ppm, 9m))",
+    "count by (zone) (smoke_ppm > 300 and avg_over_time(air_temp_c[5m]) > 20 or co_ppm < 5)",
+    "sum by (zone) (smoke_ppm{source=\"mqtt\"})",
+    "max(smoke_ppm{zone!=\"z1\"})",
+    "count(smoke_ppm{station!=\"a3\"} > 0)",
+    "avg by (zone) (smoke_ppm * 2 - air_temp_c / co_ppm)",
+    "max by (zone) (smoke_ppm - avg by (zone) (smoke_ppm))",
+    "max by (zone) (smoke_ppm) - min by (zone) (smoke_ppm) > 100",
+    "min by (zone) (smoke_ppm - smoke_ppm{station=\"a1\"})",
+    "count by (zone) (smoke_ppm > 100 and fire_danger_level >= 3)",
+    "max by (zone) (smoke_ppm * 0)", /* ties of 0 and -0 everywhere: which station wins shows */
+    "min(air_temp_c * 0)",
+};
+#define AGG_NEXPR FW_ARRAY_LEN(agg_exprs)
+
+struct agg_world {
+    struct fw_config *cfg;
+    struct fw_series_store *st;
+    size_t *zone_nodes[3];
+    size_t zone_nnodes[3];
+    struct fw_expr_env env;
+    struct fw_expr *ex[AGG_NEXPR];
+    struct fw_expr_aggs *aggs[AGG_NEXPR];
+    uint64_t rng;
+};
+
+static uint32_t agg_rand(struct agg_world *w, uint32_t n)
+{
+    w->rng = w->rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (uint32_t)((w->rng >> 33) % n);
+}
+
+static double agg_value(struct agg_world *w)
+{
+    static const double pool[] = {0.0, -0.0,     1,     2.5,    300,     301,      0.1,    0.2,
+                                  0.3, 4.9e-324, 1e300, -1e300, 1.5e308, -1.5e308, 1e-300, 7};
+    switch (agg_rand(w, 3)) {
+    case 0:
+        return pool[agg_rand(w, FW_ARRAY_LEN(pool))];
+    case 1:
+        return (double)agg_rand(w, 1000) - 200;
+    default:
+        return ldexp((double)agg_rand(w, 1u << 30) - (1 << 29), (int)agg_rand(w, 120) - 80);
+    }
+}
+
+/* Both evaluations of expression `i` in one context, bit for bit. */
+static int agg_same(struct agg_world *w, size_t i, const struct fw_cfg_node *st,
+                    const struct fw_cfg_zone *zn, int64_t now)
+{
+    struct fw_expr_ctx fresh = {.env = &w->env, .now_ms = now, .station = st, .zone = zn};
+    struct fw_expr_ctx kept = fresh;
+    kept.aggs = w->aggs[i];
+    double a = fw_expr_eval(w->ex[i], &fresh, NULL), b = fw_expr_eval(w->ex[i], &kept, NULL);
+    if ((isnan(a) && isnan(b)) || memcmp(&a, &b, sizeof(a)) == 0)
+        return 1;
+    fprintf(stderr, "%s in %s at %+lld ms: recomputed %a, kept %a\n", agg_exprs[i],
+            st   ? st->id
+            : zn ? zn->id
+                 : "(all)",
+            (long long)(now - T0), a, b);
+    return 0;
+}
+
+static int agg_all_same(struct agg_world *w, int64_t now)
+{
+    for (size_t i = 0; i < AGG_NEXPR; i++) {
+        int ok = agg_same(w, i, NULL, NULL, now);
+        for (size_t z = 0; z < w->cfg->nzones; z++)
+            ok &= agg_same(w, i, NULL, &w->cfg->zones[z], now);
+        for (size_t s = 0; s < w->cfg->nnodes; s++)
+            ok &= agg_same(w, i, &w->cfg->nodes[s], NULL, now);
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+static void agg_world_init(struct agg_world *w, uint64_t seed)
+{
+    memset(w, 0, sizeof(*w));
+    w->rng = seed;
+    /* Stations of z1 and z2 interleaved in config order; z3 has none. */
+    static const char *const zone_of[AGG_NODES] = {"z1", "z2", "z1", "z1", "z2", "z2",
+                                                   "z1", "z2", "z1", "z1", "z2"};
+    char nodes[1024] = "", *p = nodes;
+    for (int k = 0; k < AGG_NODES; k++)
+        p += snprintf(p, sizeof(nodes) - (size_t)(p - nodes), "%s\"a%d\": {\"zone\": \"%s\"}",
+                      k ? ", " : "", k, zone_of[k]);
+    char *json = fw_xasprintf(
+        "{\"gateway\": {\"id\": \"gw\", \"status_broker\": \"b\"},"
+        "\"brokers\": {\"b\": {\"host\": \"127.0.0.1\"}},"
+        "\"zones\": {\"z1\": {\"name\": \"Zone 1\", \"forest_chief\": {\"name\": \"C1\"}},"
+        "\"z2\": {\"name\": \"Zone 2\", \"forest_chief\": {\"name\": \"C2\"}},"
+        "\"z3\": {\"name\": \"Zone 3\", \"forest_chief\": {\"name\": \"C3\"}}},"
+        "\"nodes\": {%s},"
+        "\"routes\": {\"forestry\": {\"broker\": \"b\", \"topic\": \"f\"}}, \"rules\": []}",
+        nodes);
+    w->cfg = cfg_from_text(json);
+    free(json);
+    FW_ASSERT(w->cfg && w->cfg->nzones == 3 && w->cfg->nnodes == AGG_NODES);
+    int n;
+    fw_metric_table(&n);
+    struct fw_series_limits *lim = fw_xcalloc((size_t)n, sizeof(*lim));
+    for (int i = 0; i < n; i++) /* a small cap: samples are also pushed out by it */
+        lim[i] = (struct fw_series_limits){.retain_ms = 30 * MIN, .cap = 12};
+    w->st = fw_series_store_new(lim, n);
+    free(lim);
+    for (size_t z = 0; z < 3; z++) {
+        w->zone_nodes[z] = fw_xcalloc(AGG_NODES, sizeof(size_t));
+        for (size_t i = 0; i < w->cfg->nnodes; i++)
+            if (w->cfg->nodes[i].zone_ref == &w->cfg->zones[z])
+                w->zone_nodes[z][w->zone_nnodes[z]++] = i;
+    }
+    w->env = (struct fw_expr_env){.series = w->st,
+                                  .cfg = w->cfg,
+                                  .zone_nodes = (const size_t *const *)w->zone_nodes,
+                                  .zone_nnodes = w->zone_nnodes,
+                                  .lookback_ms = 10 * MIN,
+                                  .start_ms = T0};
+    for (size_t i = 0; i < AGG_NEXPR; i++) {
+        struct fw_expr_error err;
+        FW_ASSERT(fw_expr_parse(agg_exprs[i], 0, &w->ex[i], &err) == 0);
+        w->aggs[i] = fw_expr_aggs_new(w->ex[i], &w->env);
+    }
+}
+
+static void agg_world_free(struct agg_world *w)
+{
+    for (size_t i = 0; i < AGG_NEXPR; i++) {
+        fw_expr_aggs_free(w->aggs[i]);
+        fw_expr_free(w->ex[i]);
+    }
+    for (size_t z = 0; z < 3; z++)
+        free(w->zone_nodes[z]);
+    fw_series_store_free(w->st);
+    fw_config_free(w->cfg);
+}
+
+FW_TEST(aggregates_kept_match_recomputation)
+{
+    static const char *const metrics[] = {"smoke_ppm", "air_temp_c", "co_ppm"};
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        struct agg_world w;
+        agg_world_init(&w, seed);
+        /* Which aggregations are kept: only those over stations' own series. */
+        ASSERT_TRUE(w.aggs[0] && w.aggs[24] && w.aggs[25] && w.aggs[26]);
+        ASSERT_TRUE(!w.aggs[27] && !w.aggs[28]);
+        int64_t now = T0, stale[16];
+        int nstale = 0;
+        for (int step = 0; step < 700; step++) {
+            /* Mostly seconds apart, sometimes minutes: past the lookback and every window. */
+            uint32_t gap = agg_rand(&w, 20);
+            now += gap < 16 ? 1000 * (int64_t)agg_rand(&w, 30) : MIN * (1 + agg_rand(&w, 14));
+            uint32_t what = agg_rand(&w, 10);
+            if (what < 7) {
+                size_t node = agg_rand(&w, AGG_NODES);
+                const struct fw_cfg_node *nd = &w.cfg->nodes[node];
+                const char *m = metrics[agg_rand(&w, 3)];
+                /* Late by up to 3 minutes, or a second ahead of the gateway's clock. */
+                int64_t t = agg_rand(&w, 4) ? now - 1000 * (int64_t)agg_rand(&w, 180) : now + 1000;
+                enum fw_source_kind src = agg_rand(&w, 4) ? FW_SOURCE_MQTT_NATIVE : FW_SOURCE_LORA;
+                fw_series_add(w.st, fw_metric_find(m), nd->id, nd->zone, src, t, agg_value(&w),
+                              now);
+                for (size_t i = 0; i < AGG_NEXPR; i++)
+                    fw_expr_aggs_touch(w.aggs[i], fw_metric_find(m), node);
+                if (nstale < 16) /* the very milliseconds it goes stale and leaves a window */
+                    stale[nstale++] = t;
+            } else if (what == 7) {
+                const char *z = agg_rand(&w, 2) ? "z1" : "z2";
+                fw_series_add(w.st, fw_metric_find("fire_danger_level"), z, z, FW_SOURCE_DERIVED,
+                              now, (double)agg_rand(&w, 6), now);
+            }
+            ASSERT_TRUE(agg_all_same(&w, now));
+            if (agg_rand(&w, 8) == 0 && nstale) {
+                /* At the edges: t + lookback (still fresh), + 1 ms (stale), t + each range. */
+                static const int64_t edge[] = {10 * MIN, 10 * MIN + 1, 2 * MIN,
+                                               3 * MIN,  5 * MIN,      9 * MIN};
+                int64_t t = stale[agg_rand(&w, (uint32_t)nstale)] + edge[agg_rand(&w, 6)];
+                if (t > now) {
+                    now = t;
+                    ASSERT_TRUE(agg_all_same(&w, now));
+                }
+            }
+            if (agg_rand(&w, 50) == 0) /* back in time: the kept values start over */
+                ASSERT_TRUE(agg_all_same(&w, now - MIN * agg_rand(&w, 12)));
+            if (nstale == 16 && agg_rand(&w, 4) == 0)
+                nstale = 0;
+        }
+        agg_world_free(&w);
+    }
+}
