@@ -13,12 +13,15 @@
   cpu        instructions per uplink (valgrind's callgrind, repeatable on a noisy machine): a
              run with m uplinks against an idle run, divided by m;
   start-up   from exec to "online" on the status topic, and the time a SIGHUP reload of the
-             same large config takes (from the daemon's own log timestamps).
+             same large config takes (from the daemon's own log timestamps);
+  zones      ingest, as above, with 100,000 extra nodes in two zones of 50,000, each node
+             sending one reading: what a zone rule (`count by (zone) (...)`) costs at that size.
 
 With --node-red RED_JS (red.js of an npm install of node-red) the same harness measures the
 same pipeline built in Node-RED (MQTT in, a threshold rule, MQTT out) in the same run.
 
-usage: bench_gateway.py [--quick] [--json FILE] [--node-red RED_JS]
+usage: bench_gateway.py [--quick] [--json FILE] [--node-red RED_JS] [--zones-only]
+(--zones-only: only the two large zones, for forestwatch; --quick makes them 1,000 nodes each)
 Needs FW_BUILD_DIR (the build folder) and FW_SOURCE_DIR; scripts/bench.sh sets them.
 """
 import json
@@ -52,7 +55,10 @@ class Client:
     def __init__(self, port, client_id, subscribe=None):
         self.sock = socket.create_connection(("127.0.0.1", port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.sock.sendall(_packet(0x10, _str("MQTT") + bytes([4, 0x02]) + struct.pack("!H", 60)
+        # Keep-alive 0 (off): this client sends no PINGREQ, and a slow run (a large zone before
+        # it was kept incrementally) leaves it silent for minutes; with 60 s the broker dropped it
+        # after 90 s and the batch's alert was never seen.
+        self.sock.sendall(_packet(0x10, _str("MQTT") + bytes([4, 0x02]) + struct.pack("!H", 0)
                                   + _str(client_id)))
         self.buf = b""
         self._packet()  # CONNACK
@@ -135,7 +141,7 @@ def uplink(node, value, ms):
 # -- the world: a mosquitto, a config with n nodes, the daemon ---------------------------------
 
 class World:
-    def __init__(self, nodes=0):
+    def __init__(self, nodes=0, per_zone=50):
         self.dir = tempfile.mkdtemp(prefix="fw-bench-")
         self.broker = fwtest.Broker(self.dir)
         with open(self.broker.conf, "a") as f:
@@ -156,14 +162,14 @@ class World:
         self.nodes = list(cfg["nodes"].keys())
         self.smoke = [n for n in self.nodes if "smoke" in n]
         if nodes:
-            # A zone per 50 nodes (a forest chief's grid cell), copied from the shipped bs-03
-            # without its fire model: zone rules aggregate over a zone's stations, so how nodes
-            # are spread over zones matters as much as how many there are.
+            # A zone per 50 nodes (a forest chief's grid cell) unless told otherwise, copied from
+            # the shipped bs-03 without its fire model: zone rules aggregate over a zone's
+            # stations, so how nodes are spread over zones matters as much as how many there are.
             template = {k: v for k, v in cfg["zones"]["bs-03"].items() if k != "fire"}
-            for z in range((nodes + 49) // 50):
+            for z in range((nodes + per_zone - 1) // per_zone):
                 cfg["zones"]["g%05d" % z] = dict(template)
             for i in range(nodes):
-                cfg["nodes"]["n%06d" % i] = {"zone": "g%05d" % (i // 50), "kind": "smoke"}
+                cfg["nodes"]["n%06d" % i] = {"zone": "g%05d" % (i // per_zone), "kind": "smoke"}
             self.nodes = list(cfg["nodes"].keys())
         fwtest.write_json_file(self.config_path, cfg)
         self.forestry_topic = cfg["routes"]["forestry"]["topic"]
@@ -289,9 +295,9 @@ def pub_lines(port, lines, topic=UPLINK_TOPIC):
                     "-t", topic, "-l"], input=b"\n".join(lines) + b"\n", check=True)
 
 
-def ingest(world, n):
+def ingest(world, n, timeout=120, quiet=None):
     base = int(time.time() * 1000) - n - 1000  # recent: the rules' lookback must see them
-    quiet = [n_ for n_ in world.nodes if "smoke" not in n_] or world.nodes
+    quiet = quiet or [n_ for n_ in world.nodes if "smoke" not in n_] or world.nodes
     lines = [uplink(quiet[i % len(quiet)], 10.0 + i % 50, base + i) for i in range(n - 1)]
     lines.append(uplink(world.smoke[0], 999.0, base + n))
 
@@ -315,7 +321,7 @@ def ingest(world, n):
     bureau = Client(world.broker.port, "bench-bureau", world.forestry_topic)
     t0 = time.monotonic()
     pub_lines(world.broker.port, lines)
-    wait(lambda: any(b"999" in p for _, p in bureau.arrivals), "the batch's alert")
+    wait(lambda: any(b"999" in p for _, p in bureau.arrivals), "the batch's alert", timeout)
     end = next(t for t, p in bureau.arrivals if b"999" in p)
     rate = n / (end - t0)
     bureau.close()
@@ -438,6 +444,26 @@ def fwtest_parse(stamp):
     return datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
 
 
+def large_zones(quick):
+    """Ingest of 50,000 uplinks (2,000 with --quick) from distinct nodes of two zones of 50,000
+    (1,000), alternately; the shipped zone rule `two_smoke_sensors` (count by (zone)) evaluates
+    each in its zone. One burst of more (every node once) is more than the broker queues for one
+    publisher: mosquitto drops it as out of memory."""
+    per_zone = 1000 if quick else 50000
+    world = World(2 * per_zone, per_zone)
+    try:
+        world.start_daemon()
+        n = 2000 if quick else 50000
+        quiet = ["n%06d" % (i // 2 + (i % 2) * per_zone) for i in range(n)]
+        ceiling, rate = ingest(world, n, timeout=3600, quiet=quiet)
+        print("forestwatch: zones: 2 x %d nodes, %d messages: ceiling %.0f/s, %.0f/s, ratio %.2f"
+              % (per_zone, n, ceiling, rate, rate / ceiling), flush=True)
+        return {"zones": 2, "nodes_per_zone": per_zone, "messages": n, "ceiling_per_s": ceiling,
+                "rate_per_s": rate, "ratio": rate / ceiling}
+    finally:
+        world.close()
+
+
 def run_pipeline(name, make_world, quick, cpu=True, reload=True):
     """Every measurement of one pipeline; returns its figures."""
     n = 2000 if quick else 50000
@@ -490,7 +516,11 @@ def main(argv):
             return 77
     out_json = argv[argv.index("--json") + 1] if "--json" in argv else None
     red_js = argv[argv.index("--node-red") + 1] if "--node-red" in argv else None
+    if "--zones-only" in argv:
+        large_zones(quick)
+        return 0
     results = [run_pipeline("forestwatch", World, quick)]
+    results[0]["zones"] = large_zones(quick)
     if red_js:
         results.append(run_pipeline("node-red", lambda n: NodeRedWorld(red_js, n), quick,
                                     cpu=False, reload=False))
@@ -510,6 +540,8 @@ def print_table(results):
         rows.append(("latency %s p50/p99/max ms" % label,
                      lambda r, k=label: "%.2f/%.2f/%.2f" % tuple(
                          r["latency"][k][x] for x in ("p50", "p99", "max"))))
+    rows.append(("ingest / ceiling, 2 zones x %d" % results[0]["zones"]["nodes_per_zone"],
+                 lambda r: "%.2f" % r["zones"]["ratio"] if "zones" in r else "-"))
     rows.append(("instructions per uplink",
                  lambda r: "%.0f" % r["cpu"]["instructions_per_message"] if "cpu" in r else "-"))
     for i, m in enumerate(results[0]["memory"]):
