@@ -409,8 +409,9 @@ static int decode_level(const struct fw_config *cfg, const cJSON *e, int i, int6
                             i);
         return -1;
     }
-    if (!cJSON_IsNumber(level) || level->valuedouble != (int)level->valuedouble ||
-        level->valuedouble < 1 || level->valuedouble > 5) {
+    /* The range first: a huge value cast to int is undefined. */
+    if (!cJSON_IsNumber(level) || !(level->valuedouble >= 1 && level->valuedouble <= 5) ||
+        level->valuedouble != floor(level->valuedouble)) {
         fw_uplink_add_issue(res, level ? FW_UPLINK_BAD_FIELD : FW_UPLINK_MISSING,
                             "levels[%d].level: must be an integer 1..5 (一级 .. 五级)", i);
         return -1;
