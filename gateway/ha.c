@@ -416,16 +416,17 @@ static int input_cmp(const void *pa, const void *pb)
         c = (int)a->kind - (int)b->kind;
     if (c)
         return c;
+    /* Inputs that came late share their evaluation time: they keep the order of their own. */
     if (a->kind == FW_HA_ACK) {
-        if ((c = strcmp(a->ack.id, b->ack.id)) || (c = strcmp(a->ack.by, b->ack.by)))
+        if ((c = cmp_num((double)a->ack.at_ms, (double)b->ack.at_ms)))
             return c;
-        return cmp_num((double)a->ack.at_ms, (double)b->ack.at_ms);
+        return (c = strcmp(a->ack.id, b->ack.id)) ? c : strcmp(a->ack.by, b->ack.by);
     }
-    if ((c = strcmp(a->r.station, b->r.station)) || (c = strcmp(a->r.zone, b->r.zone)) ||
-        (c = strcmp(a->r.metric->name, b->r.metric->name)) ||
-        (c = cmp_num(a->r.value, b->r.value)) || (c = (int)a->r.source - (int)b->r.source))
+    if ((c = cmp_num((double)a->r.time_ms, (double)b->r.time_ms)) ||
+        (c = strcmp(a->r.station, b->r.station)) || (c = strcmp(a->r.zone, b->r.zone)) ||
+        (c = strcmp(a->r.metric->name, b->r.metric->name)) || (c = cmp_num(a->r.value, b->r.value)))
         return c;
-    return cmp_num((double)a->r.time_ms, (double)b->r.time_ms);
+    return (int)a->r.source - (int)b->r.source;
 }
 
 void fw_ha_settle_due(struct fw_ha_settle *s, int64_t upto_ms, const struct fw_ha_input **out,

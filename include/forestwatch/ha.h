@@ -134,7 +134,8 @@ void fw_ha_settle_push(struct fw_ha_settle *s, const struct fw_ha_input *in);
 
 /**
  * The inputs with time_ms <= upto_ms, removed from the buffer, in the group's order: by time,
- * then acknowledgements after readings, then by station, zone, metric, value and source. *out
+ * then acknowledgements after readings, then by their own time (a reading's measured time, an
+ * acknowledgement's), then by station, zone, metric, value and source. *out
  * points to *n inputs valid until the next call.
  */
 void fw_ha_settle_due(struct fw_ha_settle *s, int64_t upto_ms, const struct fw_ha_input **out,

@@ -199,3 +199,23 @@ FW_TEST(settle_gives_one_order)
     free(y);
     free(z);
 }
+
+/* Inputs that came late share their evaluation time: they keep the order of their own times, so
+ * a smoke episode (above, then below) stays one, whatever order they arrived in. */
+FW_TEST(late_inputs_keep_their_order)
+{
+    struct fw_ha_input v[2] = {reading("s1", "smoke_ppm", 12, 4200),
+                               reading("s1", "smoke_ppm", 400, 4100)};
+    v[0].time_ms = v[1].time_ms = 5001; /* both after a group clock at 5000 */
+    for (int k = 0; k < 2; k++) {
+        struct fw_ha_settle *s = fw_ha_settle_new();
+        fw_ha_settle_push(s, &v[k]);
+        fw_ha_settle_push(s, &v[1 - k]);
+        const struct fw_ha_input *out;
+        size_t n;
+        fw_ha_settle_due(s, 6000, &out, &n);
+        ASSERT_EQ(n, 2);
+        ASSERT_TRUE(out[0].r.value == 400 && out[1].r.value == 12);
+        fw_ha_settle_free(s);
+    }
+}
