@@ -1607,7 +1607,8 @@ static void ha_clock(struct daemon *d, int64_t wall)
             size_t n, kept = 0;
             fw_ha_settle_due(d->settle, INT64_MAX, &v, &n);
             struct fw_ha_input *all = fw_xcalloc(n + 1, sizeof(*all));
-            memcpy(all, v, n * sizeof(*v));
+            if (n)
+                memcpy(all, v, n * sizeof(*v));
             for (size_t i = 0; i < n; i++)
                 if (all[i].time_ms >= d->ha_started_ms - d->cfg->ha.settle_ms)
                     fw_ha_settle_push(d->settle, &all[i]), kept++;
