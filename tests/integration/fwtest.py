@@ -1078,6 +1078,29 @@ def mqtt_read_packet(sock):
         if not byte & 0x80:
             return head, _read_exact(sock, length)
 
+def mqtt_publish_each(port, client_id, topic, payloads, guard=HANG_GUARD_S):
+    """Publish `payloads` at QoS 1 on one connection, each after the previous one's PUBACK (some
+    brokers lose pipelined QoS 1 publishes: docs/ha.md)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=guard)
+    try:
+        sock.sendall(mqtt_packet(0x10, mqtt_str("MQTT") + bytes([4, 0x02]) +
+                                 struct.pack("!H", 30) + mqtt_str(client_id)))
+        head, body = mqtt_read_packet(sock)
+        if head >> 4 != 2 or body[1] != 0:
+            raise ConnectionError("connack %r" % body)
+        for i, payload in enumerate(payloads):
+            pid = i % 65535 + 1
+            data = payload.encode() if isinstance(payload, str) else payload
+            sock.sendall(mqtt_packet(0x32, mqtt_str(topic) + struct.pack("!H", pid) + data))
+            while True:
+                head, body = mqtt_read_packet(sock)
+                if head >> 4 == 4 and struct.unpack("!H", body[:2])[0] == pid:
+                    break
+        sock.sendall(b"\xe0\x00")
+    finally:
+        sock.close()
+
+
 class MqttSession:
     """A subscriber with a persistent session (clean session off, QoS 1) that reconnects by
     itself, so a broker with persistence keeps what arrives while the broker or this client is
