@@ -14,6 +14,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ------------------------------------------------------------------------------------------ */
@@ -104,6 +105,39 @@ int fw_modelutil_saved_parse(const char *json, size_t max, cJSON **root, const c
     }
     *root = r;
     return 0;
+}
+
+int fw_modelutil_restore_zones(const char *json, size_t max, const struct fw_modelutil_zones *z)
+{
+    cJSON *root;
+    const cJSON *zones;
+    int rc = fw_modelutil_saved_parse(json, max, &root, &zones);
+    if (rc < 0)
+        return rc;
+    char *fresh = fw_xcalloc(z->n ? z->n : 1, z->state_size);
+    char *v = z->v;
+    rc = -EINVAL;
+    for (size_t i = 0; i < z->n; i++)
+        z->init(fresh + i * z->state_size);
+    const cJSON *o;
+    cJSON_ArrayForEach(o, zones)
+    {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+        if (!cJSON_IsString(id))
+            goto fail;
+        for (size_t i = 0; i < z->n; i++)
+            if (strcmp(v + i * z->size + z->id_off, id->valuestring) == 0 &&
+                z->restore(o, v + i * z->size, fresh + i * z->state_size) < 0)
+                goto fail;
+    }
+    /* All or nothing: the live state changes only once the whole text has been accepted. */
+    for (size_t i = 0; i < z->n; i++)
+        memcpy(v + i * z->size + z->state_off, fresh + i * z->state_size, z->state_size);
+    rc = 0;
+fail:
+    free(fresh);
+    cJSON_Delete(root);
+    return rc;
 }
 
 void fw_modelutil_add_raw(cJSON *o, const char *key, const char *text)

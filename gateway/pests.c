@@ -19,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stddef.h>
 #include <math.h>
 #include <string.h>
 
@@ -1155,34 +1156,27 @@ static int restore_zone(const cJSON *o, struct zone *z, struct zone_state *s)
     return 0;
 }
 
+static void init_cb(void *state)
+{
+    state_init(state);
+}
+
+static int restore_cb(const cJSON *o, const void *zone, void *state)
+{
+    return restore_zone(o, (struct zone *)zone, state);
+}
+
 int fw_pests_restore(struct fw_pests *m, const char *json)
 {
-    cJSON *root;
-    const cJSON *zones;
-    int rc = fw_modelutil_saved_parse(json, MAX_SAVED_BYTES, &root, &zones);
-    if (rc < 0)
-        return rc;
-    struct zone_state *fresh = fw_xcalloc(m->nzones ? m->nzones : 1, sizeof(*fresh));
-    rc = -EINVAL;
-    for (size_t i = 0; i < m->nzones; i++)
-        state_init(&fresh[i]);
-    const cJSON *o;
-    cJSON_ArrayForEach(o, zones)
-    {
-        const cJSON *id = item(o, "id");
-        if (!cJSON_IsString(id))
-            goto fail;
-        for (size_t i = 0; i < m->nzones; i++)
-            if (strcmp(m->zones[i].p.id, id->valuestring) == 0 &&
-                restore_zone(o, &m->zones[i], &fresh[i]) < 0)
-                goto fail;
-    }
-    /* All or nothing: the live state changes only once the whole text has been accepted. */
-    for (size_t i = 0; i < m->nzones; i++)
-        m->zones[i].s = fresh[i];
-    rc = 0;
-fail:
-    free(fresh);
-    cJSON_Delete(root);
-    return rc;
+    const struct fw_modelutil_zones z = {
+        .v = m->zones,
+        .n = m->nzones,
+        .size = sizeof(*m->zones),
+        .id_off = offsetof(struct zone, p.id),
+        .state_off = offsetof(struct zone, s),
+        .state_size = sizeof(struct zone_state),
+        .init = init_cb,
+        .restore = restore_cb,
+    };
+    return fw_modelutil_restore_zones(json, MAX_SAVED_BYTES, &z);
 }

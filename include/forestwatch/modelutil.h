@@ -58,6 +58,25 @@ char *fw_modelutil_saved_print(struct cJSON *root);
 int fw_modelutil_saved_parse(const char *json, size_t max, struct cJSON **root,
                              const struct cJSON **zones);
 
+/** What fw_modelutil_restore_zones needs to know of a model's zones. */
+struct fw_modelutil_zones {
+    void *v; /* the zones: an array of n elements of `size` bytes */
+    size_t n, size;
+    size_t id_off;                /* where a zone's id (a NUL-terminated char array) sits */
+    size_t state_off, state_size; /* where its state sits, and the state's size */
+    void (*init)(void *state);    /* a state with nothing yet */
+    /* Read saved zone `o` of `zone` into `state`: 0, or -EINVAL */
+    int (*restore)(const struct cJSON *o, const void *zone, void *state);
+};
+
+/**
+ * Restore a model's zone states from `json` (at most `max` bytes, fw_modelutil_saved_parse):
+ * each saved zone whose id is a zone's goes through `restore` into a fresh state, the others are
+ * skipped; all or nothing, the zones' states change only when every saved zone was accepted.
+ * Returns 0, or the parse's error, or -EINVAL.
+ */
+int fw_modelutil_restore_zones(const char *json, size_t max, const struct fw_modelutil_zones *z);
+
 /** Add raw JSON `text` to object `o` as `key`, or with a NULL key to array `o`. */
 void fw_modelutil_add_raw(struct cJSON *o, const char *key, const char *text);
 
