@@ -1603,21 +1603,12 @@ static void ha_clock(struct daemon *d, int64_t wall)
         if (!fw_ha_member_active(d->ha)) {
             /* The backlog: what was measured before this member could hear it live (its start,
              * less what any input may wait). */
-            const struct fw_ha_input *v;
-            size_t n, kept = 0;
-            fw_ha_settle_due(d->settle, INT64_MAX, &v, &n);
-            struct fw_ha_input *all = fw_xcalloc(n + 1, sizeof(*all));
+            size_t n = fw_ha_settle_drop(d->settle, d->ha_started_ms - d->cfg->ha.settle_ms);
             if (n)
-                memcpy(all, v, n * sizeof(*v));
-            for (size_t i = 0; i < n; i++)
-                if (all[i].time_ms >= d->ha_started_ms - d->cfg->ha.settle_ms)
-                    fw_ha_settle_push(d->settle, &all[i]), kept++;
-            free(all);
-            if (n > kept)
                 FW_LOG(FW_LOG_NOTICE,
                        "ha: joining the group: %zu readings and acknowledgements measured before "
                        "this member started dropped (the active member has handled them)",
-                       n - kept);
+                       n);
         }
     } else if (target < d->group_clock - 2000) {
         /* The wall clock stepped back: the group clock goes on from the new time. */

@@ -452,6 +452,16 @@ void fw_ha_settle_due(struct fw_ha_settle *s, int64_t upto_ms, const struct fw_h
     *n = s->nout;
 }
 
+size_t fw_ha_settle_drop(struct fw_ha_settle *s, int64_t before_ms)
+{
+    size_t keep = 0, n = s->n;
+    for (size_t i = 0; i < n; i++)
+        if (s->v[i].time_ms >= before_ms)
+            s->v[keep++] = s->v[i];
+    s->n = keep;
+    return n - keep;
+}
+
 size_t fw_ha_settle_len(const struct fw_ha_settle *s)
 {
     return s->n;

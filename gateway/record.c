@@ -291,16 +291,24 @@ static void put_raw(char *buf, size_t size, size_t *n, const char *s)
         *n += (size_t)w < size - *n ? (size_t)w : size - *n - 1;
 }
 
+/* `{"recv": <recv_ms>, ` */
+static void put_head(char *buf, size_t size, size_t *n, int64_t recv_ms)
+{
+    char head[48];
+    snprintf(head, sizeof(head), "{\"recv\": %lld, ", (long long)recv_ms);
+    put_raw(buf, size, n, head);
+}
+
 int fw_record_append(struct fw_record *rec, const struct fw_reading *r, int64_t recv_ms)
 {
-    char line[FW_RECORD_MAX_LINE], num[32], t[FW_TIME_STRLEN], head[48];
+    char line[FW_RECORD_MAX_LINE], num[32], t[FW_TIME_STRLEN];
     size_t n = 0;
     if (!isfinite(r->value))
         return -EINVAL;
     fw_time_format(r->time_ms, t);
     fw_record_number(r->value, num, sizeof(num));
-    snprintf(head, sizeof(head), "{\"recv\": %lld, \"time\": ", (long long)recv_ms);
-    put_raw(line, sizeof(line), &n, head);
+    put_head(line, sizeof(line), &n, recv_ms);
+    put_raw(line, sizeof(line), &n, "\"time\": ");
     put_str(line, sizeof(line), &n, t);
     put_raw(line, sizeof(line), &n, ", \"station\": ");
     put_str(line, sizeof(line), &n, r->station);
@@ -331,14 +339,6 @@ int fw_record_flush(struct fw_record *rec, int64_t recv_ms, int all)
     int n = snprintf(line, sizeof(line), "{\"recv\": %lld, \"flush\": %s}\n", (long long)recv_ms,
                      all ? "\"all\"" : "true");
     return write_line(rec, line, (size_t)n, recv_ms);
-}
-
-/* `{"recv": <recv_ms>, ` */
-static void put_head(char *buf, size_t size, size_t *n, int64_t recv_ms)
-{
-    char head[48];
-    snprintf(head, sizeof(head), "{\"recv\": %lld, ", (long long)recv_ms);
-    put_raw(buf, size, n, head);
 }
 
 /* `, "<key>": <v>` with v printed as fw_record_number() prints it */

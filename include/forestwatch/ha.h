@@ -141,6 +141,9 @@ void fw_ha_settle_push(struct fw_ha_settle *s, const struct fw_ha_input *in);
 void fw_ha_settle_due(struct fw_ha_settle *s, int64_t upto_ms, const struct fw_ha_input **out,
                       size_t *n);
 
+/** Forget the inputs with time_ms < before_ms (a joining member's backlog); how many. */
+size_t fw_ha_settle_drop(struct fw_ha_settle *s, int64_t before_ms);
+
 /** Inputs held. */
 size_t fw_ha_settle_len(const struct fw_ha_settle *s);
 

@@ -200,6 +200,26 @@ FW_TEST(settle_gives_one_order)
     free(z);
 }
 
+/* A joining member forgets its backlog: what is older than a time, nothing newer. */
+FW_TEST(settle_drops_backlog)
+{
+    struct fw_ha_settle *s = fw_ha_settle_new();
+    ASSERT_EQ(fw_ha_settle_drop(s, 5000), 0);
+    const int64_t t[] = {3000, 4999, 5000, 7000};
+    for (size_t i = 0; i < 4; i++) {
+        struct fw_ha_input in = reading("s1", "smoke_ppm", 100 + (double)i, t[i]);
+        fw_ha_settle_push(s, &in);
+    }
+    ASSERT_EQ(fw_ha_settle_drop(s, 5000), 2);
+    ASSERT_EQ(fw_ha_settle_len(s), 2);
+    const struct fw_ha_input *out;
+    size_t n;
+    fw_ha_settle_due(s, INT64_MAX, &out, &n);
+    ASSERT_EQ(n, 2);
+    ASSERT_TRUE(out[0].time_ms == 5000 && out[1].time_ms == 7000);
+    fw_ha_settle_free(s);
+}
+
 /* Inputs that came late share their evaluation time: they keep the order of their own times, so
  * a smoke episode (above, then below) stays one, whatever order they arrived in. */
 FW_TEST(late_inputs_keep_their_order)
